@@ -1,0 +1,38 @@
+/**
+ * Errors raised by the handlers. Each class sets `name`: Lambda reports it as the
+ * error type, and the state machine's Catch clauses match on it.
+ */
+export class StepdeployError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The execution input or the configuration is invalid; nothing was started. */
+export class ValidationError extends StepdeployError {}
+
+/** Another execution of this state machine is running; nothing was started. */
+export class DeployInProgressError extends StepdeployError {}
+
+/** A task of a phase failed to start, exited non-zero or stopped without an exit code. */
+export class TaskFailedError extends StepdeployError {}
+
+/** A foreign CodeDeploy deployment is active on a deployment group; nothing was created. */
+export class ForeignDeploymentError extends StepdeployError {}
+
+/** A CodeDeploy deployment failed, was stopped or timed out. */
+export class DeploymentFailedError extends StepdeployError {}
+
+/** A rollback did not bring a deployment group back to its previous revision. */
+export class RollbackFailedError extends StepdeployError {}
+
+/** Names of the error classes, as the Catch clauses of the state machine use them. */
+export const ERROR_NAMES = {
+  validation: 'ValidationError',
+  deployInProgress: 'DeployInProgressError',
+  taskFailed: 'TaskFailedError',
+  foreignDeployment: 'ForeignDeploymentError',
+  deploymentFailed: 'DeploymentFailedError',
+  rollbackFailed: 'RollbackFailedError',
+} as const;

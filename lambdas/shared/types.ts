@@ -1,0 +1,150 @@
+/**
+ * The shapes the state machine carries between states. Ids and ARNs only: the
+ * state stays small however many environments and services there are.
+ */
+
+/** The execution input, as validated by Plan. */
+export interface ReleaseInput {
+  /** Names the run and marks everything it starts. */
+  release: string;
+  /** Container name to image URI. */
+  images: Record<string, string>;
+  /** The environments to deploy to; every configured one when absent. */
+  environments?: string[];
+  skipMigrations?: boolean;
+}
+
+/** A task definition revision as `family:revision`. */
+export type Revision = string;
+
+/** Output of Plan, kept at `$.plan`. */
+export interface Plan {
+  release: string;
+  /** `startedBy` of every task this run starts (36 characters at most, as ECS allows). */
+  runId: string;
+  /** ISO time Plan ran; deployments of this run were created after it. */
+  startedAt: string;
+  environments: string[];
+  skipMigrations: boolean;
+  /** Per environment: the new revision of the one-off task definition (migration and steps). */
+  oneOff: Record<string, Revision>;
+  /** Per environment, per service: the revision running now (rollback target) and the new one. */
+  services: Record<string, Record<string, { previous: Revision; next: Revision }>>;
+}
+
+/** The three task phases; they share one fragment and one pair of handlers. */
+export type Phase = 'pre-deploy' | 'migrate' | 'post-deploy';
+
+/** Aggregate status of a phase or of the deployments. */
+export type AggregateStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+
+/** One task a phase started. */
+export interface TaskRef {
+  environment: string;
+  /** The step name, or `migrate`. */
+  step: string;
+  taskArn: string;
+}
+
+/** Where a task's output goes; returned by StartTasks so followers find the streams. */
+export interface TaskLog {
+  logGroup: string;
+  logStream: string;
+  region: string;
+}
+
+/** Why a task failed. */
+export interface TaskFailure {
+  environment: string;
+  step: string;
+  taskArn?: string;
+  /** Exit code of the essential container; null when it has none. */
+  exitCode: number | null;
+  stopCode?: string;
+  reason: string;
+}
+
+/** Output of StartTasks (with logs) and of CheckTasks (without), kept at `$.<phase>`. */
+export interface TaskPhaseState {
+  phase: Phase;
+  tasks: Array<TaskRef & { log?: TaskLog }>;
+  status: AggregateStatus;
+  failures: TaskFailure[];
+}
+
+/** One deployment of the run. */
+export interface DeploymentRef {
+  environment: string;
+  service: string;
+  deploymentId: string;
+}
+
+/** Why a deployment failed. */
+export interface DeploymentFailure extends DeploymentRef {
+  status: string;
+  reason: string;
+}
+
+/** Output of StartDeployments and CheckDeployments, kept at `$.deploy`. */
+export interface DeployState {
+  deployments: DeploymentRef[];
+  /** SUCCEEDED once every deployment succeeded or is only waiting to terminate its original tasks. */
+  status: AggregateStatus;
+  failures: DeploymentFailure[];
+}
+
+/** How one deployment is rolled back. */
+export type RollbackAction =
+  /** In flight: StopDeployment with autoRollbackEnabled. */
+  | 'stop'
+  /** Already succeeded: a new deployment of the previous revision. */
+  | 'redeploy'
+  /** CodeDeploy already rolled it back: follow that rollback deployment. */
+  | 'adopt'
+  /** Failed or stopped before traffic moved: the original tasks still serve. */
+  | 'none';
+
+/** One rollback. */
+export interface RollbackRef extends DeploymentRef {
+  action: RollbackAction;
+  /** The deployment that carries the rollback, when there is one. */
+  rollbackDeploymentId?: string;
+  /** Terminal status once known (Succeeded, Failed, Stopped). */
+  status?: string;
+}
+
+/** Output of RollBack and AwaitRollbacks, kept at `$.rollback`. */
+export interface RollbackState {
+  rollbacks: RollbackRef[];
+  /** RUNNING while any rollback is in flight; SUCCEEDED when all are back; FAILED when one did not get back. */
+  status: AggregateStatus;
+}
+
+/** Output of RetireOldWorkers, kept at `$.retire`. */
+export interface RetireReport {
+  workers: Array<{
+    environment: string;
+    service: string;
+    action: 'continue-deployment' | 'stop-tasks' | 'none';
+    stoppedTasks: number;
+  }>;
+}
+
+/** The outcome Announce reports and the final Choice branches on. */
+export type Outcome = 'SUCCEEDED' | 'FAILED' | 'ROLLED_BACK';
+
+/** What a caught error looks like in the state (`$.error`). */
+export interface CaughtError {
+  Error: string;
+  Cause: string;
+}
+
+/** Output of Announce, kept at `$.announce`. */
+export interface Announcement {
+  outcome: Outcome;
+  detailType: 'Release Succeeded' | 'Release Failed' | 'Release Rolled Back';
+  summary: string;
+  /** Set when the outcome is not SUCCEEDED: the Fail state's error and cause. */
+  error?: string;
+  cause?: string;
+}
