@@ -42,4 +42,9 @@ export function parseMarker(
 }
 
 /** Tag keys put on every task a run starts. */
-export const TAGS = { release: 'stepdeploy:release', execution: 'stepdeploy:execution' } as const;
+export const TAGS = {
+  release: 'stepdeploy:release',
+  execution: 'stepdeploy:execution',
+  environment: 'stepdeploy:environment',
+  step: 'stepdeploy:step',
+} as const;

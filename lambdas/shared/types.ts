@@ -64,12 +64,14 @@ export interface TaskFailure {
   reason: string;
 }
 
-/** Output of StartTasks (with logs) and of CheckTasks (without), kept at `$.<phase>`. */
+/** Output of StartTasks (with logs), CheckTasks (without) and StopTasks, kept at `$.<phase>`. */
 export interface TaskPhaseState {
   phase: Phase;
   tasks: Array<TaskRef & { log?: TaskLog }>;
   status: AggregateStatus;
   failures: TaskFailure[];
+  /** Set by StopTasks: the tasks it asked ECS to stop. */
+  stopped?: string[];
 }
 
 /** One deployment of the run. */
@@ -147,4 +149,21 @@ export interface Announcement {
   /** Set when the outcome is not SUCCEEDED: the Fail state's error and cause. */
   error?: string;
   cause?: string;
+}
+
+/** The whole state of a run, as every state of the flow sees it (`$`). */
+export interface RunState extends ReleaseInput {
+  plan?: Plan;
+  preDeploy?: TaskPhaseState;
+  migrate?: TaskPhaseState;
+  postDeploy?: TaskPhaseState;
+  deploy?: DeployState;
+  rollback?: RollbackState;
+  retire?: RetireReport;
+  /** A caught error that ends the run. */
+  error?: CaughtError;
+  /** Caught errors that are reported but do not fail the run. */
+  retireError?: CaughtError;
+  postDeployError?: CaughtError;
+  announce?: Announcement;
 }
