@@ -1,0 +1,127 @@
+import { type ZodType, z } from 'zod';
+import { ValidationError } from './errors.js';
+import type {
+  CaughtError,
+  DeployState,
+  Phase,
+  Plan,
+  RetireReport,
+  RollbackState,
+  TaskPhaseState,
+} from './types.js';
+
+/**
+ * Zod schemas of the state the state machine hands the handlers, typed against
+ * `types.ts` so the two cannot drift, and the one way handlers turn a parse failure into
+ * a `ValidationError` naming the field.
+ */
+
+/** Renders a zod issue path the way the state reads: `event.plan.environments[1]`. */
+export function fieldPath(root: string, path: ReadonlyArray<PropertyKey>): string {
+  return path.reduce<string>(
+    (text, key) => (typeof key === 'number' ? `${text}[${key}]` : `${text}.${String(key)}`),
+    root,
+  );
+}
+
+/** One line per problem, each naming its field; unknown keys get a line each. */
+export function describeIssues(root: string, error: z.ZodError): string[] {
+  return error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => `${fieldPath(root, [...issue.path, key])}: ${issue.message}`)
+      : [`${fieldPath(root, issue.path)}: ${issue.message}`],
+  );
+}
+
+/** Parses `value` with `schema`; every problem becomes one `ValidationError` naming the fields. */
+export function parseOrThrow<T>(schema: ZodType<T>, value: unknown, root: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw new ValidationError(describeIssues(root, parsed.error).join('\n'));
+}
+
+const revision = z.string().regex(/^[^:]+:\d+$/, 'expected a task definition revision as family:revision');
+const status = z.enum(['RUNNING', 'SUCCEEDED', 'FAILED']);
+
+/** A task phase. */
+export const PhaseSchema: ZodType<Phase> = z.enum(['pre-deploy', 'migrate', 'post-deploy']);
+
+/** Plan's output, `$.plan`. */
+export const PlanSchema: ZodType<Plan> = z.object({
+  release: z.string().min(1),
+  runId: z.string().regex(/^[A-Za-z0-9_-]{1,36}$/, 'expected an ECS startedBy of 1-36 of A-Z a-z 0-9 _ -'),
+  startedAt: z.string().min(1),
+  environments: z.array(z.string().min(1)),
+  skipMigrations: z.boolean(),
+  oneOff: z.record(z.string(), revision),
+  services: z.record(z.string(), z.record(z.string(), z.object({ previous: revision, next: revision }))),
+});
+
+/** A caught error as a Catch clause stores it (`$.error`). */
+export const CaughtErrorSchema: ZodType<CaughtError> = z.object({
+  Error: z.string(),
+  Cause: z.string(),
+});
+
+/** A task phase's state, `$.preDeploy`, `$.migrate`, `$.postDeploy`. */
+export const TaskPhaseStateSchema: ZodType<TaskPhaseState> = z.object({
+  phase: PhaseSchema,
+  tasks: z.array(
+    z.object({
+      environment: z.string().min(1),
+      step: z.string().min(1),
+      taskArn: z.string().min(1),
+      log: z.object({ logGroup: z.string(), logStream: z.string(), region: z.string() }).optional(),
+    }),
+  ),
+  status,
+  failures: z.array(
+    z.object({
+      environment: z.string(),
+      step: z.string(),
+      taskArn: z.string().optional(),
+      exitCode: z.number().int().nullable(),
+      stopCode: z.string().optional(),
+      reason: z.string(),
+    }),
+  ),
+  stopped: z.array(z.string()).optional(),
+});
+
+const deploymentRef = {
+  environment: z.string().min(1),
+  service: z.string().min(1),
+  deploymentId: z.string().min(1),
+};
+
+/** The deployments' state, `$.deploy`. */
+export const DeployStateSchema: ZodType<DeployState> = z.object({
+  deployments: z.array(z.object(deploymentRef)),
+  status,
+  failures: z.array(z.object({ ...deploymentRef, status: z.string(), reason: z.string() })),
+});
+
+/** The rollbacks' state, `$.rollback`. */
+export const RollbackStateSchema: ZodType<RollbackState> = z.object({
+  rollbacks: z.array(
+    z.object({
+      ...deploymentRef,
+      action: z.enum(['stop', 'redeploy', 'adopt', 'none']),
+      rollbackDeploymentId: z.string().optional(),
+      status: z.string().optional(),
+    }),
+  ),
+  status,
+});
+
+/** RetireOldWorkers' report, `$.retire`. */
+export const RetireReportSchema: ZodType<RetireReport> = z.object({
+  workers: z.array(
+    z.object({
+      environment: z.string(),
+      service: z.string(),
+      action: z.enum(['continue-deployment', 'stop-tasks', 'none']),
+      stoppedTasks: z.number().int().min(0),
+    }),
+  ),
+});
