@@ -1,0 +1,267 @@
+import { createHash } from 'node:crypto';
+import {
+  BatchGetDeploymentsCommand,
+  type CodeDeployClient,
+  CreateDeploymentCommand,
+  type DeploymentInfo,
+  type DeploymentStatus,
+  ListDeploymentsCommand,
+} from '@aws-sdk/client-codedeploy';
+import type { Clients } from './clients.js';
+import type { Clock } from './clock.js';
+import type { DeployConfig, EnvironmentConfig, ServiceConfig } from './config.js';
+import { DeploymentFailedError, ValidationError } from './errors.js';
+import type { AggregateStatus, DeploymentRef, Plan, Revision, RollbackAction } from './types.js';
+
+/** What every deployment core is handed: the clients, the clock and the configuration. */
+export interface DeploymentDeps {
+  clients: Clients;
+  clock: Clock;
+  config: DeployConfig;
+}
+
+/** Statuses of a deployment that has not finished; CodeDeploy allows one such per deployment group. */
+export const ACTIVE_STATUSES: DeploymentStatus[] = ['Created', 'Queued', 'InProgress', 'Ready'];
+
+/** BatchGetDeployments takes at most 25 ids per call. */
+export const BATCH_GET_DEPLOYMENTS_MAX = 25;
+
+/** Splits a list into chunks of at most `size` items. */
+export function chunk<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
+}
+
+/** An (environment, service) of the plan with its configuration. */
+export interface PlannedService {
+  environment: EnvironmentConfig;
+  service: ServiceConfig;
+  revisions: { previous: Revision; next: Revision };
+}
+
+/**
+ * Every (environment, service) the plan deploys, in plan order, joined with its configuration.
+ * A name the configuration does not know is a `ValidationError`: the plan was made from another config.
+ */
+export function plannedServices(config: DeployConfig, plan: Plan): PlannedService[] {
+  const planned: PlannedService[] = [];
+  for (const envName of plan.environments) {
+    const environment = config.environments.find((e) => e.name === envName);
+    if (!environment) {
+      throw new ValidationError(
+        `plan.environments: environment "${envName}" is not configured (configured: ${config.environments.map((e) => e.name).join(', ')}); start a new execution so Plan runs against the current configuration.`,
+      );
+    }
+    for (const [serviceName, revisions] of Object.entries(plan.services[envName] ?? {})) {
+      const service = environment.services.find((s) => s.name === serviceName);
+      if (!service) {
+        throw new ValidationError(
+          `plan.services.${envName}.${serviceName}: service "${serviceName}" is not configured in environment "${envName}"; start a new execution so Plan runs against the current configuration.`,
+        );
+      }
+      planned.push({ environment, service, revisions });
+    }
+  }
+  return planned;
+}
+
+/** The configured environment named `name`; a `ValidationError` naming `field` when there is none. */
+export function environmentOf(config: DeployConfig, name: string, field: string): EnvironmentConfig {
+  const environment = config.environments.find((e) => e.name === name);
+  if (!environment) {
+    throw new ValidationError(
+      `${field}: environment "${name}" is not configured (configured: ${config.environments.map((e) => e.name).join(', ')}).`,
+    );
+  }
+  return environment;
+}
+
+/** The configured service `service` of `environment`; a `ValidationError` naming `field` when there is none. */
+export function serviceOf(
+  config: DeployConfig,
+  environment: string,
+  service: string,
+  field: string,
+): ServiceConfig {
+  const found = environmentOf(config, environment, field).services.find((s) => s.name === service);
+  if (!found) {
+    throw new ValidationError(
+      `${field}: service "${service}" is not configured in environment "${environment}".`,
+    );
+  }
+  return found;
+}
+
+/** Ids of the deployments of one group matching the filter, across every page. */
+export async function listDeploymentIds(
+  codedeploy: CodeDeployClient,
+  filter: {
+    application: string;
+    deploymentGroup: string;
+    statuses?: DeploymentStatus[];
+    createdAfter?: Date;
+  },
+): Promise<string[]> {
+  const ids: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await codedeploy.send(
+      new ListDeploymentsCommand({
+        applicationName: filter.application,
+        deploymentGroupName: filter.deploymentGroup,
+        includeOnlyStatuses: filter.statuses,
+        createTimeRange: filter.createdAfter ? { start: filter.createdAfter } : undefined,
+        nextToken,
+      }),
+    );
+    ids.push(...(page.deployments ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return ids;
+}
+
+/** The deployments with these ids, fetched 25 at a time in parallel; ids CodeDeploy does not return are absent. */
+export async function batchGetDeployments(
+  codedeploy: CodeDeployClient,
+  ids: readonly string[],
+): Promise<Map<string, DeploymentInfo>> {
+  const unique = [...new Set(ids)];
+  const pages = await Promise.all(
+    chunk(unique, BATCH_GET_DEPLOYMENTS_MAX).map((deploymentIds) =>
+      codedeploy.send(new BatchGetDeploymentsCommand({ deploymentIds })),
+    ),
+  );
+  const byId = new Map<string, DeploymentInfo>();
+  for (const page of pages) {
+    for (const info of page.deploymentsInfo ?? []) if (info.deploymentId) byId.set(info.deploymentId, info);
+  }
+  return byId;
+}
+
+/**
+ * Deployments of several environments fetched per Region (one client each), 25 ids per call.
+ * `regionOf` maps a ref's environment to its Region.
+ */
+export async function batchGetByRegion(
+  codedeployOf: (region: string) => CodeDeployClient,
+  refs: ReadonlyArray<{ region: string; deploymentId: string }>,
+): Promise<Map<string, DeploymentInfo>> {
+  const idsByRegion = new Map<string, string[]>();
+  for (const ref of refs) {
+    const ids = idsByRegion.get(ref.region) ?? [];
+    ids.push(ref.deploymentId);
+    idsByRegion.set(ref.region, ids);
+  }
+  const maps = await Promise.all(
+    [...idsByRegion].map(([region, ids]) => batchGetDeployments(codedeployOf(region), ids)),
+  );
+  return new Map(maps.flatMap((m) => [...m]));
+}
+
+/**
+ * Deployments of one group whose description carries exactly `marker`, newest first.
+ * `createdAfter` narrows the listing to the run (the plan's start); `statuses` to active ones.
+ */
+export async function findMarkedDeployments(
+  codedeploy: CodeDeployClient,
+  filter: {
+    application: string;
+    deploymentGroup: string;
+    statuses?: DeploymentStatus[];
+    createdAfter?: Date;
+  },
+  marker: string,
+): Promise<DeploymentInfo[]> {
+  const ids = await listDeploymentIds(codedeploy, filter);
+  const infos = await batchGetDeployments(codedeploy, ids);
+  return [...infos.values()]
+    .filter((info) => info.description === marker)
+    .sort((a, b) => (b.createTime?.getTime() ?? 0) - (a.createTime?.getTime() ?? 0));
+}
+
+/** True when traffic has moved to the replacement tasks and only the termination wait is left. */
+export function inTerminationWait(info: DeploymentInfo): boolean {
+  return (
+    (info.status === 'InProgress' || info.status === 'Ready') &&
+    info.instanceTerminationWaitTimeStarted === true
+  );
+}
+
+/**
+ * Where one deployment stands for the run: SUCCEEDED once it succeeded or only waits to
+ * terminate the original tasks, FAILED once it failed or was stopped, RUNNING otherwise.
+ */
+export function deploymentVerdict(info: DeploymentInfo): AggregateStatus {
+  if (info.status === 'Succeeded' || inTerminationWait(info)) return 'SUCCEEDED';
+  if (info.status === 'Failed' || info.status === 'Stopped') return 'FAILED';
+  return 'RUNNING';
+}
+
+/**
+ * How one deployment of the run is rolled back: stop it while in flight (CodeDeploy then
+ * reroutes traffic to the original tasks), redeploy the previous revision once it succeeded,
+ * follow the rollback CodeDeploy already made, or nothing when it ended before traffic moved.
+ */
+export function decideRollback(info: Pick<DeploymentInfo, 'status' | 'rollbackInfo'>): RollbackAction {
+  switch (info.status) {
+    case 'Succeeded':
+      return 'redeploy';
+    case 'Failed':
+    case 'Stopped':
+      return info.rollbackInfo?.rollbackDeploymentId ? 'adopt' : 'none';
+    default:
+      // Created, Queued, InProgress, Ready (termination wait included), Baking: still in flight.
+      return 'stop';
+  }
+}
+
+/** AppSpec content of an ECS blue/green deployment and the hex sha256 CodeDeploy checks it against. */
+export function appSpecOf(
+  taskDefinition: Revision,
+  service: Pick<ServiceConfig, 'container' | 'containerPort'>,
+) {
+  const resources = [
+    {
+      TargetService: {
+        Type: 'AWS::ECS::Service',
+        Properties: {
+          TaskDefinition: taskDefinition,
+          LoadBalancerInfo: { ContainerName: service.container, ContainerPort: service.containerPort },
+        },
+      },
+    },
+  ];
+  // JSON is YAML; the version is written by hand because JSON.stringify turns 0.0 into 0.
+  const content = `{"version":0.0,"Resources":${JSON.stringify(resources)}}`;
+  return { content, sha256: createHash('sha256').update(content).digest('hex') };
+}
+
+/** Creates a deployment of `taskDefinition` on the service's group, marked by `description`; returns its id. */
+export async function createEcsDeployment(
+  codedeploy: CodeDeployClient,
+  service: ServiceConfig,
+  taskDefinition: Revision,
+  description: string,
+): Promise<string> {
+  const appSpec = appSpecOf(taskDefinition, service);
+  const created = await codedeploy.send(
+    new CreateDeploymentCommand({
+      applicationName: service.application,
+      deploymentGroupName: service.deploymentGroup,
+      revision: { revisionType: 'AppSpecContent', appSpecContent: appSpec },
+      description,
+    }),
+  );
+  if (!created.deploymentId) {
+    throw new DeploymentFailedError(
+      `CreateDeployment on ${service.application}/${service.deploymentGroup} returned no deploymentId; check the deployment group in the CodeDeploy console and start the release again.`,
+    );
+  }
+  return created.deploymentId;
+}
+
+/** A deployment ref with the Region its environment lives in. */
+export function withRegion<T extends DeploymentRef>(config: DeployConfig, ref: T): T & { region: string } {
+  return { ...ref, region: environmentOf(config, ref.environment, 'deployments.environment').region };
+}

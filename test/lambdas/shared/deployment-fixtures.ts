@@ -1,0 +1,143 @@
+import {
+  BatchGetDeploymentsCommand,
+  type BatchGetDeploymentsCommandInput,
+  type CodeDeployClient,
+  type DeploymentInfo,
+  ListDeploymentsCommand,
+  type ListDeploymentsCommandInput,
+} from '@aws-sdk/client-codedeploy';
+import type { AwsClientStub } from 'aws-sdk-client-mock';
+import { createClients } from '../../../lambdas/shared/clients.js';
+import type { Clock } from '../../../lambdas/shared/clock.js';
+import type { DeployConfig, EnvironmentConfig } from '../../../lambdas/shared/config.js';
+import type { DeploymentDeps } from '../../../lambdas/shared/deployments.js';
+import type { Plan } from '../../../lambdas/shared/types.js';
+
+/** Test data shared by the deployment handlers' tests: two environments, each with a web and a worker. */
+
+function environment(name: string, region: string): EnvironmentConfig {
+  return {
+    name,
+    region,
+    cluster: `${name}-cluster`,
+    network: { subnets: ['subnet-1'], securityGroups: ['sg-1'], assignPublicIp: false },
+    launchType: 'FARGATE',
+    taskDefinition: `${name}-oneoff`,
+    migration: { container: 'app', command: ['node', 'migrate.mjs'] },
+    services: [
+      {
+        name: 'web',
+        role: 'web',
+        service: `${name}-web`,
+        application: `${name}-app`,
+        deploymentGroup: `${name}-web-dg`,
+        container: 'app',
+        containerPort: 3000,
+      },
+      {
+        name: 'worker',
+        role: 'worker',
+        service: `${name}-worker`,
+        application: `${name}-app`,
+        deploymentGroup: `${name}-worker-dg`,
+        container: 'app',
+        containerPort: 4000,
+      },
+    ],
+  };
+}
+
+/** A configuration with environments `us` (us-east-1) and `eu` (eu-west-1). */
+export const config: DeployConfig = {
+  environments: [environment('us', 'us-east-1'), environment('eu', 'eu-west-1')],
+  preDeploySteps: [],
+  postDeploySteps: [],
+  pollSeconds: 5,
+  watchSeconds: 60,
+  eventBusName: 'default',
+};
+
+/** Plan start; deployments of the run are created after it. */
+export const STARTED_AT = '2026-11-26T06:00:00.000Z';
+
+/** A plan of release `r1` to both environments. */
+export const plan: Plan = {
+  release: 'r1',
+  runId: 'sd-0123456789abcdef0123456789abcdef0',
+  startedAt: STARTED_AT,
+  environments: ['us', 'eu'],
+  skipMigrations: false,
+  oneOff: { us: 'us-oneoff:8', eu: 'eu-oneoff:8' },
+  services: {
+    us: {
+      web: { previous: 'us-web:4', next: 'us-web:5' },
+      worker: { previous: 'us-worker:4', next: 'us-worker:5' },
+    },
+    eu: {
+      web: { previous: 'eu-web:4', next: 'eu-web:5' },
+      worker: { previous: 'eu-worker:4', next: 'eu-worker:5' },
+    },
+  },
+};
+
+/** A clock whose sleeps return at once and are recorded. */
+export function fakeClock(): Clock & { sleepsMs: number[] } {
+  const sleepsMs: number[] = [];
+  let now = Date.parse(STARTED_AT) + 60_000;
+  return {
+    sleepsMs,
+    nowMs: () => now,
+    sleep: async (ms) => {
+      sleepsMs.push(ms);
+      now += ms;
+    },
+  };
+}
+
+/** Real SDK clients (their `send` is what the tests mock) with the fake clock and the config. */
+export function makeDeps(): DeploymentDeps & { clock: ReturnType<typeof fakeClock> } {
+  return { clients: createClients(), clock: fakeClock(), config };
+}
+
+/** A deployment as BatchGetDeployments returns it, created one minute into the run. */
+export function deployment(
+  id: string,
+  environment: string,
+  service: string,
+  fields: Partial<DeploymentInfo> = {},
+): DeploymentInfo {
+  return {
+    deploymentId: id,
+    applicationName: `${environment}-app`,
+    deploymentGroupName: `${environment}-${service}-dg`,
+    status: 'InProgress',
+    creator: 'user',
+    createTime: new Date(Date.parse(STARTED_AT) + 60_000),
+    ...fields,
+  };
+}
+
+/**
+ * Answers ListDeployments (group, status and create-time filters) and BatchGetDeployments
+ * from `deployments`, which the test may change between calls.
+ */
+export function serveDeployments(
+  codedeploy: AwsClientStub<CodeDeployClient>,
+  deployments: DeploymentInfo[],
+): void {
+  codedeploy.on(ListDeploymentsCommand).callsFake((input: ListDeploymentsCommandInput) => ({
+    deployments: deployments
+      .filter(
+        (d) =>
+          d.applicationName === input.applicationName &&
+          d.deploymentGroupName === input.deploymentGroupName &&
+          (!input.includeOnlyStatuses ||
+            (d.status !== undefined && input.includeOnlyStatuses.includes(d.status))) &&
+          (!input.createTimeRange?.start || (d.createTime ?? new Date(0)) >= input.createTimeRange.start),
+      )
+      .map((d) => d.deploymentId),
+  }));
+  codedeploy.on(BatchGetDeploymentsCommand).callsFake((input: BatchGetDeploymentsCommandInput) => ({
+    deploymentsInfo: deployments.filter((d) => input.deploymentIds?.includes(d.deploymentId ?? '')),
+  }));
+}

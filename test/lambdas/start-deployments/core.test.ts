@@ -1,0 +1,185 @@
+import { createHash } from 'node:crypto';
+import {
+  CodeDeployClient,
+  CreateDeploymentCommand,
+  type CreateDeploymentCommandInput,
+  type DeploymentInfo,
+} from '@aws-sdk/client-codedeploy';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { DeploymentFailedError, ForeignDeploymentError } from '../../../lambdas/shared/errors.js';
+import { deploymentMarker } from '../../../lambdas/shared/markers.js';
+import { startDeployments } from '../../../lambdas/start-deployments/core.js';
+import { deployment, makeDeps, plan, serveDeployments } from '../shared/deployment-fixtures.js';
+
+const codedeploy = mockClient(CodeDeployClient);
+
+function createdInputs(): CreateDeploymentCommandInput[] {
+  return codedeploy.commandCalls(CreateDeploymentCommand).map((call) => call.args[0].input);
+}
+
+describe('startDeployments', () => {
+  let deployments: DeploymentInfo[];
+
+  beforeEach(() => {
+    codedeploy.reset();
+    deployments = [];
+    serveDeployments(codedeploy, deployments);
+    codedeploy
+      .on(CreateDeploymentCommand)
+      .callsFake((input: CreateDeploymentCommandInput) => ({
+        deploymentId: `d-${input.deploymentGroupName}`,
+      }));
+  });
+
+  it('creates one deployment per environment and service, marked with the release', async () => {
+    // Act
+    const state = await startDeployments(makeDeps(), plan);
+
+    // Assess
+    expect(state).toEqual({
+      status: 'RUNNING',
+      failures: [],
+      deployments: [
+        { environment: 'us', service: 'web', deploymentId: 'd-us-web-dg' },
+        { environment: 'us', service: 'worker', deploymentId: 'd-us-worker-dg' },
+        { environment: 'eu', service: 'web', deploymentId: 'd-eu-web-dg' },
+        { environment: 'eu', service: 'worker', deploymentId: 'd-eu-worker-dg' },
+      ],
+    });
+    expect(codedeploy).toHaveReceivedCommandWith(CreateDeploymentCommand, {
+      applicationName: 'eu-app',
+      deploymentGroupName: 'eu-worker-dg',
+      description: deploymentMarker('r1', 'eu', 'worker'),
+    });
+  });
+
+  it('writes an AppSpec naming the new revision, container and port, with the sha256 of its content', async () => {
+    // Act
+    await startDeployments(makeDeps(), plan);
+
+    // Assess
+    const input = createdInputs().find((i) => i.deploymentGroupName === 'us-worker-dg');
+    const appSpec = input?.revision?.appSpecContent;
+    expect(input?.revision?.revisionType).toBe('AppSpecContent');
+    expect(appSpec?.sha256).toBe(
+      createHash('sha256')
+        .update(appSpec?.content ?? '')
+        .digest('hex'),
+    );
+    expect(appSpec?.content).toContain('"version":0.0');
+    expect(JSON.parse(appSpec?.content ?? '')).toEqual({
+      version: 0,
+      Resources: [
+        {
+          TargetService: {
+            Type: 'AWS::ECS::Service',
+            Properties: {
+              TaskDefinition: 'us-worker:5',
+              LoadBalancerInfo: { ContainerName: 'app', ContainerPort: 4000 },
+            },
+          },
+        },
+      ],
+    });
+  });
+
+  it('adopts our active deployment instead of creating a second one', async () => {
+    // Prepare
+    deployments.push(
+      deployment('d-ours', 'us', 'web', {
+        status: 'InProgress',
+        description: deploymentMarker('r1', 'us', 'web'),
+      }),
+    );
+
+    // Act
+    const state = await startDeployments(makeDeps(), plan);
+
+    // Assess
+    expect(state.deployments).toContainEqual({ environment: 'us', service: 'web', deploymentId: 'd-ours' });
+    expect(createdInputs().map((i) => i.deploymentGroupName)).toEqual([
+      'us-worker-dg',
+      'eu-web-dg',
+      'eu-worker-dg',
+    ]);
+  });
+
+  it('adopts our deployment that already finished when the call is retried', async () => {
+    // Prepare
+    deployments.push(
+      deployment('d-done', 'eu', 'worker', {
+        status: 'Succeeded',
+        description: deploymentMarker('r1', 'eu', 'worker'),
+      }),
+    );
+
+    // Act
+    const state = await startDeployments(makeDeps(), plan);
+
+    // Assess
+    expect(state.deployments).toContainEqual({
+      environment: 'eu',
+      service: 'worker',
+      deploymentId: 'd-done',
+    });
+    expect(codedeploy).toHaveReceivedCommandTimes(CreateDeploymentCommand, 3);
+  });
+
+  it('refuses a foreign active deployment before creating any deployment', async () => {
+    // Prepare
+    deployments.push(
+      deployment('d-ours', 'us', 'web', {
+        status: 'InProgress',
+        description: deploymentMarker('r1', 'us', 'web'),
+      }),
+      deployment('d-hand', 'eu', 'worker', {
+        status: 'Ready',
+        creator: 'user',
+        description: 'hotfix',
+        createTime: new Date('2026-11-25T00:00:00Z'),
+      }),
+    );
+
+    // Act
+    const attempt = startDeployments(makeDeps(), plan);
+
+    // Assess
+    await expect(attempt).rejects.toThrow(ForeignDeploymentError);
+    await expect(attempt).rejects.toThrow(/eu-app\/eu-worker-dg.*d-hand.*creator user/);
+    expect(codedeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+  });
+
+  it('treats an active deployment of another release as foreign', async () => {
+    // Prepare
+    deployments.push(
+      deployment('d-r0', 'us', 'worker', {
+        status: 'Created',
+        description: deploymentMarker('r0', 'us', 'worker'),
+      }),
+    );
+
+    // Act
+    const attempt = startDeployments(makeDeps(), plan);
+
+    // Assess
+    await expect(attempt).rejects.toThrow(ForeignDeploymentError);
+    expect(codedeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+  });
+
+  it('fails with DeploymentFailedError naming what exists when one create fails after others', async () => {
+    // Prepare
+    codedeploy
+      .on(CreateDeploymentCommand, { deploymentGroupName: 'eu-web-dg' })
+      .rejects(new Error('DeploymentLimitExceededException'));
+
+    // Act
+    const attempt = startDeployments(makeDeps(), plan);
+
+    // Assess
+    await expect(attempt).rejects.toThrow(DeploymentFailedError);
+    await expect(attempt).rejects.toThrow(/eu-app\/eu-web-dg.*us\/web d-us-web-dg/);
+    expect(codedeploy).toHaveReceivedCommandTimes(CreateDeploymentCommand, 4);
+  });
+});
