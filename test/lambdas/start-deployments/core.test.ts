@@ -26,11 +26,9 @@ describe('startDeployments', () => {
     codedeploy.reset();
     deployments = [];
     serveDeployments(codedeploy, deployments);
-    codedeploy
-      .on(CreateDeploymentCommand)
-      .callsFake((input: CreateDeploymentCommandInput) => ({
-        deploymentId: `d-${input.deploymentGroupName}`,
-      }));
+    codedeploy.on(CreateDeploymentCommand).callsFake((input: CreateDeploymentCommandInput) => ({
+      deploymentId: `d-${input.deploymentGroupName}`,
+    }));
   });
 
   it('creates one deployment per environment and service, marked with the release', async () => {
