@@ -1,0 +1,17 @@
+import { createClients } from '../shared/clients.js';
+import { systemClock } from '../shared/clock.js';
+import { loadConfig } from '../shared/config.js';
+import { type LambdaContext, watchBudgetPolls } from '../shared/lambda-context.js';
+import type { DeployState } from '../shared/types.js';
+import { checkDeployments } from './core.js';
+import { parseCheckDeploymentsEvent } from './schema.js';
+
+const clients = createClients();
+const clock = systemClock();
+
+/** CheckDeployments: watches the run's deployments until they all succeed, one fails, or the watch ends. */
+export const handler = async (event: unknown, context?: LambdaContext): Promise<DeployState> => {
+  const { state } = parseCheckDeploymentsEvent(event);
+  const config = loadConfig();
+  return checkDeployments({ clients, clock, config }, state, watchBudgetPolls(config, context));
+};

@@ -1,0 +1,166 @@
+import {
+  BatchGetDeploymentsCommand,
+  CodeDeployClient,
+  type DeploymentInfo,
+} from '@aws-sdk/client-codedeploy';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { aggregateDeployments, checkDeployments } from '../../../lambdas/check-deployments/core.js';
+import type { DeploymentRef, DeployState } from '../../../lambdas/shared/types.js';
+import { deployment, makeDeps } from '../shared/deployment-fixtures.js';
+
+const codedeploy = mockClient(CodeDeployClient);
+
+const web: DeploymentRef = { environment: 'us', service: 'web', deploymentId: 'd-web' };
+const worker: DeploymentRef = { environment: 'eu', service: 'worker', deploymentId: 'd-worker' };
+
+describe('aggregateDeployments', () => {
+  it.each<{
+    name: string;
+    infos: Array<Partial<DeploymentInfo>>;
+    expected: Pick<DeployState, 'status' | 'failures'>;
+  }>([
+    {
+      name: 'all succeeded',
+      infos: [{ status: 'Succeeded' }, { status: 'Succeeded' }],
+      expected: { status: 'SUCCEEDED', failures: [] },
+    },
+    {
+      name: 'one succeeded, one in its termination wait',
+      infos: [{ status: 'Succeeded' }, { status: 'Ready', instanceTerminationWaitTimeStarted: true }],
+      expected: { status: 'SUCCEEDED', failures: [] },
+    },
+    {
+      name: 'both in termination wait',
+      infos: [
+        { status: 'InProgress', instanceTerminationWaitTimeStarted: true },
+        { status: 'Ready', instanceTerminationWaitTimeStarted: true },
+      ],
+      expected: { status: 'SUCCEEDED', failures: [] },
+    },
+    {
+      name: 'one still shifting traffic',
+      infos: [{ status: 'Succeeded' }, { status: 'InProgress' }],
+      expected: { status: 'RUNNING', failures: [] },
+    },
+    {
+      name: 'one ready before its traffic moved',
+      infos: [{ status: 'Ready', instanceTerminationWaitTimeStarted: false }, { status: 'Succeeded' }],
+      expected: { status: 'RUNNING', failures: [] },
+    },
+    {
+      name: 'one queued',
+      infos: [{ status: 'Queued' }, { status: 'Created' }],
+      expected: { status: 'RUNNING', failures: [] },
+    },
+    {
+      name: 'one failed while the other runs',
+      infos: [
+        {
+          status: 'Failed',
+          errorInformation: { code: 'HEALTH_CONSTRAINTS', message: 'tasks failed health checks' },
+        },
+        { status: 'InProgress' },
+      ],
+      expected: {
+        status: 'FAILED',
+        failures: [{ ...web, status: 'Failed', reason: 'tasks failed health checks' }],
+      },
+    },
+    {
+      name: 'one stopped without a message',
+      infos: [{ status: 'Succeeded' }, { status: 'Stopped' }],
+      expected: {
+        status: 'FAILED',
+        failures: [{ ...worker, status: 'Stopped', reason: 'deployment stopped' }],
+      },
+    },
+    {
+      name: 'one unknown to CodeDeploy',
+      infos: [{ status: 'Succeeded' }],
+      expected: {
+        status: 'FAILED',
+        failures: [{ ...worker, status: 'Missing', reason: 'CodeDeploy did not return deployment d-worker' }],
+      },
+    },
+  ])('$name', ({ infos, expected }) => {
+    // Prepare
+    const refs = [web, worker];
+    const byId = new Map(
+      infos.map((info, i) => [refs[i].deploymentId, { deploymentId: refs[i].deploymentId, ...info }]),
+    );
+
+    // Act
+    const aggregate = aggregateDeployments(refs, byId);
+
+    // Assess
+    expect(aggregate).toEqual(expected);
+  });
+});
+
+describe('checkDeployments', () => {
+  beforeEach(() => {
+    codedeploy.reset();
+  });
+
+  it('keeps looking every pollSeconds and returns as soon as one deployment failed', async () => {
+    // Prepare
+    const deps = makeDeps();
+    codedeploy
+      .on(BatchGetDeploymentsCommand)
+      .resolvesOnce({ deploymentsInfo: [deployment('d-web', 'us', 'web')] })
+      .resolvesOnce({ deploymentsInfo: [deployment('d-web', 'us', 'web')] })
+      .resolves({ deploymentsInfo: [deployment('d-web', 'us', 'web', { status: 'Failed' })] });
+
+    // Act
+    const state = await checkDeployments(deps, { deployments: [web], status: 'RUNNING', failures: [] }, 10);
+
+    // Assess
+    expect(state.status).toBe('FAILED');
+    expect(deps.clock.sleepsMs).toEqual([5000, 5000]);
+    expect(codedeploy).toHaveReceivedCommandTimes(BatchGetDeploymentsCommand, 3);
+  });
+
+  it('hands the state back RUNNING once its poll budget is spent', async () => {
+    // Prepare
+    const deps = makeDeps();
+    codedeploy
+      .on(BatchGetDeploymentsCommand)
+      .resolves({ deploymentsInfo: [deployment('d-web', 'us', 'web')] });
+
+    // Act
+    const state = await checkDeployments(deps, { deployments: [web], status: 'RUNNING', failures: [] }, 2);
+
+    // Assess
+    expect(state).toEqual({ deployments: [web], status: 'RUNNING', failures: [] });
+    expect(deps.clock.sleepsMs).toHaveLength(2);
+    expect(codedeploy).toHaveReceivedCommandTimes(BatchGetDeploymentsCommand, 3);
+  });
+
+  it('asks for 25 deployments per call and per Region', async () => {
+    // Prepare
+    const refs: DeploymentRef[] = Array.from({ length: 30 }, (_, i) => ({
+      environment: i < 27 ? 'us' : 'eu',
+      service: 'web',
+      deploymentId: `d-${i}`,
+    }));
+    codedeploy.on(BatchGetDeploymentsCommand).callsFake((input: { deploymentIds: string[] }) => ({
+      deploymentsInfo: input.deploymentIds.map((id) => deployment(id, 'us', 'web', { status: 'Succeeded' })),
+    }));
+
+    // Act
+    const state = await checkDeployments(
+      makeDeps(),
+      { deployments: refs, status: 'RUNNING', failures: [] },
+      0,
+    );
+
+    // Assess
+    expect(state.status).toBe('SUCCEEDED');
+    const sizes = codedeploy
+      .commandCalls(BatchGetDeploymentsCommand)
+      .map((c) => c.args[0].input.deploymentIds?.length);
+    expect(sizes.sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual([2, 3, 25]);
+  });
+});
