@@ -1,0 +1,157 @@
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import type { DeployConfig } from '../../lambdas/shared/config.js';
+import type { Figure, FigureContext, Measurement } from '../figure.js';
+import { runProcess, tailOf } from '../processes.js';
+import { median, round } from '../stats.js';
+
+/** Target of figure 5: a minified handler bundle stays within 250 KB. */
+export const BUNDLE_TARGET_KB = 250;
+/** Target of figure 5: importing a handler bundle in a fresh Node process takes at most 150 ms. */
+export const INIT_TARGET_MS = 150;
+
+/** The handler entry points: `lambdas/<verb>/handler.ts`, by verb, sorted. */
+export async function findHandlers(repoRoot: string): Promise<Array<{ verb: string; entry: string }>> {
+  const lambdas = join(repoRoot, 'lambdas');
+  const found: Array<{ verb: string; entry: string }> = [];
+  for (const dirent of await readdir(lambdas, { withFileTypes: true })) {
+    if (!dirent.isDirectory()) continue;
+    const entry = join(lambdas, dirent.name, 'handler.ts');
+    if (
+      await stat(entry).then(
+        (s) => s.isFile(),
+        () => false,
+      )
+    )
+      found.push({ verb: dirent.name, entry });
+  }
+  return found.sort((a, b) => a.verb.localeCompare(b.verb));
+}
+
+/**
+ * Bundles one handler the way the construct's NodejsFunction does: minified, platform
+ * node, Node 22, the AWS SDK left out (the Lambda runtime provides it). The output lands
+ * under the repository's `node_modules/.cache` so the SDK it imports resolves as in Lambda.
+ */
+export async function bundleHandler(
+  repoRoot: string,
+  verb: string,
+  entry: string,
+  outRoot = join(repoRoot, 'node_modules', '.cache', 'stepdeploy-bench'),
+): Promise<string> {
+  const outdir = join(outRoot, verb);
+  await mkdir(outdir, { recursive: true });
+  const outfile = join(outdir, 'index.mjs');
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    minify: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'esm',
+    external: ['@aws-sdk/*'],
+    // ESM bundles of CommonJS dependencies need `require`; NodejsFunction users add the same banner.
+    banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
+    logLevel: 'silent',
+  });
+  return outfile;
+}
+
+/** A configuration any handler accepts, so that a handler reading it at import time loads. */
+export function sampleConfig(): DeployConfig {
+  return {
+    environments: [
+      {
+        name: 'us',
+        region: 'us-east-1',
+        cluster: 'us',
+        network: { subnets: ['subnet-1'], securityGroups: [], assignPublicIp: false },
+        launchType: 'FARGATE',
+        taskDefinition: 'one-off',
+        migration: { container: 'app', command: ['migrate'] },
+        services: [
+          {
+            name: 'web',
+            role: 'web',
+            service: 'web',
+            application: 'app',
+            deploymentGroup: 'web',
+            container: 'app',
+            containerPort: 3000,
+          },
+        ],
+      },
+    ],
+    preDeploySteps: [],
+    postDeploySteps: [],
+    pollSeconds: 5,
+    watchSeconds: 600,
+    eventBusName: 'default',
+  };
+}
+
+// Times the import alone, inside the fresh process: what a Lambda cold start adds to the
+// runtime's own start-up is the loading of the function's module and what it imports.
+const IMPORT_TIMER =
+  'const t=performance.now();await import(process.argv[1]);process.stdout.write(String(performance.now()-t));';
+
+/** Milliseconds one fresh `node` process takes to import the bundle. */
+export async function coldInitMs(repoRoot: string, bundle: string): Promise<number> {
+  const result = await runProcess(process.execPath, ['--input-type=module', '-e', IMPORT_TIMER, bundle], {
+    cwd: repoRoot,
+    env: {
+      PATH: process.env.PATH,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'bench',
+      AWS_SECRET_ACCESS_KEY: 'bench',
+      STEPDEPLOY_CONFIG: JSON.stringify(sampleConfig()),
+    },
+    timeoutMs: 30_000,
+  });
+  const ms = Number(result.stdout.trim());
+  if (result.code !== 0 || !Number.isFinite(ms)) {
+    throw new Error(`importing ${bundle} failed (exit ${result.code}):\n${tailOf(result.stderr)}`);
+  }
+  return ms;
+}
+
+/** Figure 5: per handler, the minified bundle size and the median cold init of 5 fresh imports. */
+export const handlersFigure: Figure = {
+  id: '5',
+  slug: 'handlers',
+  title: 'Lambda handler bundle size and cold init',
+  async run(context: FigureContext): Promise<Measurement[]> {
+    const handlers = await findHandlers(context.repoRoot);
+    if (handlers.length === 0) throw new Error('no lambdas/<verb>/handler.ts found: nothing to bundle.');
+    const samples = context.quick ? 3 : 5;
+    const rows: Measurement[] = [];
+    for (const { verb, entry } of handlers) {
+      const bundle = await bundleHandler(context.repoRoot, verb, entry);
+      const sizeKb = (await stat(bundle)).size / 1024;
+      const times: number[] = [];
+      for (let i = 0; i < samples; i++) times.push(await coldInitMs(context.repoRoot, bundle));
+      context.log(`  ${verb}: ${sizeKb.toFixed(1)} KB, init ${times.map((t) => t.toFixed(0)).join('/')} ms`);
+      rows.push(
+        {
+          figure: '5',
+          name: `bundle size ${verb}`,
+          workload: 'esbuild minify, node22, esm, @aws-sdk/* external',
+          value: round(sizeKb),
+          unit: 'KB',
+          target: { max: BUNDLE_TARGET_KB },
+        },
+        {
+          figure: '5',
+          name: `cold init ${verb}`,
+          workload: `import in a fresh node ${process.version}, median of ${samples}`,
+          value: round(median(times)),
+          unit: 'ms',
+          target: { max: INIT_TARGET_MS },
+        },
+      );
+    }
+    return rows;
+  },
+};

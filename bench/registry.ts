@@ -1,0 +1,36 @@
+import type { Figure } from './figure.js';
+
+/** A figure the harness knows, loaded only when it runs (figures pull in heavy modules). */
+export interface FigureEntry {
+  id: string;
+  slug: string;
+  title: string;
+  load(): Promise<Figure>;
+}
+
+/** Every figure of the bench, in table order. */
+export const FIGURES: readonly FigureEntry[] = [
+  {
+    id: '5',
+    slug: 'handlers',
+    title: 'Lambda handler bundle size and cold init',
+    load: async () => (await import('./figures/handlers.js')).handlersFigure,
+  },
+];
+
+/**
+ * The figures `--only` names (ids or slugs, comma-separated), in table order;
+ * every figure when nothing is named. An unknown name is an error listing the known ones.
+ */
+export function selectFigures(only: readonly string[] | undefined, all: readonly FigureEntry[] = FIGURES) {
+  if (!only || only.length === 0) return [...all];
+  const wanted = new Set(only.flatMap((item) => item.split(',')).map((item) => item.trim().toLowerCase()));
+  const unknown = [...wanted].filter(
+    (name) => !all.some((entry) => entry.id === name || entry.slug === name),
+  );
+  if (unknown.length > 0) {
+    const known = all.map((entry) => `${entry.id} (${entry.slug})`).join(', ');
+    throw new Error(`--only: unknown figure ${unknown.join(', ')}; use one of ${known}.`);
+  }
+  return all.filter((entry) => wanted.has(entry.id) || wanted.has(entry.slug));
+}

@@ -1,0 +1,29 @@
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { bundleHandler, findHandlers, sampleConfig } from '../../bench/figures/handlers.js';
+import { parseConfig } from '../../lambdas/shared/config.js';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+describe('handler bundles', () => {
+  it('finds the handlers as lambdas/<verb>/handler.ts, not the shared folder', async () => {
+    const handlers = await findHandlers(repoRoot);
+    expect(handlers.length).toBeGreaterThan(0);
+    for (const { verb, entry } of handlers) expect(entry).toBe(join(repoRoot, 'lambdas', verb, 'handler.ts'));
+    expect(handlers.map((handler) => handler.verb)).not.toContain('shared');
+  });
+
+  it('bundles a handler into a module that exports the handler', async () => {
+    const [first] = await findHandlers(repoRoot);
+    // Its own output folder: the bench run of main.test.ts may be bundling at the same time.
+    const outRoot = join(repoRoot, 'node_modules', '.cache', 'stepdeploy-bench-test');
+    const bundle = await bundleHandler(repoRoot, first.verb, first.entry, outRoot);
+    const module = (await import(pathToFileURL(bundle).href)) as { handler?: unknown };
+    expect(typeof module.handler).toBe('function');
+  });
+
+  it('imports the handlers with a configuration the schema accepts', () => {
+    expect(() => parseConfig(JSON.stringify(sampleConfig()))).not.toThrow();
+  });
+});

@@ -1,0 +1,52 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findHandlers } from '../../bench/figures/handlers.js';
+import { runProcess } from '../../bench/processes.js';
+import type { BenchResults } from '../../bench/run.js';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const bench = (args: string[]) =>
+  runProcess(process.execPath, ['--import', 'tsx', 'bench/main.ts', ...args], {
+    cwd: repoRoot,
+    timeoutMs: 120_000,
+  });
+
+describe('npm run bench', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'stepdeploy-bench-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('--only 5 measures every handler, prints the table and writes the results', async () => {
+    const out = join(dir, 'results.json');
+    const result = await bench(['--only', '5', '--quick', '--out', out]);
+    expect(result.code, result.stderr).toBe(0);
+
+    const results = JSON.parse(await readFile(out, 'utf8')) as BenchResults;
+    const verbs = (await findHandlers(repoRoot)).map((handler) => handler.verb);
+    expect(verbs.length).toBeGreaterThan(0);
+    expect(results.quick).toBe(true);
+    expect(new Set(results.figures.map((row) => row.figure))).toEqual(new Set(['5']));
+    expect(results.figures.map((row) => row.name).sort()).toEqual(
+      verbs.flatMap((verb) => [`bundle size ${verb}`, `cold init ${verb}`]).sort(),
+    );
+    for (const row of results.figures) {
+      expect(row.value).toBeGreaterThan(0);
+      expect(row.met).toBe(row.value! <= row.target!.max);
+      expect(result.stdout).toContain(row.name);
+    }
+    expect(result.stdout.split('\n')[0]).toMatch(/^figure\s+\| measurement/);
+  });
+
+  it('refuses an unknown figure with usage exit code 64', async () => {
+    const result = await bench(['--only', 'nope', '--out', join(dir, 'unused.json')]);
+    expect(result.code).toBe(64);
+    expect(result.stderr).toMatch(/unknown figure nope/);
+  });
+});
