@@ -1,0 +1,158 @@
+import { z } from 'zod';
+
+/**
+ * The failures the local AWS can be told to inject, through `POST /_local/faults` or
+ * `LocalAws.faults.add()`. Task faults match a task by its tags (`stepdeploy:environment`,
+ * `stepdeploy:step`) and its cluster name; an absent selector matches everything.
+ * `count` limits how many times a fault fires (every time when absent; required for
+ * throttling and Lambda failures).
+ */
+export type Fault =
+  /** The task's process starts, then is killed after `afterMs` (scaled) and its container reports `exitCode`. */
+  | {
+      kind: 'task-exit';
+      environment?: string;
+      step?: string;
+      cluster?: string;
+      exitCode: number;
+      afterMs?: number;
+      count?: number;
+    }
+  /** RunTask answers the task in `failures` with `reason` instead of starting it. */
+  | {
+      kind: 'task-start-failure';
+      environment?: string;
+      step?: string;
+      cluster?: string;
+      reason: string;
+      count?: number;
+    }
+  /** The next `count` calls of `service`'s `operation` answer `ThrottlingException` (400). */
+  | { kind: 'throttle'; service: string; operation: string; count: number }
+  /** The CodeDeploy deployment of (environment, service) fails at `lifecycleEvent`. */
+  | {
+      kind: 'deployment-failure';
+      environment: string;
+      service: string;
+      lifecycleEvent: string;
+      count?: number;
+    }
+  /** The CodeDeploy deployment of (environment, service) never finishes on its own. */
+  | { kind: 'deployment-hang'; environment: string; service: string; count?: number }
+  /** The next `count` invocations of the Lambda handler `verb` fail with a Lambda service error. */
+  | { kind: 'lambda-failure'; verb: string; count: number };
+
+/** The kinds of fault. */
+export type FaultKind = Fault['kind'];
+
+/** The fault of one kind. */
+export type FaultOf<K extends FaultKind> = Extract<Fault, { kind: K }>;
+
+const count = z.number().int().positive();
+
+/** Schema of one fault, as the control path and the `--fault` option take it. */
+export const faultSchema: z.ZodType<Fault> = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('task-exit'),
+    environment: z.string().optional(),
+    step: z.string().optional(),
+    cluster: z.string().optional(),
+    exitCode: z.number().int(),
+    afterMs: z.number().nonnegative().optional(),
+    count: count.optional(),
+  }),
+  z.strictObject({
+    kind: z.literal('task-start-failure'),
+    environment: z.string().optional(),
+    step: z.string().optional(),
+    cluster: z.string().optional(),
+    reason: z.string().min(1),
+    count: count.optional(),
+  }),
+  z.strictObject({ kind: z.literal('throttle'), service: z.string(), operation: z.string(), count }),
+  z.strictObject({
+    kind: z.literal('deployment-failure'),
+    environment: z.string(),
+    service: z.string(),
+    lifecycleEvent: z.string(),
+    count: count.optional(),
+  }),
+  z.strictObject({
+    kind: z.literal('deployment-hang'),
+    environment: z.string(),
+    service: z.string(),
+    count: count.optional(),
+  }),
+  z.strictObject({ kind: z.literal('lambda-failure'), verb: z.string(), count }),
+]);
+
+/**
+ * Parses one fault or a list of them; the error names the bad field and lists the kinds.
+ */
+export function parseFaults(input: unknown): Fault[] {
+  const list = Array.isArray(input) ? input : [input];
+  return list.map((item, index) => {
+    const parsed = faultSchema.safeParse(item);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = [`faults[${index}]`, ...(issue?.path ?? []).map(String)].join('.');
+      throw new Error(
+        `Fault ${where} is invalid: ${issue?.message ?? 'unknown problem'}. Kinds: task-exit, task-start-failure, throttle, deployment-failure, deployment-hang, lambda-failure (see local/faults.ts).`,
+      );
+    }
+    return parsed.data;
+  });
+}
+
+/** The faults in force. Each `take` of a counted fault uses one of its firings. */
+export class Faults {
+  private faults: Fault[] = [];
+
+  /** Adds faults; they fire from the next matching call on. */
+  add(faults: Fault | Fault[]): void {
+    this.faults.push(...(Array.isArray(faults) ? faults : [faults]).map((fault) => ({ ...fault })));
+  }
+
+  /** Removes every fault. */
+  clear(): void {
+    this.faults = [];
+  }
+
+  /** The faults still in force, with their remaining counts. */
+  list(): Fault[] {
+    return this.faults.map((fault) => ({ ...fault }));
+  }
+
+  /**
+   * The first fault of `kind` that `matches` accepts, using one of its firings; undefined
+   * when none applies.
+   */
+  take<K extends FaultKind>(
+    kind: K,
+    matches: (fault: FaultOf<K>) => boolean = () => true,
+  ): FaultOf<K> | undefined {
+    const index = this.faults.findIndex((fault) => fault.kind === kind && matches(fault as FaultOf<K>));
+    if (index < 0) return undefined;
+    const fault = this.faults[index] as FaultOf<K>;
+    if (fault.count !== undefined) {
+      if (fault.count <= 1) this.faults.splice(index, 1);
+      else this.faults[index] = { ...fault, count: fault.count - 1 };
+    }
+    return { ...fault };
+  }
+
+  /** The task fault of `kind` that applies to a task with these tags in this cluster, if any. */
+  takeTaskFault<K extends 'task-exit' | 'task-start-failure'>(
+    kind: K,
+    task: { environment?: string; step?: string; cluster: string },
+  ): FaultOf<K> | undefined {
+    return this.take(kind, (fault) => {
+      const selector: FaultOf<'task-exit' | 'task-start-failure'> = fault;
+      return (
+        (selector.environment === undefined || selector.environment === task.environment) &&
+        (selector.step === undefined || selector.step === task.step) &&
+        (selector.cluster === undefined || selector.cluster === task.cluster)
+      );
+    });
+  }
+}

@@ -1,0 +1,228 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AwsError } from './aws-error.js';
+
+/** What every handler learns about the request besides its body. */
+export interface RequestContext {
+  /** The Region of the request's SigV4 credential scope (us-east-1 when unsigned). */
+  region: string;
+  accountId: string;
+}
+
+/** One operation of a service: the parsed JSON body in, the response object out. */
+export type Handler = (input: unknown, ctx: RequestContext) => Promise<unknown>;
+
+/** The JSON protocols the services speak: the content type is `application/x-amz-json-<version>`. */
+export type Protocol = 'awsJson1_0' | 'awsJson1_1';
+
+/** A handler of a control path (`/_local/...`): the parsed body (if any) in, JSON out. */
+export type ControlHandler = (body: unknown) => Promise<unknown>;
+
+/** The account every ARN of the local AWS carries. */
+export const ACCOUNT_ID = '000000000000';
+
+/**
+ * The short service names used by throttle faults, per `X-Amz-Target` prefix.
+ */
+export const SERVICE_NAMES: Record<string, string> = {
+  AmazonEC2ContainerServiceV20141113: 'ecs',
+  Logs_20140328: 'logs',
+  CodeDeploy_20141006: 'codedeploy',
+  AWSStepFunctions: 'sfn',
+  AWSEvents: 'events',
+};
+
+interface Mounted {
+  protocol: Protocol;
+  service: string;
+  handlers: Record<string, Handler>;
+}
+
+/** Called before each operation; throws an AwsError to answer it instead (throttling). */
+export type BeforeOperation = (service: string, operation: string) => void;
+
+/**
+ * Turns Dates into epoch seconds, as the awsJson protocols put timestamps on the wire,
+ * and drops undefined fields.
+ */
+export function toWire(value: unknown): unknown {
+  if (value instanceof Date) return value.getTime() / 1000;
+  if (Array.isArray(value)) return value.map(toWire);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, field] of Object.entries(value)) {
+      if (field !== undefined) out[key] = toWire(field);
+    }
+    return out;
+  }
+  return value;
+}
+
+/** The Region of a SigV4 `Authorization` header's credential scope. */
+export function regionOf(authorization: string | undefined): string {
+  const match = /Credential=[^/,\s]+\/\d{8}\/([a-z0-9-]+)\//.exec(authorization ?? '');
+  return match?.[1] ?? 'us-east-1';
+}
+
+/**
+ * The wire side of the local AWS: one HTTP server on 127.0.0.1 that routes
+ * `POST /` with `X-Amz-Target: <prefix>.<Operation>` to the mounted services, and
+ * `/_local/...` to control handlers.
+ */
+export class WireServer {
+  private readonly services = new Map<string, Mounted>();
+  private readonly control = new Map<string, ControlHandler>();
+  private readonly server: Server;
+
+  constructor(private readonly beforeOperation: BeforeOperation = () => {}) {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((error: unknown) => {
+        if (!res.headersSent) this.send(res, 500, { message: String(error) }, 'application/json');
+        else res.destroy();
+      });
+    });
+    // Long-polling SDK clients keep sockets open; closing the server must not wait for them.
+    this.server.keepAliveTimeout = 5_000;
+  }
+
+  /** Serves `targetPrefix.<Operation>` with `handlers`; `service` names it for throttle faults. */
+  mount(
+    targetPrefix: string,
+    protocol: Protocol,
+    handlers: Record<string, Handler>,
+    service = SERVICE_NAMES[targetPrefix] ?? targetPrefix,
+  ): void {
+    const existing = this.services.get(targetPrefix);
+    this.services.set(targetPrefix, {
+      protocol,
+      service,
+      handlers: { ...(existing?.handlers ?? {}), ...handlers },
+    });
+  }
+
+  /** Serves `METHOD /_local/<path>` with `handler`. */
+  route(method: string, path: string, handler: ControlHandler): void {
+    this.control.set(`${method.toUpperCase()} ${path}`, handler);
+  }
+
+  /** Starts listening; resolves with the port. */
+  listen(port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, '127.0.0.1', () => {
+        this.server.off('error', reject);
+        resolve((this.server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  /** Stops listening and drops every open connection. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const raw = await readBody(req);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname.startsWith('/_local/')) {
+      await this.handleControl(req.method ?? 'GET', url.pathname, raw, res);
+      return;
+    }
+    const target = req.headers['x-amz-target'];
+    const contentType = (mounted?: Mounted) =>
+      mounted?.protocol === 'awsJson1_0' ? 'application/x-amz-json-1.0' : 'application/x-amz-json-1.1';
+    if (req.method !== 'POST' || typeof target !== 'string') {
+      this.sendError(
+        res,
+        new AwsError(
+          'UnknownOperationException',
+          'The local AWS answers POST requests with an X-Amz-Target header (awsJson protocol), or /_local/ control paths.',
+        ),
+        contentType(),
+      );
+      return;
+    }
+    const dot = target.lastIndexOf('.');
+    const mounted = this.services.get(target.slice(0, dot));
+    const operation = target.slice(dot + 1);
+    const handler =
+      mounted && Object.hasOwn(mounted.handlers, operation) ? mounted.handlers[operation] : undefined;
+    if (!mounted || !handler) {
+      this.sendError(
+        res,
+        new AwsError('UnknownOperationException', `The local AWS does not implement ${target}.`),
+        contentType(mounted),
+      );
+      return;
+    }
+    try {
+      let input: unknown = {};
+      if (raw.length > 0) {
+        try {
+          input = JSON.parse(raw);
+        } catch {
+          throw new AwsError('SerializationException', `The body of ${target} is not valid JSON.`);
+        }
+      }
+      this.beforeOperation(mounted.service, operation);
+      const output = await handler(input, {
+        region: regionOf(req.headers.authorization),
+        accountId: ACCOUNT_ID,
+      });
+      this.send(res, 200, toWire(output ?? {}), contentType(mounted));
+    } catch (error) {
+      const awsError =
+        error instanceof AwsError
+          ? error
+          : new AwsError('InternalFailure', `${target} failed in the local AWS: ${String(error)}`, 500);
+      this.sendError(res, awsError, contentType(mounted));
+    }
+  }
+
+  private async handleControl(method: string, path: string, raw: string, res: ServerResponse): Promise<void> {
+    const handler = this.control.get(`${method.toUpperCase()} ${path}`);
+    if (!handler) {
+      this.send(res, 404, { message: `No control path ${method} ${path}.` }, 'application/json');
+      return;
+    }
+    try {
+      const body: unknown = raw.length > 0 ? JSON.parse(raw) : undefined;
+      this.send(res, 200, toWire((await handler(body)) ?? {}), 'application/json');
+    } catch (error) {
+      this.send(
+        res,
+        400,
+        { message: error instanceof Error ? error.message : String(error) },
+        'application/json',
+      );
+    }
+  }
+
+  private sendError(res: ServerResponse, error: AwsError, contentType: string): void {
+    res.setHeader('x-amzn-errortype', error.type);
+    this.send(res, error.status, { __type: error.type, message: error.message }, contentType);
+  }
+
+  private send(res: ServerResponse, status: number, body: unknown, contentType: string): void {
+    const text = JSON.stringify(body);
+    res.writeHead(status, {
+      'content-type': contentType,
+      'content-length': Buffer.byteLength(text),
+      'x-amzn-requestid': randomUUID(),
+    });
+    res.end(text);
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
