@@ -1,0 +1,151 @@
+import { type DeploymentInfo, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
+import {
+  batchGetByRegion,
+  batchGetDeployments,
+  createEcsDeployment,
+  type DeploymentDeps,
+  decideRollback,
+  findMarkedDeployments,
+  type PlannedService,
+  plannedServices,
+} from '../shared/deployments.js';
+import { RollbackFailedError } from '../shared/errors.js';
+import { deploymentMarker, rollbackMarker } from '../shared/markers.js';
+import type { DeploymentRef, Plan, RollbackRef, RollbackState } from '../shared/types.js';
+import type { RollBackRun } from './schema.js';
+
+/** A deployment of the run joined with its configuration and recorded revisions. */
+interface RunDeployment {
+  ref: DeploymentRef;
+  planned: PlannedService;
+}
+
+function joinPlanned(planned: PlannedService[], ref: DeploymentRef): RunDeployment {
+  const found = planned.find((p) => p.environment.name === ref.environment && p.service.name === ref.service);
+  if (!found) {
+    throw new RollbackFailedError(
+      `Deployment ${ref.deploymentId} is recorded for ${ref.environment}/${ref.service}, which the plan does not deploy; roll it back by hand in the CodeDeploy console.`,
+    );
+  }
+  return { ref, planned: found };
+}
+
+/**
+ * The run's deployments found by their marker: on each deployment group the plan deploys,
+ * the newest deployment created since the plan started whose description is this release's
+ * marker. Used when StartDeployments did not return (cancelled, or failed half-way).
+ */
+export async function findRunDeployments(deps: DeploymentDeps, plan: Plan): Promise<DeploymentRef[]> {
+  const found = await Promise.all(
+    plannedServices(deps.config, plan).map(async ({ environment, service }) => {
+      const [newest] = await findMarkedDeployments(
+        deps.clients.codedeploy(environment.region),
+        {
+          application: service.application,
+          deploymentGroup: service.deploymentGroup,
+          createdAfter: new Date(plan.startedAt),
+        },
+        deploymentMarker(plan.release, environment.name, service.name),
+      );
+      return newest?.deploymentId
+        ? [{ environment: environment.name, service: service.name, deploymentId: newest.deploymentId }]
+        : [];
+    }),
+  );
+  return found.flat();
+}
+
+function isAlreadyCompleted(error: unknown): boolean {
+  return error instanceof Error && error.name === 'DeploymentAlreadyCompletedException';
+}
+
+/** Carries out one rollback decision; idempotent, so a retry or a second cleanup adds nothing. */
+async function rollBackOne(
+  deps: DeploymentDeps,
+  plan: Plan,
+  { ref, planned }: RunDeployment,
+  info: DeploymentInfo | undefined,
+): Promise<RollbackRef> {
+  const codedeploy = deps.clients.codedeploy(planned.environment.region);
+  if (!info) return { ...ref, action: 'none', status: 'Missing' };
+  const action = decideRollback(info);
+  switch (action) {
+    case 'stop':
+      try {
+        await codedeploy.send(
+          new StopDeploymentCommand({ deploymentId: ref.deploymentId, autoRollbackEnabled: true }),
+        );
+        return { ...ref, action };
+      } catch (error) {
+        if (!isAlreadyCompleted(error)) throw error;
+        // It finished between the look and the stop: decide again from where it ended.
+        const ended = (await batchGetDeployments(codedeploy, [ref.deploymentId])).get(ref.deploymentId);
+        if (!ended || decideRollback(ended) === 'stop') throw error;
+        return rollBackOne(deps, plan, { ref, planned }, ended);
+      }
+    case 'redeploy': {
+      const marker = rollbackMarker(plan.release, ref.environment, ref.service);
+      const [existing] = await findMarkedDeployments(
+        codedeploy,
+        {
+          application: planned.service.application,
+          deploymentGroup: planned.service.deploymentGroup,
+          createdAfter: new Date(plan.startedAt),
+        },
+        marker,
+      );
+      const rollbackDeploymentId =
+        existing?.deploymentId ??
+        (await createEcsDeployment(codedeploy, planned.service, planned.revisions.previous, marker));
+      return { ...ref, action, rollbackDeploymentId };
+    }
+    case 'adopt':
+      return { ...ref, action, rollbackDeploymentId: info.rollbackInfo?.rollbackDeploymentId };
+    case 'none':
+      return { ...ref, action, status: info.status };
+  }
+}
+
+/**
+ * Rolls back every deployment of the run: the ones StartDeployments returned, else the ones
+ * found by marker. Each is stopped with auto-rollback while in flight, redeployed to the
+ * recorded previous revision once succeeded (an existing rollback deployment of this release
+ * is adopted, never duplicated), or follows the rollback CodeDeploy already made. Every
+ * rollback is attempted; one that could not start fails with `RollbackFailedError`.
+ * SUCCEEDED when nothing is left in flight, RUNNING otherwise.
+ */
+export async function rollBack(deps: DeploymentDeps, run: RollBackRun): Promise<RollbackState> {
+  const { plan } = run;
+  const planned = plannedServices(deps.config, plan);
+  const refs = run.deploy ? run.deploy.deployments : await findRunDeployments(deps, plan);
+  const deployments = refs.map((ref) => joinPlanned(planned, ref));
+  const infos = await batchGetByRegion(
+    deps.clients.codedeploy,
+    deployments.map(({ ref, planned: p }) => ({
+      region: p.environment.region,
+      deploymentId: ref.deploymentId,
+    })),
+  );
+
+  const results = await Promise.allSettled(
+    deployments.map((d) => rollBackOne(deps, plan, d, infos.get(d.ref.deploymentId))),
+  );
+  const failed = results.flatMap((r, i) =>
+    r.status === 'rejected' ? [{ ref: refs[i], reason: r.reason }] : [],
+  );
+  if (failed.length > 0) {
+    const what = failed
+      .map(({ ref, reason }) => {
+        const message = reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason);
+        return `${ref.environment}/${ref.service} (deployment ${ref.deploymentId}): ${message}`;
+      })
+      .join('; ');
+    throw new RollbackFailedError(
+      `Release ${plan.release} could not start every rollback: ${what}. Roll those back by hand in the CodeDeploy console (stop the deployment with rollback, or deploy the previous revision).`,
+      { cause: failed[0]?.reason },
+    );
+  }
+
+  const rollbacks = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  return { rollbacks, status: rollbacks.every((r) => r.action === 'none') ? 'SUCCEEDED' : 'RUNNING' };
+}

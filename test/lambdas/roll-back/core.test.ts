@@ -1,0 +1,202 @@
+import {
+  CodeDeployClient,
+  CreateDeploymentCommand,
+  type CreateDeploymentCommandInput,
+  DeploymentAlreadyCompletedException,
+  type DeploymentInfo,
+  StopDeploymentCommand,
+} from '@aws-sdk/client-codedeploy';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { rollBack } from '../../../lambdas/roll-back/core.js';
+import { RollbackFailedError } from '../../../lambdas/shared/errors.js';
+import { deploymentMarker, rollbackMarker } from '../../../lambdas/shared/markers.js';
+import type { DeploymentRef } from '../../../lambdas/shared/types.js';
+import { deployment, makeDeps, plan, serveDeployments } from '../shared/deployment-fixtures.js';
+
+const codedeploy = mockClient(CodeDeployClient);
+
+function ref(environment: string, service: string, deploymentId: string): DeploymentRef {
+  return { environment, service, deploymentId };
+}
+
+describe('rollBack', () => {
+  let deployments: DeploymentInfo[];
+
+  beforeEach(() => {
+    codedeploy.reset();
+    deployments = [];
+    serveDeployments(codedeploy, deployments);
+    codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
+    codedeploy.on(CreateDeploymentCommand).callsFake((input: CreateDeploymentCommandInput) => {
+      const created = deployment(`d-rb-${deployments.length}`, 'us', 'web', {
+        applicationName: input.applicationName,
+        deploymentGroupName: input.deploymentGroupName,
+        description: input.description,
+        status: 'Created',
+        createTime: new Date('2026-11-26T07:00:00Z'),
+      });
+      deployments.push(created);
+      return { deploymentId: created.deploymentId };
+    });
+  });
+
+  it('stops, redeploys, adopts or leaves each deployment by where it stands', async () => {
+    // Prepare
+    deployments.push(
+      deployment('d-1', 'us', 'web', { status: 'InProgress', instanceTerminationWaitTimeStarted: true }),
+      deployment('d-2', 'us', 'worker', { status: 'Succeeded' }),
+      deployment('d-3', 'eu', 'web', { status: 'Failed', rollbackInfo: { rollbackDeploymentId: 'd-cd-rb' } }),
+      deployment('d-4', 'eu', 'worker', { status: 'Stopped' }),
+    );
+    const refs = [
+      ref('us', 'web', 'd-1'),
+      ref('us', 'worker', 'd-2'),
+      ref('eu', 'web', 'd-3'),
+      ref('eu', 'worker', 'd-4'),
+    ];
+
+    // Act
+    const state = await rollBack(makeDeps(), {
+      plan,
+      deploy: { deployments: refs, status: 'FAILED', failures: [] },
+    });
+
+    // Assess
+    expect(state).toEqual({
+      status: 'RUNNING',
+      rollbacks: [
+        { ...refs[0], action: 'stop' },
+        { ...refs[1], action: 'redeploy', rollbackDeploymentId: 'd-rb-4' },
+        { ...refs[2], action: 'adopt', rollbackDeploymentId: 'd-cd-rb' },
+        { ...refs[3], action: 'none', status: 'Stopped' },
+      ],
+    });
+    expect(codedeploy).toHaveReceivedCommandExactlyOnceWith(StopDeploymentCommand, {
+      deploymentId: 'd-1',
+      autoRollbackEnabled: true,
+    });
+    expect(codedeploy).toHaveReceivedCommandExactlyOnceWith(CreateDeploymentCommand, {
+      applicationName: 'us-app',
+      deploymentGroupName: 'us-worker-dg',
+      description: rollbackMarker('r1', 'us', 'worker'),
+    });
+    const content =
+      codedeploy.commandCalls(CreateDeploymentCommand)[0].args[0].input.revision?.appSpecContent?.content;
+    expect(content).toContain('"TaskDefinition":"us-worker:4"');
+  });
+
+  it('does not duplicate a rollback deployment when retried', async () => {
+    // Prepare
+    deployments.push(deployment('d-2', 'us', 'worker', { status: 'Succeeded' }));
+    const run = {
+      plan,
+      deploy: { deployments: [ref('us', 'worker', 'd-2')], status: 'FAILED' as const, failures: [] },
+    };
+    const first = await rollBack(makeDeps(), run);
+
+    // Act
+    const second = await rollBack(makeDeps(), run);
+
+    // Assess
+    expect(second).toEqual(first);
+    expect(second.rollbacks[0].rollbackDeploymentId).toBe('d-rb-1');
+    expect(codedeploy).toHaveReceivedCommandTimes(CreateDeploymentCommand, 1);
+  });
+
+  it('finds the deployments by marker when StartDeployments did not return', async () => {
+    // Prepare
+    deployments.push(
+      deployment('d-ours', 'us', 'web', {
+        status: 'InProgress',
+        description: deploymentMarker('r1', 'us', 'web'),
+      }),
+      deployment('d-older-run', 'us', 'worker', {
+        status: 'Succeeded',
+        description: deploymentMarker('r1', 'us', 'worker'),
+        createTime: new Date('2026-11-20T00:00:00Z'),
+      }),
+      deployment('d-other-release', 'eu', 'web', {
+        status: 'Succeeded',
+        description: deploymentMarker('r0', 'eu', 'web'),
+      }),
+    );
+
+    // Act
+    const state = await rollBack(makeDeps(), { plan });
+
+    // Assess
+    expect(state).toEqual({
+      status: 'RUNNING',
+      rollbacks: [{ ...ref('us', 'web', 'd-ours'), action: 'stop' }],
+    });
+    expect(codedeploy).toHaveReceivedCommandTimes(StopDeploymentCommand, 1);
+    expect(codedeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+  });
+
+  it('is SUCCEEDED at once when no deployment moved traffic', async () => {
+    // Prepare
+    deployments.push(deployment('d-4', 'eu', 'worker', { status: 'Failed' }));
+
+    // Act
+    const state = await rollBack(makeDeps(), {
+      plan,
+      deploy: { deployments: [ref('eu', 'worker', 'd-4')], status: 'FAILED', failures: [] },
+    });
+
+    // Assess
+    expect(state).toEqual({
+      status: 'SUCCEEDED',
+      rollbacks: [{ ...ref('eu', 'worker', 'd-4'), action: 'none', status: 'Failed' }],
+    });
+  });
+
+  it('redeploys a deployment that succeeded between the look and the stop', async () => {
+    // Prepare
+    const racing = deployment('d-1', 'us', 'web', { status: 'InProgress' });
+    deployments.push(racing);
+    codedeploy.on(StopDeploymentCommand).callsFake(() => {
+      racing.status = 'Succeeded';
+      throw new DeploymentAlreadyCompletedException({ message: 'already completed', $metadata: {} });
+    });
+
+    // Act
+    const state = await rollBack(makeDeps(), {
+      plan,
+      deploy: { deployments: [ref('us', 'web', 'd-1')], status: 'FAILED', failures: [] },
+    });
+
+    // Assess
+    expect(state.rollbacks).toEqual([
+      { ...ref('us', 'web', 'd-1'), action: 'redeploy', rollbackDeploymentId: 'd-rb-1' },
+    ]);
+    expect(codedeploy).toHaveReceivedCommandWith(CreateDeploymentCommand, {
+      description: rollbackMarker('r1', 'us', 'web'),
+    });
+  });
+
+  it('attempts every rollback and names the ones that could not start', async () => {
+    // Prepare
+    deployments.push(
+      deployment('d-1', 'us', 'web', { status: 'InProgress' }),
+      deployment('d-2', 'us', 'worker', { status: 'Succeeded' }),
+    );
+    codedeploy.on(CreateDeploymentCommand).rejects(new Error('DeploymentLimitExceededException'));
+
+    // Act
+    const attempt = rollBack(makeDeps(), {
+      plan,
+      deploy: {
+        deployments: [ref('us', 'web', 'd-1'), ref('us', 'worker', 'd-2')],
+        status: 'FAILED',
+        failures: [],
+      },
+    });
+
+    // Assess
+    await expect(attempt).rejects.toThrow(RollbackFailedError);
+    await expect(attempt).rejects.toThrow(/us\/worker \(deployment d-2\)/);
+    expect(codedeploy).toHaveReceivedCommandTimes(StopDeploymentCommand, 1);
+  });
+});

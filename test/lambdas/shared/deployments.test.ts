@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto';
+import type { DeploymentInfo } from '@aws-sdk/client-codedeploy';
+import { describe, expect, it } from 'vitest';
+import {
+  appSpecOf,
+  chunk,
+  decideRollback,
+  deploymentVerdict,
+  plannedServices,
+} from '../../../lambdas/shared/deployments.js';
+import { ValidationError } from '../../../lambdas/shared/errors.js';
+import type { RollbackAction } from '../../../lambdas/shared/types.js';
+import { config, plan } from './deployment-fixtures.js';
+
+describe('decideRollback', () => {
+  it.each<[string, Partial<DeploymentInfo>, RollbackAction]>([
+    ['created', { status: 'Created' }, 'stop'],
+    ['queued', { status: 'Queued' }, 'stop'],
+    ['shifting traffic', { status: 'InProgress' }, 'stop'],
+    ['ready, waiting to reroute', { status: 'Ready' }, 'stop'],
+    ['in termination wait', { status: 'InProgress', instanceTerminationWaitTimeStarted: true }, 'stop'],
+    ['ready in termination wait', { status: 'Ready', instanceTerminationWaitTimeStarted: true }, 'stop'],
+    ['succeeded', { status: 'Succeeded' }, 'redeploy'],
+    ['failed and rolled back', { status: 'Failed', rollbackInfo: { rollbackDeploymentId: 'd-rb' } }, 'adopt'],
+    [
+      'stopped and rolled back',
+      { status: 'Stopped', rollbackInfo: { rollbackDeploymentId: 'd-rb' } },
+      'adopt',
+    ],
+    ['failed before traffic moved', { status: 'Failed' }, 'none'],
+    [
+      'stopped before traffic moved',
+      { status: 'Stopped', rollbackInfo: { rollbackMessage: 'no rollback' } },
+      'none',
+    ],
+  ])('%s -> %s', (_name, info, expected) => {
+    // Act
+    const action = decideRollback(info);
+
+    // Assess
+    expect(action).toBe(expected);
+  });
+});
+
+describe('deploymentVerdict', () => {
+  it.each<[Partial<DeploymentInfo>, string]>([
+    [{ status: 'Succeeded' }, 'SUCCEEDED'],
+    [{ status: 'InProgress', instanceTerminationWaitTimeStarted: true }, 'SUCCEEDED'],
+    [{ status: 'Ready', instanceTerminationWaitTimeStarted: true }, 'SUCCEEDED'],
+    [{ status: 'Ready' }, 'RUNNING'],
+    [{ status: 'Created' }, 'RUNNING'],
+    [{ status: 'Failed' }, 'FAILED'],
+    [{ status: 'Stopped', instanceTerminationWaitTimeStarted: true }, 'FAILED'],
+  ])('%j -> %s', (info, expected) => {
+    // Act
+    const verdict = deploymentVerdict(info);
+
+    // Assess
+    expect(verdict).toBe(expected);
+  });
+});
+
+describe('appSpecOf', () => {
+  it('hashes exactly the content it returns and keeps the AppSpec version 0.0', () => {
+    // Act
+    const appSpec = appSpecOf('web:7', { container: 'app', containerPort: 3000 });
+
+    // Assess
+    expect(appSpec.sha256).toBe(createHash('sha256').update(appSpec.content).digest('hex'));
+    expect(appSpec.content.startsWith('{"version":0.0,')).toBe(true);
+  });
+});
+
+describe('chunk', () => {
+  it.each([
+    [0, []],
+    [25, [25]],
+    [26, [25, 1]],
+    [60, [25, 25, 10]],
+  ])('%i ids -> batches %j', (count, sizes) => {
+    // Act
+    const batches = chunk(
+      Array.from({ length: count }, (_, i) => i),
+      25,
+    );
+
+    // Assess
+    expect(batches.map((b) => b.length)).toEqual(sizes);
+  });
+});
+
+describe('plannedServices', () => {
+  it('refuses a plan naming an environment the configuration lacks', () => {
+    // Act
+    const attempt = () => plannedServices(config, { ...plan, environments: ['us', 'ap'] });
+
+    // Assess
+    expect(attempt).toThrow(ValidationError);
+    expect(attempt).toThrow(/plan.environments: environment "ap" is not configured/);
+  });
+});
