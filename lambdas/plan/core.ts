@@ -1,0 +1,350 @@
+import {
+  type ContainerDefinition,
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  type ECSClient,
+  ListTaskDefinitionsCommand,
+  RegisterTaskDefinitionCommand,
+  type RegisterTaskDefinitionCommandInput,
+  type Tag,
+  type TaskDefinition,
+} from '@aws-sdk/client-ecs';
+import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import type { Clients } from '../shared/clients.js';
+import type { Clock } from '../shared/clock.js';
+import type { DeployConfig, EnvironmentConfig } from '../shared/config.js';
+import { chunk, environmentOf, familyOf, regionOfArn, revisionOf } from '../shared/ecs-tasks.js';
+import { DeployInProgressError, ValidationError } from '../shared/errors.js';
+import { runIdOf, TAGS } from '../shared/markers.js';
+import type { Plan, ReleaseInput, Revision } from '../shared/types.js';
+import { type PlanEvent, parseReleaseInput } from './schema.js';
+
+/** What Plan needs from the outside world. */
+export interface PlanDeps {
+  clients: Clients;
+  clock: Clock;
+  config: DeployConfig;
+}
+
+/** DescribeServices takes at most 10 services per call. */
+const DESCRIBE_SERVICES_BATCH = 10;
+/** How many of a family's newest revisions are searched for one this release registered. */
+export const REUSE_SEARCH_LIMIT = 10;
+
+/** A task definition with its tags, as DescribeTaskDefinition (include TAGS) returns it. */
+interface Described {
+  taskDefinition: TaskDefinition & { taskDefinitionArn: string; family: string };
+  tags: Tag[];
+}
+
+/** What one environment runs now: the bases the new revisions are made from. */
+interface Current {
+  environment: EnvironmentConfig;
+  services: Array<{ name: string; base: Described }>;
+  oneOff: Described;
+}
+
+/**
+ * Validates the execution input, refuses to run beside another execution, records what
+ * every service runs now and registers (or reuses) the release's task definition revisions.
+ * Nothing is registered before every check passed.
+ */
+export async function plan(event: PlanEvent, deps: PlanDeps): Promise<Plan> {
+  const { clients, clock, config } = deps;
+  const input = parseReleaseInput(event.input, config);
+  await refuseConcurrentExecution(clients, event.stateMachineArn, event.executionArn);
+
+  const names = input.environments ?? config.environments.map((environment) => environment.name);
+  const describer = new TaskDefinitions(clients);
+  const current = await Promise.all(
+    names.map((name) => readEnvironment(environmentOf(config, name), clients, describer)),
+  );
+  checkImagesHaveContainers(input.images, current);
+
+  const registrar = new ReleaseRevisions(clients, describer, input);
+  const registered = await Promise.all(
+    current.map(async ({ environment, services, oneOff }) => {
+      const region = environment.region;
+      const [next, ...nextServices] = await Promise.all([
+        registrar.revisionFor(region, oneOff),
+        ...services.map(({ base }) => registrar.revisionFor(region, base)),
+      ]);
+      const byService: Record<string, { previous: Revision; next: Revision }> = {};
+      services.forEach(({ name, base }, index) => {
+        byService[name] = {
+          previous: revisionOf(base.taskDefinition.taskDefinitionArn),
+          next: nextServices[index],
+        };
+      });
+      return { name: environment.name, oneOff: next, services: byService };
+    }),
+  );
+
+  return {
+    release: input.release,
+    runId: runIdOf(event.executionArn),
+    startedAt: new Date(clock.nowMs()).toISOString(),
+    environments: names,
+    skipMigrations: input.skipMigrations ?? false,
+    oneOff: Object.fromEntries(registered.map(({ name, oneOff }) => [name, oneOff])),
+    services: Object.fromEntries(registered.map(({ name, services }) => [name, services])),
+  };
+}
+
+/** Throws `DeployInProgressError` naming any RUNNING execution of the state machine other than this one. */
+export async function refuseConcurrentExecution(
+  clients: Clients,
+  stateMachineArn: string,
+  executionArn: string,
+): Promise<void> {
+  const sfn = clients.sfn(regionOfArn(stateMachineArn));
+  let nextToken: string | undefined;
+  do {
+    const page = await sfn.send(
+      new ListExecutionsCommand({ stateMachineArn, statusFilter: 'RUNNING', maxResults: 100, nextToken }),
+    );
+    const other = page.executions?.find((execution) => execution.executionArn !== executionArn);
+    if (other) {
+      const since = other.startDate ? ` since ${other.startDate.toISOString()}` : '';
+      throw new DeployInProgressError(
+        `Execution "${other.name}" (${other.executionArn}) of this state machine is running${since}; ` +
+          'one release runs at a time: wait for it to finish, or stop it, then start this release again.',
+      );
+    }
+    nextToken = page.nextToken;
+  } while (nextToken);
+}
+
+/** DescribeTaskDefinition with tags, once per (Region, task definition) for the whole Plan. */
+class TaskDefinitions {
+  readonly #cache = new Map<string, Promise<Described>>();
+  constructor(private readonly clients: Clients) {}
+
+  describe(region: string, taskDefinition: string): Promise<Described> {
+    const key = `${region}|${taskDefinition}`;
+    let described = this.#cache.get(key);
+    if (!described) {
+      described = this.#describe(region, taskDefinition);
+      this.#cache.set(key, described);
+    }
+    return described;
+  }
+
+  async #describe(region: string, taskDefinition: string): Promise<Described> {
+    const output = await this.clients
+      .ecs(region)
+      .send(new DescribeTaskDefinitionCommand({ taskDefinition, include: ['TAGS'] }));
+    const definition = output.taskDefinition;
+    if (!definition?.taskDefinitionArn || !definition.family) {
+      throw new ValidationError(
+        `Task definition "${taskDefinition}" in ${region} was not found: check the configuration.`,
+      );
+    }
+    const described: Described = {
+      taskDefinition: {
+        ...definition,
+        taskDefinitionArn: definition.taskDefinitionArn,
+        family: definition.family,
+      },
+      tags: output.tags ?? [],
+    };
+    // The same definition is often asked for by ARN and by its `family:revision`.
+    this.#cache.set(`${region}|${definition.taskDefinitionArn}`, Promise.resolve(described));
+    return described;
+  }
+}
+
+/** What an environment's services and one-off tasks run now. */
+async function readEnvironment(
+  environment: EnvironmentConfig,
+  clients: Clients,
+  describer: TaskDefinitions,
+): Promise<Current> {
+  const ecs = clients.ecs(environment.region);
+  const [running, oneOff] = await Promise.all([
+    currentServiceDefinitions(ecs, environment),
+    describer.describe(environment.region, environment.taskDefinition),
+  ]);
+  const services = await Promise.all(
+    running.map(async ({ name, taskDefinition }) => ({
+      name,
+      base: await describer.describe(environment.region, taskDefinition),
+    })),
+  );
+  return { environment, services, oneOff };
+}
+
+/** Per configured service, the task definition ARN it runs now (its primary task set's, under CodeDeploy). */
+async function currentServiceDefinitions(
+  ecs: ECSClient,
+  environment: EnvironmentConfig,
+): Promise<Array<{ name: string; taskDefinition: string }>> {
+  const wanted = environment.services.map((service) => service.service);
+  const pages = await Promise.all(
+    chunk(wanted, DESCRIBE_SERVICES_BATCH).map((services) =>
+      ecs.send(new DescribeServicesCommand({ cluster: environment.cluster, services })),
+    ),
+  );
+  const running = new Map<string, string>();
+  for (const page of pages) {
+    for (const service of page.services ?? []) {
+      const primary = service.taskSets?.find((taskSet) => taskSet.status === 'PRIMARY')?.taskDefinition;
+      const taskDefinition = primary ?? service.taskDefinition;
+      if (taskDefinition && service.status === 'ACTIVE') {
+        // The configuration may name a service by name or by ARN.
+        for (const key of [service.serviceName, service.serviceArn]) {
+          if (key) running.set(key, taskDefinition);
+        }
+      }
+    }
+  }
+  const missing = wanted.filter((service) => !running.has(service));
+  if (missing.length > 0) {
+    throw new ValidationError(
+      `Environment "${environment.name}": service(s) ${missing.join(', ')} not found active in cluster ` +
+        `"${environment.cluster}" (${environment.region}); create them or fix the environment's services in the configuration.`,
+    );
+  }
+  return environment.services.flatMap((service) => {
+    const taskDefinition = running.get(service.service);
+    return taskDefinition ? [{ name: service.name, taskDefinition }] : [];
+  });
+}
+
+/** An image for a container no task definition of the run has is a typo: refuse it before registering anything. */
+function checkImagesHaveContainers(images: Record<string, string>, current: Current[]): void {
+  const containers = new Set<string>();
+  for (const { services, oneOff } of current) {
+    for (const described of [oneOff, ...services.map((service) => service.base)]) {
+      for (const container of described.taskDefinition.containerDefinitions ?? []) {
+        if (container.name) containers.add(container.name);
+      }
+    }
+  }
+  const problems = Object.keys(images)
+    .filter((name) => !containers.has(name))
+    .map(
+      (name) =>
+        `input.images.${name}: no task definition of this release has a container "${name}"; ` +
+        `containers: ${[...containers].sort().join(', ')}`,
+    );
+  if (problems.length > 0) throw new ValidationError(problems.join('\n'));
+}
+
+/** The container definitions with the release's images put in. */
+export function withImages(
+  containers: ContainerDefinition[],
+  images: Record<string, string>,
+): ContainerDefinition[] {
+  return containers.map((container) => {
+    const image = container.name === undefined ? undefined : images[container.name];
+    return image === undefined ? container : { ...container, image };
+  });
+}
+
+/** Whether a registered definition already carries the release's images. */
+function hasImages(definition: TaskDefinition, images: Record<string, string>): boolean {
+  return (definition.containerDefinitions ?? []).every(
+    (container) =>
+      container.name === undefined ||
+      images[container.name] === undefined ||
+      container.image === images[container.name],
+  );
+}
+
+/**
+ * The request that registers `base` again with the release's images and tag: every field
+ * RegisterTaskDefinition takes, none of the read-only ones (ARN, revision, status, dates).
+ */
+export function registrationOf(
+  base: Described,
+  release: string,
+  images: Record<string, string>,
+): RegisterTaskDefinitionCommandInput {
+  const definition = base.taskDefinition;
+  // `aws:` tags belong to AWS and cannot be set; the old release tag gives way to this one.
+  const tags = base.tags.filter((tag) => !tag.key?.startsWith('aws:') && tag.key !== TAGS.release);
+  return {
+    family: definition.family,
+    taskRoleArn: definition.taskRoleArn,
+    executionRoleArn: definition.executionRoleArn,
+    networkMode: definition.networkMode,
+    containerDefinitions: withImages(definition.containerDefinitions ?? [], images),
+    volumes: definition.volumes,
+    placementConstraints: definition.placementConstraints,
+    requiresCompatibilities: definition.requiresCompatibilities,
+    cpu: definition.cpu,
+    memory: definition.memory,
+    pidMode: definition.pidMode,
+    ipcMode: definition.ipcMode,
+    proxyConfiguration: definition.proxyConfiguration,
+    inferenceAccelerators: definition.inferenceAccelerators,
+    ephemeralStorage: definition.ephemeralStorage,
+    runtimePlatform: definition.runtimePlatform,
+    enableFaultInjection: definition.enableFaultInjection,
+    tags: [...tags, { key: TAGS.release, value: release }],
+  };
+}
+
+/** Registers each base once per Plan, or reuses the revision an earlier attempt of this release registered. */
+class ReleaseRevisions {
+  readonly #made = new Map<string, Promise<Revision>>();
+  constructor(
+    private readonly clients: Clients,
+    private readonly describer: TaskDefinitions,
+    private readonly input: ReleaseInput,
+  ) {}
+
+  revisionFor(region: string, base: Described): Promise<Revision> {
+    // Services (or environments in one Region) sharing a definition share its new revision.
+    const key = `${region}|${base.taskDefinition.taskDefinitionArn}`;
+    let made = this.#made.get(key);
+    if (!made) {
+      made = this.#reuseOrRegister(region, base);
+      this.#made.set(key, made);
+    }
+    return made;
+  }
+
+  async #reuseOrRegister(region: string, base: Described): Promise<Revision> {
+    const reused = await this.#findTagged(region, base.taskDefinition.family);
+    if (reused) return reused;
+    const output = await this.clients
+      .ecs(region)
+      .send(new RegisterTaskDefinitionCommand(registrationOf(base, this.input.release, this.input.images)));
+    const arn = output.taskDefinition?.taskDefinitionArn;
+    if (!arn)
+      throw new Error(
+        `RegisterTaskDefinition for family "${base.taskDefinition.family}" in ${region} returned no ARN.`,
+      );
+    return revisionOf(arn);
+  }
+
+  /** The newest revision of `family` tagged with this release and carrying its images, if any. */
+  async #findTagged(region: string, family: string): Promise<Revision | undefined> {
+    const ecs = this.clients.ecs(region);
+    let searched = 0;
+    let nextToken: string | undefined;
+    do {
+      const page = await ecs.send(
+        new ListTaskDefinitionsCommand({
+          familyPrefix: family,
+          status: 'ACTIVE',
+          sort: 'DESC',
+          maxResults: REUSE_SEARCH_LIMIT,
+          nextToken,
+        }),
+      );
+      // The prefix also matches longer family names.
+      const arns = (page.taskDefinitionArns ?? []).filter((arn) => familyOf(arn) === family);
+      for (const arn of arns.slice(0, REUSE_SEARCH_LIMIT - searched)) {
+        const { taskDefinition, tags } = await this.describer.describe(region, arn);
+        const tagged = tags.some((tag) => tag.key === TAGS.release && tag.value === this.input.release);
+        if (tagged && hasImages(taskDefinition, this.input.images)) return revisionOf(arn);
+      }
+      searched += arns.length;
+      nextToken = page.nextToken;
+    } while (nextToken && searched < REUSE_SEARCH_LIMIT);
+    return undefined;
+  }
+}

@@ -1,0 +1,15 @@
+import { createClients } from '../shared/clients.js';
+import { systemClock } from '../shared/clock.js';
+import { loadConfig } from '../shared/config.js';
+import type { LambdaContext } from '../shared/lambda-context.js';
+import { parseOrThrow } from '../shared/schemas.js';
+import type { Plan } from '../shared/types.js';
+import { plan } from './core.js';
+import { PlanEventSchema } from './schema.js';
+
+const clients = createClients();
+const clock = systemClock();
+
+/** Plan: validates the release input and registers its task definition revisions. */
+export const handler = async (event: unknown, _context?: LambdaContext): Promise<Plan> =>
+  plan(parseOrThrow(PlanEventSchema, event, 'event'), { clients, clock, config: loadConfig() });

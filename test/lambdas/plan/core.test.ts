@@ -1,0 +1,639 @@
+import {
+  type ContainerDefinition,
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  ECSClient,
+  ListTaskDefinitionsCommand,
+  RegisterTaskDefinitionCommand,
+  type Tag,
+  type TaskDefinition,
+} from '@aws-sdk/client-ecs';
+import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { plan, REUSE_SEARCH_LIMIT } from '../../../lambdas/plan/core.js';
+import { createClients } from '../../../lambdas/shared/clients.js';
+import { DeployInProgressError, ValidationError } from '../../../lambdas/shared/errors.js';
+import { runIdOf, TAGS } from '../../../lambdas/shared/markers.js';
+import {
+  EXECUTION_ARN,
+  environment,
+  fakeClock,
+  REGIONS,
+  STATE_MACHINE_ARN,
+  testConfig,
+} from '../shared/fixtures.js';
+
+const ecs = mockClient(ECSClient);
+const sfn = mockClient(SFNClient);
+const clients = createClients();
+const IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/app:3f2c1d0';
+
+/** A task definition store behind the ECS mock: families, revisions, tags, as ECS keeps them. */
+class FakeTaskDefinitions {
+  readonly families = new Map<string, Array<{ definition: TaskDefinition; tags: Tag[] }>>();
+  /** ECS service name to the task definition it runs. */
+  readonly services = new Map<string, string>();
+
+  add(family: string, containers: ContainerDefinition[], tags: Tag[] = []): string {
+    const revisions = this.families.get(family) ?? [];
+    const revision = revisions.length + 1;
+    const region = REGIONS[family.split('-')[0]] ?? 'us-east-1';
+    const taskDefinitionArn = `arn:aws:ecs:${region}:123456789012:task-definition/${family}:${revision}`;
+    revisions.push({
+      definition: {
+        taskDefinitionArn,
+        family,
+        revision,
+        status: 'ACTIVE',
+        containerDefinitions: containers,
+        networkMode: 'awsvpc',
+        cpu: '256',
+        memory: '512',
+        requiresCompatibilities: ['FARGATE'],
+        executionRoleArn: 'arn:aws:iam::123456789012:role/exec',
+        compatibilities: ['EC2', 'FARGATE'],
+        requiresAttributes: [{ name: 'com.amazonaws.ecs.capability.logging-driver.awslogs' }],
+        registeredAt: new Date('2026-11-01T00:00:00Z'),
+        registeredBy: 'arn:aws:iam::123456789012:user/admin',
+      },
+      tags,
+    });
+    this.families.set(family, revisions);
+    return taskDefinitionArn;
+  }
+
+  find(taskDefinition: string) {
+    const name = taskDefinition.slice(taskDefinition.lastIndexOf('/') + 1);
+    const [family, revision] = name.split(':');
+    const revisions = this.families.get(family) ?? [];
+    return revision ? revisions[Number(revision) - 1] : revisions.at(-1);
+  }
+
+  wire(): void {
+    ecs.on(DescribeTaskDefinitionCommand).callsFake(({ taskDefinition, include }) => {
+      const found = this.find(taskDefinition);
+      if (!found)
+        throw Object.assign(new Error('Unable to describe task definition.'), { name: 'ClientException' });
+      return { taskDefinition: found.definition, tags: include?.includes('TAGS') ? found.tags : undefined };
+    });
+    ecs.on(ListTaskDefinitionsCommand).callsFake(({ familyPrefix, maxResults }) => {
+      const arns = [...this.families.entries()]
+        .filter(([family]) => family.startsWith(familyPrefix ?? ''))
+        .flatMap(([, revisions]) => revisions.map((revision) => revision.definition.taskDefinitionArn ?? ''))
+        .reverse();
+      return { taskDefinitionArns: arns.slice(0, maxResults ?? 100) };
+    });
+    ecs.on(RegisterTaskDefinitionCommand).callsFake(({ family, containerDefinitions, tags }) => {
+      const arn = this.add(family ?? '', containerDefinitions ?? [], tags ?? []);
+      return { taskDefinition: this.find(arn)?.definition, tags };
+    });
+    ecs.on(DescribeServicesCommand).callsFake(({ cluster, services }) => ({
+      services: (services ?? []).map((service: string) => ({
+        serviceName: service,
+        serviceArn: `arn:aws:ecs:us-east-1:123456789012:service/${cluster}/${service}`,
+        status: 'ACTIVE',
+        taskDefinition: this.services.get(service),
+      })),
+      failures: [],
+    }));
+  }
+}
+
+const appContainer = (image = 'repo/app:old'): ContainerDefinition => ({
+  name: 'app',
+  image,
+  essential: true,
+  command: ['node', 'web.mjs'],
+  logConfiguration: {
+    logDriver: 'awslogs',
+    options: { 'awslogs-group': '/app', 'awslogs-stream-prefix': 'app' },
+  },
+});
+
+function seed(store: FakeTaskDefinitions, names: string[]): void {
+  for (const name of names) {
+    for (const family of [`${name}-web`, `${name}-worker`, `${name}-oneoff`]) {
+      const arn = store.add(family, [
+        appContainer(),
+        { name: 'sidecar', image: 'repo/sidecar:1', essential: false },
+      ]);
+      store.services.set(family, arn);
+    }
+  }
+}
+
+const event = (input: unknown) => ({
+  input,
+  executionArn: EXECUTION_ARN,
+  stateMachineArn: STATE_MACHINE_ARN,
+});
+
+describe('plan', () => {
+  let store: FakeTaskDefinitions;
+  const config = testConfig();
+
+  beforeEach(() => {
+    ecs.reset();
+    sfn.reset();
+    store = new FakeTaskDefinitions();
+    store.wire();
+    sfn.on(ListExecutionsCommand).resolves({ executions: [] });
+  });
+
+  describe('input validation', () => {
+    it.each([
+      { input: undefined, message: 'input: expected an object with release, images' },
+      { input: { images: { app: IMAGE } }, message: 'input.release: required' },
+      {
+        input: { release: 'bad release', images: { app: IMAGE } },
+        message: 'input.release: "bad release" is not a release name',
+      },
+      {
+        input: { release: 'x'.repeat(65), images: { app: IMAGE } },
+        message: 'is not a release name; use 1-64',
+      },
+      { input: { release: 7, images: { app: IMAGE } }, message: 'input.release: expected a string' },
+      { input: { release: 'r1' }, message: 'input.images: required' },
+      { input: { release: 'r1', images: {} }, message: 'input.images: empty' },
+      {
+        input: { release: 'r1', images: ['x'] },
+        message: 'input.images: expected an object of container name to image URI',
+      },
+      { input: { release: 'r1', images: { app: '' } }, message: 'input.images.app: the image URI is empty' },
+      {
+        input: { release: 'r1', images: { app: 3 } },
+        message: 'input.images.app: expected an image URI string, got 3',
+      },
+      {
+        input: { release: 'r1', images: { app: IMAGE }, environments: ['us', 'mars'] },
+        message: 'input.environments[1]: "mars" is not configured; configured: us, eu, au',
+      },
+      {
+        input: { release: 'r1', images: { app: IMAGE }, environments: ['us', 'eu', 'us'] },
+        message: 'input.environments[2]: "us" is listed twice',
+      },
+      {
+        input: { release: 'r1', images: { app: IMAGE }, environments: [] },
+        message: 'input.environments: empty',
+      },
+      {
+        input: { release: 'r1', images: { app: IMAGE }, environments: 'us' },
+        message: 'input.environments: expected a list',
+      },
+      {
+        input: { release: 'r1', images: { app: IMAGE }, environments: [1] },
+        message: 'input.environments[0]: expected an environment name',
+      },
+      {
+        input: { release: 'r1', images: { app: IMAGE }, skipMigrations: 'yes' },
+        message: 'input.skipMigrations: expected true or false',
+      },
+      {
+        input: { release: 'r1', images: { app: IMAGE }, region: 'us' },
+        message: 'input.region: unknown field',
+      },
+    ])('refuses $input: $message', async ({ input, message }) => {
+      // Act
+      const planned = plan(event(input), { clients, clock: fakeClock(), config });
+
+      // Assess
+      await expect(planned).rejects.toThrow(ValidationError);
+      await expect(planned).rejects.toThrow(message);
+      expect(sfn).not.toHaveReceivedAnyCommand();
+      expect(ecs).not.toHaveReceivedAnyCommand();
+    });
+
+    it('names every problem of the input at once', async () => {
+      const input = { release: '', images: {}, environments: ['mars'], extra: true };
+
+      const planned = plan(event(input), { clients, clock: fakeClock(), config });
+
+      await expect(planned).rejects.toThrow(
+        /input\.release: .*\ninput\.images: empty.*\ninput\.environments\[0\]: "mars".*\ninput\.extra: unknown field/s,
+      );
+    });
+
+    it('refuses an image for a container no task definition of the run has, before registering', async () => {
+      // Prepare
+      seed(store, ['us', 'eu', 'au']);
+
+      // Act
+      const planned = plan(event({ release: 'r1', images: { app: IMAGE, apps: IMAGE } }), {
+        clients,
+        clock: fakeClock(),
+        config,
+      });
+
+      // Assess
+      await expect(planned).rejects.toThrow(ValidationError);
+      await expect(planned).rejects.toThrow(
+        'input.images.apps: no task definition of this release has a container "apps"; containers: app, sidecar',
+      );
+      expect(ecs).not.toHaveReceivedCommand(RegisterTaskDefinitionCommand);
+    });
+
+    it('refuses a configured service ECS does not have', async () => {
+      // Prepare
+      seed(store, ['us']);
+      ecs.on(DescribeServicesCommand).resolves({
+        services: [
+          {
+            serviceName: 'us-web',
+            status: 'ACTIVE',
+            taskDefinition: 'arn:aws:ecs:us-east-1:1:task-definition/us-web:1',
+          },
+        ],
+        failures: [{ arn: 'arn:aws:ecs:us-east-1:1:service/us-cluster/us-worker', reason: 'MISSING' }],
+      });
+
+      // Act
+      const planned = plan(event({ release: 'r1', images: { app: IMAGE }, environments: ['us'] }), {
+        clients,
+        clock: fakeClock(),
+        config,
+      });
+
+      // Assess
+      await expect(planned).rejects.toThrow(
+        /Environment "us": service\(s\) us-worker not found active in cluster "us-cluster"/,
+      );
+      expect(ecs).not.toHaveReceivedCommand(RegisterTaskDefinitionCommand);
+    });
+  });
+
+  describe('concurrent executions', () => {
+    it('refuses while another execution runs, naming it', async () => {
+      // Prepare
+      const other = 'arn:aws:states:us-east-1:123456789012:execution:Deploy:2026-11-26_2';
+      sfn.on(ListExecutionsCommand).resolves({
+        executions: [
+          {
+            executionArn: EXECUTION_ARN,
+            name: '2026-11-26_3',
+            stateMachineArn: STATE_MACHINE_ARN,
+            status: 'RUNNING',
+            startDate: new Date(),
+          },
+          {
+            executionArn: other,
+            name: '2026-11-26_2',
+            stateMachineArn: STATE_MACHINE_ARN,
+            status: 'RUNNING',
+            startDate: new Date('2026-11-26T06:00:00Z'),
+          },
+        ],
+      });
+
+      // Act
+      const planned = plan(event({ release: 'r1', images: { app: IMAGE } }), {
+        clients,
+        clock: fakeClock(),
+        config,
+      });
+
+      // Assess
+      await expect(planned).rejects.toThrow(DeployInProgressError);
+      await expect(planned).rejects.toThrow(
+        `Execution "2026-11-26_2" (${other}) of this state machine is running since 2026-11-26T06:00:00.000Z`,
+      );
+      expect(sfn).toHaveReceivedCommandWith(ListExecutionsCommand, {
+        stateMachineArn: STATE_MACHINE_ARN,
+        statusFilter: 'RUNNING',
+      });
+      expect(ecs).not.toHaveReceivedAnyCommand();
+    });
+
+    it('looks past the first page of running executions', async () => {
+      sfn
+        .on(ListExecutionsCommand)
+        .resolvesOnce({
+          executions: [
+            {
+              executionArn: EXECUTION_ARN,
+              name: 'me',
+              stateMachineArn: STATE_MACHINE_ARN,
+              status: 'RUNNING',
+              startDate: new Date(),
+            },
+          ],
+          nextToken: 't1',
+        })
+        .resolvesOnce({
+          executions: [
+            {
+              executionArn: `${EXECUTION_ARN}-other`,
+              name: 'other',
+              stateMachineArn: STATE_MACHINE_ARN,
+              status: 'RUNNING',
+              startDate: new Date(),
+            },
+          ],
+        });
+
+      const planned = plan(event({ release: 'r1', images: { app: IMAGE } }), {
+        clients,
+        clock: fakeClock(),
+        config,
+      });
+
+      await expect(planned).rejects.toThrow(/Execution "other"/);
+      expect(sfn).toHaveReceivedCommandWith(ListExecutionsCommand, { nextToken: 't1' });
+    });
+
+    it('goes ahead when only this execution runs', async () => {
+      seed(store, ['us', 'eu', 'au']);
+      sfn.on(ListExecutionsCommand).resolves({
+        executions: [
+          {
+            executionArn: EXECUTION_ARN,
+            name: 'me',
+            stateMachineArn: STATE_MACHINE_ARN,
+            status: 'RUNNING',
+            startDate: new Date(),
+          },
+        ],
+      });
+
+      const result = await plan(event({ release: 'r1', images: { app: IMAGE } }), {
+        clients,
+        clock: fakeClock(),
+        config,
+      });
+
+      expect(result.environments).toEqual(['us', 'eu', 'au']);
+    });
+  });
+
+  describe('revisions', () => {
+    it('records what runs now and registers the release revision of every family', async () => {
+      // Prepare
+      seed(store, ['us', 'eu', 'au']);
+      const clock = fakeClock(Date.parse('2026-11-26T07:00:00.000Z'));
+
+      // Act
+      const result = await plan(event({ release: '2026-11-26.3', images: { app: IMAGE } }), {
+        clients,
+        clock,
+        config,
+      });
+
+      // Assess
+      expect(result).toEqual({
+        release: '2026-11-26.3',
+        runId: runIdOf(EXECUTION_ARN),
+        startedAt: '2026-11-26T07:00:00.000Z',
+        environments: ['us', 'eu', 'au'],
+        skipMigrations: false,
+        oneOff: { us: 'us-oneoff:2', eu: 'eu-oneoff:2', au: 'au-oneoff:2' },
+        services: {
+          us: {
+            web: { previous: 'us-web:1', next: 'us-web:2' },
+            worker: { previous: 'us-worker:1', next: 'us-worker:2' },
+          },
+          eu: {
+            web: { previous: 'eu-web:1', next: 'eu-web:2' },
+            worker: { previous: 'eu-worker:1', next: 'eu-worker:2' },
+          },
+          au: {
+            web: { previous: 'au-web:1', next: 'au-web:2' },
+            worker: { previous: 'au-worker:1', next: 'au-worker:2' },
+          },
+        },
+      });
+      expect(ecs).toHaveReceivedCommandTimes(RegisterTaskDefinitionCommand, 9);
+      expect(ecs).toHaveReceivedCommandWith(DescribeTaskDefinitionCommand, {
+        taskDefinition: 'us-oneoff',
+        include: ['TAGS'],
+      });
+    });
+
+    it('copies every registrable field, swaps only the named images and drops the read-only fields', async () => {
+      // Prepare
+      const web = store.add(
+        'us-web',
+        [appContainer(), { name: 'sidecar', image: 'repo/sidecar:1' }],
+        [
+          { key: 'team', value: 'payments' },
+          { key: TAGS.release, value: 'older' },
+          { key: 'aws:cloudformation:stack-name', value: 'App' },
+        ],
+      );
+      store.services.set('us-web', web);
+      store.services.set('us-worker', store.add('us-worker', [appContainer()]));
+      store.add('us-oneoff', [appContainer()]);
+
+      // Act
+      await plan(event({ release: 'r2', images: { app: IMAGE }, environments: ['us'] }), {
+        clients,
+        clock: fakeClock(),
+        config,
+      });
+
+      // Assess
+      const registration = ecs
+        .commandCalls(RegisterTaskDefinitionCommand)
+        .map((call) => call.args[0].input)
+        .find((input) => input.family === 'us-web');
+      expect(registration).toEqual({
+        family: 'us-web',
+        taskRoleArn: undefined,
+        executionRoleArn: 'arn:aws:iam::123456789012:role/exec',
+        networkMode: 'awsvpc',
+        containerDefinitions: [appContainer(IMAGE), { name: 'sidecar', image: 'repo/sidecar:1' }],
+        volumes: undefined,
+        placementConstraints: undefined,
+        requiresCompatibilities: ['FARGATE'],
+        cpu: '256',
+        memory: '512',
+        pidMode: undefined,
+        ipcMode: undefined,
+        proxyConfiguration: undefined,
+        inferenceAccelerators: undefined,
+        ephemeralStorage: undefined,
+        runtimePlatform: undefined,
+        enableFaultInjection: undefined,
+        tags: [
+          { key: 'team', value: 'payments' },
+          { key: TAGS.release, value: 'r2' },
+        ],
+      });
+      expect(registration).not.toHaveProperty('taskDefinitionArn');
+      expect(registration).not.toHaveProperty('revision');
+      expect(registration).not.toHaveProperty('status');
+      expect(registration).not.toHaveProperty('requiresAttributes');
+      expect(registration).not.toHaveProperty('compatibilities');
+      expect(registration).not.toHaveProperty('registeredAt');
+    });
+
+    it('reuses the revisions a first attempt of the release registered', async () => {
+      // Prepare
+      seed(store, ['us', 'eu', 'au']);
+      const input = { release: 'r1', images: { app: IMAGE } };
+      const first = await plan(event(input), { clients, clock: fakeClock(), config });
+      ecs.resetHistory();
+
+      // Act
+      const second = await plan(event(input), { clients, clock: fakeClock(), config });
+
+      // Assess
+      expect(second).toEqual(first);
+      expect(ecs).not.toHaveReceivedCommand(RegisterTaskDefinitionCommand);
+      expect(ecs).toHaveReceivedCommandWith(ListTaskDefinitionsCommand, {
+        familyPrefix: 'us-web',
+        sort: 'DESC',
+        status: 'ACTIVE',
+        maxResults: REUSE_SEARCH_LIMIT,
+      });
+    });
+
+    it('registers anew when the revision tagged with the release carries other images', async () => {
+      // Prepare
+      store.add('us-web', [appContainer()]);
+      store.add('us-web', [appContainer('repo/app:other')], [{ key: TAGS.release, value: 'r1' }]);
+      store.add('us-worker', [appContainer()]);
+      store.add('us-oneoff', [appContainer()]);
+      ecs.on(DescribeServicesCommand).resolves({
+        services: ['us-web', 'us-worker'].map((service) => ({
+          serviceName: service,
+          status: 'ACTIVE',
+          taskDefinition: `arn:aws:ecs:us-east-1:123456789012:task-definition/${service}:1`,
+        })),
+      });
+
+      // Act
+      const result = await plan(event({ release: 'r1', images: { app: IMAGE }, environments: ['us'] }), {
+        clients,
+        clock: fakeClock(),
+        config,
+      });
+
+      // Assess
+      expect(result.services.us.web).toEqual({ previous: 'us-web:1', next: 'us-web:3' });
+    });
+
+    it('ignores longer families the prefix matches and stops searching after a bound', async () => {
+      // Prepare
+      store.add('us-web', [appContainer(IMAGE)], [{ key: TAGS.release, value: 'r1' }]);
+      for (let index = 0; index < REUSE_SEARCH_LIMIT + 2; index += 1) store.add('us-web', [appContainer()]);
+      store.add('us-web-canary', [appContainer(IMAGE)], [{ key: TAGS.release, value: 'r1' }]);
+      store.add('us-worker', [appContainer()]);
+      store.add('us-oneoff', [appContainer()]);
+      const latest = `us-web:${REUSE_SEARCH_LIMIT + 3}`;
+      ecs.on(DescribeServicesCommand).resolves({
+        services: [
+          {
+            serviceName: 'us-web',
+            status: 'ACTIVE',
+            taskDefinition: `arn:aws:ecs:us-east-1:1:task-definition/${latest}`,
+          },
+          {
+            serviceName: 'us-worker',
+            status: 'ACTIVE',
+            taskDefinition: 'arn:aws:ecs:us-east-1:1:task-definition/us-worker:1',
+          },
+        ],
+      });
+
+      // Act
+      const result = await plan(event({ release: 'r1', images: { app: IMAGE }, environments: ['us'] }), {
+        clients,
+        clock: fakeClock(),
+        config,
+      });
+
+      // Assess
+      expect(result.services.us.web.next).toBe(`us-web:${REUSE_SEARCH_LIMIT + 4}`);
+      const searched = ecs
+        .commandCalls(DescribeTaskDefinitionCommand)
+        .map((call) => call.args[0].input.taskDefinition)
+        .filter((name) => name?.includes('us-web'));
+      expect(searched).not.toContain(expect.stringContaining('us-web-canary'));
+      expect(searched).not.toContain('arn:aws:ecs:us-east-1:123456789012:task-definition/us-web:1');
+    });
+
+    it('registers a definition shared by two services once', async () => {
+      // Prepare
+      const shared = store.add('us-app', [appContainer()]);
+      store.add('us-oneoff', [appContainer()]);
+      ecs.on(DescribeServicesCommand).resolves({
+        services: ['us-web', 'us-worker'].map((serviceName) => ({
+          serviceName,
+          status: 'ACTIVE',
+          taskDefinition: shared,
+        })),
+      });
+
+      // Act
+      const result = await plan(event({ release: 'r1', images: { app: IMAGE }, environments: ['us'] }), {
+        clients,
+        clock: fakeClock(),
+        config,
+      });
+
+      // Assess
+      expect(result.services.us).toEqual({
+        web: { previous: 'us-app:1', next: 'us-app:2' },
+        worker: { previous: 'us-app:1', next: 'us-app:2' },
+      });
+      expect(ecs).toHaveReceivedCommandTimes(RegisterTaskDefinitionCommand, 2);
+    });
+
+    it('describes services in batches of 10 and follows the primary task set under CodeDeploy', async () => {
+      // Prepare
+      const services = Array.from({ length: 12 }, (_, index) => ({
+        ...environment('us').services[0],
+        name: `svc${index}`,
+        service: `us-svc${index}`,
+      }));
+      const big = testConfig({ environments: [environment('us', { services })] });
+      store.add('us-oneoff', [appContainer()]);
+      store.add('us-app', [appContainer()]);
+      store.add('us-app', [appContainer()]);
+      ecs.on(DescribeServicesCommand).callsFake(({ services: names }) => ({
+        services: names.map((serviceName: string) => ({
+          serviceName,
+          status: 'ACTIVE',
+          taskDefinition: 'arn:aws:ecs:us-east-1:1:task-definition/us-app:2',
+          taskSets: [
+            { status: 'ACTIVE', taskDefinition: 'arn:aws:ecs:us-east-1:1:task-definition/us-app:2' },
+            { status: 'PRIMARY', taskDefinition: 'arn:aws:ecs:us-east-1:1:task-definition/us-app:1' },
+          ],
+        })),
+      }));
+
+      // Act
+      const result = await plan(event({ release: 'r1', images: { app: IMAGE } }), {
+        clients,
+        clock: fakeClock(),
+        config: big,
+      });
+
+      // Assess
+      expect(ecs).toHaveReceivedCommandTimes(DescribeServicesCommand, 2);
+      expect(
+        ecs.commandCalls(DescribeServicesCommand).map((call) => call.args[0].input.services?.length),
+      ).toEqual([10, 2]);
+      expect(result.services.us.svc11.previous).toBe('us-app:1');
+    });
+
+    it('plans only the environments asked for and keeps skipMigrations', async () => {
+      seed(store, ['us', 'eu', 'au']);
+
+      const result = await plan(
+        event({ release: 'r1', images: { app: IMAGE }, environments: ['eu'], skipMigrations: true }),
+        {
+          clients,
+          clock: fakeClock(),
+          config,
+        },
+      );
+
+      expect(result.environments).toEqual(['eu']);
+      expect(result.skipMigrations).toBe(true);
+      expect(Object.keys(result.services)).toEqual(['eu']);
+      expect(ecs).not.toHaveReceivedCommandWith(DescribeServicesCommand, { cluster: 'us-cluster' });
+    });
+  });
+});

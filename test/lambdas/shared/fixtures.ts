@@ -1,0 +1,69 @@
+import type { Clock } from '../../../lambdas/shared/clock.js';
+import type { DeployConfig, EnvironmentConfig } from '../../../lambdas/shared/config.js';
+
+/** The Regions of the three test environments. */
+export const REGIONS: Record<string, string> = { us: 'us-east-1', eu: 'eu-west-1', au: 'ap-southeast-2' };
+
+/** One environment like the sample stack's: web and worker, a migration, its own cluster. */
+export function environment(name: string, overrides: Partial<EnvironmentConfig> = {}): EnvironmentConfig {
+  return {
+    name,
+    region: REGIONS[name] ?? 'us-east-1',
+    cluster: `${name}-cluster`,
+    network: { subnets: [`subnet-${name}`], securityGroups: [`sg-${name}`], assignPublicIp: false },
+    launchType: 'FARGATE',
+    taskDefinition: `${name}-oneoff`,
+    migration: { container: 'app', command: ['node', 'migrate.mjs'] },
+    services: [
+      {
+        name: 'web',
+        role: 'web',
+        service: `${name}-web`,
+        application: `${name}-app`,
+        deploymentGroup: `${name}-web`,
+        container: 'app',
+        containerPort: 3000,
+      },
+      {
+        name: 'worker',
+        role: 'worker',
+        service: `${name}-worker`,
+        application: `${name}-app`,
+        deploymentGroup: `${name}-worker`,
+        container: 'app',
+        containerPort: 4000,
+      },
+    ],
+    ...overrides,
+  };
+}
+
+/** A configuration of `us`, `eu` and `au`, one pre-deploy and one post-deploy step. */
+export function testConfig(overrides: Partial<DeployConfig> = {}): DeployConfig {
+  return {
+    environments: [environment('us'), environment('eu'), environment('au')],
+    preDeploySteps: [{ name: 'assets', container: 'app', command: ['node', 'upload-assets.mjs'] }],
+    postDeploySteps: [{ name: 'tag-release', container: 'app', command: ['node', 'tag-release.mjs'] }],
+    pollSeconds: 5,
+    watchSeconds: 60,
+    eventBusName: 'default',
+    ...overrides,
+  };
+}
+
+/** A clock that stands still and records the sleeps asked of it. */
+export function fakeClock(nowMs = Date.parse('2026-11-26T07:00:00.000Z')): Clock & { sleeps: number[] } {
+  const sleeps: number[] = [];
+  return {
+    sleeps,
+    nowMs: () => nowMs + sleeps.reduce((total, ms) => total + ms, 0),
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+  };
+}
+
+/** The execution ARN of the tests' run. */
+export const EXECUTION_ARN = 'arn:aws:states:us-east-1:123456789012:execution:Deploy:2026-11-26_3';
+/** The state machine of the tests' run. */
+export const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:Deploy';
