@@ -1,0 +1,94 @@
+import type { DeploymentInfo } from '@aws-sdk/client-codedeploy';
+import { batchGetByRegion, type DeploymentDeps, withRegion } from '../shared/deployments.js';
+import type { AggregateStatus, RollbackRef, RollbackState } from '../shared/types.js';
+
+/** One rollback after a look: the ref with what was learnt, and whether it is back, failed or still going. */
+export interface SettledRollback {
+  ref: RollbackRef;
+  verdict: AggregateStatus;
+}
+
+function followRollback(ref: RollbackRef, rollback: DeploymentInfo | undefined): SettledRollback {
+  switch (rollback?.status) {
+    case 'Succeeded':
+      return { ref: { ...ref, status: 'Succeeded' }, verdict: 'SUCCEEDED' };
+    case 'Failed':
+    case 'Stopped':
+      return { ref: { ...ref, status: rollback.status }, verdict: 'FAILED' };
+    default:
+      // Not visible yet, or still rerouting traffic.
+      return { ref, verdict: 'RUNNING' };
+  }
+}
+
+/**
+ * Where one rollback stands, given the deployments looked up by id. A stopped deployment
+ * names its rollback deployment in `rollbackInfo` once CodeDeploy made one; stopped without
+ * one means no traffic had moved, so the original tasks still serve. A stop that came too
+ * late (the deployment succeeded) leaves the new revision serving: that rollback failed.
+ */
+export function settleRollback(
+  ref: RollbackRef,
+  lookup: (deploymentId: string) => DeploymentInfo | undefined,
+): SettledRollback {
+  if (ref.action === 'none') return { ref, verdict: 'SUCCEEDED' };
+  if (ref.rollbackDeploymentId) return followRollback(ref, lookup(ref.rollbackDeploymentId));
+  if (ref.action !== 'stop') return { ref: { ...ref, status: 'Missing' }, verdict: 'FAILED' };
+
+  const original = lookup(ref.deploymentId);
+  if (!original) return { ref: { ...ref, status: 'Missing' }, verdict: 'FAILED' };
+  const rollbackDeploymentId = original.rollbackInfo?.rollbackDeploymentId;
+  if (rollbackDeploymentId)
+    return followRollback({ ...ref, rollbackDeploymentId }, lookup(rollbackDeploymentId));
+  switch (original.status) {
+    case 'Stopped':
+    case 'Failed':
+      return { ref: { ...ref, status: original.status }, verdict: 'SUCCEEDED' };
+    case 'Succeeded':
+      return { ref: { ...ref, status: 'Succeeded' }, verdict: 'FAILED' };
+    default:
+      return { ref, verdict: 'RUNNING' };
+  }
+}
+
+/** RUNNING while any rollback is going; then FAILED if one did not get back, else SUCCEEDED. */
+export function aggregateRollbacks(settled: readonly SettledRollback[]): AggregateStatus {
+  if (settled.some((s) => s.verdict === 'RUNNING')) return 'RUNNING';
+  return settled.some((s) => s.verdict === 'FAILED') ? 'FAILED' : 'SUCCEEDED';
+}
+
+async function look(deps: DeploymentDeps, rollbacks: RollbackRef[]): Promise<SettledRollback[]> {
+  const located = rollbacks.map((ref) => withRegion(deps.config, ref));
+  // Stops without a known rollback deployment: re-read the original to learn it.
+  const originals = await batchGetByRegion(
+    deps.clients.codedeploy,
+    located.filter((r) => r.action === 'stop' && !r.rollbackDeploymentId),
+  );
+  const rollbackIds = located.flatMap((r) => {
+    const id = r.rollbackDeploymentId ?? originals.get(r.deploymentId)?.rollbackInfo?.rollbackDeploymentId;
+    return id && r.action !== 'none' ? [{ region: r.region, deploymentId: id }] : [];
+  });
+  const followed = await batchGetByRegion(deps.clients.codedeploy, rollbackIds);
+  const lookup = (id: string) => followed.get(id) ?? originals.get(id);
+  return rollbacks.map((ref) => settleRollback(ref, lookup));
+}
+
+/**
+ * Follows every rollback of the run to a terminal status (BatchGetDeployments, 25 per call,
+ * per Region), sleeping `pollSeconds` between looks, at most `maxPolls` times; each ref gets
+ * its `status` once known. Returns early once all are terminal.
+ */
+export async function checkRollbacks(
+  deps: DeploymentDeps,
+  state: RollbackState,
+  maxPolls: number,
+): Promise<RollbackState> {
+  let rollbacks = state.rollbacks;
+  for (let polls = 0; ; polls++) {
+    const settled = await look(deps, rollbacks);
+    rollbacks = settled.map((s) => s.ref);
+    const status = aggregateRollbacks(settled);
+    if (status !== 'RUNNING' || polls >= maxPolls) return { rollbacks, status };
+    await deps.clock.sleep(deps.config.pollSeconds * 1000);
+  }
+}

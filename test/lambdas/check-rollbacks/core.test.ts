@@ -1,0 +1,192 @@
+import { CodeDeployClient, type DeploymentInfo } from '@aws-sdk/client-codedeploy';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  aggregateRollbacks,
+  checkRollbacks,
+  type SettledRollback,
+  settleRollback,
+} from '../../../lambdas/check-rollbacks/core.js';
+import type { RollbackRef } from '../../../lambdas/shared/types.js';
+import { deployment, makeDeps, serveDeployments } from '../shared/deployment-fixtures.js';
+
+const codedeploy = mockClient(CodeDeployClient);
+
+const base = { environment: 'us', service: 'web', deploymentId: 'd-1' };
+
+describe('settleRollback', () => {
+  it.each<{
+    name: string;
+    ref: RollbackRef;
+    known: Array<Partial<DeploymentInfo>>;
+    expected: SettledRollback;
+  }>([
+    {
+      name: 'nothing to roll back',
+      ref: { ...base, action: 'none', status: 'Failed' },
+      known: [],
+      expected: { ref: { ...base, action: 'none', status: 'Failed' }, verdict: 'SUCCEEDED' },
+    },
+    {
+      name: 'stop still in progress',
+      ref: { ...base, action: 'stop' },
+      known: [{ deploymentId: 'd-1', status: 'InProgress' }],
+      expected: { ref: { ...base, action: 'stop' }, verdict: 'RUNNING' },
+    },
+    {
+      name: 'stopped, rollback deployment learnt and still running',
+      ref: { ...base, action: 'stop' },
+      known: [
+        { deploymentId: 'd-1', status: 'Stopped', rollbackInfo: { rollbackDeploymentId: 'd-rb' } },
+        { deploymentId: 'd-rb', status: 'InProgress' },
+      ],
+      expected: { ref: { ...base, action: 'stop', rollbackDeploymentId: 'd-rb' }, verdict: 'RUNNING' },
+    },
+    {
+      name: 'stopped, rollback deployment succeeded',
+      ref: { ...base, action: 'stop' },
+      known: [
+        { deploymentId: 'd-1', status: 'Stopped', rollbackInfo: { rollbackDeploymentId: 'd-rb' } },
+        { deploymentId: 'd-rb', status: 'Succeeded' },
+      ],
+      expected: {
+        ref: { ...base, action: 'stop', rollbackDeploymentId: 'd-rb', status: 'Succeeded' },
+        verdict: 'SUCCEEDED',
+      },
+    },
+    {
+      name: 'stopped before any traffic moved',
+      ref: { ...base, action: 'stop' },
+      known: [{ deploymentId: 'd-1', status: 'Stopped' }],
+      expected: { ref: { ...base, action: 'stop', status: 'Stopped' }, verdict: 'SUCCEEDED' },
+    },
+    {
+      name: 'stop came too late: the new revision serves',
+      ref: { ...base, action: 'stop' },
+      known: [{ deploymentId: 'd-1', status: 'Succeeded' }],
+      expected: { ref: { ...base, action: 'stop', status: 'Succeeded' }, verdict: 'FAILED' },
+    },
+    {
+      name: 'redeploy of the previous revision failed',
+      ref: { ...base, action: 'redeploy', rollbackDeploymentId: 'd-rb' },
+      known: [{ deploymentId: 'd-rb', status: 'Failed' }],
+      expected: {
+        ref: { ...base, action: 'redeploy', rollbackDeploymentId: 'd-rb', status: 'Failed' },
+        verdict: 'FAILED',
+      },
+    },
+    {
+      name: 'adopted rollback stopped',
+      ref: { ...base, action: 'adopt', rollbackDeploymentId: 'd-rb' },
+      known: [{ deploymentId: 'd-rb', status: 'Stopped' }],
+      expected: {
+        ref: { ...base, action: 'adopt', rollbackDeploymentId: 'd-rb', status: 'Stopped' },
+        verdict: 'FAILED',
+      },
+    },
+    {
+      name: 'adopted rollback not visible yet',
+      ref: { ...base, action: 'adopt', rollbackDeploymentId: 'd-rb' },
+      known: [],
+      expected: { ref: { ...base, action: 'adopt', rollbackDeploymentId: 'd-rb' }, verdict: 'RUNNING' },
+    },
+    {
+      name: 'original unknown to CodeDeploy',
+      ref: { ...base, action: 'stop' },
+      known: [],
+      expected: { ref: { ...base, action: 'stop', status: 'Missing' }, verdict: 'FAILED' },
+    },
+  ])('$name', ({ ref, known, expected }) => {
+    // Prepare
+    const byId = new Map(known.map((info) => [info.deploymentId, info]));
+
+    // Act
+    const settled = settleRollback(ref, (id) => byId.get(id));
+
+    // Assess
+    expect(settled).toEqual(expected);
+  });
+});
+
+describe('aggregateRollbacks', () => {
+  const ref: RollbackRef = { ...base, action: 'stop' };
+  it.each<[string[], string]>([
+    [[], 'SUCCEEDED'],
+    [['SUCCEEDED', 'SUCCEEDED'], 'SUCCEEDED'],
+    [['FAILED', 'RUNNING'], 'RUNNING'],
+    [['FAILED', 'SUCCEEDED'], 'FAILED'],
+  ])('%j -> %s', (verdicts, expected) => {
+    // Act
+    const status = aggregateRollbacks(verdicts.map((verdict) => ({ ref, verdict }) as SettledRollback));
+
+    // Assess
+    expect(status).toBe(expected);
+  });
+});
+
+describe('checkRollbacks', () => {
+  let deployments: DeploymentInfo[];
+
+  beforeEach(() => {
+    codedeploy.reset();
+    deployments = [];
+    serveDeployments(codedeploy, deployments);
+  });
+
+  it('learns the rollback deployment of a stop and follows it until it succeeds', async () => {
+    // Prepare
+    const deps = makeDeps();
+    const original = deployment('d-1', 'us', 'web', { status: 'InProgress' });
+    const rollback = deployment('d-rb', 'us', 'web', { status: 'InProgress' });
+    deployments.push(original, rollback);
+    let sleeps = 0;
+    deps.clock.sleep = async () => {
+      sleeps++;
+      if (sleeps === 1)
+        Object.assign(original, { status: 'Stopped', rollbackInfo: { rollbackDeploymentId: 'd-rb' } });
+      if (sleeps === 2) rollback.status = 'Succeeded';
+    };
+
+    // Act
+    const state = await checkRollbacks(
+      deps,
+      { rollbacks: [{ ...base, action: 'stop' }], status: 'RUNNING' },
+      10,
+    );
+
+    // Assess
+    expect(state).toEqual({
+      status: 'SUCCEEDED',
+      rollbacks: [{ ...base, action: 'stop', rollbackDeploymentId: 'd-rb', status: 'Succeeded' }],
+    });
+    expect(sleeps).toBe(2);
+  });
+
+  it('waits for every rollback to end before reporting one that failed', async () => {
+    // Prepare
+    const deps = makeDeps();
+    deployments.push(
+      deployment('d-rb-web', 'us', 'web', { status: 'Failed' }),
+      deployment('d-rb-worker', 'eu', 'worker', { status: 'InProgress' }),
+    );
+    const rollbacks: RollbackRef[] = [
+      { ...base, action: 'adopt', rollbackDeploymentId: 'd-rb-web' },
+      {
+        environment: 'eu',
+        service: 'worker',
+        deploymentId: 'd-2',
+        action: 'redeploy',
+        rollbackDeploymentId: 'd-rb-worker',
+      },
+    ];
+
+    // Act
+    const state = await checkRollbacks(deps, { rollbacks, status: 'RUNNING' }, 3);
+
+    // Assess
+    expect(state.status).toBe('RUNNING');
+    expect(state.rollbacks.map((r) => r.status)).toEqual(['Failed', undefined]);
+    expect(deps.clock.sleepsMs).toEqual([5000, 5000, 5000]);
+  });
+});
