@@ -80,6 +80,11 @@ export class ContainerProcess {
     return this.running ? this.child.pid : undefined;
   }
 
+  /** The id of the process group (the main process's pid), kept after it ended. */
+  get processGroupId(): number | undefined {
+    return this.child.pid;
+  }
+
   /** Whether the process is still running. */
   get alive(): boolean {
     return this.running;

@@ -36,7 +36,7 @@ export interface EcsModelOptions {
 }
 
 /** One container of a running task. */
-interface ContainerRun {
+export interface ContainerRun {
   definition: ContainerDefinition;
   container: Container;
   process?: ContainerProcess;

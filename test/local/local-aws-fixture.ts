@@ -1,0 +1,63 @@
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { expect } from 'vitest';
+import { LocalAws, type LocalAwsOptions } from '../../local/local-aws.js';
+
+/** SDK client settings pointing at a local AWS, with dummy credentials. */
+export function clientConfig(local: LocalAws, region = 'us-east-1') {
+  return {
+    endpoint: local.endpoint,
+    region,
+    credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' },
+    maxAttempts: 1,
+  };
+}
+
+/** A started local AWS on a free port and real SDK clients for it. */
+export async function startLocal(options: LocalAwsOptions = {}, region = 'us-east-1') {
+  const local = await LocalAws.start({ port: 0, ...options });
+  const config = clientConfig(local, region);
+  return {
+    local,
+    ecs: new ECSClient(config),
+    logs: new CloudWatchLogsClient(config),
+    events: new EventBridgeClient(config),
+  };
+}
+
+/** Polls `probe` every 20 ms until it returns a value other than undefined; fails after `timeoutMs`. */
+export async function eventually<T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`Condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Stops the local AWS and asserts that no process of any task (or its process group) is left. */
+export async function stopAndAssertNoProcesses(local: LocalAws): Promise<void> {
+  const groups = local.ecs
+    .allTasks()
+    .flatMap((record) => record.containers.map((run) => run.process?.processGroupId))
+    .filter((pid) => pid !== undefined);
+  await local.stop();
+  expect(groups.filter((pid) => alive(pid) || alive(-pid))).toEqual([]);
+}
+
+/** A container command running `script` with node. */
+export const nodeCommand = (script: string) => [process.execPath, '-e', script];
