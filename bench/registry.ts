@@ -16,6 +16,12 @@ export const FIGURES: readonly FigureEntry[] = [
     title: 'Lambda handler bundle size and cold init',
     load: async () => (await import('./figures/handlers.js')).handlersFigure,
   },
+  {
+    id: '6',
+    slug: 'demo-synth',
+    title: 'npm run demo wall time and cdk synth time',
+    load: async () => (await import('./figures/demo-synth.js')).demoSynthFigure,
+  },
 ];
 
 /**
