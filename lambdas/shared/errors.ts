@@ -27,6 +27,9 @@ export class DeploymentFailedError extends StepdeployError {}
 /** A rollback did not bring a deployment group back to its previous revision. */
 export class RollbackFailedError extends StepdeployError {}
 
+/** Old worker tasks could not all be retired; the release itself succeeded. */
+export class RetireFailedError extends StepdeployError {}
+
 /** Names of the error classes, as the Catch clauses of the state machine use them. */
 export const ERROR_NAMES = {
   validation: 'ValidationError',
@@ -35,4 +38,5 @@ export const ERROR_NAMES = {
   foreignDeployment: 'ForeignDeploymentError',
   deploymentFailed: 'DeploymentFailedError',
   rollbackFailed: 'RollbackFailedError',
+  retireFailed: 'RetireFailedError',
 } as const;

@@ -1,0 +1,16 @@
+import { createClients } from '../shared/clients.js';
+import { systemClock } from '../shared/clock.js';
+import { loadConfig } from '../shared/config.js';
+import type { LambdaContext } from '../shared/lambda-context.js';
+import type { RetireReport } from '../shared/types.js';
+import { retireOldWorkers } from './core.js';
+import { parseRetireOldWorkersEvent } from './schema.js';
+
+const clients = createClients();
+const clock = systemClock();
+
+/** RetireOldWorkers: once every deployment succeeded, stops worker tasks still on the old revision. */
+export const handler = async (event: unknown, _context?: LambdaContext): Promise<RetireReport> => {
+  const { state } = parseRetireOldWorkersEvent(event);
+  return retireOldWorkers({ clients, clock, config: loadConfig() }, state);
+};
