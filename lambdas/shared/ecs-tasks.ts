@@ -124,3 +124,19 @@ export function parseTaskFailures(text: string): TaskFailure[] {
     return [failure];
   });
 }
+
+/** StopTask takes a reason of at most 255 characters. */
+const STOP_REASON_MAX = 255;
+
+/** The StopTask reason for the tasks a failure takes down: `stepdeploy: stopped because eu/migrate exited 1: ...`. */
+export function stopReasonOf(failures: readonly TaskFailure[]): string {
+  const summary =
+    failures
+      .map((failure) => {
+        const what = failure.exitCode === null ? 'failed' : `exited ${failure.exitCode}`;
+        return `${failure.environment}/${failure.step} ${what}: ${failure.reason}`;
+      })
+      .join('; ') || 'the phase failed';
+  const reason = `stepdeploy: stopped because ${summary}`;
+  return reason.length <= STOP_REASON_MAX ? reason : `${reason.slice(0, STOP_REASON_MAX - 1)}…`;
+}

@@ -1,0 +1,15 @@
+import { createClients } from '../shared/clients.js';
+import { systemClock } from '../shared/clock.js';
+import { loadConfig } from '../shared/config.js';
+import type { LambdaContext } from '../shared/lambda-context.js';
+import { parseOrThrow } from '../shared/schemas.js';
+import type { TaskPhaseState } from '../shared/types.js';
+import { startTasks } from './core.js';
+import { StartTasksEventSchema } from './schema.js';
+
+const clients = createClients();
+const clock = systemClock();
+
+/** StartTasks: runs every task of a phase in every environment of the plan. */
+export const handler = async (event: unknown, _context?: LambdaContext): Promise<TaskPhaseState> =>
+  startTasks(parseOrThrow(StartTasksEventSchema, event, 'event'), { clients, clock, config: loadConfig() });
