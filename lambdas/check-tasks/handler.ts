@@ -1,0 +1,18 @@
+import { createClients } from '../shared/clients.js';
+import { systemClock } from '../shared/clock.js';
+import { loadConfig } from '../shared/config.js';
+import { type LambdaContext, watchBudgetPolls } from '../shared/lambda-context.js';
+import { parseOrThrow } from '../shared/schemas.js';
+import type { TaskPhaseState } from '../shared/types.js';
+import { checkTasks } from './core.js';
+import { CheckTasksEventSchema } from './schema.js';
+
+const clients = createClients();
+const clock = systemClock();
+
+/** CheckTasks: watches a phase's tasks until they all succeeded, one failed, or the watch budget is spent. */
+export const handler = async (event: unknown, context?: LambdaContext): Promise<TaskPhaseState> => {
+  const { state } = parseOrThrow(CheckTasksEventSchema, event, 'event');
+  const config = loadConfig();
+  return checkTasks(state, { clients, clock, config }, watchBudgetPolls(config, context));
+};

@@ -1,0 +1,319 @@
+import { DescribeTasksCommand, ECSClient, type Task } from '@aws-sdk/client-ecs';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  aggregateTasks,
+  checkTasks,
+  judgeTask,
+  type TaskObservation,
+} from '../../../lambdas/check-tasks/core.js';
+import { createClients } from '../../../lambdas/shared/clients.js';
+import type { TaskPhaseState, TaskRef } from '../../../lambdas/shared/types.js';
+import { fakeClock, testConfig } from '../shared/fixtures.js';
+
+const ecs = mockClient(ECSClient);
+const clients = createClients();
+const config = testConfig();
+
+const arnOf = (env: string, n = 1) => `arn:aws:ecs:us-east-1:123456789012:task/${env}-cluster/${env}${n}`;
+const ref = (env: string, n = 1): TaskRef => ({ environment: env, step: 'migrate', taskArn: arnOf(env, n) });
+
+type Described = TaskObservation['task'];
+const running: Described = { lastStatus: 'RUNNING', containers: [{ name: 'app', lastStatus: 'RUNNING' }] };
+const exited = (exitCode: number | undefined, extra: Partial<Task> = {}): Described => ({
+  lastStatus: 'STOPPED',
+  stopCode: 'EssentialContainerExited',
+  stoppedReason: 'Essential container in task exited',
+  containers: [{ name: 'app', lastStatus: 'STOPPED', exitCode }],
+  ...extra,
+});
+
+describe('judgeTask', () => {
+  it.each<{
+    name: string;
+    observation: Omit<TaskObservation, 'ref'>;
+    expected: ReturnType<typeof judgeTask>;
+  }>([
+    {
+      name: 'pending',
+      observation: { container: 'app', task: { lastStatus: 'PENDING', containers: [] } },
+      expected: { outcome: 'running' },
+    },
+    { name: 'running', observation: { container: 'app', task: running }, expected: { outcome: 'running' } },
+    {
+      name: 'container exited 0, task still deprovisioning',
+      observation: {
+        container: 'app',
+        task: {
+          lastStatus: 'DEPROVISIONING',
+          containers: [{ name: 'app', lastStatus: 'STOPPED', exitCode: 0 }],
+        },
+      },
+      expected: { outcome: 'running' },
+    },
+    {
+      name: 'stopped, exit 0',
+      observation: { container: 'app', task: exited(0) },
+      expected: { outcome: 'succeeded' },
+    },
+    {
+      name: 'stopped, exit 1',
+      observation: { container: 'app', task: exited(1) },
+      expected: {
+        outcome: 'failed',
+        failure: {
+          environment: 'eu',
+          step: 'migrate',
+          taskArn: arnOf('eu'),
+          exitCode: 1,
+          stopCode: 'EssentialContainerExited',
+          reason: 'Essential container in task exited',
+        },
+      },
+    },
+    {
+      name: 'container exited 2 while the task stops: failed at once, with the container reason',
+      observation: {
+        container: 'app',
+        task: {
+          lastStatus: 'STOPPING',
+          containers: [{ name: 'app', lastStatus: 'STOPPED', exitCode: 2, reason: 'OutOfMemoryError' }],
+        },
+      },
+      expected: {
+        outcome: 'failed',
+        failure: {
+          environment: 'eu',
+          step: 'migrate',
+          taskArn: arnOf('eu'),
+          exitCode: 2,
+          reason: 'OutOfMemoryError',
+        },
+      },
+    },
+    {
+      name: 'stopped without an exit code',
+      observation: {
+        container: 'app',
+        task: exited(undefined, {
+          stopCode: 'TaskFailedToStart',
+          stoppedReason: 'CannotPullContainerError: not found',
+        }),
+      },
+      expected: {
+        outcome: 'failed',
+        failure: {
+          environment: 'eu',
+          step: 'migrate',
+          taskArn: arnOf('eu'),
+          exitCode: null,
+          stopCode: 'TaskFailedToStart',
+          reason: 'CannotPullContainerError: not found',
+        },
+      },
+    },
+    {
+      name: 'the step container decides, not the sidecar',
+      observation: {
+        container: 'app',
+        task: {
+          lastStatus: 'STOPPED',
+          containers: [
+            { name: 'sidecar', lastStatus: 'STOPPED', exitCode: 137 },
+            { name: 'app', lastStatus: 'STOPPED', exitCode: 0 },
+          ],
+        },
+      },
+      expected: { outcome: 'succeeded' },
+    },
+    {
+      name: 'ECS no longer knows the task',
+      observation: { container: 'app', missingReason: 'MISSING' },
+      expected: {
+        outcome: 'failed',
+        failure: {
+          environment: 'eu',
+          step: 'migrate',
+          taskArn: arnOf('eu'),
+          exitCode: null,
+          reason: 'ECS no longer knows the task (MISSING); it may have stopped more than an hour ago',
+        },
+      },
+    },
+  ])('$name', ({ observation, expected }) => {
+    expect(judgeTask({ ref: ref('eu'), ...observation })).toEqual(expected);
+  });
+});
+
+describe('aggregateTasks', () => {
+  it.each<{ name: string; tasks: Described[]; status: string; failed: string[] }>([
+    { name: 'no tasks', tasks: [], status: 'SUCCEEDED', failed: [] },
+    { name: 'all succeeded', tasks: [exited(0), exited(0), exited(0)], status: 'SUCCEEDED', failed: [] },
+    { name: 'one still running', tasks: [exited(0), running, exited(0)], status: 'RUNNING', failed: [] },
+    {
+      name: 'one failed while others run',
+      tasks: [running, exited(1), running],
+      status: 'FAILED',
+      failed: ['eu'],
+    },
+    {
+      name: 'two failed',
+      tasks: [exited(3), exited(0), exited(undefined)],
+      status: 'FAILED',
+      failed: ['us', 'au'],
+    },
+    {
+      name: 'one unknown to ECS',
+      tasks: [exited(0), undefined, exited(0)],
+      status: 'FAILED',
+      failed: ['eu'],
+    },
+  ])('$name -> $status', ({ tasks, status, failed }) => {
+    // Prepare
+    const envs = ['us', 'eu', 'au'];
+    const observations = tasks.map((task, index) => ({
+      ref: ref(envs[index]),
+      container: 'app',
+      task,
+      missingReason: task ? undefined : 'MISSING',
+    }));
+
+    // Act
+    const aggregate = aggregateTasks(observations);
+
+    // Assess
+    expect(aggregate.status).toBe(status);
+    expect(aggregate.failures.map((failure) => failure.environment)).toEqual(failed);
+  });
+});
+
+describe('checkTasks', () => {
+  const state: TaskPhaseState = {
+    phase: 'migrate',
+    status: 'RUNNING',
+    failures: [],
+    tasks: ['us', 'eu', 'au'].map((env) => ({
+      ...ref(env),
+      log: { logGroup: '/oneoff', logStream: `oneoff/app/${env}1`, region: 'us-east-1' },
+    })),
+  };
+  const describedAs = (task: Described, taskArn: string): Task => ({ ...task, taskArn });
+
+  beforeEach(() => {
+    ecs.reset();
+  });
+
+  it('looks again after each poll interval until every task succeeded, and drops the log streams', async () => {
+    // Prepare
+    const clock = fakeClock();
+    ecs
+      .on(DescribeTasksCommand)
+      .callsFake(({ tasks }) => ({ tasks: tasks.map((arn: string) => describedAs(running, arn)) }))
+      .on(DescribeTasksCommand, { cluster: 'us-cluster' })
+      .resolvesOnce({ tasks: [describedAs(running, arnOf('us'))] })
+      .resolves({ tasks: [describedAs(exited(0), arnOf('us'))] });
+    ecs
+      .on(DescribeTasksCommand, { cluster: 'eu-cluster' })
+      .resolves({ tasks: [describedAs(exited(0), arnOf('eu'))] });
+    ecs
+      .on(DescribeTasksCommand, { cluster: 'au-cluster' })
+      .resolves({ tasks: [describedAs(exited(0), arnOf('au'))] });
+
+    // Act
+    const result = await checkTasks(state, { clients, clock, config }, 12);
+
+    // Assess
+    expect(result).toEqual({
+      phase: 'migrate',
+      status: 'SUCCEEDED',
+      failures: [],
+      tasks: ['us', 'eu', 'au'].map((env) => ref(env)),
+    });
+    expect(clock.sleeps).toEqual([5000]);
+    expect(ecs).toHaveReceivedCommandTimes(DescribeTasksCommand, 6);
+  });
+
+  it('returns RUNNING once the budget of sleeps is spent', async () => {
+    // Prepare
+    const clock = fakeClock();
+    ecs
+      .on(DescribeTasksCommand)
+      .callsFake(({ tasks }) => ({ tasks: tasks.map((arn: string) => describedAs(running, arn)) }));
+
+    // Act
+    const result = await checkTasks(state, { clients, clock, config }, 3);
+
+    // Assess
+    expect(result.status).toBe('RUNNING');
+    expect(clock.sleeps).toEqual([5000, 5000, 5000]);
+    expect(ecs).toHaveReceivedCommandTimes(DescribeTasksCommand, 4 * 3);
+  });
+
+  it('looks once without sleeping when there is no budget', async () => {
+    const clock = fakeClock();
+    ecs
+      .on(DescribeTasksCommand)
+      .callsFake(({ tasks }) => ({ tasks: tasks.map((arn: string) => describedAs(running, arn)) }));
+
+    const result = await checkTasks(state, { clients, clock, config }, 0);
+
+    expect(result.status).toBe('RUNNING');
+    expect(clock.sleeps).toEqual([]);
+  });
+
+  it('fails as soon as one task failed, with a task ECS no longer knows as a failure', async () => {
+    // Prepare
+    const clock = fakeClock();
+    ecs
+      .on(DescribeTasksCommand)
+      .callsFake(({ tasks }) => ({ tasks: tasks.map((arn: string) => describedAs(running, arn)) }));
+    ecs
+      .on(DescribeTasksCommand, { cluster: 'eu-cluster' })
+      .resolves({ failures: [{ arn: arnOf('eu'), reason: 'MISSING' }] });
+
+    // Act
+    const result = await checkTasks(state, { clients, clock, config }, 12);
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(result.failures).toEqual([
+      expect.objectContaining({ environment: 'eu', step: 'migrate', taskArn: arnOf('eu'), exitCode: null }),
+    ]);
+    expect(clock.sleeps).toEqual([]);
+  });
+
+  it('describes tasks in batches of 100 per cluster', async () => {
+    // Prepare
+    const many: TaskPhaseState = {
+      ...state,
+      tasks: [...Array.from({ length: 150 }, (_, n) => ref('us', n)), ref('eu')],
+    };
+    ecs
+      .on(DescribeTasksCommand)
+      .callsFake(({ tasks }) => ({ tasks: tasks.map((arn: string) => describedAs(exited(0), arn)) }));
+
+    // Act
+    const result = await checkTasks(many, { clients, clock: fakeClock(), config }, 12);
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    const calls = ecs
+      .commandCalls(DescribeTasksCommand)
+      .map((call) => [call.args[0].input.cluster, call.args[0].input.tasks?.length]);
+    expect(calls).toEqual([
+      ['us-cluster', 100],
+      ['us-cluster', 50],
+      ['eu-cluster', 1],
+    ]);
+  });
+
+  it('passes a phase with nothing to run straight through', async () => {
+    const empty: TaskPhaseState = { phase: 'migrate', tasks: [], status: 'SUCCEEDED', failures: [] };
+
+    const result = await checkTasks(empty, { clients, clock: fakeClock(), config }, 12);
+
+    expect(result).toEqual(empty);
+    expect(ecs).not.toHaveReceivedAnyCommand();
+  });
+});
