@@ -4,6 +4,9 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AwsError } from './aws-error.js';
 import { LocalClock } from './clock.js';
+import { CODEDEPLOY_TARGET, codedeployHandlers } from './codedeploy/codedeploy-handlers.js';
+import { CodeDeployModel } from './codedeploy/model.js';
+import { ecsTaskSetPort } from './codedeploy/task-set-port.js';
 import { ecsHandlers } from './ecs/ecs-handlers.js';
 import { EcsModel } from './ecs/ecs-model.js';
 import { eventsHandlers } from './events/events-handlers.js';
@@ -12,6 +15,9 @@ import { Faults, parseFaults } from './faults.js';
 import { logsHandlers } from './logs/logs-handlers.js';
 import { LogsModel } from './logs/logs-model.js';
 import { type Handler, type Protocol, WireServer } from './server.js';
+import { LambdaFunctions } from './stepfunctions/lambda-functions.js';
+import { StepFunctionsModel } from './stepfunctions/model.js';
+import { SFN_TARGET, stepFunctionsHandlers } from './stepfunctions/sfn-handlers.js';
 
 /** How to start a local AWS. */
 export interface LocalAwsOptions {
@@ -42,6 +48,10 @@ export class LocalAws {
   readonly logs = new LogsModel();
   readonly events = new EventsModel();
   readonly ecs: EcsModel;
+  readonly codedeploy: CodeDeployModel;
+  /** The Lambda functions of the deployed template, run in process. */
+  readonly lambdas: LambdaFunctions;
+  readonly stepfunctions: StepFunctionsModel;
   /** `http://127.0.0.1:<port>`: the endpoint for SDK clients and the AWS CLI. */
   endpoint = '';
   private readonly server: WireServer;
@@ -54,6 +64,14 @@ export class LocalAws {
     readonly repoRoot: string,
   ) {
     this.ecs = new EcsModel({ clock, faults: this.faults, logs: this.logs, repoRoot, dataDir });
+    this.codedeploy = new CodeDeployModel({ ecs: ecsTaskSetPort(this.ecs), clock, faults: this.faults });
+    this.lambdas = new LambdaFunctions({
+      repoRoot,
+      endpoint: () => this.endpoint,
+      clock,
+      faults: this.faults,
+    });
+    this.stepfunctions = new StepFunctionsModel({ lambdas: this.lambdas, clock, events: this.events });
     this.server = new WireServer((service, operation) => {
       const throttle = this.faults.take(
         'throttle',
@@ -68,6 +86,8 @@ export class LocalAws {
     this.server.mount('AmazonEC2ContainerServiceV20141113', 'awsJson1_1', ecsHandlers(this.ecs));
     this.server.mount('Logs_20140328', 'awsJson1_1', logsHandlers(this.logs));
     this.server.mount('AWSEvents', 'awsJson1_1', eventsHandlers(this.events));
+    this.server.mount(CODEDEPLOY_TARGET, 'awsJson1_1', codedeployHandlers(this.codedeploy));
+    this.server.mount(SFN_TARGET, 'awsJson1_0', stepFunctionsHandlers(this.stepfunctions));
     this.server.route('GET', '/_local/health', async () => ({ status: 'ok', endpoint: this.endpoint }));
     this.server.route('GET', '/_local/faults', async () => ({ faults: this.faults.list() }));
     this.server.route('POST', '/_local/faults', async (body) => {
@@ -116,6 +136,8 @@ export class LocalAws {
   /** Kills every task process, waits until they are gone, and closes the server. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      await this.stepfunctions.shutdown();
+      await this.codedeploy.shutdown();
       await this.ecs.shutdown();
       await this.server.close();
       process.off('exit', this.onExit);

@@ -1,0 +1,182 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { LocalClock } from '../clock.js';
+import type { Faults } from '../faults.js';
+
+/** A Lambda function of the deployed template, run in process from its handler module. */
+export interface LambdaFunction {
+  region: string;
+  functionName: string;
+  /** `arn:aws:lambda:<region>:<account>:function:<name>`. */
+  arn: string;
+  /** The handler verb (`stepdeploy:handler` metadata): the module is `lambdas/<verb>/handler.ts`. */
+  verb: string;
+  /** The function's environment variables (`STEPDEPLOY_CONFIG`...). */
+  environment: Record<string, string>;
+  /** The function's timeout; `getRemainingTimeInMillis()` counts down from it. */
+  timeoutSeconds: number;
+}
+
+/** The context a handler gets, as the Node.js runtime shapes it (the part handlers use). */
+export interface InvocationContext {
+  functionName: string;
+  functionVersion: string;
+  invokedFunctionArn: string;
+  memoryLimitInMB: string;
+  awsRequestId: string;
+  logGroupName: string;
+  logStreamName: string;
+  callbackWaitsForEmptyEventLoop: boolean;
+  getRemainingTimeInMillis(): number;
+}
+
+type HandlerFn = (event: unknown, context: InvocationContext) => unknown;
+
+/**
+ * An invocation that failed, named and described as Lambda reports it to Step Functions:
+ * `name` is the error type the Catch and Retry clauses match, `message` the cause (JSON of
+ * `errorType`, `errorMessage`, `trace`, as the Node.js runtime writes it).
+ */
+export class LambdaInvocationError extends Error {
+  constructor(errorType: string, cause: string) {
+    super(cause);
+    this.name = errorType;
+  }
+}
+
+/** The cause Lambda reports for an error thrown by a Node.js handler. */
+export function lambdaErrorCause(error: unknown): { errorType: string; cause: string } {
+  const errorType = error instanceof Error ? error.name : 'Error';
+  const errorMessage = error instanceof Error ? error.message : String(error);
+  const trace = error instanceof Error && error.stack ? error.stack.split('\n') : [];
+  return { errorType, cause: JSON.stringify({ errorType, errorMessage, trace }) };
+}
+
+let instances = 0;
+
+/**
+ * The Lambda functions of the local AWS: each invocation imports `lambdas/<verb>/handler.ts`
+ * in this process (once per module and local AWS instance) with the SDK pointed at the
+ * local endpoint, and calls its `handler`.
+ */
+export class LambdaFunctions {
+  private readonly functions = new Map<string, LambdaFunction>();
+  private readonly modules = new Map<string, Promise<HandlerFn>>();
+  /** Handler modules hold SDK clients made at import, bound to the endpoint of that moment. */
+  private readonly instance = ++instances;
+
+  constructor(
+    private readonly deps: {
+      repoRoot: string;
+      endpoint: () => string;
+      clock: LocalClock;
+      faults: Faults;
+    },
+  ) {}
+
+  /** Registers a function (a deployed `AWS::Lambda::Function`). */
+  register(fn: LambdaFunction): void {
+    this.functions.set(fn.arn, fn);
+  }
+
+  /** The function a Task's `Resource` or an `Invoke`'s `FunctionName` names (ARN, qualified ARN or name). */
+  find(reference: string): LambdaFunction | undefined {
+    const unqualified = reference.replace(/^(arn:aws:lambda:[^:]+:[^:]+:function:[^:]+):.*$/, '$1');
+    const byArn = this.functions.get(unqualified);
+    if (byArn) return byArn;
+    return [...this.functions.values()].find((fn) => fn.functionName === reference);
+  }
+
+  /** Every registered function. */
+  list(): LambdaFunction[] {
+    return [...this.functions.values()];
+  }
+
+  /**
+   * Invokes `fn` with `event` and resolves with its result, round-tripped through JSON as
+   * Lambda does. Failures reject with a `LambdaInvocationError` named like Lambda's error type.
+   * `onStarted` is called once the function runs (not when Lambda itself failed to run it).
+   */
+  async invoke(fn: LambdaFunction, event: unknown, onStarted: () => void = () => {}): Promise<unknown> {
+    if (this.deps.faults.take('lambda-failure', (fault) => fault.verb === fn.verb)) {
+      throw new LambdaInvocationError(
+        'Lambda.ServiceException',
+        JSON.stringify({
+          errorType: 'ServiceException',
+          errorMessage: `Lambda was unable to run ${fn.functionName} (fault lambda-failure injected for ${fn.verb}).`,
+        }),
+      );
+    }
+    let handler: HandlerFn;
+    try {
+      handler = await this.load(fn);
+    } catch (error) {
+      const { cause } = lambdaErrorCause(error);
+      throw new LambdaInvocationError('Runtime.ImportModuleError', cause);
+    }
+    this.applyEnvironment(fn);
+    const startedMs = this.deps.clock.nowMs();
+    const timeoutMs = fn.timeoutSeconds * 1000;
+    const context: InvocationContext = {
+      functionName: fn.functionName,
+      functionVersion: '$LATEST',
+      invokedFunctionArn: fn.arn,
+      memoryLimitInMB: '128',
+      awsRequestId: randomUUID(),
+      logGroupName: `/aws/lambda/${fn.functionName}`,
+      logStreamName: `local/[$LATEST]${randomUUID().replaceAll('-', '')}`,
+      callbackWaitsForEmptyEventLoop: true,
+      // The time left shrinks at the time scale, as the scaled waits of the handler see it.
+      getRemainingTimeInMillis: () =>
+        Math.max(0, timeoutMs - (this.deps.clock.nowMs() - startedMs) * this.deps.clock.timeScale),
+    };
+    onStarted();
+    try {
+      const result = await handler(structuredClone(event), context);
+      return result === undefined ? null : JSON.parse(JSON.stringify(result));
+    } catch (error) {
+      const { errorType, cause } = lambdaErrorCause(error);
+      throw new LambdaInvocationError(errorType, cause);
+    }
+  }
+
+  /** What the Lambda runtime gives every function, and what points the SDK at this local AWS. */
+  private applyEnvironment(fn: LambdaFunction): void {
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL: this.deps.endpoint(),
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_REGION: fn.region,
+      STEPDEPLOY_TIME_SCALE: String(this.deps.clock.timeScale),
+      ...fn.environment,
+    });
+  }
+
+  private load(fn: LambdaFunction): Promise<HandlerFn> {
+    const path = join(this.deps.repoRoot, 'lambdas', fn.verb, 'handler.ts');
+    let loading = this.modules.get(path);
+    if (!loading) {
+      loading = this.importHandler(fn, path);
+      this.modules.set(path, loading);
+      loading.catch(() => this.modules.delete(path));
+    }
+    return loading;
+  }
+
+  private async importHandler(fn: LambdaFunction, path: string): Promise<HandlerFn> {
+    if (!existsSync(path)) {
+      throw new Error(
+        `Cannot find the handler module of ${fn.functionName}: ${path} does not exist (stepdeploy:handler metadata "${fn.verb}").`,
+      );
+    }
+    this.applyEnvironment(fn);
+    const url = `${pathToFileURL(path).href}?local=${this.instance}`;
+    const module = (await import(url)) as { handler?: unknown };
+    if (typeof module.handler !== 'function') {
+      throw new Error(`${path} does not export a function named handler.`);
+    }
+    return module.handler as HandlerFn;
+  }
+}

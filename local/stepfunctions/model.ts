@@ -1,0 +1,567 @@
+import '../polyfills.js';
+import { randomUUID } from 'node:crypto';
+import {
+  ExecutionAbortedError,
+  ExecutionTimeoutError,
+  type RunOptions,
+  StateMachine,
+  type StateMachineDefinition,
+} from 'aws-local-stepfunctions';
+import { AwsError } from '../aws-error.js';
+import type { LocalClock } from '../clock.js';
+import type { BusEvent } from '../events/events-model.js';
+import { ACCOUNT_ID } from '../server.js';
+import { type EngineEvent, ExecutionHistory, historyEventOnWire, jsonText } from './history.js';
+import { type LambdaFunctions, LambdaInvocationError } from './lambda-functions.js';
+
+/** Execution statuses Step Functions reports. */
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+const STATUSES: ReadonlySet<string> = new Set([
+  'RUNNING',
+  'SUCCEEDED',
+  'FAILED',
+  'TIMED_OUT',
+  'ABORTED',
+  'PENDING_REDRIVE',
+]);
+
+type Overrides = NonNullable<RunOptions['overrides']>;
+type JsonValue = Parameters<StateMachine['run']>[0];
+type States = StateMachineDefinition['States'];
+type AnyState = States[string];
+
+interface StateMachineRecord {
+  region: string;
+  arn: string;
+  name: string;
+  definition: string;
+  parsed: StateMachineDefinition;
+  engine: StateMachine;
+  roleArn: string;
+  type: 'STANDARD' | 'EXPRESS';
+  creationMs: number;
+}
+
+interface Execution {
+  arn: string;
+  name: string;
+  machine: StateMachineRecord;
+  input: string;
+  status: ExecutionStatus;
+  startMs: number;
+  stopMs?: number;
+  output?: string;
+  error?: string;
+  cause?: string;
+  history: ExecutionHistory;
+  abort: () => void;
+  done: Promise<void>;
+}
+
+/** Dependencies of the Step Functions model. */
+export interface StepFunctionsDeps {
+  lambdas: LambdaFunctions;
+  clock: LocalClock;
+  /** Where execution status changes go (EventBridge), so rules on them fire. */
+  events: { emit(event: BusEvent): unknown };
+}
+
+const NAME_CHARACTERS = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/]{1,80}$/;
+
+/** Step Functions names: 1-80 characters, no whitespace, brackets, wildcards, punctuation or control characters. */
+const NAME = {
+  test: (name: string) =>
+    NAME_CHARACTERS.test(name) &&
+    [...name].every((c) => c.charCodeAt(0) >= 0x20 && (c.charCodeAt(0) < 0x7f || c.charCodeAt(0) > 0x9f)),
+};
+
+function decodeToken(token: string | undefined): number {
+  if (token === undefined || token === '') return 0;
+  const offset = Number(Buffer.from(token, 'base64url').toString());
+  if (!Number.isInteger(offset) || offset < 0) {
+    throw new AwsError(
+      'InvalidToken',
+      `The nextToken ${token} is invalid; pass the one the last page returned.`,
+    );
+  }
+  return offset;
+}
+
+const encodeToken = (offset: number) => Buffer.from(String(offset)).toString('base64url');
+
+function pageSize(maxResults: number | undefined): number {
+  if (maxResults === undefined || maxResults === 0) return 100;
+  if (!Number.isInteger(maxResults) || maxResults < 0 || maxResults > 1000) {
+    throw new AwsError('ValidationException', `maxResults ${maxResults} is invalid; pass 1 to 1000.`);
+  }
+  return maxResults;
+}
+
+function page<T>(items: T[], maxResults: number | undefined, nextToken: string | undefined) {
+  const size = pageSize(maxResults);
+  const offset = decodeToken(nextToken);
+  const slice = items.slice(offset, offset + size);
+  const next = offset + slice.length;
+  return { items: slice, nextToken: next < items.length ? encodeToken(next) : undefined };
+}
+
+/** Every state of a definition, nested ones (Parallel branches, Map processors) included. */
+function allStates(states: States): Array<[string, AnyState]> {
+  return Object.entries(states).flatMap(([name, state]): Array<[string, AnyState]> => {
+    const nested: Array<[string, AnyState]> = [];
+    if (state.Type === 'Parallel')
+      for (const branch of state.Branches) nested.push(...allStates(branch.States));
+    if (state.Type === 'Map') {
+      const processor = state.ItemProcessor ?? state.Iterator;
+      if (processor) nested.push(...allStates(processor.States));
+    }
+    return [[name, state], ...nested];
+  });
+}
+
+const LAMBDA_ARN = /^arn:aws:lambda:[^:]+:[^:]+:function:[^:]+(:[^:]+)?$/;
+const LAMBDA_INVOKE = /^arn:aws:states:::lambda:invoke$/;
+
+/**
+ * Step Functions of the local AWS: state machines run by aws-local-stepfunctions, every
+ * Lambda task dispatched in process, with AWS's execution history and status change events.
+ */
+export class StepFunctionsModel {
+  private readonly machines = new Map<string, StateMachineRecord>();
+  private readonly executions = new Map<string, Execution>();
+  private shuttingDown = false;
+
+  constructor(private readonly deps: StepFunctionsDeps) {}
+
+  /** CreateStateMachine: the definition must be valid ASL. */
+  createStateMachine(
+    region: string,
+    input: { name?: string; definition?: string; roleArn?: string; type?: string },
+  ): { stateMachineArn: string; creationDate: number } {
+    const name = input.name ?? '';
+    if (!NAME.test(name)) {
+      throw new AwsError(
+        'InvalidName',
+        `State machine name "${name}" is invalid: use 1-80 characters without spaces or special characters.`,
+      );
+    }
+    const arn = `arn:aws:states:${region}:${ACCOUNT_ID}:stateMachine:${name}`;
+    if (this.machines.has(arn)) {
+      throw new AwsError('StateMachineAlreadyExists', `State machine ${arn} already exists.`);
+    }
+    let parsed: StateMachineDefinition;
+    let engine: StateMachine;
+    try {
+      parsed = JSON.parse(input.definition ?? '') as StateMachineDefinition;
+      engine = new StateMachine(this.scaled(parsed), {
+        validationOptions: { checkArn: false, checkPaths: false },
+      });
+    } catch (error) {
+      throw new AwsError(
+        'InvalidDefinition',
+        `The definition of state machine ${name} is invalid: ${(error as Error).message}`,
+      );
+    }
+    const record: StateMachineRecord = {
+      region,
+      arn,
+      name,
+      definition: input.definition ?? '',
+      parsed,
+      engine,
+      roleArn: input.roleArn ?? `arn:aws:iam::${ACCOUNT_ID}:role/${name}-role`,
+      type: input.type === 'EXPRESS' ? 'EXPRESS' : 'STANDARD',
+      creationMs: this.deps.clock.nowMs(),
+    };
+    this.machines.set(arn, record);
+    return { stateMachineArn: arn, creationDate: record.creationMs / 1000 };
+  }
+
+  /** The definition with its execution timeout shortened by the time scale (whole seconds, as ASL has them). */
+  private scaled(definition: StateMachineDefinition): StateMachineDefinition {
+    if (definition.TimeoutSeconds === undefined) return definition;
+    const timeoutSeconds = Math.max(1, Math.ceil(definition.TimeoutSeconds / this.deps.clock.timeScale));
+    return { ...definition, TimeoutSeconds: timeoutSeconds };
+  }
+
+  private machine(arn: string | undefined): StateMachineRecord {
+    if (!arn)
+      throw new AwsError('ValidationException', 'stateMachineArn is required; pass the state machine ARN.');
+    if (!/^arn:aws:states:[^:]+:\d{12}:stateMachine:[^:]+$/.test(arn)) {
+      throw new AwsError(
+        'InvalidArn',
+        `${arn} is not a state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>).`,
+      );
+    }
+    const machine = this.machines.get(arn);
+    if (!machine) throw new AwsError('StateMachineDoesNotExist', `State machine ${arn} does not exist.`);
+    return machine;
+  }
+
+  private execution(arn: string | undefined): Execution {
+    if (!arn) throw new AwsError('ValidationException', 'executionArn is required; pass the execution ARN.');
+    if (!/^arn:aws:states:[^:]+:\d{12}:execution:[^:]+:[^:]+$/.test(arn)) {
+      throw new AwsError(
+        'InvalidArn',
+        `${arn} is not an execution ARN (arn:aws:states:<region>:<account>:execution:<state machine>:<name>).`,
+      );
+    }
+    const execution = this.executions.get(arn);
+    if (!execution) throw new AwsError('ExecutionDoesNotExist', `Execution ${arn} does not exist.`);
+    return execution;
+  }
+
+  /** DescribeStateMachine. */
+  describeStateMachine(arn: string | undefined) {
+    const m = this.machine(arn);
+    return {
+      stateMachineArn: m.arn,
+      name: m.name,
+      status: 'ACTIVE',
+      definition: m.definition,
+      roleArn: m.roleArn,
+      type: m.type,
+      creationDate: m.creationMs / 1000,
+      loggingConfiguration: { level: 'OFF', includeExecutionData: false },
+      tracingConfiguration: { enabled: false },
+    };
+  }
+
+  /** ListStateMachines of a Region, oldest first. */
+  listStateMachines(region: string, input: { maxResults?: number; nextToken?: string }) {
+    const all = [...this.machines.values()].filter((m) => m.region === region);
+    const { items, nextToken } = page(all, input.maxResults, input.nextToken);
+    return {
+      stateMachines: items.map((m) => ({
+        stateMachineArn: m.arn,
+        name: m.name,
+        type: m.type,
+        creationDate: m.creationMs / 1000,
+      })),
+      nextToken,
+    };
+  }
+
+  /**
+   * StartExecution. A name already used answers the same execution when it is still running
+   * with the same input, and `ExecutionAlreadyExists` otherwise, as Step Functions does.
+   */
+  startExecution(input: { stateMachineArn?: string; name?: string; input?: string }) {
+    const machine = this.machine(input.stateMachineArn);
+    const name = input.name ?? randomUUID();
+    if (!NAME.test(name)) {
+      throw new AwsError(
+        'InvalidName',
+        `Execution name "${name}" is invalid: use 1-80 characters without spaces or special characters.`,
+      );
+    }
+    const inputText = input.input ?? '{}';
+    let value: JsonValue;
+    try {
+      value = JSON.parse(inputText) as JsonValue;
+    } catch {
+      throw new AwsError(
+        'InvalidExecutionInput',
+        `The execution input is not valid JSON: ${inputText.slice(0, 200)}`,
+      );
+    }
+    if (Buffer.byteLength(inputText) > 256 * 1024) {
+      throw new AwsError(
+        'InvalidExecutionInput',
+        'The execution input is larger than 256 KB; pass ids, not payloads.',
+      );
+    }
+    const arn = `arn:aws:states:${machine.region}:${ACCOUNT_ID}:execution:${machine.name}:${name}`;
+    const existing = this.executions.get(arn);
+    if (existing) {
+      if (existing.status === 'RUNNING' && existing.input === inputText) {
+        return { executionArn: arn, startDate: existing.startMs / 1000 };
+      }
+      throw new AwsError(
+        'ExecutionAlreadyExists',
+        `Execution ${name} of ${machine.name} already exists (status ${existing.status}${existing.input === inputText ? '' : ', other input'}); start it under another name.`,
+      );
+    }
+    const execution: Execution = {
+      arn,
+      name,
+      machine,
+      input: inputText,
+      status: 'RUNNING',
+      startMs: this.deps.clock.nowMs(),
+      history: new ExecutionHistory(),
+      abort: () => {},
+      done: Promise.resolve(),
+    };
+    this.executions.set(arn, execution);
+    execution.history.add('ExecutionStarted', {
+      executionStartedEventDetails: {
+        input: inputText,
+        inputDetails: { truncated: false },
+        roleArn: machine.roleArn,
+      },
+    });
+    this.statusChanged(execution);
+    this.run(execution, value);
+    return { executionArn: arn, startDate: execution.startMs / 1000 };
+  }
+
+  private run(execution: Execution, input: JsonValue): void {
+    const { machine } = execution;
+    const run = machine.engine.run(input, {
+      context: {
+        Execution: {
+          Id: execution.arn,
+          Name: execution.name,
+          RoleArn: machine.roleArn,
+          StartTime: new Date(execution.startMs).toISOString(),
+          Input: input,
+        },
+        StateMachine: { Id: machine.arn, Name: machine.name },
+      },
+      overrides: this.overrides(execution),
+    });
+    execution.abort = run.abort;
+    const consumed = (async () => {
+      for await (const event of run.eventLogs) execution.history.addEngineEvent(event as EngineEvent);
+    })();
+    const outcome = run.result.then(
+      (output) => ({ ok: true as const, output }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+    execution.done = Promise.all([consumed, outcome]).then(([, result]) => {
+      if (execution.status !== 'RUNNING') return;
+      execution.stopMs = this.deps.clock.nowMs();
+      if (result.ok) {
+        execution.status = 'SUCCEEDED';
+        execution.output = jsonText(result.output);
+      } else if (result.error instanceof ExecutionTimeoutError) {
+        execution.status = 'TIMED_OUT';
+      } else if (result.error instanceof ExecutionAbortedError) {
+        execution.status = 'ABORTED';
+      } else {
+        const failed = execution.history.list().find((e) => e.type === 'ExecutionFailed');
+        const details = failed?.executionFailedEventDetails;
+        execution.status = 'FAILED';
+        execution.error = typeof details?.error === 'string' ? details.error : 'States.Runtime';
+        execution.cause = typeof details?.cause === 'string' ? details.cause : String(result.error);
+      }
+      this.statusChanged(execution);
+    });
+  }
+
+  /** Lambda tasks run in process; retry intervals and Wait states shrink by the time scale. */
+  private overrides(execution: Execution): Overrides {
+    const scale = this.deps.clock.timeScale;
+    const overrides: Required<
+      Pick<Overrides, 'taskResourceLocalHandlers' | 'retryIntervalOverrides' | 'waitTimeOverrides'>
+    > = {
+      taskResourceLocalHandlers: {},
+      retryIntervalOverrides: {},
+      waitTimeOverrides: {},
+    };
+    for (const [name, state] of allStates(execution.machine.parsed.States)) {
+      if (state.Type === 'Task') {
+        const resource = state.Resource;
+        overrides.taskResourceLocalHandlers[name] = (input) => this.runTask(execution, resource, input);
+      }
+      if ((state.Type === 'Task' || state.Type === 'Parallel' || state.Type === 'Map') && state.Retry) {
+        overrides.retryIntervalOverrides[name] = state.Retry.map(
+          (retrier) => ((retrier.IntervalSeconds ?? 1) * 1000) / scale,
+        );
+      }
+      if (state.Type === 'Wait' && state.Seconds !== undefined) {
+        overrides.waitTimeOverrides[name] = (state.Seconds * 1000) / scale;
+      }
+    }
+    return overrides;
+  }
+
+  private async runTask(execution: Execution, resource: string, input: JsonValue): Promise<JsonValue> {
+    // The engine queued the state's entry before calling us; let the history take it first.
+    await new Promise((resolve) => setImmediate(resolve));
+    const invokeApi = LAMBDA_INVOKE.test(resource);
+    if (!invokeApi && !LAMBDA_ARN.test(resource)) {
+      throw new LambdaInvocationError(
+        'States.TaskFailed',
+        `The local AWS runs Lambda tasks only; resource ${resource} is not a Lambda function ARN.`,
+      );
+    }
+    const request = invokeApi && input && typeof input === 'object' && !Array.isArray(input) ? input : {};
+    const reference = invokeApi ? String(request.FunctionName ?? '') : resource;
+    const payload = invokeApi ? (request.Payload ?? null) : input;
+    const history = execution.history;
+    history.add('LambdaFunctionScheduled', {
+      lambdaFunctionScheduledEventDetails: {
+        resource: reference,
+        input: jsonText(payload),
+        inputDetails: { truncated: false },
+      },
+    });
+    const fn = this.deps.lambdas.find(reference);
+    try {
+      if (!fn) {
+        throw new LambdaInvocationError(
+          'Lambda.ResourceNotFoundException',
+          `Function not found: ${reference}; the template deployed into the local AWS has no such function.`,
+        );
+      }
+      const output = await this.deps.lambdas.invoke(fn, payload, () => history.add('LambdaFunctionStarted'));
+      history.add('LambdaFunctionSucceeded', {
+        lambdaFunctionSucceededEventDetails: {
+          output: jsonText(output),
+          outputDetails: { truncated: false },
+        },
+      });
+      if (!invokeApi) return output as JsonValue;
+      return { ExecutedVersion: '$LATEST', Payload: output, StatusCode: 200 } as JsonValue;
+    } catch (error) {
+      const failure =
+        error instanceof LambdaInvocationError
+          ? error
+          : new LambdaInvocationError('Lambda.Unknown', String(error));
+      history.add('LambdaFunctionFailed', {
+        lambdaFunctionFailedEventDetails: { error: failure.name, cause: failure.message },
+      });
+      throw failure;
+    }
+  }
+
+  /** Puts the execution's status change on the default bus, as Step Functions does. */
+  private statusChanged(execution: Execution): void {
+    // Rule targets would call back into a local AWS that is going away.
+    if (this.shuttingDown) return;
+    const nowMs = this.deps.clock.nowMs();
+    this.deps.events.emit({
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'Step Functions Execution Status Change',
+      source: 'aws.states',
+      account: ACCOUNT_ID,
+      time: new Date(nowMs).toISOString(),
+      region: execution.machine.region,
+      resources: [execution.arn],
+      detail: {
+        executionArn: execution.arn,
+        stateMachineArn: execution.machine.arn,
+        name: execution.name,
+        status: execution.status,
+        startDate: execution.startMs,
+        stopDate: execution.stopMs ?? null,
+        input: execution.input,
+        output: execution.output ?? null,
+        inputDetails: { included: true },
+        outputDetails: execution.output === undefined ? null : { included: true },
+        error: execution.error ?? null,
+        cause: execution.cause ?? null,
+      },
+    });
+  }
+
+  /** DescribeExecution. */
+  describeExecution(arn: string | undefined) {
+    const e = this.execution(arn);
+    return {
+      executionArn: e.arn,
+      stateMachineArn: e.machine.arn,
+      name: e.name,
+      status: e.status,
+      startDate: e.startMs / 1000,
+      stopDate: e.stopMs === undefined ? undefined : e.stopMs / 1000,
+      input: e.input,
+      inputDetails: { included: true },
+      output: e.output,
+      outputDetails: e.output === undefined ? undefined : { included: true },
+      error: e.error,
+      cause: e.cause,
+    };
+  }
+
+  /** ListExecutions of a state machine, newest first. */
+  listExecutions(input: {
+    stateMachineArn?: string;
+    statusFilter?: string;
+    maxResults?: number;
+    nextToken?: string;
+  }) {
+    const machine = this.machine(input.stateMachineArn);
+    if (input.statusFilter !== undefined && !STATUSES.has(input.statusFilter)) {
+      throw new AwsError(
+        'ValidationException',
+        `statusFilter ${input.statusFilter} is invalid; use one of ${[...STATUSES].join(', ')}.`,
+      );
+    }
+    const all = [...this.executions.values()]
+      .filter(
+        (e) => e.machine === machine && (input.statusFilter === undefined || e.status === input.statusFilter),
+      )
+      .sort((a, b) => b.startMs - a.startMs);
+    const { items, nextToken } = page(all, input.maxResults, input.nextToken);
+    return {
+      executions: items.map((e) => ({
+        executionArn: e.arn,
+        stateMachineArn: machine.arn,
+        name: e.name,
+        status: e.status,
+        startDate: e.startMs / 1000,
+        stopDate: e.stopMs === undefined ? undefined : e.stopMs / 1000,
+      })),
+      nextToken,
+    };
+  }
+
+  /** GetExecutionHistory, paged, oldest first unless `reverseOrder`. */
+  getExecutionHistory(input: {
+    executionArn?: string;
+    maxResults?: number;
+    nextToken?: string;
+    reverseOrder?: boolean;
+    includeExecutionData?: boolean;
+  }) {
+    const execution = this.execution(input.executionArn);
+    const events = [...execution.history.list()];
+    if (input.reverseOrder) events.reverse();
+    const { items, nextToken } = page(events, input.maxResults, input.nextToken);
+    return {
+      events: items.map((event) => historyEventOnWire(event, input.includeExecutionData !== false)),
+      nextToken,
+    };
+  }
+
+  /** StopExecution: the execution is ABORTED at once; its running task is left to finish, as in AWS. */
+  stopExecution(input: { executionArn?: string; error?: string; cause?: string }) {
+    const execution = this.execution(input.executionArn);
+    if (execution.status === 'RUNNING') {
+      execution.status = 'ABORTED';
+      execution.stopMs = this.deps.clock.nowMs();
+      execution.error = input.error;
+      execution.cause = input.cause;
+      execution.history.add('ExecutionAborted', {
+        executionAbortedEventDetails: { error: input.error, cause: input.cause },
+      });
+      execution.abort();
+      this.statusChanged(execution);
+    }
+    return { stopDate: (execution.stopMs ?? this.deps.clock.nowMs()) / 1000 };
+  }
+
+  /** Aborts every running execution (the local AWS is shutting down). */
+  async shutdown(): Promise<void> {
+    this.shuttingDown = true;
+    const running = [...this.executions.values()].filter((e) => e.status === 'RUNNING');
+    for (const execution of running) {
+      this.stopExecution({
+        executionArn: execution.arn,
+        error: 'LocalAws.Shutdown',
+        cause: 'The local AWS stopped.',
+      });
+    }
+    await Promise.all(running.map((e) => e.done));
+  }
+
+  /** Resolves when the execution has ended (tests and the demo wait on it). */
+  async settled(executionArn: string): Promise<void> {
+    await this.execution(executionArn).done;
+  }
+}
