@@ -1,0 +1,160 @@
+import { ListTasksCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
+import { rollBack } from '../roll-back/core.js';
+import { type DeploymentDeps, environmentOf } from '../shared/deployments.js';
+import { DeployStateSchema, PlanSchema } from '../shared/schemas.js';
+import type { DeployState, Plan, RollbackRef } from '../shared/types.js';
+
+/** What cleanup did for one execution. */
+export interface CleanupReport {
+  executionArn: string;
+  /** The execution's status as Step Functions reported it when cleanup ran. */
+  executionStatus: string;
+  /** Tasks of the run cleanup asked ECS to stop. */
+  stoppedTasks: Array<{ environment: string; taskArn: string }>;
+  /** The run's deployments and how each is rolled back. */
+  rollbacks: RollbackRef[];
+  /** Why cleanup left something alone, when it did. */
+  note?: string;
+}
+
+/** What the run left in its history: the plan and, once StartDeployments returned, the deployments. */
+export interface RunTrace {
+  plan?: Plan;
+  /** The latest deployments' state a handler returned. */
+  deploy?: DeployState;
+}
+
+function outputOf(event: HistoryEvent): string | undefined {
+  return event.lambdaFunctionSucceededEventDetails?.output ?? event.taskSucceededEventDetails?.output;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reads a run's history: the first handler output that is a Plan (it has `runId` and
+ * `services`), and the last one that is the deployments' state. No plan means the run
+ * started nothing.
+ */
+export function traceRun(events: readonly HistoryEvent[]): RunTrace {
+  const trace: RunTrace = {};
+  for (const event of events) {
+    if (event.type !== 'LambdaFunctionSucceeded' && event.type !== 'TaskSucceeded') continue;
+    const output = outputOf(event);
+    const value = output === undefined ? undefined : parseJson(output);
+    if (value === undefined || value === null) continue;
+    if (!trace.plan) {
+      const plan = PlanSchema.safeParse(value);
+      if (plan.success) {
+        trace.plan = plan.data;
+        continue;
+      }
+    }
+    const deploy = DeployStateSchema.safeParse(value);
+    if (deploy.success) trace.deploy = deploy.data;
+  }
+  return trace;
+}
+
+async function historyOf(
+  deps: DeploymentDeps,
+  region: string,
+  executionArn: string,
+): Promise<HistoryEvent[]> {
+  const events: HistoryEvent[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await deps.clients
+      .sfn(region)
+      .send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken }));
+    events.push(...(page.events ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return events;
+}
+
+async function stopRunTasks(
+  deps: DeploymentDeps,
+  plan: Plan,
+  executionArn: string,
+  executionStatus: string,
+): Promise<CleanupReport['stoppedTasks']> {
+  const executionName = executionArn.split(':').at(-1);
+  const stopped = await Promise.all(
+    plan.environments.map(async (name) => {
+      const environment = environmentOf(deps.config, name, 'plan.environments');
+      const ecs = deps.clients.ecs(environment.region);
+      const taskArns: string[] = [];
+      let nextToken: string | undefined;
+      do {
+        const page = await ecs.send(
+          new ListTasksCommand({
+            cluster: environment.cluster,
+            startedBy: plan.runId,
+            desiredStatus: 'RUNNING',
+            nextToken,
+          }),
+        );
+        taskArns.push(...(page.taskArns ?? []));
+        nextToken = page.nextToken;
+      } while (nextToken);
+      await Promise.all(
+        taskArns.map((task) =>
+          ecs.send(
+            new StopTaskCommand({
+              cluster: environment.cluster,
+              task,
+              reason: `stepdeploy: execution ${executionName} of release ${plan.release} ended ${executionStatus}`,
+            }),
+          ),
+        ),
+      );
+      return taskArns.map((taskArn) => ({ environment: name, taskArn }));
+    }),
+  );
+  return stopped.flat();
+}
+
+/**
+ * Cleans up after an execution that ended without running its own Catch (aborted, timed out,
+ * or failed): stops every task the run started (by `startedBy`) and starts the rollback of
+ * its deployments with RollBack's logic, without waiting for it. Deployments are left alone
+ * when the run had seen them all succeed: a release that is deployed is not rolled back for
+ * what happened after (post-deploy steps, announcing), as the flow itself does. Idempotent:
+ * a second call finds stopped tasks gone from the listing, adopts CodeDeploy's rollbacks and
+ * the rollback deployments it made. An execution running again (redriven) is left alone.
+ */
+export async function cleanup(
+  deps: DeploymentDeps,
+  detail: { executionArn: string; status: string },
+): Promise<CleanupReport> {
+  const { executionArn } = detail;
+  const region = executionArn.split(':')[3];
+  const execution = await deps.clients.sfn(region).send(new DescribeExecutionCommand({ executionArn }));
+  const executionStatus = execution.status ?? detail.status;
+  const report: CleanupReport = { executionArn, executionStatus, stoppedTasks: [], rollbacks: [] };
+  if (
+    executionStatus === 'RUNNING' ||
+    executionStatus === 'SUCCEEDED' ||
+    executionStatus === 'PENDING_REDRIVE'
+  ) {
+    return { ...report, note: `the execution is ${executionStatus}; nothing to clean up` };
+  }
+
+  const trace = traceRun(await historyOf(deps, region, executionArn));
+  if (!trace.plan) return { ...report, note: 'the execution ended before Plan returned; it started nothing' };
+  const { plan } = trace;
+
+  report.stoppedTasks = await stopRunTasks(deps, plan, executionArn, executionStatus);
+  if (trace.deploy?.status === 'SUCCEEDED') {
+    return { ...report, note: `every deployment of release ${plan.release} had succeeded; they are kept` };
+  }
+  const rollback = await rollBack(deps, { plan, deploy: trace.deploy });
+  return { ...report, rollbacks: rollback.rollbacks };
+}

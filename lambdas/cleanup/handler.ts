@@ -1,0 +1,15 @@
+import { createClients } from '../shared/clients.js';
+import { systemClock } from '../shared/clock.js';
+import { loadConfig } from '../shared/config.js';
+import type { LambdaContext } from '../shared/lambda-context.js';
+import { type CleanupReport, cleanup } from './core.js';
+import { parseCleanupEvent } from './schema.js';
+
+const clients = createClients();
+const clock = systemClock();
+
+/** Cleanup: after an execution was aborted, timed out or failed, stops its tasks and rolls back its deployments. */
+export const handler = async (event: unknown, _context?: LambdaContext): Promise<CleanupReport> => {
+  const { detail } = parseCleanupEvent(event);
+  return cleanup({ clients, clock, config: loadConfig() }, detail);
+};

@@ -1,0 +1,271 @@
+import {
+  CodeDeployClient,
+  CreateDeploymentCommand,
+  type CreateDeploymentCommandInput,
+  type DeploymentInfo,
+  StopDeploymentCommand,
+  type StopDeploymentCommandInput,
+} from '@aws-sdk/client-codedeploy';
+import {
+  ECSClient,
+  ListTasksCommand,
+  type ListTasksCommandInput,
+  StopTaskCommand,
+  type StopTaskCommandInput,
+} from '@aws-sdk/client-ecs';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
+  SFNClient,
+} from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { cleanup, traceRun } from '../../../lambdas/cleanup/core.js';
+import { deploymentMarker, rollbackMarker } from '../../../lambdas/shared/markers.js';
+import type { DeployState } from '../../../lambdas/shared/types.js';
+import { deployment, makeDeps, plan, serveDeployments } from '../shared/deployment-fixtures.js';
+
+const codedeploy = mockClient(CodeDeployClient);
+const ecs = mockClient(ECSClient);
+const sfn = mockClient(SFNClient);
+
+const executionArn = 'arn:aws:states:us-east-1:000000000000:execution:Deploy:r1';
+const detail = { executionArn, status: 'ABORTED' };
+
+let eventId = 0;
+function succeeded(output: unknown): HistoryEvent {
+  eventId++;
+  return {
+    id: eventId,
+    timestamp: new Date(),
+    type: 'LambdaFunctionSucceeded',
+    lambdaFunctionSucceededEventDetails: { output: JSON.stringify(output) },
+  };
+}
+
+const deployState: DeployState = {
+  status: 'RUNNING',
+  failures: [],
+  deployments: [
+    { environment: 'us', service: 'web', deploymentId: 'd-us-web' },
+    { environment: 'us', service: 'worker', deploymentId: 'd-us-worker' },
+  ],
+};
+
+describe('traceRun', () => {
+  it('finds the plan and the latest deployments state among handler outputs', () => {
+    // Prepare
+    const events: HistoryEvent[] = [
+      { id: 1, timestamp: new Date(), type: 'ExecutionStarted' },
+      succeeded({ runId: 'not-a-plan' }),
+      succeeded(plan),
+      succeeded({ phase: 'migrate', tasks: [], status: 'SUCCEEDED', failures: [] }),
+      succeeded(deployState),
+      succeeded({ ...deployState, status: 'FAILED' }),
+      {
+        id: 99,
+        timestamp: new Date(),
+        type: 'LambdaFunctionSucceeded',
+        lambdaFunctionSucceededEventDetails: { output: 'not json' },
+      },
+    ];
+
+    // Act
+    const trace = traceRun(events);
+
+    // Assess
+    expect(trace).toEqual({ plan, deploy: { ...deployState, status: 'FAILED' } });
+  });
+});
+
+describe('cleanup', () => {
+  let deployments: DeploymentInfo[];
+  let runningTasks: Map<string, string[]>;
+
+  function history(events: HistoryEvent[]): void {
+    sfn.on(GetExecutionHistoryCommand).resolves({ events });
+  }
+
+  beforeEach(() => {
+    codedeploy.reset();
+    ecs.reset();
+    sfn.reset();
+    deployments = [];
+    serveDeployments(codedeploy, deployments);
+    runningTasks = new Map([
+      ['us-cluster', ['t-us-migrate']],
+      ['eu-cluster', ['t-eu-migrate']],
+    ]);
+    sfn.on(DescribeExecutionCommand).resolves({ executionArn, status: 'ABORTED' });
+    ecs.on(ListTasksCommand).callsFake((input: ListTasksCommandInput) => ({
+      taskArns: input.startedBy === plan.runId ? (runningTasks.get(input.cluster ?? '') ?? []) : [],
+    }));
+    ecs.on(StopTaskCommand).callsFake((input: StopTaskCommandInput) => {
+      const cluster = input.cluster ?? '';
+      runningTasks.set(
+        cluster,
+        (runningTasks.get(cluster) ?? []).filter((t) => t !== input.task),
+      );
+      return {};
+    });
+    codedeploy.on(StopDeploymentCommand).callsFake((input: StopDeploymentCommandInput) => {
+      const stopped = deployments.find((d) => d.deploymentId === input.deploymentId);
+      if (stopped)
+        Object.assign(stopped, { status: 'Stopped', rollbackInfo: { rollbackDeploymentId: 'd-cd-rb' } });
+      return { status: 'Pending' };
+    });
+    codedeploy.on(CreateDeploymentCommand).callsFake((input: CreateDeploymentCommandInput) => {
+      const created = deployment(`d-rb-${deployments.length}`, 'us', 'worker', {
+        description: input.description,
+        status: 'Created',
+      });
+      deployments.push(created);
+      return { deploymentId: created.deploymentId };
+    });
+  });
+
+  it('does nothing when the execution ended before Plan returned', async () => {
+    // Prepare
+    history([{ id: 1, timestamp: new Date(), type: 'ExecutionStarted' }]);
+
+    // Act
+    const report = await cleanup(makeDeps(), detail);
+
+    // Assess
+    expect(report).toEqual({
+      executionArn,
+      executionStatus: 'ABORTED',
+      stoppedTasks: [],
+      rollbacks: [],
+      note: 'the execution ended before Plan returned; it started nothing',
+    });
+    expect(ecs).not.toHaveReceivedAnyCommand();
+    expect(codedeploy).not.toHaveReceivedAnyCommand();
+  });
+
+  it('stops the run tasks and rolls back its deployments, and a second call does nothing more', async () => {
+    // Prepare
+    history([succeeded(plan), succeeded(deployState)]);
+    deployments.push(
+      deployment('d-us-web', 'us', 'web', {
+        status: 'InProgress',
+        description: deploymentMarker('r1', 'us', 'web'),
+      }),
+      deployment('d-us-worker', 'us', 'worker', {
+        status: 'Succeeded',
+        description: deploymentMarker('r1', 'us', 'worker'),
+      }),
+    );
+    const first = await cleanup(makeDeps(), detail);
+    const callsAfterFirst = {
+      stopTask: ecs.commandCalls(StopTaskCommand).length,
+      stopDeployment: codedeploy.commandCalls(StopDeploymentCommand).length,
+      createDeployment: codedeploy.commandCalls(CreateDeploymentCommand).length,
+    };
+
+    // Act
+    const second = await cleanup(makeDeps(), detail);
+
+    // Assess
+    expect(first.stoppedTasks).toEqual([
+      { environment: 'us', taskArn: 't-us-migrate' },
+      { environment: 'eu', taskArn: 't-eu-migrate' },
+    ]);
+    expect(first.rollbacks).toEqual([
+      { environment: 'us', service: 'web', deploymentId: 'd-us-web', action: 'stop' },
+      {
+        environment: 'us',
+        service: 'worker',
+        deploymentId: 'd-us-worker',
+        action: 'redeploy',
+        rollbackDeploymentId: 'd-rb-2',
+      },
+    ]);
+    expect(callsAfterFirst).toEqual({ stopTask: 2, stopDeployment: 1, createDeployment: 1 });
+    expect(ecs).toHaveReceivedCommandWith(StopTaskCommand, {
+      cluster: 'eu-cluster',
+      task: 't-eu-migrate',
+      reason: 'stepdeploy: execution r1 of release r1 ended ABORTED',
+    });
+    expect(codedeploy).toHaveReceivedCommandWith(CreateDeploymentCommand, {
+      description: rollbackMarker('r1', 'us', 'worker'),
+    });
+    expect(second.stoppedTasks).toEqual([]);
+    expect(second.rollbacks).toEqual([
+      {
+        environment: 'us',
+        service: 'web',
+        deploymentId: 'd-us-web',
+        action: 'adopt',
+        rollbackDeploymentId: 'd-cd-rb',
+      },
+      {
+        environment: 'us',
+        service: 'worker',
+        deploymentId: 'd-us-worker',
+        action: 'redeploy',
+        rollbackDeploymentId: 'd-rb-2',
+      },
+    ]);
+    expect(ecs).toHaveReceivedCommandTimes(StopTaskCommand, 2);
+    expect(codedeploy).toHaveReceivedCommandTimes(StopDeploymentCommand, 1);
+    expect(codedeploy).toHaveReceivedCommandTimes(CreateDeploymentCommand, 1);
+  });
+
+  it('finds the deployments by marker when aborted before StartDeployments returned, reading every history page', async () => {
+    // Prepare
+    sfn
+      .on(GetExecutionHistoryCommand)
+      .resolvesOnce({
+        events: [{ id: 1, timestamp: new Date(), type: 'ExecutionStarted' }],
+        nextToken: 'page-2',
+      })
+      .resolves({ events: [succeeded(plan)] });
+    deployments.push(
+      deployment('d-eu-web', 'eu', 'web', {
+        status: 'Queued',
+        description: deploymentMarker('r1', 'eu', 'web'),
+      }),
+    );
+
+    // Act
+    const report = await cleanup(makeDeps(), detail);
+
+    // Assess
+    expect(report.rollbacks).toEqual([
+      { environment: 'eu', service: 'web', deploymentId: 'd-eu-web', action: 'stop' },
+    ]);
+    expect(sfn).toHaveReceivedCommandWith(GetExecutionHistoryCommand, { executionArn, nextToken: 'page-2' });
+  });
+
+  it('keeps deployments that had all succeeded and only stops the tasks', async () => {
+    // Prepare
+    history([succeeded(plan), succeeded({ ...deployState, status: 'SUCCEEDED' })]);
+    deployments.push(deployment('d-us-web', 'us', 'web', { status: 'Succeeded' }));
+
+    // Act
+    const report = await cleanup(makeDeps(), { executionArn, status: 'FAILED' });
+
+    // Assess
+    expect(report.rollbacks).toEqual([]);
+    expect(report.stoppedTasks).toHaveLength(2);
+    expect(codedeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+    expect(codedeploy).not.toHaveReceivedCommand(StopDeploymentCommand);
+  });
+
+  it('leaves an execution that is running again alone', async () => {
+    // Prepare
+    sfn.on(DescribeExecutionCommand).resolves({ executionArn, status: 'RUNNING' });
+    history([succeeded(plan), succeeded(deployState)]);
+
+    // Act
+    const report = await cleanup(makeDeps(), detail);
+
+    // Assess
+    expect(report.note).toBe('the execution is RUNNING; nothing to clean up');
+    expect(sfn).not.toHaveReceivedCommand(GetExecutionHistoryCommand);
+    expect(ecs).not.toHaveReceivedAnyCommand();
+  });
+});
