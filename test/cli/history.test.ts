@@ -129,7 +129,11 @@ describe('interpret', () => {
         id: 6,
         timestamp: at,
         type: 'TaskSucceeded',
-        taskSucceededEventDetails: { output: JSON.stringify({ Payload: deployState, StatusCode: 200 }) },
+        taskSucceededEventDetails: {
+          resourceType: 'lambda',
+          resource: 'invoke',
+          output: JSON.stringify({ Payload: deployState, StatusCode: 200 }),
+        },
       },
       { kind: 'deployments', state: deployState },
     ],
