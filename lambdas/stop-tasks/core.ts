@@ -1,0 +1,93 @@
+import { ListTasksCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
+import { causeText } from '../shared/caught-error.js';
+import type { Clients } from '../shared/clients.js';
+import type { Clock } from '../shared/clock.js';
+import type { DeployConfig, EnvironmentConfig } from '../shared/config.js';
+import { environmentOf, parseTaskFailures, stopReasonOf } from '../shared/ecs-tasks.js';
+import type { TaskFailure, TaskPhaseState } from '../shared/types.js';
+import type { StopTasksEvent } from './schema.js';
+
+/** What StopTasks needs from the outside world. */
+export interface StopTasksDeps {
+  clients: Clients;
+  clock: Clock;
+  config: DeployConfig;
+}
+
+/**
+ * The failures to report: the phase state's own, else the ones the caught error's message
+ * lists, else the error itself as one failure of the whole phase (environment `*`).
+ */
+export function failuresOf(event: Pick<StopTasksEvent, 'phase' | 'state' | 'error'>): TaskFailure[] {
+  if (event.state && event.state.failures.length > 0) return event.state.failures;
+  if (!event.error) {
+    return [
+      {
+        environment: '*',
+        step: event.phase,
+        exitCode: null,
+        reason: 'the phase failed without a reported cause',
+      },
+    ];
+  }
+  const text = causeText(event.error);
+  const listed = parseTaskFailures(text);
+  if (listed.length > 0) return listed;
+  const firstLine = text.split('\n')[0] ?? '';
+  return [
+    { environment: '*', step: event.phase, exitCode: null, reason: `${event.error.Error}: ${firstLine}` },
+  ];
+}
+
+/**
+ * Stops every task this run still has running, in every environment of the plan, found by
+ * `startedBy` rather than by the state, so tasks a failed StartTasks left behind are found
+ * too. Stopping is idempotent and harmless when nothing runs.
+ */
+export async function stopTasks(event: StopTasksEvent, deps: StopTasksDeps): Promise<TaskPhaseState> {
+  const failures = failuresOf(event);
+  const reason = stopReasonOf(failures);
+  const stopped = await Promise.all(
+    event.plan.environments.map((name) =>
+      stopRunTasks(environmentOf(deps.config, name), event.plan.runId, reason, deps.clients),
+    ),
+  );
+  return {
+    phase: event.phase,
+    tasks: (event.state?.tasks ?? []).map(({ environment, step, taskArn }) => ({
+      environment,
+      step,
+      taskArn,
+    })),
+    status: 'FAILED',
+    failures,
+    stopped: stopped.flat(),
+  };
+}
+
+async function stopRunTasks(
+  environment: EnvironmentConfig,
+  runId: string,
+  reason: string,
+  clients: Clients,
+): Promise<string[]> {
+  const ecs = clients.ecs(environment.region);
+  const taskArns: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await ecs.send(
+      new ListTasksCommand({
+        cluster: environment.cluster,
+        startedBy: runId,
+        desiredStatus: 'RUNNING',
+        nextToken,
+      }),
+    );
+    taskArns.push(...(page.taskArns ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  await Promise.all(
+    taskArns.map((task) => ecs.send(new StopTaskCommand({ cluster: environment.cluster, task, reason }))),
+  );
+  return taskArns;
+}

@@ -1,0 +1,15 @@
+import { createClients } from '../shared/clients.js';
+import { systemClock } from '../shared/clock.js';
+import { loadConfig } from '../shared/config.js';
+import type { LambdaContext } from '../shared/lambda-context.js';
+import { parseOrThrow } from '../shared/schemas.js';
+import type { TaskPhaseState } from '../shared/types.js';
+import { stopTasks } from './core.js';
+import { StopTasksEventSchema } from './schema.js';
+
+const clients = createClients();
+const clock = systemClock();
+
+/** StopTasks: stops what a failed phase still runs and reports why the phase failed. */
+export const handler = async (event: unknown, _context?: LambdaContext): Promise<TaskPhaseState> =>
+  stopTasks(parseOrThrow(StopTasksEventSchema, event, 'event'), { clients, clock, config: loadConfig() });

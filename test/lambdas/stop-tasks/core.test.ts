@@ -1,0 +1,223 @@
+import { ECSClient, ListTasksCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createClients } from '../../../lambdas/shared/clients.js';
+import { describeTaskFailure } from '../../../lambdas/shared/ecs-tasks.js';
+import { runIdOf } from '../../../lambdas/shared/markers.js';
+import type { Plan, TaskFailure, TaskPhaseState } from '../../../lambdas/shared/types.js';
+import { failuresOf, stopTasks } from '../../../lambdas/stop-tasks/core.js';
+import { EXECUTION_ARN, fakeClock, testConfig } from '../shared/fixtures.js';
+
+const ecs = mockClient(ECSClient);
+const clients = createClients();
+const deps = { clients, clock: fakeClock(), config: testConfig() };
+
+const plan: Plan = {
+  release: '2026-11-26.3',
+  runId: runIdOf(EXECUTION_ARN),
+  startedAt: '2026-11-26T07:00:00.000Z',
+  environments: ['us', 'eu', 'au'],
+  skipMigrations: false,
+  oneOff: { us: 'us-oneoff:2', eu: 'eu-oneoff:2', au: 'au-oneoff:2' },
+  services: {},
+};
+
+const euFailure: TaskFailure = {
+  environment: 'eu',
+  step: 'migrate',
+  taskArn: 'arn:aws:ecs:eu-west-1:123456789012:task/eu-cluster/eu1',
+  exitCode: 1,
+  stopCode: 'EssentialContainerExited',
+  reason: 'Essential container in task exited',
+};
+
+const failedState: TaskPhaseState = {
+  phase: 'migrate',
+  status: 'FAILED',
+  failures: [euFailure],
+  tasks: ['us', 'eu', 'au'].map((env) => ({
+    environment: env,
+    step: 'migrate',
+    taskArn: `arn:aws:ecs:us-east-1:123456789012:task/${env}-cluster/${env}1`,
+  })),
+};
+
+describe('failuresOf', () => {
+  const lambdaCause = (errorType: string, errorMessage: string) =>
+    JSON.stringify({
+      errorType,
+      errorMessage,
+      trace: [`${errorType}: ${errorMessage}`, '    at startTasks'],
+    });
+
+  it.each<{ name: string; event: Parameters<typeof failuresOf>[0]; expected: TaskFailure[] }>([
+    {
+      name: 'the state of a failed check',
+      event: { phase: 'migrate', state: failedState },
+      expected: [euFailure],
+    },
+    {
+      name: 'the failures a TaskFailedError lists',
+      event: {
+        phase: 'migrate',
+        error: {
+          Error: 'TaskFailedError',
+          Cause: lambdaCause(
+            'TaskFailedError',
+            [
+              'Phase migrate: 2 of 3 task(s) failed to start; the 1 started were stopped.',
+              describeTaskFailure({
+                environment: 'eu',
+                step: 'migrate',
+                exitCode: null,
+                reason: 'failed to start: RESOURCE:MEMORY',
+              }),
+              describeTaskFailure({
+                environment: 'au',
+                step: 'migrate',
+                exitCode: 2,
+                stopCode: 'EssentialContainerExited',
+                reason: 'boom',
+              }),
+              'Fix the cause, then start the release again.',
+            ].join('\n'),
+          ),
+        },
+      },
+      expected: [
+        { environment: 'eu', step: 'migrate', exitCode: null, reason: 'failed to start: RESOURCE:MEMORY' },
+        {
+          environment: 'au',
+          step: 'migrate',
+          exitCode: 2,
+          stopCode: 'EssentialContainerExited',
+          reason: 'boom',
+        },
+      ],
+    },
+    {
+      name: 'any other error, as one failure of the phase',
+      event: {
+        phase: 'pre-deploy',
+        error: { Error: 'States.Timeout', Cause: 'Task timed out after 900.00 seconds' },
+      },
+      expected: [
+        {
+          environment: '*',
+          step: 'pre-deploy',
+          exitCode: null,
+          reason: 'States.Timeout: Task timed out after 900.00 seconds',
+        },
+      ],
+    },
+    {
+      name: 'neither state nor error',
+      event: { phase: 'post-deploy' },
+      expected: [
+        {
+          environment: '*',
+          step: 'post-deploy',
+          exitCode: null,
+          reason: 'the phase failed without a reported cause',
+        },
+      ],
+    },
+  ])('reports $name', ({ event, expected }) => {
+    expect(failuresOf(event)).toEqual(expected);
+  });
+});
+
+describe('stopTasks', () => {
+  beforeEach(() => {
+    ecs.reset();
+    ecs.on(ListTasksCommand).resolves({ taskArns: [] });
+    ecs.on(StopTaskCommand).resolves({});
+  });
+
+  it('stops every task the run still has running, naming the failure', async () => {
+    // Prepare
+    const us = 'arn:aws:ecs:us-east-1:123456789012:task/us-cluster/us1';
+    const au = [
+      'arn:aws:ecs:ap-southeast-2:123456789012:task/au-cluster/au1',
+      'arn:aws:ecs:ap-southeast-2:123456789012:task/au-cluster/au2',
+    ];
+    ecs.on(ListTasksCommand, { cluster: 'us-cluster' }).resolves({ taskArns: [us] });
+    ecs
+      .on(ListTasksCommand, { cluster: 'au-cluster' })
+      .resolvesOnce({ taskArns: [au[0]], nextToken: 'next' })
+      .resolvesOnce({ taskArns: [au[1]] });
+
+    // Act
+    const result = await stopTasks({ phase: 'migrate', plan, state: failedState }, deps);
+
+    // Assess
+    expect(ecs).toHaveReceivedCommandWith(ListTasksCommand, {
+      cluster: 'eu-cluster',
+      startedBy: plan.runId,
+      desiredStatus: 'RUNNING',
+    });
+    expect(ecs).toHaveReceivedCommandTimes(StopTaskCommand, 3);
+    expect(ecs).toHaveReceivedCommandWith(StopTaskCommand, {
+      cluster: 'us-cluster',
+      task: us,
+      reason: 'stepdeploy: stopped because eu/migrate exited 1: Essential container in task exited',
+    });
+    expect(result).toEqual({
+      phase: 'migrate',
+      status: 'FAILED',
+      failures: [euFailure],
+      tasks: failedState.tasks,
+      stopped: [us, ...au],
+    });
+  });
+
+  it('is harmless when nothing runs any more, so a retry changes nothing', async () => {
+    // Act
+    const result = await stopTasks({ phase: 'migrate', plan, state: failedState }, deps);
+
+    // Assess
+    expect(ecs).toHaveReceivedCommandTimes(ListTasksCommand, 3);
+    expect(ecs).not.toHaveReceivedCommand(StopTaskCommand);
+    expect(result.stopped).toEqual([]);
+    expect(result.status).toBe('FAILED');
+  });
+
+  it('reports the caught error when the phase threw, with no state', async () => {
+    const result = await stopTasks(
+      { phase: 'pre-deploy', plan, error: { Error: 'Lambda.Unknown', Cause: 'The Lambda function failed' } },
+      deps,
+    );
+
+    expect(result).toEqual({
+      phase: 'pre-deploy',
+      status: 'FAILED',
+      tasks: [],
+      failures: [
+        {
+          environment: '*',
+          step: 'pre-deploy',
+          exitCode: null,
+          reason: 'Lambda.Unknown: The Lambda function failed',
+        },
+      ],
+      stopped: [],
+    });
+  });
+
+  it('keeps the stop reason within the 255 characters ECS takes', async () => {
+    // Prepare
+    ecs
+      .on(ListTasksCommand, { cluster: 'us-cluster' })
+      .resolves({ taskArns: ['arn:aws:ecs:us-east-1:1:task/us-cluster/us1'] });
+    const verbose: TaskPhaseState = { ...failedState, failures: [{ ...euFailure, reason: 'x'.repeat(400) }] };
+
+    // Act
+    await stopTasks({ phase: 'migrate', plan, state: verbose }, deps);
+
+    // Assess
+    const reason = ecs.commandCalls(StopTaskCommand)[0].args[0].input.reason ?? '';
+    expect(reason).toHaveLength(255);
+    expect(reason.startsWith('stepdeploy: stopped because eu/migrate exited 1: xxx')).toBe(true);
+  });
+});
