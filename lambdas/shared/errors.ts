@@ -30,6 +30,9 @@ export class RollbackFailedError extends StepdeployError {}
 /** Old worker tasks could not all be retired; the release itself succeeded. */
 export class RetireFailedError extends StepdeployError {}
 
+/** EventBridge did not accept the announcement of a run's outcome. */
+export class AnnouncementFailedError extends StepdeployError {}
+
 /** Names of the error classes, as the Catch clauses of the state machine use them. */
 export const ERROR_NAMES = {
   validation: 'ValidationError',
@@ -39,4 +42,5 @@ export const ERROR_NAMES = {
   deploymentFailed: 'DeploymentFailedError',
   rollbackFailed: 'RollbackFailedError',
   retireFailed: 'RetireFailedError',
+  announcementFailed: 'AnnouncementFailedError',
 } as const;
