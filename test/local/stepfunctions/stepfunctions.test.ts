@@ -1,0 +1,300 @@
+import { fileURLToPath } from 'node:url';
+import {
+  DescribeExecutionCommand,
+  type DescribeExecutionCommandOutput,
+  ExecutionAlreadyExists,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
+  ListExecutionsCommand,
+  SFNClient,
+  StartExecutionCommand,
+  StopExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { deployTemplate } from '../../../local/cloudformation.js';
+import { LocalAws } from '../../../local/local-aws.js';
+
+const FIXTURES = fileURLToPath(new URL('./fixtures', import.meta.url));
+const CONFIG = '{"pollSeconds":5}';
+
+const lambda = (verb: string, timeout = 900) => ({
+  Type: 'AWS::Lambda::Function',
+  Metadata: { 'stepdeploy:handler': verb },
+  Properties: {
+    Timeout: timeout,
+    Environment: { Variables: { STEPDEPLOY_CONFIG: { 'Fn::Join': ['', ['{"pollSeconds":', '5}']] } } },
+  },
+});
+
+const definition = {
+  StartAt: 'Greet',
+  States: {
+    Greet: {
+      Type: 'Task',
+      Resource: '${EchoFn.Arn}',
+      Parameters: { 'who.$': '$.who', 'executionArn.$': '$$.Execution.Id' },
+      ResultPath: '$.greeting',
+      Retry: [
+        { ErrorEquals: ['Lambda.ServiceException'], IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2 },
+      ],
+      Next: 'Decide',
+    },
+    Decide: {
+      Type: 'Choice',
+      Choices: [
+        { Variable: '$.mode', StringEquals: 'fail', Next: 'Migrate' },
+        { Variable: '$.mode', StringEquals: 'slow', Next: 'Sleep' },
+      ],
+      Default: 'Done',
+    },
+    Sleep: {
+      Type: 'Task',
+      Resource: '${SlowFn.Arn}',
+      Parameters: { ms: 5000 },
+      ResultPath: '$.slept',
+      Next: 'Done',
+    },
+    Migrate: {
+      Type: 'Task',
+      Resource: '${FailFn.Arn}',
+      Parameters: { environment: 'eu' },
+      Catch: [{ ErrorEquals: ['TaskFailedError'], ResultPath: '$.error', Next: 'Failed' }],
+      Next: 'Done',
+    },
+    Failed: { Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' },
+    Done: { Type: 'Succeed' },
+  },
+};
+
+const template = {
+  Resources: {
+    EchoFn: lambda('echo'),
+    FailFn: lambda('fail'),
+    SlowFn: lambda('slow'),
+    NotifyFn: lambda('notify'),
+    Machine: {
+      Type: 'AWS::StepFunctions::StateMachine',
+      Properties: { StateMachineName: 'tiny', DefinitionString: { 'Fn::Sub': JSON.stringify(definition) } },
+    },
+    OnEnd: {
+      Type: 'AWS::Events::Rule',
+      Properties: {
+        EventPattern: {
+          source: ['aws.states'],
+          'detail-type': ['Step Functions Execution Status Change'],
+          detail: { status: ['FAILED', 'ABORTED', 'TIMED_OUT'], stateMachineArn: [{ Ref: 'Machine' }] },
+        },
+        Targets: [{ Id: 'notify', Arn: { 'Fn::GetAtt': ['NotifyFn', 'Arn'] } }],
+      },
+    },
+  },
+};
+
+let local: LocalAws;
+let sfn: SFNClient;
+let stateMachineArn: string;
+
+beforeEach(async () => {
+  local = await LocalAws.start({ port: 0, timeScale: 100, repoRoot: FIXTURES });
+  stateMachineArn = (await deployTemplate(local, template)).stateMachineArn;
+  sfn = new SFNClient({
+    region: 'us-east-1',
+    endpoint: local.endpoint,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+});
+
+afterEach(async () => {
+  sfn.destroy();
+  await local.stop();
+});
+
+async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}.`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const ended = (executionArn: string) =>
+  eventually<DescribeExecutionCommandOutput>('the execution to end', async () => {
+    const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    return described.status === 'RUNNING' ? undefined : described;
+  });
+
+async function history(executionArn: string, maxResults = 1000): Promise<HistoryEvent[]> {
+  const events: HistoryEvent[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults, nextToken }));
+    events.push(...(page.events ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return events;
+}
+
+const start = async (name: string, input: unknown) =>
+  (await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) })))
+    .executionArn as string;
+
+const notified = (status: string) =>
+  eventually(`the rule's Lambda to see ${status}`, async () =>
+    local.events
+      .list()
+      .find(
+        (event) => event.source === 'test.notify' && (event.detail as { status?: string }).status === status,
+      ),
+  );
+
+describe('Step Functions executions', () => {
+  it('runs a Lambda task in process and records the history as AWS shapes it', async () => {
+    const executionArn = await start('hello', { who: 'world', mode: 'ok' });
+
+    const described = await ended(executionArn);
+    const events = await history(executionArn);
+
+    expect(described.status).toBe('SUCCEEDED');
+    const output = JSON.parse(described.output ?? '{}');
+    expect(output.greeting.event).toEqual({ who: 'world', executionArn });
+    expect(output.greeting.endpoint).toBe(local.endpoint);
+    expect(output.greeting.config).toBe(CONFIG);
+    expect(output.greeting.timeScale).toBe('100');
+    expect(output.greeting.remainingMs).toBeGreaterThan(800_000);
+    expect(output.greeting.remainingMs).toBeLessThanOrEqual(900_000);
+    expect(events.map((e) => e.type)).toEqual([
+      'ExecutionStarted',
+      'TaskStateEntered',
+      'LambdaFunctionScheduled',
+      'LambdaFunctionStarted',
+      'LambdaFunctionSucceeded',
+      'TaskStateExited',
+      'ChoiceStateEntered',
+      'ChoiceStateExited',
+      'SucceedStateEntered',
+      'SucceedStateExited',
+      'ExecutionSucceeded',
+    ]);
+    expect(events.map((e) => [e.id, e.previousEventId])).toEqual(events.map((_, i) => [i + 1, i]));
+    expect(events.every((e) => e.timestamp instanceof Date)).toBe(true);
+    expect(JSON.parse(events[0].executionStartedEventDetails?.input ?? '')).toEqual({
+      who: 'world',
+      mode: 'ok',
+    });
+    expect(events[1].stateEnteredEventDetails?.name).toBe('Greet');
+    expect(events[2].lambdaFunctionScheduledEventDetails?.resource).toMatch(
+      /^arn:aws:lambda:us-east-1:000000000000:function:stepdeploy-local-EchoFn-[0-9A-F]{12}$/,
+    );
+    expect(JSON.parse(events[2].lambdaFunctionScheduledEventDetails?.input ?? '')).toEqual({
+      who: 'world',
+      executionArn,
+    });
+    expect(JSON.parse(events[4].lambdaFunctionSucceededEventDetails?.output ?? '').event.who).toBe('world');
+    expect(JSON.parse(events[5].stateExitedEventDetails?.output ?? '').greeting.event.who).toBe('world');
+    expect(JSON.parse(events[10].executionSucceededEventDetails?.output ?? '')).toEqual(output);
+  });
+
+  it('retries a Lambda service error and records each attempt', async () => {
+    local.faults.add({ kind: 'lambda-failure', verb: 'echo', count: 1 });
+
+    const executionArn = await start('retried', { who: 'again', mode: 'ok' });
+
+    expect((await ended(executionArn)).status).toBe('SUCCEEDED');
+    const types = (await history(executionArn)).map((e) => e.type);
+    expect(types.slice(0, 7)).toEqual([
+      'ExecutionStarted',
+      'TaskStateEntered',
+      'LambdaFunctionScheduled',
+      'LambdaFunctionFailed',
+      'LambdaFunctionScheduled',
+      'LambdaFunctionStarted',
+      'LambdaFunctionSucceeded',
+    ]);
+    const failed = (await history(executionArn)).find((e) => e.type === 'LambdaFunctionFailed');
+    expect(failed?.lambdaFunctionFailedEventDetails?.error).toBe('Lambda.ServiceException');
+  });
+
+  it('fails with the handler error, caught by name, and its status change reaches the rule', async () => {
+    const executionArn = await start('failing', { who: 'x', mode: 'fail' });
+
+    const described = await ended(executionArn);
+    const events = await history(executionArn);
+
+    expect(described.status).toBe('FAILED');
+    expect(described.error).toBe('TaskFailedError');
+    expect(JSON.parse(described.cause ?? '{}')).toMatchObject({
+      errorType: 'TaskFailedError',
+      errorMessage: 'migrate exited 1 in eu',
+    });
+    expect(events.map((e) => e.type).slice(-6)).toEqual([
+      'LambdaFunctionScheduled',
+      'LambdaFunctionStarted',
+      'LambdaFunctionFailed',
+      'TaskStateExited',
+      'FailStateEntered',
+      'ExecutionFailed',
+    ]);
+    expect(events.at(-1)?.executionFailedEventDetails?.error).toBe('TaskFailedError');
+    expect((await notified('FAILED')).detail).toEqual({ status: 'FAILED', executionArn });
+  });
+
+  it('stops a running execution: ABORTED at once, history closed, rule notified', async () => {
+    const executionArn = await start('slow-one', { who: 'x', mode: 'slow' });
+    await eventually('the slow task to start', async () =>
+      (await history(executionArn)).some(
+        (e) => e.type === 'TaskStateEntered' && e.stateEnteredEventDetails?.name === 'Sleep',
+      )
+        ? true
+        : undefined,
+    );
+
+    const again = await start('slow-one', { who: 'x', mode: 'slow' });
+    const conflict = await start('slow-one', { who: 'y', mode: 'slow' }).catch((error: unknown) => error);
+    await sfn.send(
+      new StopExecutionCommand({ executionArn, error: 'Cancelled', cause: 'stopped by the test' }),
+    );
+
+    expect(again).toBe(executionArn);
+    expect(conflict).toBeInstanceOf(ExecutionAlreadyExists);
+    const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    expect(described.status).toBe('ABORTED');
+    expect(described.stopDate).toBeInstanceOf(Date);
+    const last = (await history(executionArn)).at(-1);
+    expect(last?.type).toBe('ExecutionAborted');
+    expect(last?.executionAbortedEventDetails).toEqual({ error: 'Cancelled', cause: 'stopped by the test' });
+    expect((await notified('ABORTED')).detail).toEqual({ status: 'ABORTED', executionArn });
+    await expect(start('slow-one', { who: 'x', mode: 'slow' })).rejects.toBeInstanceOf(
+      ExecutionAlreadyExists,
+    );
+  });
+
+  it('lists executions by status and pages the history both ways', async () => {
+    const ok = await start('ok', { who: 'a', mode: 'ok' });
+    const bad = await start('bad', { who: 'b', mode: 'fail' });
+    await ended(ok);
+    await ended(bad);
+
+    const succeeded = await sfn.send(
+      new ListExecutionsCommand({ stateMachineArn, statusFilter: 'SUCCEEDED' }),
+    );
+    const all = await sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: 1 }));
+    const full = await history(ok);
+    const paged = await history(ok, 3);
+    const reversed = await sfn.send(
+      new GetExecutionHistoryCommand({ executionArn: ok, reverseOrder: true, maxResults: 2 }),
+    );
+
+    expect(succeeded.executions?.map((e) => e.executionArn)).toEqual([ok]);
+    expect(all.executions).toHaveLength(1);
+    expect(all.nextToken).toBeDefined();
+    expect(paged.map((e) => e.id)).toEqual(full.map((e) => e.id));
+    expect(reversed.events?.map((e) => e.type)).toEqual(['ExecutionSucceeded', 'SucceedStateExited']);
+    expect(reversed.nextToken).toBeDefined();
+  });
+});
