@@ -160,7 +160,20 @@ export async function batchGetByRegion(
 }
 
 /**
- * Deployments of one group whose description carries exactly `marker`, newest first.
+ * True for a deployment CodeDeploy made to roll another back. It may carry the description
+ * of the deployment it rolls back, so a marker alone does not tell them apart.
+ */
+export function isAutoRollback(info: Pick<DeploymentInfo, 'creator' | 'rollbackInfo'>): boolean {
+  return (
+    info.rollbackInfo?.rollbackTriggeringDeploymentId !== undefined ||
+    info.creator === 'codeDeployRollback' ||
+    (info.creator as string | undefined) === 'autoRollback'
+  );
+}
+
+/**
+ * Deployments of one group whose description carries exactly `marker`, newest first,
+ * leaving out the rollbacks CodeDeploy made of them.
  * `createdAfter` narrows the listing to the run (the plan's start); `statuses` to active ones.
  */
 export async function findMarkedDeployments(
@@ -176,7 +189,7 @@ export async function findMarkedDeployments(
   const ids = await listDeploymentIds(codedeploy, filter);
   const infos = await batchGetDeployments(codedeploy, ids);
   return [...infos.values()]
-    .filter((info) => info.description === marker)
+    .filter((info) => info.description === marker && !isAutoRollback(info))
     .sort((a, b) => (b.createTime?.getTime() ?? 0) - (a.createTime?.getTime() ?? 0));
 }
 

@@ -5,6 +5,7 @@ import {
   createEcsDeployment,
   type DeploymentDeps,
   findMarkedDeployments,
+  isAutoRollback,
   listDeploymentIds,
   type PlannedService,
   plannedServices,
@@ -38,8 +39,9 @@ async function survey(deps: DeploymentDeps, plan: Plan, planned: PlannedService)
       )
     ).values(),
   ];
-  let ours = active.find((info) => info.description === marker);
-  const foreign = active.filter((info) => info.description !== marker);
+  const isOurs = (info: DeploymentInfo) => info.description === marker && !isAutoRollback(info);
+  let ours = active.find(isOurs);
+  const foreign = active.filter((info) => !isOurs(info));
   if (!ours) {
     // A retry after our deployment already finished must adopt it too, never deploy twice.
     [ours] = await findMarkedDeployments(

@@ -105,7 +105,7 @@ describe('rollBack', () => {
     expect(codedeploy).toHaveReceivedCommandTimes(CreateDeploymentCommand, 1);
   });
 
-  it('finds the deployments by marker when StartDeployments did not return', async () => {
+  it('finds the deployments by marker, not their CodeDeploy rollbacks, when StartDeployments did not return', async () => {
     // Prepare
     deployments.push(
       deployment('d-ours', 'us', 'web', {
@@ -120,6 +120,13 @@ describe('rollBack', () => {
       deployment('d-other-release', 'eu', 'web', {
         status: 'Succeeded',
         description: deploymentMarker('r0', 'eu', 'web'),
+      }),
+      deployment('d-codedeploy-rollback', 'us', 'web', {
+        status: 'Succeeded',
+        creator: 'codeDeployRollback',
+        description: deploymentMarker('r1', 'us', 'web'),
+        rollbackInfo: { rollbackTriggeringDeploymentId: 'd-earlier' },
+        createTime: new Date('2026-11-26T08:00:00Z'),
       }),
     );
 

@@ -149,6 +149,25 @@ describe('startDeployments', () => {
     expect(codedeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
   });
 
+  it('treats an active CodeDeploy rollback carrying our marker as foreign', async () => {
+    // Prepare
+    deployments.push(
+      deployment('d-auto-rb', 'us', 'web', {
+        status: 'InProgress',
+        creator: 'codeDeployRollback',
+        description: deploymentMarker('r1', 'us', 'web'),
+        rollbackInfo: { rollbackTriggeringDeploymentId: 'd-ours' },
+      }),
+    );
+
+    // Act
+    const attempt = startDeployments(makeDeps(), plan);
+
+    // Assess
+    await expect(attempt).rejects.toThrow(/d-auto-rb.*creator codeDeployRollback/);
+    expect(codedeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+  });
+
   it('treats an active deployment of another release as foreign', async () => {
     // Prepare
     deployments.push(
