@@ -28,13 +28,16 @@ export interface BenchStackProps extends StackProps {
   readonly timeScale: number;
   /** How long (simulated) every migration runs. */
   readonly migration: Duration;
+  /** The migration's command instead of a sleep of `migration`. */
+  readonly migrationCommand?: string[];
   /** How long (simulated) the pre-deploy step and the post-deploy step run. */
   readonly step: Duration;
   /**
    * The deployment groups' ready wait: traffic moves only on ContinueDeployment (the bench
    * plays the operator who approves it), and the deployment stops when the wait runs out.
+   * @default - no ready wait: traffic moves as soon as the replacement runs
    */
-  readonly readyWait: Duration;
+  readonly readyWait?: Duration;
   /** @default the construct's default (5 s) */
   readonly pollInterval?: Duration;
   /** @default the construct's default (10 min) */
@@ -183,7 +186,7 @@ export class BenchStack extends Stack {
       migration: {
         taskDefinition: oneOff,
         container: BENCH_CONTAINER,
-        command: sleepCommand(props.migration, props.timeScale),
+        command: props.migrationCommand ?? sleepCommand(props.migration, props.timeScale),
       },
       services: services.map(service),
     };

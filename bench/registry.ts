@@ -11,6 +11,30 @@ export interface FigureEntry {
 /** Every figure of the bench, in table order. */
 export const FIGURES: readonly FigureEntry[] = [
   {
+    id: '1',
+    slug: 'transitions',
+    title: 'State transitions, history events, largest state payload',
+    load: async () => (await import('./figures/transitions.js')).transitionsFigure,
+  },
+  {
+    id: '2',
+    slug: 'reaction',
+    title: 'Failure to reaction (sibling StopTask, rollbacks)',
+    load: async () => (await import('./figures/reaction.js')).reactionFigure,
+  },
+  {
+    id: '3',
+    slug: 'overhead',
+    title: 'Orchestration overhead over the critical path of the work',
+    load: async () => (await import('./figures/overhead.js')).overheadFigure,
+  },
+  {
+    id: '4',
+    slug: 'tail-deploy',
+    title: 'tail-deploy line latency, lines lost/duplicated, GetLogEvents rate',
+    load: async () => (await import('./figures/tail-deploy.js')).tailDeployFigure,
+  },
+  {
     id: '5',
     slug: 'handlers',
     title: 'Lambda handler bundle size and cold init',

@@ -1,0 +1,96 @@
+import type { Figure, FigureContext, Measurement } from '../figure.js';
+import type { ScenarioOptions, ScenarioReport } from '../scenario.js';
+import { runScenarioProcess } from '../scenario-client.js';
+import { round } from '../stats.js';
+import { analyzeTail, callRates } from '../tail-analysis.js';
+
+/** Targets of figure 4. */
+export const TAIL_TARGETS = {
+  latencyP50Ms: 1500,
+  latencyP95Ms: 3000,
+  /** Half the GetLogEvents quota of 25 calls per second. */
+  getLogEventsPerSecond: 12.5,
+} as const;
+
+/** 20 migrations writing 2,000 numbered lines each (200 lines/s), followed by `tail-deploy --json`. */
+export function tailOptions(quick: boolean): ScenarioOptions {
+  return {
+    environments: quick ? 5 : 20,
+    services: 1,
+    timeScale: 10,
+    migrationSeconds: 0,
+    // A minute (6 s real) of pre-deploy step: tail-deploy has attached before the lines come.
+    stepSeconds: 60,
+    tail: { lines: quick ? 500 : 2000, linesPerSecond: 200 },
+  };
+}
+
+/** The rows of figure 4 from one followed run. */
+export function tailRows(report: ScenarioReport): Measurement[] {
+  const { tail, options } = report;
+  if (!tail || !options.tail) throw new Error('the scenario was not followed by tail-deploy.');
+  if (tail.exitCode !== 0) {
+    throw new Error(
+      `tail-deploy exited ${tail.exitCode} (run ${report.status}): ${tail.stderr.trim().slice(-500)}`,
+    );
+  }
+  const streams = options.environments;
+  const figures = analyzeTail(tail.lines, streams, options.tail.lines);
+  const rates = callRates(tail.getLogEventsAtMs);
+  const workload = `${streams} streams x ${options.tail.lines} lines at ${options.tail.linesPerSecond} lines/s each`;
+  return [
+    {
+      figure: '4',
+      name: 'line latency p50',
+      workload,
+      value: round(figures.latencyP50Ms, 0),
+      unit: 'ms',
+      target: { max: TAIL_TARGETS.latencyP50Ms },
+    },
+    {
+      figure: '4',
+      name: 'line latency p95',
+      workload,
+      value: round(figures.latencyP95Ms, 0),
+      unit: 'ms',
+      target: { max: TAIL_TARGETS.latencyP95Ms },
+      note: `max ${round(figures.latencyMaxMs, 0)} ms; ${figures.printed} of ${figures.expected} lines printed`,
+    },
+    { figure: '4', name: 'lines lost', workload, value: figures.lost, unit: 'lines', target: { max: 0 } },
+    {
+      figure: '4',
+      name: 'lines duplicated',
+      workload,
+      value: figures.duplicated,
+      unit: 'lines',
+      target: { max: 0 },
+    },
+    {
+      figure: '4',
+      name: 'GetLogEvents calls/s (average)',
+      workload,
+      value: round(rates.averagePerSecond, 1),
+      unit: 'calls/s',
+      target: { max: TAIL_TARGETS.getLogEventsPerSecond },
+      note: `${tail.getLogEventsAtMs.length} calls`,
+    },
+    {
+      figure: '4',
+      name: 'GetLogEvents calls/s (busiest 1 s)',
+      workload,
+      value: rates.peakPerSecond,
+      unit: 'calls/s',
+      target: { max: TAIL_TARGETS.getLogEventsPerSecond },
+    },
+  ];
+}
+
+/** Figure 4: tail-deploy's line latency, completeness and GetLogEvents rate on 20 busy streams. */
+export const tailDeployFigure: Figure = {
+  id: '4',
+  slug: 'tail-deploy',
+  title: 'tail-deploy line latency, lines lost/duplicated, GetLogEvents rate',
+  async run(context: FigureContext): Promise<Measurement[]> {
+    return tailRows(await runScenarioProcess(context.repoRoot, tailOptions(context.quick), context.log));
+  },
+};

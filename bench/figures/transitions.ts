@@ -1,0 +1,96 @@
+import type { Figure, FigureContext, Measurement } from '../figure.js';
+import { referenceRelease, workloadOf } from '../reference.js';
+import type { ScenarioOptions, ScenarioReport } from '../scenario.js';
+import { runScenarioProcess } from '../scenario-client.js';
+import { round } from '../stats.js';
+
+/** Target of figure 1: state transitions of the reference release. */
+export const TRANSITIONS_TARGET = 150;
+/** Target of figure 1 at 20 x 20 over 2 h: history events (AWS allows 25,000). */
+export const EVENTS_TARGET = 2500;
+/** Target of figure 1 at 20 x 20: the largest state payload in KB (AWS allows 256 KB). */
+export const PAYLOAD_TARGET_KB = 32;
+/** Lambda allows 4 KB of environment variables per function, names and values together. */
+export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
+
+/** The large release of figure 1: 20 environments x 20 services, two hours of work. */
+export function largeOptions(): ScenarioOptions {
+  return {
+    environments: 20,
+    services: 20,
+    timeScale: 50,
+    migrationSeconds: 3600,
+    stepSeconds: 30,
+    deploySeconds: 3600,
+  };
+}
+
+/** The rows figure 1 reads off one release. */
+export function transitionRows(report: ScenarioReport, targets: 'reference' | 'large'): Measurement[] {
+  if (report.status !== 'SUCCEEDED') {
+    throw new Error(`the release ended ${report.status}, not SUCCEEDED: ${report.executionArn}`);
+  }
+  const workload = workloadOf(report.options);
+  const large = targets === 'large';
+  const { history } = report;
+  return [
+    {
+      figure: '1',
+      name: 'state transitions',
+      workload,
+      value: history.transitions,
+      unit: 'count',
+      target: large ? undefined : { max: TRANSITIONS_TARGET },
+      note: large
+        ? undefined
+        : `by state: ${history.enteredByState.map(([state, count]) => `${state} ${count}`).join(', ')}`,
+    },
+    {
+      figure: '1',
+      name: 'history events',
+      workload,
+      value: history.events,
+      unit: 'count',
+      target: large ? { max: EVENTS_TARGET } : undefined,
+    },
+    {
+      figure: '1',
+      name: 'largest state payload',
+      workload,
+      value: round(history.largestPayloadBytes / 1024, 1),
+      unit: 'KB',
+      target: large ? { max: PAYLOAD_TARGET_KB } : undefined,
+      note: `in ${history.largestPayloadAt}`,
+    },
+    {
+      figure: '1',
+      name: 'STEPDEPLOY_CONFIG size',
+      workload,
+      value: report.configBytes,
+      unit: 'bytes',
+      target: { max: LAMBDA_ENVIRONMENT_LIMIT_BYTES },
+      note:
+        report.configBytes > LAMBDA_ENVIRONMENT_LIMIT_BYTES
+          ? 'over the 4 KB Lambda allows for all environment variables of a function: AWS would refuse the function'
+          : undefined,
+    },
+  ];
+}
+
+/**
+ * Figure 1: state transitions, history events and the largest state payload of the
+ * reference release, and of a 20 x 20 release over two hours (skipped with --quick).
+ */
+export const transitionsFigure: Figure = {
+  id: '1',
+  slug: 'transitions',
+  title: 'State transitions, history events, largest state payload',
+  async run(context: FigureContext): Promise<Measurement[]> {
+    const rows = transitionRows(await referenceRelease(context), 'reference');
+    if (!context.quick) {
+      const large = await runScenarioProcess(context.repoRoot, largeOptions(), context.log, 1_800_000);
+      rows.push(...transitionRows(large, 'large'));
+    }
+    return rows;
+  },
+};
