@@ -1,0 +1,43 @@
+import { BatchGetDeploymentsCommand, CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { handler } from '../../../lambdas/check-deployments/handler.js';
+import { CONFIG_ENV } from '../../../lambdas/shared/config.js';
+import { ValidationError } from '../../../lambdas/shared/errors.js';
+import { config, deployment } from '../shared/deployment-fixtures.js';
+
+const codedeploy = mockClient(CodeDeployClient);
+
+describe('check-deployments handler', () => {
+  beforeEach(() => {
+    codedeploy.reset();
+    process.env[CONFIG_ENV] = JSON.stringify(config);
+  });
+
+  it('looks once and returns when the Lambda has no time left to watch', async () => {
+    // Prepare
+    codedeploy.on(BatchGetDeploymentsCommand).resolves({ deploymentsInfo: [deployment('d-1', 'us', 'web')] });
+    const state = {
+      deployments: [{ environment: 'us', service: 'web', deploymentId: 'd-1' }],
+      status: 'RUNNING',
+      failures: [],
+    };
+
+    // Act
+    const result = await handler({ state }, { getRemainingTimeInMillis: () => 20_000 });
+
+    // Assess
+    expect(result.status).toBe('RUNNING');
+    expect(codedeploy).toHaveReceivedCommandTimes(BatchGetDeploymentsCommand, 1);
+  });
+
+  it('refuses a state with an unknown status, naming the field', async () => {
+    // Act
+    const attempt = handler({ state: { deployments: [], status: 'DONE', failures: [] } });
+
+    // Assess
+    await expect(attempt).rejects.toThrow(ValidationError);
+    await expect(attempt).rejects.toThrow(/event\.state\.status/);
+  });
+});

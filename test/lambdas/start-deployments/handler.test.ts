@@ -1,0 +1,48 @@
+import {
+  CodeDeployClient,
+  CreateDeploymentCommand,
+  ListDeploymentsCommand,
+} from '@aws-sdk/client-codedeploy';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { CONFIG_ENV } from '../../../lambdas/shared/config.js';
+import { ValidationError } from '../../../lambdas/shared/errors.js';
+import { handler } from '../../../lambdas/start-deployments/handler.js';
+import { config, plan } from '../shared/deployment-fixtures.js';
+
+const codedeploy = mockClient(CodeDeployClient);
+const executionArn = 'arn:aws:states:us-east-1:000000000000:execution:Deploy:r1';
+
+describe('start-deployments handler', () => {
+  beforeEach(() => {
+    codedeploy.reset();
+    process.env[CONFIG_ENV] = JSON.stringify(config);
+  });
+
+  it('refuses an event whose plan lacks its runId, naming the field, before calling AWS', async () => {
+    // Prepare
+    const { runId: _, ...withoutRunId } = plan;
+
+    // Act
+    const attempt = handler({ plan: withoutRunId, executionArn });
+
+    // Assess
+    await expect(attempt).rejects.toThrow(ValidationError);
+    await expect(attempt).rejects.toThrow(/event\.plan\.runId/);
+    expect(codedeploy).not.toHaveReceivedAnyCommand();
+  });
+
+  it('starts the deployments of a valid event', async () => {
+    // Prepare
+    codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
+    codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-new' });
+
+    // Act
+    const state = await handler({ plan, executionArn });
+
+    // Assess
+    expect(state.status).toBe('RUNNING');
+    expect(state.deployments).toHaveLength(4);
+  });
+});
