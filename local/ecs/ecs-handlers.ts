@@ -7,6 +7,7 @@ import type {
   DescribeTasksRequest,
   ListServicesRequest,
   ListTagsForResourceRequest,
+  ListTaskDefinitionFamiliesRequest,
   ListTaskDefinitionsRequest,
   ListTasksRequest,
   RegisterTaskDefinitionRequest,
@@ -101,6 +102,15 @@ export function ecsHandlers(model: EcsModel): Record<string, Handler> {
       });
       const { slice, nextToken } = page(arns, request.maxResults, request.nextToken);
       return { taskDefinitionArns: slice, nextToken };
+    },
+    ListTaskDefinitionFamilies: async (input, { region }) => {
+      const request = requestObject<ListTaskDefinitionFamiliesRequest>(input, 'ListTaskDefinitionFamilies');
+      const families = model.listTaskDefinitionFamilies(region, {
+        prefix: request.familyPrefix,
+        status: request.status,
+      });
+      const { slice, nextToken } = page(families, request.maxResults, request.nextToken);
+      return { families: slice, nextToken };
     },
     DeregisterTaskDefinition: async (input, { region }) => {
       const request = requestObject<DeregisterTaskDefinitionRequest>(input, 'DeregisterTaskDefinition');

@@ -309,6 +309,25 @@ export class EcsModel {
     return defs.map((def) => def.taskDefinitionArn as string);
   }
 
+  /**
+   * Task definition families of a Region whose names start with `prefix`; with status
+   * ACTIVE only those with an ACTIVE revision, with INACTIVE only those without one.
+   */
+  listTaskDefinitionFamilies(region: string, options: { prefix?: string; status?: string }): string[] {
+    const active = new Map<string, boolean>();
+    for (const def of this.taskDefinitions.values()) {
+      if (def.taskDefinitionArn?.split(':')[3] !== region || !def.family?.startsWith(options.prefix ?? ''))
+        continue;
+      active.set(def.family, (active.get(def.family) ?? false) || def.status === 'ACTIVE');
+    }
+    return [...active.entries()]
+      .filter(([, hasActive]) =>
+        options.status === 'ACTIVE' ? hasActive : options.status === 'INACTIVE' ? !hasActive : true,
+      )
+      .map(([family]) => family)
+      .sort();
+  }
+
   /** Marks a revision INACTIVE; running tasks keep running. */
   deregisterTaskDefinition(region: string, reference: string): TaskDefinition {
     if (!/:\d+$/.test(reference)) {

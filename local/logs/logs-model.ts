@@ -24,6 +24,7 @@ export interface LogStream {
   creationTime: number;
   events: StoredLogEvent[];
   storedBytes: number;
+  lastIngestionTime?: number;
 }
 
 /** A log group of one Region. */
@@ -228,6 +229,7 @@ export class LogsModel {
       if (!last || last.timestamp <= stored.timestamp) stream.events.push(stored);
       else stream.events.splice(insertionIndex(stream.events, stored.timestamp), 0, stored);
       stream.storedBytes += eventBytes(stored.message);
+      stream.lastIngestionTime = ingestionTime;
     }
   }
 
@@ -412,10 +414,7 @@ export class LogsModel {
           creationTime: stream.creationTime,
           firstEventTimestamp: first?.timestamp,
           lastEventTimestamp: last?.timestamp,
-          lastIngestionTime: stream.events.reduce<number | undefined>(
-            (latest, event) => Math.max(latest ?? 0, event.ingestionTime),
-            undefined,
-          ),
+          lastIngestionTime: stream.lastIngestionTime,
           storedBytes: stream.storedBytes,
         };
       }),

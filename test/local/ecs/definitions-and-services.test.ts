@@ -6,6 +6,7 @@ import {
   DescribeTasksCommand,
   type ECSClient,
   ListTagsForResourceCommand,
+  ListTaskDefinitionFamiliesCommand,
   ListTaskDefinitionsCommand,
   ListTasksCommand,
   RegisterTaskDefinitionCommand,
@@ -57,6 +58,7 @@ describe('task definitions', () => {
     );
     const inactive = await ecs.send(new ListTaskDefinitionsCommand({ status: 'INACTIVE' }));
     const all = await ecs.send(new ListTaskDefinitionsCommand({}));
+    const families = await ecs.send(new ListTaskDefinitionFamiliesCommand({ familyPrefix: 'we' }));
 
     // Assess
     expect(latest.taskDefinition).toMatchObject({
@@ -71,6 +73,7 @@ describe('task definitions', () => {
     expect(webDesc.taskDefinitionArns).toEqual(['arn:aws:ecs:us-east-1:000000000000:task-definition/web:1']);
     expect(inactive.taskDefinitionArns).toEqual(['arn:aws:ecs:us-east-1:000000000000:task-definition/web:2']);
     expect(all.taskDefinitionArns?.map((arn) => arn.split('/')[1])).toEqual(['migrate:1', 'web:1']);
+    expect(families.families).toEqual(['web']);
   });
 
   it('keeps task definitions per Region', async () => {

@@ -131,6 +131,32 @@ describe('RunTask', () => {
     expect(lines).toContain(`eu r1 arn registry.example/app:1 data ${local.repoRoot}`);
   });
 
+  it('starts `count` tasks with the overridden command', async () => {
+    // Prepare
+    const arn = await register(nodeCommand("console.log('default command')"));
+
+    // Act
+    const run = await ecs.send(
+      new RunTaskCommand({
+        cluster: 'app',
+        taskDefinition: arn,
+        count: 2,
+        overrides: {
+          containerOverrides: [
+            { name: 'app', command: nodeCommand("console.log('overridden', process.env.APP_ENV)") },
+          ],
+        },
+      }),
+    );
+    const taskArns = run.tasks?.map((task) => task.taskArn as string) ?? [];
+    await Promise.all(taskArns.map((taskArn) => stoppedTask(taskArn)));
+
+    // Assess
+    expect(new Set(taskArns).size).toBe(2);
+    expect(run.tasks?.[0]?.overrides?.containerOverrides?.[0]?.name).toBe('app');
+    for (const taskArn of taskArns) expect(await logLines(taskArn)).toEqual(['overridden eu']);
+  });
+
   it('gives a container with port mappings a free host port in PORT and reports it in networkBindings', async () => {
     // Prepare
     const output = await ecs.send(
