@@ -1,0 +1,209 @@
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { causeText } from '../shared/caught-error.js';
+import type { Clients } from '../shared/clients.js';
+import type { Clock } from '../shared/clock.js';
+import type { DeployConfig } from '../shared/config.js';
+import { describeTaskFailure, regionOfArn } from '../shared/ecs-tasks.js';
+import { AnnouncementFailedError, ERROR_NAMES } from '../shared/errors.js';
+import type { Announcement, CaughtError, Outcome, TaskFailure, TaskPhaseState } from '../shared/types.js';
+import type { AnnounceEvent, AnnounceState } from './schema.js';
+
+/** What Announce needs from the outside world. */
+export interface AnnounceDeps {
+  clients: Clients;
+  clock: Clock;
+  config: DeployConfig;
+}
+
+/** The `source` of every event stepdeploy puts on EventBridge. */
+export const EVENT_SOURCE = 'stepdeploy';
+
+/** The detail type of each outcome. */
+export const DETAIL_TYPES: Record<Outcome, Announcement['detailType']> = {
+  SUCCEEDED: 'Release Succeeded',
+  FAILED: 'Release Failed',
+  ROLLED_BACK: 'Release Rolled Back',
+};
+
+/** Failures listed in an event's detail; the cause lists them all. */
+const DETAIL_FAILURES_MAX = 20;
+/** A Fail state's cause takes 32,768 characters; stay well below. */
+const CAUSE_MAX = 8_000;
+
+/**
+ * The run's outcome: rolled back when a rollback ran (FAILED if it did not get back);
+ * FAILED on a caught error or a failed pre-deploy step, migration or deployment;
+ * else SUCCEEDED, failed post-deploy steps and old workers left running notwithstanding.
+ */
+export function decideOutcome(state: AnnounceState): Outcome {
+  if (state.rollback) return state.rollback.status === 'FAILED' ? 'FAILED' : 'ROLLED_BACK';
+  const failed = [state.preDeploy, state.migrate, state.deploy].some((part) => part?.status === 'FAILED');
+  return state.error || failed ? 'FAILED' : 'SUCCEEDED';
+}
+
+/** The error name the Fail state shows for a run that did not succeed. */
+export function errorNameOf(state: AnnounceState): string {
+  if (state.rollback?.status === 'FAILED') return ERROR_NAMES.rollbackFailed;
+  if (state.error) return state.error.Error;
+  if (state.preDeploy?.status === 'FAILED' || state.migrate?.status === 'FAILED')
+    return ERROR_NAMES.taskFailed;
+  return ERROR_NAMES.deploymentFailed;
+}
+
+const PHASES = [
+  ['pre-deploy', 'preDeploy'],
+  ['migrate', 'migrate'],
+  ['post-deploy', 'postDeploy'],
+] as const;
+
+function phaseFailures(state: AnnounceState, key: 'preDeploy' | 'migrate' | 'postDeploy'): TaskFailure[] {
+  const phase: TaskPhaseState | undefined = state[key];
+  return phase?.status === 'FAILED' ? phase.failures : [];
+}
+
+/** Readable lines, one per failed task, deployment and rollback: what the Fail state's cause shows. */
+export function failureLines(state: AnnounceState): string[] {
+  const lines: string[] = [];
+  for (const [phase, key] of PHASES) {
+    const failures = phaseFailures(state, key);
+    if (failures.length > 0)
+      lines.push(`${phase} failed:`, ...failures.map((failure) => `  ${describeTaskFailure(failure)}`));
+  }
+  const deployFailures = state.deploy?.failures ?? [];
+  if (deployFailures.length > 0) {
+    lines.push(
+      'deployments failed:',
+      ...deployFailures.map(
+        (failure) =>
+          `  ${failure.environment}/${failure.service}: ${failure.deploymentId} ${failure.status}: ${failure.reason}`,
+      ),
+    );
+  }
+  const rollbacks = state.rollback?.rollbacks ?? [];
+  if (rollbacks.length > 0) {
+    lines.push(
+      `rollbacks ${state.rollback?.status.toLowerCase()}:`,
+      ...rollbacks.map((rollback) => {
+        const via = rollback.rollbackDeploymentId ? ` via ${rollback.rollbackDeploymentId}` : '';
+        return `  ${rollback.environment}/${rollback.service}: ${rollback.action}${via}: ${rollback.status ?? 'in flight'}`;
+      }),
+    );
+  }
+  return lines;
+}
+
+function errorLine(label: string, error: CaughtError): string {
+  return `${label}${error.Error}: ${causeText(error).split('\n')[0]}`;
+}
+
+/** The one-line summary the event carries. */
+export function summaryOf(state: AnnounceState, outcome: Outcome): string {
+  const release = state.release ?? '(no valid release name)';
+  const where = (state.plan?.environments ?? state.environments ?? []).join(', ') || 'no environment';
+  if (outcome === 'SUCCEEDED') {
+    const notes: string[] = [];
+    const postDeploy = phaseFailures(state, 'postDeploy');
+    if (postDeploy.length > 0)
+      notes.push(`post-deploy steps failed: ${postDeploy.map(shortTaskFailure).join(', ')}`);
+    if (state.postDeployError && postDeploy.length === 0)
+      notes.push(errorLine('post-deploy steps failed: ', state.postDeployError));
+    if (state.retireError) notes.push(errorLine('old workers not retired: ', state.retireError));
+    return `Release ${release} succeeded in ${where}${notes.length > 0 ? `; ${notes.join('; ')}` : ''}.`;
+  }
+  const why = whyFailed(state);
+  return outcome === 'ROLLED_BACK'
+    ? `Release ${release} rolled back in ${where}: ${why}.`
+    : `Release ${release} failed in ${where}: ${why}.`;
+}
+
+function shortTaskFailure(failure: TaskFailure): string {
+  const code =
+    failure.exitCode === null ? (failure.stopCode ?? 'no exit code') : `exit code ${failure.exitCode}`;
+  return `${failure.environment}/${failure.step} (${code})`;
+}
+
+function whyFailed(state: AnnounceState): string {
+  if (state.rollback?.status === 'FAILED') {
+    const stuck = state.rollback.rollbacks.filter(
+      (rollback) => rollback.status !== 'Succeeded' && rollback.action !== 'none',
+    );
+    return `rollback did not get back: ${stuck.map((rollback) => `${rollback.environment}/${rollback.service}`).join(', ')}`;
+  }
+  for (const [phase, key] of PHASES) {
+    const failures = phaseFailures(state, key);
+    if (key !== 'postDeploy' && failures.length > 0)
+      return `${phase} failed: ${failures.map(shortTaskFailure).join(', ')}`;
+  }
+  const deployFailures = state.deploy?.failures ?? [];
+  if (deployFailures.length > 0) {
+    return `deployment failed: ${deployFailures.map((failure) => `${failure.environment}/${failure.service} (${failure.status})`).join(', ')}`;
+  }
+  if (state.error) return errorLine('', state.error);
+  return 'a deployment failed';
+}
+
+/** The Fail state's cause: every failure line, or the caught error when no part of the state says more. */
+export function causeOf(state: AnnounceState): string {
+  const lines = failureLines(state);
+  if (state.error && lines.length === 0) lines.push(`${state.error.Error}: ${causeText(state.error)}`);
+  const cause = lines.join('\n');
+  return cause.length <= CAUSE_MAX ? cause : `${cause.slice(0, CAUSE_MAX - 1)}…`;
+}
+
+/** The decision, without side effects: what Announce returns. */
+export function announcementOf(state: AnnounceState): Announcement {
+  const outcome = decideOutcome(state);
+  const announcement: Announcement = {
+    outcome,
+    detailType: DETAIL_TYPES[outcome],
+    summary: summaryOf(state, outcome),
+  };
+  if (outcome !== 'SUCCEEDED') {
+    announcement.error = errorNameOf(state);
+    announcement.cause = causeOf(state);
+  }
+  return announcement;
+}
+
+/** Puts the run's outcome on the configured event bus and returns it for the final Choice. */
+export async function announce(event: AnnounceEvent, deps: AnnounceDeps): Promise<Announcement> {
+  const { state, executionArn } = event;
+  const announcement = announcementOf(state);
+  const failures = [
+    ...PHASES.flatMap(([phase, key]) => phaseFailures(state, key).map((failure) => ({ phase, ...failure }))),
+    ...(state.deploy?.failures ?? []).map((failure) => ({ phase: 'deploy', ...failure })),
+  ];
+  const detail = {
+    release: state.release ?? null,
+    outcome: announcement.outcome,
+    summary: announcement.summary,
+    executionArn,
+    environments: state.plan?.environments ?? state.environments ?? [],
+    failures: failures.slice(0, DETAIL_FAILURES_MAX),
+    ...(announcement.error ? { error: announcement.error } : {}),
+  };
+  const bus = deps.config.eventBusName;
+  const region = regionOfArn(bus.startsWith('arn:') ? bus : executionArn);
+  const output = await deps.clients.events(region).send(
+    new PutEventsCommand({
+      Entries: [
+        {
+          Source: EVENT_SOURCE,
+          DetailType: announcement.detailType,
+          Detail: JSON.stringify(detail),
+          EventBusName: bus,
+          Resources: [executionArn],
+          Time: new Date(deps.clock.nowMs()),
+        },
+      ],
+    }),
+  );
+  if ((output.FailedEntryCount ?? 0) > 0) {
+    const entry = output.Entries?.find((candidate) => candidate.ErrorCode);
+    throw new AnnouncementFailedError(
+      `EventBridge refused the "${announcement.detailType}" event on bus "${bus}": ${entry?.ErrorCode ?? 'unknown error'}` +
+        `${entry?.ErrorMessage ? ` (${entry.ErrorMessage})` : ''}. Check that the bus exists and the function may put events on it.`,
+    );
+  }
+  return announcement;
+}

@@ -1,0 +1,355 @@
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  type AnnounceDeps,
+  announce,
+  announcementOf,
+  decideOutcome,
+} from '../../../lambdas/announce/core.js';
+import type { AnnounceState } from '../../../lambdas/announce/schema.js';
+import { createClients } from '../../../lambdas/shared/clients.js';
+import { AnnouncementFailedError } from '../../../lambdas/shared/errors.js';
+import { runIdOf } from '../../../lambdas/shared/markers.js';
+import type { DeployState, Plan, RollbackState, TaskPhaseState } from '../../../lambdas/shared/types.js';
+import { EXECUTION_ARN, fakeClock, testConfig } from '../shared/fixtures.js';
+
+const events = mockClient(EventBridgeClient);
+const deps: AnnounceDeps = {
+  clients: createClients(),
+  clock: fakeClock(),
+  config: testConfig({ eventBusName: 'releases' }),
+};
+
+const plan: Plan = {
+  release: '2026-11-26.3',
+  runId: runIdOf(EXECUTION_ARN),
+  startedAt: '2026-11-26T07:00:00.000Z',
+  environments: ['us', 'eu', 'au'],
+  skipMigrations: false,
+  oneOff: { us: 'us-oneoff:2', eu: 'eu-oneoff:2', au: 'au-oneoff:2' },
+  services: {},
+};
+const succeededPhase = (phase: TaskPhaseState['phase']): TaskPhaseState => ({
+  phase,
+  tasks: [],
+  status: 'SUCCEEDED',
+  failures: [],
+});
+const failedMigrate: TaskPhaseState = {
+  phase: 'migrate',
+  tasks: [],
+  status: 'FAILED',
+  failures: [
+    {
+      environment: 'eu',
+      step: 'migrate',
+      taskArn: 'arn:aws:ecs:eu-west-1:1:task/eu-cluster/eu1',
+      exitCode: 1,
+      stopCode: 'EssentialContainerExited',
+      reason: 'Essential container in task exited',
+    },
+  ],
+  stopped: ['arn:aws:ecs:us-east-1:1:task/us-cluster/us1'],
+};
+const failedPostDeploy: TaskPhaseState = {
+  phase: 'post-deploy',
+  tasks: [],
+  status: 'FAILED',
+  failures: [
+    {
+      environment: 'au',
+      step: 'tag-release',
+      exitCode: 3,
+      stopCode: 'EssentialContainerExited',
+      reason: 'exited',
+    },
+  ],
+};
+const deployFailed: DeployState = {
+  deployments: [],
+  status: 'FAILED',
+  failures: [
+    {
+      environment: 'eu',
+      service: 'web',
+      deploymentId: 'd-EU1',
+      status: 'Failed',
+      reason: 'health checks failed',
+    },
+  ],
+};
+const rolledBack = (status: RollbackState['status']): RollbackState => ({
+  status,
+  rollbacks: [
+    { environment: 'eu', service: 'web', deploymentId: 'd-EU1', action: 'none', status: 'Failed' },
+    {
+      environment: 'us',
+      service: 'web',
+      deploymentId: 'd-US1',
+      action: 'redeploy',
+      rollbackDeploymentId: 'd-US2',
+      status: status === 'FAILED' ? 'Stopped' : 'Succeeded',
+    },
+  ],
+});
+const lambdaError = (errorType: string, errorMessage: string) => ({
+  Error: errorType,
+  Cause: JSON.stringify({ errorType, errorMessage, trace: [] }),
+});
+
+const base: AnnounceState = {
+  release: '2026-11-26.3',
+  plan,
+  preDeploy: succeededPhase('pre-deploy'),
+  migrate: succeededPhase('migrate'),
+};
+
+describe('announcementOf', () => {
+  it.each<{ name: string; state: AnnounceState; outcome: string; detailType: string; error?: string }>([
+    {
+      name: 'everything succeeded',
+      state: {
+        ...base,
+        deploy: { deployments: [], status: 'SUCCEEDED', failures: [] },
+        postDeploy: succeededPhase('post-deploy'),
+      },
+      outcome: 'SUCCEEDED',
+      detailType: 'Release Succeeded',
+    },
+    {
+      name: 'a post-deploy step failed',
+      state: { ...base, postDeploy: failedPostDeploy },
+      outcome: 'SUCCEEDED',
+      detailType: 'Release Succeeded',
+    },
+    {
+      name: 'post-deploy threw and retiring failed',
+      state: {
+        ...base,
+        postDeployError: lambdaError('TaskFailedError', 'x'),
+        retireError: lambdaError('RetireFailedError', 'y'),
+      },
+      outcome: 'SUCCEEDED',
+      detailType: 'Release Succeeded',
+    },
+    {
+      name: 'a migration failed',
+      state: { ...base, migrate: failedMigrate },
+      outcome: 'FAILED',
+      detailType: 'Release Failed',
+      error: 'TaskFailedError',
+    },
+    {
+      name: 'a pre-deploy step failed',
+      state: { ...base, preDeploy: { ...failedMigrate, phase: 'pre-deploy' } },
+      outcome: 'FAILED',
+      detailType: 'Release Failed',
+      error: 'TaskFailedError',
+    },
+    {
+      name: 'the input was invalid',
+      state: { release: undefined, error: lambdaError('ValidationError', 'input.release: required') },
+      outcome: 'FAILED',
+      detailType: 'Release Failed',
+      error: 'ValidationError',
+    },
+    {
+      name: 'another release runs',
+      state: { release: 'r2', error: lambdaError('DeployInProgressError', 'Execution "r1" is running') },
+      outcome: 'FAILED',
+      detailType: 'Release Failed',
+      error: 'DeployInProgressError',
+    },
+    {
+      name: 'a foreign deployment is active',
+      state: { ...base, error: lambdaError('ForeignDeploymentError', 'd-X is active on eu/web') },
+      outcome: 'FAILED',
+      detailType: 'Release Failed',
+      error: 'ForeignDeploymentError',
+    },
+    {
+      name: 'deployments failed and no rollback ran',
+      state: { ...base, deploy: deployFailed },
+      outcome: 'FAILED',
+      detailType: 'Release Failed',
+      error: 'DeploymentFailedError',
+    },
+    {
+      name: 'deployments failed and were rolled back',
+      state: { ...base, deploy: deployFailed, rollback: rolledBack('SUCCEEDED') },
+      outcome: 'ROLLED_BACK',
+      detailType: 'Release Rolled Back',
+      error: 'DeploymentFailedError',
+    },
+    {
+      name: 'a deployment check threw and the rollback succeeded',
+      state: {
+        ...base,
+        error: lambdaError('DeploymentFailedError', 'eu/web failed'),
+        rollback: rolledBack('SUCCEEDED'),
+      },
+      outcome: 'ROLLED_BACK',
+      detailType: 'Release Rolled Back',
+      error: 'DeploymentFailedError',
+    },
+    {
+      name: 'the rollback did not get back',
+      state: { ...base, deploy: deployFailed, rollback: rolledBack('FAILED') },
+      outcome: 'FAILED',
+      detailType: 'Release Failed',
+      error: 'RollbackFailedError',
+    },
+  ])('$name -> $outcome', ({ state, outcome, detailType, error }) => {
+    // Act
+    const announcement = announcementOf(state);
+
+    // Assess
+    expect(decideOutcome(state)).toBe(outcome);
+    expect(announcement.outcome).toBe(outcome);
+    expect(announcement.detailType).toBe(detailType);
+    expect(announcement.error).toBe(error);
+    expect(announcement.cause === undefined).toBe(outcome === 'SUCCEEDED');
+  });
+
+  it('explains a failed migration per environment: exit code, stop code and reason', () => {
+    const announcement = announcementOf({ ...base, migrate: failedMigrate });
+
+    expect(announcement.summary).toBe(
+      'Release 2026-11-26.3 failed in us, eu, au: migrate failed: eu/migrate (exit code 1).',
+    );
+    expect(announcement.cause).toBe(
+      'migrate failed:\n  eu/migrate: exit code 1, stop code EssentialContainerExited: Essential container in task exited',
+    );
+  });
+
+  it('lists failed post-deploy steps in the summary of a release that succeeded', () => {
+    const announcement = announcementOf({ ...base, postDeploy: failedPostDeploy });
+
+    expect(announcement.summary).toBe(
+      'Release 2026-11-26.3 succeeded in us, eu, au; post-deploy steps failed: au/tag-release (exit code 3).',
+    );
+  });
+
+  it('reports each deployment and rollback in the cause of a rolled back release', () => {
+    const announcement = announcementOf({ ...base, deploy: deployFailed, rollback: rolledBack('SUCCEEDED') });
+
+    expect(announcement.summary).toBe(
+      'Release 2026-11-26.3 rolled back in us, eu, au: deployment failed: eu/web (Failed).',
+    );
+    expect(announcement.cause).toBe(
+      [
+        'deployments failed:',
+        '  eu/web: d-EU1 Failed: health checks failed',
+        'rollbacks succeeded:',
+        '  eu/web: none: Failed',
+        '  us/web: redeploy via d-US2: Succeeded',
+      ].join('\n'),
+    );
+  });
+
+  it('shows the readable message of a caught Lambda error', () => {
+    const announcement = announcementOf({
+      environments: ['us', 'mars'],
+      error: lambdaError(
+        'ValidationError',
+        'input.environments[1]: "mars" is not configured; configured: us, eu, au',
+      ),
+    });
+
+    expect(announcement.cause).toBe(
+      'ValidationError: input.environments[1]: "mars" is not configured; configured: us, eu, au',
+    );
+    expect(announcement.summary).toBe(
+      'Release (no valid release name) failed in us, mars: ValidationError: input.environments[1]: "mars" is not configured; configured: us, eu, au.',
+    );
+  });
+});
+
+describe('announce', () => {
+  beforeEach(() => {
+    events.reset();
+    events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
+  });
+
+  it('puts the outcome on the configured bus with a small detail', async () => {
+    // Act
+    const announcement = await announce(
+      { state: { ...base, migrate: failedMigrate }, executionArn: EXECUTION_ARN },
+      deps,
+    );
+
+    // Assess
+    expect(announcement.outcome).toBe('FAILED');
+    expect(events).toHaveReceivedCommandTimes(PutEventsCommand, 1);
+    const entry = events.commandCalls(PutEventsCommand)[0].args[0].input.Entries?.[0];
+    expect(entry).toMatchObject({
+      Source: 'stepdeploy',
+      DetailType: 'Release Failed',
+      EventBusName: 'releases',
+      Resources: [EXECUTION_ARN],
+    });
+    expect(JSON.parse(entry?.Detail ?? '{}')).toEqual({
+      release: '2026-11-26.3',
+      outcome: 'FAILED',
+      summary: announcement.summary,
+      executionArn: EXECUTION_ARN,
+      environments: ['us', 'eu', 'au'],
+      failures: [{ phase: 'migrate', ...failedMigrate.failures[0] }],
+      error: 'TaskFailedError',
+    });
+  });
+
+  it('announces a success without error or cause', async () => {
+    const announcement = await announce({ state: base, executionArn: EXECUTION_ARN }, deps);
+
+    expect(announcement).toEqual({
+      outcome: 'SUCCEEDED',
+      detailType: 'Release Succeeded',
+      summary: 'Release 2026-11-26.3 succeeded in us, eu, au.',
+    });
+    expect(events).toHaveReceivedCommandWith(PutEventsCommand, {
+      Entries: [expect.objectContaining({ DetailType: 'Release Succeeded' })],
+    });
+  });
+
+  it('throws when EventBridge refuses the entry', async () => {
+    // Prepare
+    events.on(PutEventsCommand).resolves({
+      FailedEntryCount: 1,
+      Entries: [{ ErrorCode: 'NotAuthorizedForSourceException', ErrorMessage: 'not allowed' }],
+    });
+
+    // Act
+    const announced = announce({ state: base, executionArn: EXECUTION_ARN }, deps);
+
+    // Assess
+    await expect(announced).rejects.toThrow(AnnouncementFailedError);
+    await expect(announced).rejects.toThrow(
+      'EventBridge refused the "Release Succeeded" event on bus "releases": NotAuthorizedForSourceException (not allowed)',
+    );
+  });
+
+  it('sends to the Region of a bus given by ARN', async () => {
+    // Prepare
+    const bus = 'arn:aws:events:eu-west-1:123456789012:event-bus/releases';
+    const regions: string[] = [];
+    events.on(PutEventsCommand).callsFake(async (_input, getClient) => {
+      regions.push(await getClient().config.region());
+      return { FailedEntryCount: 0 };
+    });
+
+    // Act
+    await announce(
+      { state: base, executionArn: EXECUTION_ARN },
+      { ...deps, config: testConfig({ eventBusName: bus }) },
+    );
+
+    // Assess
+    expect(regions).toEqual(['eu-west-1']);
+    expect(events).toHaveReceivedCommandWith(PutEventsCommand, {
+      Entries: [expect.objectContaining({ EventBusName: bus })],
+    });
+  });
+});
