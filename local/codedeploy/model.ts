@@ -90,6 +90,8 @@ const DONE: ReadonlySet<DeploymentStatus> = new Set(['Succeeded', 'Failed', 'Sto
 
 /** How long replacement tasks may take to become healthy before the deployment fails (scaled). */
 const HEALTH_TIMEOUT_MS = 5 * 60_000;
+/** Processes start in real time whatever the scale: the health wait lasts at least this long (real). */
+const HEALTH_TIMEOUT_FLOOR_REAL_MS = 30_000;
 /** Between two looks at the replacement's health (scaled). */
 const HEALTH_POLL_MS = 1_000;
 /** How long a rollback takes to reroute traffic (scaled): long enough for a poller to see it in flight. */
@@ -653,16 +655,20 @@ export class CodeDeployModel {
 
   /**
    * Waits until `condition` holds (true), `timeoutMs` of scaled time passed (false), or the
-   * deployment was stopped (throws). `pollMs` re-checks conditions nothing wakes us for.
+   * deployment was stopped (throws). `pollMs` re-checks conditions nothing wakes us for;
+   * `minRealMs` keeps a wait on real work (processes starting) from ending too soon at high scales.
    */
   private async waitFor(
     deployment: Deployment,
     condition: () => boolean | Promise<boolean>,
     timeoutMs: number | undefined,
     pollMs?: number,
+    minRealMs = 0,
   ): Promise<boolean> {
     const deadline =
-      timeoutMs === undefined ? undefined : this.deps.clock.nowMs() + this.deps.clock.scaledMs(timeoutMs);
+      timeoutMs === undefined
+        ? undefined
+        : this.deps.clock.nowMs() + Math.max(minRealMs, this.deps.clock.scaledMs(timeoutMs));
     for (;;) {
       this.checkInterrupted(deployment);
       if (await condition()) return true;
@@ -760,7 +766,8 @@ export class CodeDeployModel {
       const healthy = async () =>
         !faults.hang && (await ecs.isTaskSetHealthy(d.region, clusterName, serviceName, replacement));
       // A hanging deployment waits for StopDeployment (or the caller's timeout), as a stuck one does in AWS.
-      if (!(await this.waitFor(d, healthy, faults.hang ? undefined : HEALTH_TIMEOUT_MS, HEALTH_POLL_MS))) {
+      const healthTimeoutMs = faults.hang ? undefined : HEALTH_TIMEOUT_MS;
+      if (!(await this.waitFor(d, healthy, healthTimeoutMs, HEALTH_POLL_MS, HEALTH_TIMEOUT_FLOOR_REAL_MS))) {
         throw new LifecycleFailure(
           'ECS_UPDATE_ERROR',
           `The replacement tasks of ${d.spec.taskDefinition} on service ${serviceName} did not become healthy within ${HEALTH_TIMEOUT_MS / 60_000} minutes; check their logs.`,

@@ -26,12 +26,15 @@ const lambda = (verb: string, timeout = 900) => ({
   },
 });
 
+/** An `Fn::Sub` placeholder for a function's ARN. */
+const subArn = (logicalId: string) => ['${', logicalId, '.Arn}'].join('');
+
 const definition = {
   StartAt: 'Greet',
   States: {
     Greet: {
       Type: 'Task',
-      Resource: '${EchoFn.Arn}',
+      Resource: subArn('EchoFn'),
       Parameters: { 'who.$': '$.who', 'executionArn.$': '$$.Execution.Id' },
       ResultPath: '$.greeting',
       Retry: [
@@ -49,14 +52,14 @@ const definition = {
     },
     Sleep: {
       Type: 'Task',
-      Resource: '${SlowFn.Arn}',
+      Resource: subArn('SlowFn'),
       Parameters: { ms: 5000 },
       ResultPath: '$.slept',
       Next: 'Done',
     },
     Migrate: {
       Type: 'Task',
-      Resource: '${FailFn.Arn}',
+      Resource: subArn('FailFn'),
       Parameters: { environment: 'eu' },
       Catch: [{ ErrorEquals: ['TaskFailedError'], ResultPath: '$.error', Next: 'Failed' }],
       Next: 'Done',
