@@ -27,6 +27,8 @@ export interface ContainerProcessOptions {
 export class ContainerProcess {
   /** Resolves once the process has exited and all of its output was delivered. */
   readonly exited: Promise<ContainerExit>;
+  /** Resolves true once the process runs, false when it could not be started. */
+  readonly started: Promise<boolean>;
   private readonly child: ChildProcess;
   private running = true;
 
@@ -60,6 +62,10 @@ export class ContainerProcess {
           });
         }),
     );
+    this.started = new Promise<boolean>((resolve) => {
+      this.child.once('spawn', () => resolve(true));
+      this.child.once('error', () => resolve(false));
+    });
     this.exited = new Promise<ContainerExit>((resolve) => {
       this.child.once('error', (error) => {
         this.running = false;

@@ -138,7 +138,7 @@ export class EcsModel {
   private readonly tasks = new Map<string, TaskRecord>();
   private readonly services = new Map<string, ServiceRecord>();
   private readonly tags = new Map<string, Tag[]>();
-  private readonly clientTokens = new Map<string, { taskArns: string[]; failures: Failure[] }>();
+  private readonly clientTokens = new Map<string, Promise<{ taskArns: string[]; failures: Failure[] }>>();
 
   constructor(private readonly options: EcsModelOptions) {}
 
@@ -391,7 +391,8 @@ export class EcsModel {
     const tokenKey = request.clientToken ? `${cluster.clusterArn}|${request.clientToken}` : undefined;
     const earlier = tokenKey ? this.clientTokens.get(tokenKey) : undefined;
     if (earlier) {
-      return { tasks: earlier.taskArns.map((arn) => this.describe(arn, true)), failures: earlier.failures };
+      const { taskArns, failures } = await earlier;
+      return { tasks: taskArns.map((arn) => this.describe(arn, true)), failures };
     }
     if (definition.status !== 'ACTIVE') {
       throw new AwsError(
@@ -414,13 +415,27 @@ export class EcsModel {
         );
       }
     }
+    const started = this.startTasks(region, cluster, definition, request, count);
+    if (tokenKey) {
+      // Kept before the first await, so that a concurrent retry waits for these tasks.
+      this.clientTokens.set(tokenKey, started);
+      started.catch(() => this.clientTokens.delete(tokenKey));
+    }
+    const { taskArns, failures } = await started;
+    return { tasks: taskArns.map((arn) => this.describe(arn, true)), failures };
+  }
+
+  private async startTasks(
+    region: string,
+    cluster: Cluster,
+    definition: TaskDefinition,
+    request: RunTaskRequest,
+    count: number,
+  ): Promise<{ taskArns: string[]; failures: Failure[] }> {
     const tags = request.tags ?? [];
-    const tasks: Task[] = [];
+    const taskArns: string[] = [];
     const failures: Failure[] = [];
     const clusterName = cluster.clusterName as string;
-    // Reserve the token before the first await, so a concurrent retry finds it.
-    const entry = { taskArns: [] as string[], failures };
-    if (tokenKey) this.clientTokens.set(tokenKey, entry);
     for (let index = 0; index < count; index++) {
       const startFailure = this.options.faults.takeTaskFault('task-start-failure', {
         environment: tagValue(tags, TAGS.environment),
@@ -442,10 +457,9 @@ export class EcsModel {
         overrides: request.overrides,
         launchType: request.launchType ?? (request.capacityProviderStrategy ? undefined : 'FARGATE'),
       });
-      entry.taskArns.push(record.task.taskArn as string);
-      tasks.push(this.describe(record.task.taskArn as string, true));
+      taskArns.push(record.task.taskArn as string);
     }
-    return { tasks, failures };
+    return { taskArns, failures };
   }
 
   private async startTask(
@@ -550,7 +564,6 @@ export class EcsModel {
       if (run.port !== undefined) env.PORT = String(run.port);
       run.process = new ContainerProcess({ command, cwd: this.options.repoRoot, env, onLine: writeLine });
       run.container.runtimeId = `${taskId}-${run.definition.name}`;
-      run.container.lastStatus = 'RUNNING';
       if (exitFault && run.definition.essential !== false && record.faultExitCode === undefined) {
         record.faultExitCode = exitFault.exitCode;
         const proc = run.process;
@@ -565,7 +578,12 @@ export class EcsModel {
       }
       return run.process.exited;
     });
-    if (record.containers.some((run) => run.process)) {
+    // PENDING until the processes run, as RunTask answers before the containers start.
+    const starts = await Promise.all(record.containers.map((run) => run.process?.started ?? false));
+    starts.forEach((ok, index) => {
+      if (ok) record.containers[index].container.lastStatus = 'RUNNING';
+    });
+    if (starts.some(Boolean) && task.lastStatus === 'PENDING') {
       task.lastStatus = 'RUNNING';
       task.startedAt = new Date();
       task.pullStartedAt = task.createdAt;

@@ -109,6 +109,7 @@ describe('RunTask', () => {
 
     // Assess
     expect(run.failures).toEqual([]);
+    expect(run.tasks?.[0]).toMatchObject({ lastStatus: 'PENDING', desiredStatus: 'RUNNING' });
     expect(taskArn).toMatch(/^arn:aws:ecs:eu-west-1:000000000000:task\/app\/[0-9a-f]{32}$/);
     expect(task).toMatchObject({
       lastStatus: 'STOPPED',
@@ -194,13 +195,18 @@ describe('RunTask', () => {
     const request = { cluster: 'app', taskDefinition: arn, clientToken: 'token-1', startedBy: 'sd-run-2' };
 
     // Act
-    const first = await ecs.send(new RunTaskCommand(request));
+    const [first, concurrent] = await Promise.all([
+      ecs.send(new RunTaskCommand(request)),
+      ecs.send(new RunTaskCommand(request)),
+    ]);
     await stoppedTask(first.tasks?.[0]?.taskArn as string);
     const second = await ecs.send(new RunTaskCommand(request));
     await ecs.send(new CreateClusterCommand({ clusterName: 'other' }));
     const otherCluster = await ecs.send(new RunTaskCommand({ ...request, cluster: 'other' }));
 
     // Assess
+    expect(first.tasks).toHaveLength(1);
+    expect(concurrent.tasks?.map((task) => task.taskArn)).toEqual(first.tasks?.map((task) => task.taskArn));
     expect(second.tasks?.map((task) => task.taskArn)).toEqual(first.tasks?.map((task) => task.taskArn));
     expect(second.tasks?.[0]?.lastStatus).toBe('STOPPED');
     expect(otherCluster.tasks?.[0]?.taskArn).not.toBe(first.tasks?.[0]?.taskArn);
