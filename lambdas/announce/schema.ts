@@ -28,12 +28,16 @@ export interface AnnounceEvent {
   executionArn: string;
 }
 
-const stringOrNothing = z.unknown().transform((value) => (typeof value === 'string' ? value : undefined));
+const stringOrNothing = z
+  .unknown()
+  .transform((value) => (typeof value === 'string' ? value : undefined))
+  .optional();
 const namesOrNothing = z
   .unknown()
   .transform((value) =>
     Array.isArray(value) && value.every((item) => typeof item === 'string') ? (value as string[]) : undefined,
-  );
+  )
+  .optional();
 
 /** The event's schema. */
 export const AnnounceEventSchema: z.ZodType<AnnounceEvent> = z.object({
