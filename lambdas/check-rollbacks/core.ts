@@ -1,5 +1,10 @@
 import type { DeploymentInfo } from '@aws-sdk/client-codedeploy';
-import { batchGetByRegion, type DeploymentDeps, withRegion } from '../shared/deployments.js';
+import {
+  batchGetByRegion,
+  type DeploymentDeps,
+  deploymentVerdict,
+  withRegion,
+} from '../shared/deployments.js';
 import type { AggregateStatus, RollbackRef, RollbackState } from '../shared/types.js';
 
 /** One rollback after a look: the ref with what was learnt, and whether it is back, failed or still going. */
@@ -9,14 +14,16 @@ export interface SettledRollback {
 }
 
 function followRollback(ref: RollbackRef, rollback: DeploymentInfo | undefined): SettledRollback {
-  switch (rollback?.status) {
-    case 'Succeeded':
+  // Not visible yet: CodeDeploy has only just made it.
+  if (!rollback) return { ref, verdict: 'RUNNING' };
+  switch (deploymentVerdict(rollback)) {
+    case 'SUCCEEDED':
+      // Traffic is back on the previous revision; a termination wait left (which may last
+      // days) only delays removing the replacement, as for the deployments themselves.
       return { ref: { ...ref, status: 'Succeeded' }, verdict: 'SUCCEEDED' };
-    case 'Failed':
-    case 'Stopped':
+    case 'FAILED':
       return { ref: { ...ref, status: rollback.status }, verdict: 'FAILED' };
     default:
-      // Not visible yet, or still rerouting traffic.
       return { ref, verdict: 'RUNNING' };
   }
 }

@@ -68,6 +68,21 @@ describe('settleRollback', () => {
       expected: { ref: { ...base, action: 'stop', status: 'Succeeded' }, verdict: 'FAILED' },
     },
     {
+      name: 'redeploy of the previous revision moved traffic back and waits to terminate',
+      ref: { ...base, action: 'redeploy', rollbackDeploymentId: 'd-rb' },
+      known: [{ deploymentId: 'd-rb', status: 'InProgress', instanceTerminationWaitTimeStarted: true }],
+      expected: {
+        ref: { ...base, action: 'redeploy', rollbackDeploymentId: 'd-rb', status: 'Succeeded' },
+        verdict: 'SUCCEEDED',
+      },
+    },
+    {
+      name: 'redeploy of the previous revision still shifting traffic',
+      ref: { ...base, action: 'redeploy', rollbackDeploymentId: 'd-rb' },
+      known: [{ deploymentId: 'd-rb', status: 'Ready' }],
+      expected: { ref: { ...base, action: 'redeploy', rollbackDeploymentId: 'd-rb' }, verdict: 'RUNNING' },
+    },
+    {
       name: 'redeploy of the previous revision failed',
       ref: { ...base, action: 'redeploy', rollbackDeploymentId: 'd-rb' },
       known: [{ deploymentId: 'd-rb', status: 'Failed' }],
