@@ -1,4 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { type Measurement, type Verdict, verdictOf } from './figure.js';
 import type { FigureEntry } from './registry.js';
@@ -24,6 +25,8 @@ export interface BenchResults {
   platform: string;
   cpus: number;
   quick: boolean;
+  /** The machine's 1-minute load average when each figure started: timings on a busy machine run long. */
+  loadAverages: Record<string, number>;
   figures: Verdict[];
 }
 
@@ -35,8 +38,10 @@ export interface BenchResults {
 export async function runBench(options: BenchOptions): Promise<BenchResults> {
   const measurements: Measurement[] = [];
   const log = (line: string) => options.err.write(`${line}\n`);
+  const loadAverages: Record<string, number> = {};
   for (const entry of options.figures) {
-    log(`figure ${entry.id} (${entry.slug}): ${entry.title}`);
+    loadAverages[entry.id] = Math.round(loadavg()[0] * 100) / 100;
+    log(`figure ${entry.id} (${entry.slug}): ${entry.title} [load average ${loadAverages[entry.id]}]`);
     const started = performance.now();
     try {
       const figure = await entry.load();
@@ -61,11 +66,16 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     generatedAt: new Date().toISOString(),
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
-    cpus: (await import('node:os')).availableParallelism(),
+    cpus: availableParallelism(),
     quick: options.quick,
+    loadAverages,
     figures,
   };
   options.out.write(renderTable(figures));
+  const loads = Object.entries(loadAverages).map(([id, load]) => `${id}: ${load}`);
+  options.out.write(
+    `\nload average (1 min) as each figure started, ${availableParallelism()} CPUs: ${loads.join(', ')}\n`,
+  );
   await mkdir(dirname(options.resultsPath), { recursive: true });
   await writeFile(options.resultsPath, `${JSON.stringify(results, null, 2)}\n`);
   return results;

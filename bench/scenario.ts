@@ -85,6 +85,9 @@ export interface ScenarioReport {
   options: ScenarioOptions;
   executionArn: string;
   status: string;
+  /** Error and cause of a run that did not succeed. */
+  error?: string;
+  cause?: string;
   startMs: number;
   stopMs: number;
   /** Bytes of `STEPDEPLOY_CONFIG` on the handler functions (Lambda allows 4 KB of variables in all). */
@@ -102,7 +105,7 @@ const msOf = (date: Date | undefined) => (date ? date.getTime() : undefined);
 
 /** Region/cluster of a task ARN: `arn:aws:ecs:<region>:<account>:task/<cluster>/<id>`. */
 function clusterOf(taskArn: string): string {
-  const [, cluster] = taskArn.split(':task/')[1]?.split('/') ?? [];
+  const [cluster] = taskArn.split(':task/')[1]?.split('/') ?? [];
   if (!cluster) throw new Error(`${taskArn} is not an ECS task ARN with a cluster (task/<cluster>/<id>).`);
   return cluster;
 }
@@ -314,7 +317,7 @@ export async function runScenario(options: ScenarioOptions, repoRoot: string, lo
       execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
     }
     running = false;
-    log(`execution ${execution.status}`);
+    log(`execution ${execution.status}${execution.error ? `: ${execution.error}: ${execution.cause}` : ''}`);
     const approvedAt = await approvals;
     const tailReport = await tail;
 
@@ -325,6 +328,8 @@ export async function runScenario(options: ScenarioOptions, repoRoot: string, lo
       options,
       executionArn,
       status: execution.status ?? 'UNKNOWN',
+      error: execution.error,
+      cause: execution.cause,
       startMs: msOf(execution.startDate) ?? 0,
       stopMs: msOf(execution.stopDate) ?? Date.now(),
       configBytes,

@@ -32,6 +32,8 @@ describe('npm run bench', () => {
     const verbs = (await findHandlers(repoRoot)).map((handler) => handler.verb);
     expect(verbs.length).toBeGreaterThan(0);
     expect(results.quick).toBe(true);
+    expect(results.loadAverages['5']).toBeGreaterThanOrEqual(0);
+    expect(result.stdout).toMatch(/load average \(1 min\) as each figure started, \d+ CPUs: 5: /);
     expect(new Set(results.figures.map((row) => row.figure))).toEqual(new Set(['5']));
     expect(results.figures.map((row) => row.name).sort()).toEqual(
       verbs.flatMap((verb) => [`bundle size ${verb}`, `cold init ${verb}`]).sort(),
