@@ -134,7 +134,10 @@ export class EventsModel {
           'detail-type': required(entry.DetailType, 'Entries[].DetailType', 'ValidationException'),
           source: required(entry.Source, 'Entries[].Source', 'ValidationException'),
           account: ACCOUNT_ID,
-          time: (entry.Time ?? new Date()).toISOString(),
+          time: (entry.Time === undefined
+            ? new Date()
+            : new Date(entry.Time instanceof Date ? entry.Time : Number(entry.Time) * 1000)
+          ).toISOString(),
           region,
           resources: entry.Resources ?? [],
           detail,
