@@ -7,12 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { DescribeExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import Database from 'better-sqlite3';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import type { OutputStream } from '../../cli/render.js';
+import { main as tailDeploy } from '../../cli/tail-deploy.js';
 import type { Fault } from '../../local/faults.js';
 import {
   DEMO_ENVIRONMENTS,
   DEMO_SERVICES,
   deploymentsOf,
-  executionHistory,
   releaseNameAt,
   type SampleAws,
   setMigrationDelay,
@@ -26,8 +27,8 @@ const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 
 /** Where the demo writes; `run-demo.ts` never prints to the console directly. */
 export interface DemoIo {
-  stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown };
+  stdout: OutputStream;
+  stderr: OutputStream;
 }
 
 /** The demo's options, one per flag. */
@@ -43,11 +44,11 @@ export interface DemoOptions {
   /** Phase during which the demo calls StopExecution. */
   abortDuring?: 'migrate' | 'deploy';
   /** Seconds (real time) the demo waits for a run before it calls StopExecution. */
-  giveUpSeconds: number;
+  giveUp: number;
   /** How many times faster than real time the local AWS and the handlers wait. */
   timeScale: number;
   /** Milliseconds each migration step takes (set on the one-off task definitions). */
-  migrationDelayMs?: number;
+  migrationDelay?: number;
   /** Leave the local AWS running afterwards. */
   keep: boolean;
   /** Port of the local AWS; 0 picks a free one. */
@@ -154,22 +155,6 @@ export function faultsOf(options: DemoOptions): Fault[] {
   }
   if (options.hangDeploy) faults.push({ kind: 'deployment-hang', ...group(options.hangDeploy) });
   return faults;
-}
-
-/** Follows the run until it ends, printing each state as it is entered; resolves with the end status. */
-async function followRun(aws: SampleAws, executionArn: string, io: DemoIo): Promise<void> {
-  let seen = 0;
-  for (;;) {
-    const events = await executionHistory(aws.clients.sfn, executionArn);
-    for (const event of events.slice(seen)) {
-      const name = event.stateEnteredEventDetails?.name;
-      if (name) io.stdout.write(`  ${event.timestamp?.toISOString().slice(11, 23)}  ${name}\n`);
-    }
-    seen = events.length;
-    const { status } = await aws.clients.sfn.send(new DescribeExecutionCommand({ executionArn }));
-    if (status !== 'RUNNING') return;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
 }
 
 /** Calls StopExecution as an operator would, once `when` resolves; returns a canceller. */
@@ -304,7 +289,7 @@ export async function runDemo(argv: string[], io: DemoIo): Promise<number> {
     }
     // Failures and aborts are only interesting while siblings are still at work.
     const delayMs =
-      options.migrationDelayMs ??
+      options.migrationDelay ??
       (options.failMigration || options.failStart || options.abortDuring === 'migrate' ? 1500 : undefined);
     if (delayMs !== undefined) {
       for (const environment of DEMO_ENVIRONMENTS)
@@ -329,12 +314,18 @@ export async function runDemo(argv: string[], io: DemoIo): Promise<number> {
     abortWhen(
       aws,
       executionArn,
-      new Promise((resolve) => setTimeout(resolve, options.giveUpSeconds * 1000).unref()),
-      `the run did not end within ${options.giveUpSeconds} s`,
+      new Promise((resolve) => setTimeout(resolve, options.giveUp * 1000).unref()),
+      `the run did not end within ${options.giveUp} s`,
       io,
     );
 
-    await followRun(aws, executionArn, io);
+    // Followed exactly as a release in AWS would be: tail-deploy against the endpoint.
+    await tailDeploy([executionArn, '--endpoint-url', aws.endpoint, '--poll-interval', '250'], {
+      stdout: io.stdout,
+      stderr: io.stderr,
+      // Ctrl-C is the demo's own: it stops the local AWS.
+      interrupts: () => () => {},
+    });
     const end = await waitForExecutionEnd(aws.clients.sfn, executionArn);
     if (end.status !== 'SUCCEEDED') {
       // The cleanup Lambda runs on the execution's status change: let it finish its rollbacks.

@@ -31,7 +31,7 @@ describe('examples/demo/run-demo.ts', () => {
       failStart: 'au',
       failDeploy: 'eu/web',
       hangDeploy: 'us/worker',
-      giveUpSeconds: 20,
+      giveUp: 20,
       timeScale: 100,
       keep: false,
       port: 0,
