@@ -1,0 +1,92 @@
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import { Deploy } from './deploy.js';
+import type { FlowHandlers } from './handlers.js';
+import { invoke } from './invoke.js';
+import { RollBack } from './roll-back.js';
+import { TaskPhase } from './task-phase.js';
+
+/**
+ * The whole release flow, from Plan to the final Succeed or Fail:
+ *
+ * Plan → PreDeploySteps → Migrate → Deploy → RetireOldWorkers → PostDeploySteps → Announce → Released?
+ *
+ * A failed or erroring pre-deploy step or migration stops its phase's tasks and goes to
+ * Announce; a failed deployment goes through RollBack/AwaitRollbacks to Announce; a
+ * foreign active deployment goes straight to Announce (nothing to roll back). Retiring
+ * old workers and post-deploy steps are reported (`$.retireError`, `$.postDeployError`,
+ * `$.postDeploy`) but never fail the run. Announce decides the outcome from the state.
+ */
+export function buildFlow(scope: Construct, handlers: FlowHandlers): sfn.IChainable {
+  const executionArn = sfn.JsonPath.executionId;
+
+  const announce = invoke(scope, 'Announce', {
+    handler: handlers.announce,
+    payload: { state: sfn.JsonPath.entirePayload, executionArn },
+    resultPath: '$.announce',
+    comment: 'Puts the outcome on EventBridge and decides how the run ends',
+  });
+  const released = new sfn.Choice(scope, 'Released?')
+    .when(sfn.Condition.stringEquals('$.announce.outcome', 'SUCCEEDED'), new sfn.Succeed(scope, 'Released'))
+    .otherwise(
+      new sfn.Fail(scope, 'NotReleased', { errorPath: '$.announce.error', causePath: '$.announce.cause' }),
+    );
+
+  const plan = invoke(scope, 'Plan', {
+    handler: handlers.plan,
+    payload: {
+      input: sfn.JsonPath.entirePayload,
+      executionArn,
+      stateMachineArn: sfn.JsonPath.stateMachineId,
+    },
+    resultPath: '$.plan',
+    comment: 'Validates the input, refuses a concurrent run, registers the new task definition revisions',
+  }).addCatch(announce, { resultPath: '$.error' });
+
+  const preDeploySteps = new TaskPhase(scope, 'PreDeployPhase', {
+    phase: 'pre-deploy',
+    name: 'PreDeploySteps',
+    resultPath: '$.preDeploy',
+    errorPath: '$.error',
+    handlers,
+    onFailure: announce,
+  });
+  const migrate = new TaskPhase(scope, 'MigratePhase', {
+    phase: 'migrate',
+    name: 'Migrate',
+    resultPath: '$.migrate',
+    errorPath: '$.error',
+    handlers,
+    onFailure: announce,
+  });
+  const rollBack = new RollBack(scope, 'RollBackPhase', { handlers, onError: announce });
+  const deploy = new Deploy(scope, 'DeployPhase', {
+    handlers,
+    onFailure: rollBack,
+    onForeignDeployment: announce,
+  });
+  const postDeploySteps = new TaskPhase(scope, 'PostDeployPhase', {
+    phase: 'post-deploy',
+    name: 'PostDeploySteps',
+    resultPath: '$.postDeploy',
+    errorPath: '$.postDeployError',
+    handlers,
+    onFailure: announce,
+  });
+  const retireOldWorkers = invoke(scope, 'RetireOldWorkers', {
+    handler: handlers['retire-old-workers'],
+    payload: { state: sfn.JsonPath.entirePayload },
+    resultPath: '$.retire',
+    comment: 'Skips the termination wait of worker services so old workers drain now',
+  }).addCatch(postDeploySteps, { resultPath: '$.retireError' });
+
+  rollBack.next(announce);
+  return plan
+    .next(preDeploySteps)
+    .next(migrate)
+    .next(deploy)
+    .next(retireOldWorkers)
+    .next(postDeploySteps)
+    .next(announce)
+    .next(released);
+}

@@ -1,0 +1,79 @@
+import { Duration } from 'aws-cdk-lib';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+import type { FlowHandler } from './handlers.js';
+
+/** The errors Lambda itself raises (as opposed to the handler): always worth retrying. */
+export const LAMBDA_SERVICE_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+  'Lambda.ClientExecutionTimeoutException',
+  'Lambda.Unknown',
+];
+
+/**
+ * The one retry every Lambda task has. Handler errors are not retried: each names a
+ * failure the flow handles with a Catch, and retrying them would only delay it.
+ */
+export const LAMBDA_SERVICE_RETRY: sfn.RetryProps = {
+  errors: LAMBDA_SERVICE_ERRORS,
+  interval: Duration.seconds(2),
+  backoffRate: 2,
+  maxAttempts: 6,
+  jitterStrategy: sfn.JitterType.FULL,
+};
+
+/** Seconds the state waits beyond the function's own timeout, so Lambda's timeout is the one that fires. */
+const STATE_TIMEOUT_MARGIN = Duration.seconds(30);
+
+/** What one Lambda task state sends and where its result goes. */
+export interface InvokeProps {
+  /** The handler to invoke. */
+  readonly handler: FlowHandler;
+  /** The event, as a payload template (`JsonPath.*` values are resolved by the state machine). */
+  readonly payload: Record<string, unknown>;
+  /** Where the handler's result is written in the state. */
+  readonly resultPath: string;
+  /** Shown in the console next to the state. */
+  readonly comment?: string;
+}
+
+/**
+ * A Lambda task state whose output is the handler's result (`payloadResponseOnly`),
+ * retried on Lambda service errors only.
+ */
+export function invoke(scope: Construct, name: string, props: InvokeProps): tasks.LambdaInvoke {
+  const state = new tasks.LambdaInvoke(scope, name, {
+    lambdaFunction: props.handler.fn,
+    payload: sfn.TaskInput.fromObject(props.payload),
+    payloadResponseOnly: true,
+    retryOnServiceExceptions: false,
+    resultPath: props.resultPath,
+    comment: props.comment,
+    // An explicit timeout: runners that default to a short one must not cut a long-poll check.
+    taskTimeout: sfn.Timeout.duration(props.handler.timeout.plus(STATE_TIMEOUT_MARGIN)),
+  });
+  state.addRetry(LAMBDA_SERVICE_RETRY);
+  return state;
+}
+
+/** The status field of an aggregate state kept at `path` (`$.migrate` → `$.migrate.status`). */
+export function statusAt(path: string): string {
+  return `${path}.status`;
+}
+
+/**
+ * An end of a fragment that continues from a Choice when `condition` holds: the Choice
+ * has no Otherwise, so a status the flow does not know fails the run loudly.
+ */
+export function choiceExit(choice: sfn.Choice, condition: sfn.Condition): sfn.INextable {
+  return {
+    next: (state: sfn.IChainable) => {
+      choice.when(condition, state);
+      return sfn.Chain.custom(choice, state.endStates, state);
+    },
+  };
+}

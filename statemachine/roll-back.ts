@@ -1,0 +1,61 @@
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import type { FlowHandlers } from './handlers.js';
+import { choiceExit, invoke, statusAt } from './invoke.js';
+
+/** Settings of the rollback phase. */
+export interface RollBackProps {
+  /** The rollback handlers. */
+  readonly handlers: Pick<FlowHandlers, 'roll-back' | 'check-rollbacks'>;
+  /** Where the run goes when the rollback itself raised an error (kept at `$.error`). */
+  readonly onError: sfn.IChainable;
+}
+
+/**
+ * The rollback phase: `RollBack` rolls every deployment of the run back, then
+ * `RollBack?` ⇄ `AwaitRollbacks` until each is terminal. The fragment continues
+ * whether the rollbacks SUCCEEDED or FAILED: the report in `$.rollback` says which.
+ */
+export class RollBack extends sfn.StateMachineFragment {
+  /** The state that starts the rollbacks. */
+  public readonly startState: sfn.State;
+  /** The continuation once every rollback is terminal. */
+  public readonly endStates: sfn.INextable[];
+
+  constructor(scope: Construct, id: string, props: RollBackProps) {
+    super(scope, id);
+    const resultPath = '$.rollback';
+    const status = statusAt(resultPath);
+
+    const start = invoke(this, 'RollBack', {
+      handler: props.handlers['roll-back'],
+      payload: { state: sfn.JsonPath.entirePayload },
+      resultPath,
+      comment: 'Rolls back every deployment of the run: stop, redeploy the previous revision or adopt',
+    });
+    const check = invoke(this, 'AwaitRollbacks', {
+      handler: props.handlers['check-rollbacks'],
+      payload: { state: sfn.JsonPath.objectAt(resultPath) },
+      resultPath,
+      comment: 'Watches the rollbacks until every one is terminal or the watch ran out',
+    });
+    const decided = new sfn.Choice(this, 'RollBack?');
+
+    for (const state of [start, check]) state.addCatch(props.onError, { resultPath: '$.error' });
+
+    start.next(decided);
+    decided.when(sfn.Condition.stringEquals(status, 'RUNNING'), check);
+    check.next(decided);
+
+    this.startState = start;
+    this.endStates = [
+      choiceExit(
+        decided,
+        sfn.Condition.or(
+          sfn.Condition.stringEquals(status, 'SUCCEEDED'),
+          sfn.Condition.stringEquals(status, 'FAILED'),
+        ),
+      ),
+    ];
+  }
+}

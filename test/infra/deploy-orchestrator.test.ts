@@ -1,0 +1,381 @@
+import { Duration } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  DeployOrchestrator,
+  type DeployOrchestratorProps,
+  HANDLER_METADATA_KEY,
+} from '../../infra/deploy-orchestrator.js';
+import { synthesizeSampleTemplate } from '../../infra/synthesize.js';
+import { parseConfig } from '../../lambdas/shared/config.js';
+import { renderTemplateValue } from '../../statemachine/asl.js';
+import { VERBS } from '../../statemachine/handlers.js';
+import { testEnvironment, testStack } from './fixtures.js';
+
+type Resources = Record<
+  string,
+  { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, unknown> }
+>;
+
+let json: Record<string, unknown>;
+let template: Template;
+let resources: Resources;
+
+/** The logical id of the function whose metadata names `verb`. */
+function functionId(verb: string): string {
+  const entry = Object.entries(resources).find(
+    ([, resource]) =>
+      resource.Type === 'AWS::Lambda::Function' && resource.Metadata?.[HANDLER_METADATA_KEY] === verb,
+  );
+  if (!entry) throw new Error(`no function for ${verb}`);
+  return entry[0];
+}
+
+/** The logical id of the role a function runs as. */
+function roleOf(verb: string): string {
+  const role = resources[functionId(verb)].Properties.Role as { 'Fn::GetAtt': [string, string] };
+  return role['Fn::GetAtt'][0];
+}
+
+/** Every statement of the policies attached to a function's role. */
+function statementsOf(verb: string): Array<Record<string, unknown>> {
+  const role = roleOf(verb);
+  return Object.values(resources)
+    .filter(
+      (resource) =>
+        resource.Type === 'AWS::IAM::Policy' &&
+        (resource.Properties.Roles as Array<{ Ref: string }>).some((ref) => ref.Ref === role),
+    )
+    .flatMap(
+      (policy) =>
+        (policy.Properties.PolicyDocument as { Statement: Array<Record<string, unknown>> }).Statement,
+    );
+}
+
+function actionsOf(statement: Record<string, unknown>): string[] {
+  return [statement.Action as string | string[]].flat();
+}
+
+beforeAll(() => {
+  json = synthesizeSampleTemplate();
+  template = Template.fromJSON(json);
+  resources = json.Resources as Resources;
+});
+
+describe('handler functions', () => {
+  it('has one Node 22 arm64 function per verb, each tagged with its verb in the metadata', () => {
+    for (const verb of VERBS) {
+      expect(resources[functionId(verb)].Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+      });
+    }
+    template.resourcePropertiesCountIs('AWS::Lambda::Function', { Runtime: 'nodejs22.x' }, VERBS.length);
+  });
+
+  it('hands every function the same configuration, which the handlers accept', () => {
+    const configs = VERBS.map((verb) => {
+      const environment = resources[functionId(verb)].Properties.Environment as {
+        Variables: Record<string, unknown>;
+      };
+      return renderTemplateValue(environment.Variables.STEPDEPLOY_CONFIG, (id) => `resolved-${id}`);
+    });
+    expect(new Set(configs).size).toBe(1);
+    const config = parseConfig(configs[0]);
+    expect(config.environments.map((env) => env.name)).toEqual(['us', 'eu', 'au']);
+    expect(config.environments[0]).toMatchObject({
+      region: 'us-east-1',
+      launchType: 'FARGATE',
+      taskDefinition: 'stepdeploy-demo-us-oneoff',
+      migration: { container: 'app', command: ['node', 'examples/demo/app/migrate.mjs'] },
+      services: [
+        { name: 'web', role: 'web', container: 'app', containerPort: 3000 },
+        { name: 'worker', role: 'worker', container: 'app', containerPort: 4000 },
+      ],
+    });
+    expect(config.preDeploySteps.map((step) => step.name)).toEqual(['assets']);
+    expect(config.postDeploySteps.map((step) => step.name)).toEqual(['tag-release']);
+    expect(config).toMatchObject({ pollSeconds: 5, watchSeconds: 600, eventBusName: 'default' });
+  });
+
+  it('gives the checks their watch plus 60 s and keeps every function within Lambda limits', () => {
+    for (const verb of ['check-tasks', 'check-deployments', 'check-rollbacks']) {
+      expect(resources[functionId(verb)].Properties.Timeout).toBe(660);
+    }
+    for (const verb of VERBS) expect(resources[functionId(verb)].Properties.Timeout).toBeLessThanOrEqual(900);
+  });
+});
+
+describe('least-privilege IAM', () => {
+  it('lets StartTasks run only the one-off task definition families, in the configured clusters', () => {
+    const runTask = statementsOf('start-tasks').filter((statement) =>
+      actionsOf(statement).includes('ecs:RunTask'),
+    );
+    expect(runTask).toHaveLength(1);
+    const resourcesJson = JSON.stringify(runTask[0].Resource);
+    for (const env of ['us', 'eu', 'au'])
+      expect(resourcesJson).toContain(`task-definition/stepdeploy-demo-${env}-oneoff:*`);
+    expect(resourcesJson).not.toContain('-web:');
+    expect(runTask[0].Condition).toEqual({ ArnEquals: { 'ecs:cluster': expect.any(Array) } });
+    expect(
+      (runTask[0].Condition as { ArnEquals: { 'ecs:cluster': unknown[] } }).ArnEquals['ecs:cluster'],
+    ).toHaveLength(3);
+  });
+
+  it('passes only the task and execution roles of the one-off task definitions, to ECS tasks only', () => {
+    const taskRole = Object.keys(resources).find((id) => /^UsOneOffTaskTaskRole/.test(id));
+    const executionRole = Object.keys(resources).find((id) =>
+      /^UsOneOffTaskExecutionRole[0-9A-F]+$/.test(id),
+    );
+    const webRole = Object.keys(resources).find((id) => /^UsWebTaskTaskRole/.test(id));
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: roleOf('start-tasks') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Action: 'iam:PassRole',
+            Effect: 'Allow',
+            Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+            Resource: Match.arrayWith([
+              { 'Fn::GetAtt': [taskRole, 'Arn'] },
+              { 'Fn::GetAtt': [executionRole, 'Arn'] },
+            ]),
+          },
+        ]),
+      },
+    });
+    const passRole = statementsOf('start-tasks').find((statement) =>
+      actionsOf(statement).includes('iam:PassRole'),
+    );
+    expect(JSON.stringify(passRole?.Resource)).not.toContain(webRole);
+  });
+
+  it('never allows iam:PassRole on every role', () => {
+    for (const verb of VERBS) {
+      for (const statement of statementsOf(verb)) {
+        if (actionsOf(statement).includes('iam:PassRole')) expect(statement.Resource).not.toBe('*');
+      }
+    }
+  });
+
+  it('conditions task actions on the configured clusters', () => {
+    for (const verb of ['check-tasks', 'stop-tasks', 'retire-old-workers', 'cleanup']) {
+      const taskStatements = statementsOf(verb).filter((statement) =>
+        actionsOf(statement).some((action) =>
+          ['ecs:StopTask', 'ecs:DescribeTasks', 'ecs:ListTasks'].includes(action),
+        ),
+      );
+      expect(taskStatements.length).toBeGreaterThan(0);
+      for (const statement of taskStatements)
+        expect(statement.Condition).toHaveProperty(['ArnEquals', 'ecs:cluster']);
+    }
+  });
+
+  it('allows tagging only on create, and only with the create call the function makes', () => {
+    const tagging = (verb: string) =>
+      statementsOf(verb).filter((statement) => actionsOf(statement).includes('ecs:TagResource'));
+    expect(tagging('start-tasks')).toEqual([
+      expect.objectContaining({
+        Resource: '*',
+        Condition: { StringEquals: { 'ecs:CreateAction': 'RunTask' } },
+      }),
+    ]);
+    expect(tagging('plan')).toEqual([
+      expect.objectContaining({
+        Condition: { StringEquals: { 'ecs:CreateAction': 'RegisterTaskDefinition' } },
+      }),
+    ]);
+    expect(tagging('check-tasks')).toEqual([]);
+  });
+
+  it('scopes CodeDeploy actions to the named deployment groups', () => {
+    const create = statementsOf('start-deployments').find((statement) =>
+      actionsOf(statement).includes('codedeploy:CreateDeployment'),
+    );
+    const groups = Object.keys(resources).filter(
+      (id) => resources[id].Type === 'AWS::CodeDeploy::DeploymentGroup',
+    );
+    expect(groups).toHaveLength(6);
+    expect(create?.Resource).toHaveLength(6);
+    const scoped = JSON.stringify(create?.Resource);
+    expect(scoped).toContain(':deploymentgroup:');
+    for (const group of groups) expect(scoped).toContain(`{"Ref":"${group}"}`);
+    for (const verb of ['check-tasks', 'announce', 'plan']) {
+      expect(
+        statementsOf(verb)
+          .flatMap(actionsOf)
+          .some((action) => action.startsWith('codedeploy:')),
+      ).toBe(false);
+    }
+  });
+
+  it('lets Plan list only this state machine’s executions and Announce put events on the bus', () => {
+    const list = statementsOf('plan').find((statement) =>
+      actionsOf(statement).includes('states:ListExecutions'),
+    );
+    expect(JSON.stringify(list?.Resource)).toMatch(/stateMachine:StepdeploySample-Deploy-/);
+    const put = statementsOf('announce').find((statement) =>
+      actionsOf(statement).includes('events:PutEvents'),
+    );
+    expect(JSON.stringify(put?.Resource)).toContain('event-bus/default');
+    const describe = statementsOf('cleanup').find((statement) =>
+      actionsOf(statement).includes('states:GetExecutionHistory'),
+    );
+    expect(JSON.stringify(describe?.Resource)).toMatch(/execution:StepdeploySample-Deploy-[^:]+:\*/);
+  });
+});
+
+describe('state machine and cleanup rule', () => {
+  it('is a Standard state machine logging everything, with the default 6 h timeout', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true },
+      TracingConfiguration: { Enabled: true },
+    });
+    expect(
+      String(
+        renderTemplateValue(
+          Object.values(resources).find((resource) => resource.Type === 'AWS::StepFunctions::StateMachine')
+            ?.Properties.DefinitionString,
+          () => 'x',
+        ),
+      ),
+    ).toContain('"TimeoutSeconds":21600');
+  });
+
+  it('sends this state machine’s aborted, timed-out and failed executions to the cleanup function', () => {
+    const stateMachine = Object.keys(resources).find(
+      (id) => resources[id].Type === 'AWS::StepFunctions::StateMachine',
+    );
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: { stateMachineArn: [{ Ref: stateMachine }], status: ['ABORTED', 'TIMED_OUT', 'FAILED'] },
+      },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [functionId('cleanup'), 'Arn'] } })],
+    });
+  });
+
+  it('starts a release from the pipeline with the input file of the source artifact', () => {
+    template.hasResourceProperties('AWS::CodePipeline::Pipeline', {
+      Stages: Match.arrayWith([
+        Match.objectLike({
+          Name: 'Release',
+          Actions: [
+            Match.objectLike({
+              ActionTypeId: Match.objectLike({ Provider: 'StepFunctions' }),
+              Configuration: Match.objectLike({ InputType: 'FilePath', Input: 'Release::release.json' }),
+              InputArtifacts: [{ Name: 'Release' }],
+            }),
+          ],
+        }),
+      ]),
+    });
+  });
+});
+
+describe('props validation', () => {
+  type Overrides = (stack: ReturnType<typeof testStack>) => Partial<DeployOrchestratorProps>;
+  const build = (overrides: Overrides) => () => {
+    const stack = testStack();
+    const props = overrides(stack);
+    new DeployOrchestrator(stack, 'Deploy', {
+      ...props,
+      environments: props.environments ?? [testEnvironment(stack, 'us')],
+    });
+  };
+
+  it('accepts a minimal configuration', () => {
+    expect(build(() => ({}))).not.toThrow();
+  });
+
+  it.each([
+    ['no environments', () => ({ environments: [] }), /environments is empty/],
+    [
+      'duplicate environment names',
+      (stack: ReturnType<typeof testStack>) => ({
+        environments: [testEnvironment(stack, 'us'), { ...testEnvironment(stack, 'eu'), name: 'us' }],
+      }),
+      /two environments are named 'us'/,
+    ],
+    [
+      'a bad environment name',
+      (stack: ReturnType<typeof testStack>) => ({
+        environments: [{ ...testEnvironment(stack, 'us'), name: 'us east' }],
+      }),
+      /environments\[0\]\.name is 'us east'/,
+    ],
+    [
+      'an environment without services',
+      (stack: ReturnType<typeof testStack>) => ({
+        environments: [testEnvironment(stack, 'us', { services: [] })],
+      }),
+      /environment 'us' has no services/,
+    ],
+    [
+      'duplicate service names',
+      (stack: ReturnType<typeof testStack>) => {
+        const env = testEnvironment(stack, 'us');
+        return { environments: [{ ...env, services: [env.services[0], env.services[0]] }] };
+      },
+      /environment 'us' has two services named 'web'/,
+    ],
+    [
+      'a port out of range',
+      (stack: ReturnType<typeof testStack>) => {
+        const env = testEnvironment(stack, 'us');
+        return { environments: [{ ...env, services: [{ ...env.services[0], containerPort: 70000 }] }] };
+      },
+      /'us\/web' has containerPort 70000; use 1-65535/,
+    ],
+    [
+      'a container the task definition lacks',
+      (stack: ReturnType<typeof testStack>) => {
+        const env = testEnvironment(stack, 'us');
+        return { environments: [{ ...env, services: [{ ...env.services[0], container: 'sidecar' }] }] };
+      },
+      /names container 'sidecar'/,
+    ],
+    [
+      'no task definition for steps',
+      (stack: ReturnType<typeof testStack>) => ({
+        environments: [testEnvironment(stack, 'us', { migration: undefined })],
+      }),
+      /neither a migration nor a oneOffTaskDefinition/,
+    ],
+    [
+      'a watch too long for Lambda',
+      () => ({ watchTimeout: Duration.minutes(15) }),
+      /watchTimeout is 15 minutes/,
+    ],
+    [
+      'a poll under a second',
+      () => ({ pollInterval: Duration.millis(500) }),
+      /pollInterval is 500 millis; use at least 1 second/,
+    ],
+    [
+      'a watch shorter than a poll',
+      () => ({ pollInterval: Duration.minutes(2), watchTimeout: Duration.minutes(1) }),
+      /watchTimeout \(1 minute\) is shorter than pollInterval/,
+    ],
+    [
+      'duplicate step names',
+      () => ({
+        preDeploySteps: [
+          { name: 'assets', container: 'app', command: ['a'] },
+          { name: 'assets', container: 'app', command: ['b'] },
+        ],
+      }),
+      /preDeploySteps has two steps named 'assets'/,
+    ],
+    [
+      'a step with an empty command',
+      () => ({ postDeploySteps: [{ name: 'tag', container: 'app', command: [] }] }),
+      /postDeploySteps\[0\] \('tag'\) has an empty command/,
+    ],
+  ])('rejects %s', (_case, overrides, message) => {
+    expect(build(overrides)).toThrow(message);
+  });
+});

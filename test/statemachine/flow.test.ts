@@ -1,0 +1,222 @@
+import { createRequire } from 'node:module';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { synthesizeSampleTemplate } from '../../infra/synthesize.js';
+import {
+  type AslDefinition,
+  type AslState,
+  extractDefinition,
+  type Template,
+  taskHandlers,
+} from '../../statemachine/asl.js';
+import { LAMBDA_SERVICE_ERRORS } from '../../statemachine/invoke.js';
+
+type Validator = (definition: unknown) => { isValid: boolean; errors: unknown[] };
+const validateAsl = createRequire(import.meta.url)('asl-validator') as Validator;
+
+let template: Template;
+let definition: AslDefinition;
+
+const state = (name: string): AslState => {
+  const found = definition.States[name];
+  if (!found) throw new Error(`no state ${name}`);
+  return found;
+};
+
+beforeAll(() => {
+  template = synthesizeSampleTemplate() as Template;
+  definition = extractDefinition(template);
+});
+
+describe('the synthesized definition', () => {
+  it('passes asl-validator', () => {
+    // The validator writes defaults into the definition it checks: give it a copy.
+    const result = validateAsl(structuredClone(definition));
+    expect(result.errors).toEqual([]);
+    expect(result.isValid).toBe(true);
+  });
+
+  it('names the states as the design does, from Plan to Announce', () => {
+    expect(definition.StartAt).toBe('Plan');
+    for (const name of [
+      'Plan',
+      'PreDeploySteps',
+      'Migrate',
+      'CheckMigrate',
+      'Migrate?',
+      'StopMigrate',
+      'Deploy',
+      'CheckDeploy',
+      'RollBack',
+      'AwaitRollbacks',
+      'RetireOldWorkers',
+      'PostDeploySteps',
+      'Announce',
+      'Released?',
+    ]) {
+      expect(definition.States).toHaveProperty([name]);
+    }
+  });
+
+  it('has no Wait state: the checks long-poll', () => {
+    expect(Object.values(definition.States).filter((s) => s.Type === 'Wait')).toEqual([]);
+  });
+
+  it('maps every Lambda task to its handler verb', () => {
+    expect(taskHandlers(template)).toMatchObject({
+      Plan: 'plan',
+      PreDeploySteps: 'start-tasks',
+      CheckMigrate: 'check-tasks',
+      StopPostDeploySteps: 'stop-tasks',
+      Deploy: 'start-deployments',
+      CheckDeploy: 'check-deployments',
+      RollBack: 'roll-back',
+      AwaitRollbacks: 'check-rollbacks',
+      RetireOldWorkers: 'retire-old-workers',
+      Announce: 'announce',
+    });
+  });
+
+  it('retries Lambda service errors, and only those, on every task', () => {
+    const tasks = Object.entries(definition.States).filter(([, s]) => s.Type === 'Task');
+    expect(tasks.length).toBe(19);
+    for (const [, task] of tasks) {
+      expect(task.Retry).toEqual([
+        {
+          ErrorEquals: LAMBDA_SERVICE_ERRORS,
+          IntervalSeconds: 2,
+          BackoffRate: 2,
+          MaxAttempts: 6,
+          JitterStrategy: 'FULL',
+        },
+      ]);
+    }
+  });
+
+  it('invokes the functions directly, with the execution id and a timeout beyond the function’s', () => {
+    expect(state('Plan')).toMatchObject({
+      Resource: expect.stringMatching(/^arn:aws:lambda:/),
+      ResultPath: '$.plan',
+      Parameters: {
+        'input.$': '$',
+        'executionArn.$': '$$.Execution.Id',
+        'stateMachineArn.$': '$$.StateMachine.Id',
+      },
+    });
+    expect(state('CheckMigrate').TimeoutSeconds).toBe(690);
+  });
+});
+
+describe('task phases', () => {
+  it.each([
+    ['PreDeploySteps', 'pre-deploy', '$.preDeploy', '$.error'],
+    ['Migrate', 'migrate', '$.migrate', '$.error'],
+    ['PostDeploySteps', 'post-deploy', '$.postDeploy', '$.postDeployError'],
+  ])('%s: start, check until decided, stop the siblings on failure', (name, phase, path, errorPath) => {
+    expect(state(name)).toMatchObject({
+      Parameters: { phase, 'plan.$': '$.plan', 'executionArn.$': '$$.Execution.Id' },
+      ResultPath: path,
+      Next: `${name}?`,
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: errorPath, Next: `Stop${name}AfterError` }],
+    });
+    expect(state(`Check${name}`)).toMatchObject({
+      Parameters: { 'state.$': path },
+      ResultPath: path,
+      Next: `${name}?`,
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: errorPath, Next: `Stop${name}AfterError` }],
+    });
+    const choice = state(`${name}?`);
+    expect(choice.Default).toBeUndefined();
+    expect(choice.Choices).toEqual([
+      { Variable: `${path}.status`, StringEquals: 'RUNNING', Next: `Check${name}` },
+      { Variable: `${path}.status`, StringEquals: 'FAILED', Next: `Stop${name}` },
+      { Variable: `${path}.status`, StringEquals: 'SUCCEEDED', Next: expect.any(String) },
+    ]);
+    expect(state(`Stop${name}`)).toMatchObject({
+      Parameters: { phase, 'plan.$': '$.plan', 'state.$': path },
+      ResultPath: path,
+      Next: 'Announce',
+    });
+    expect(state(`Stop${name}AfterError`)).toMatchObject({
+      Parameters: { phase, 'plan.$': '$.plan', 'error.$': errorPath },
+      ResultPath: path,
+      Next: 'Announce',
+    });
+  });
+
+  it('chains the phases: pre-deploy, migrate, deploy; retire, post-deploy, announce', () => {
+    const succeeded = (name: string) =>
+      state(`${name}?`).Choices?.find((c) => c.StringEquals === 'SUCCEEDED')?.Next;
+    expect(state('Plan').Next).toBe('PreDeploySteps');
+    expect(succeeded('PreDeploySteps')).toBe('Migrate');
+    expect(succeeded('Migrate')).toBe('Deploy');
+    expect(succeeded('Deploy')).toBe('RetireOldWorkers');
+    expect(state('RetireOldWorkers').Next).toBe('PostDeploySteps');
+    expect(succeeded('PostDeploySteps')).toBe('Announce');
+  });
+});
+
+describe('error routes', () => {
+  it('Plan errors go to Announce in $.error', () => {
+    expect(state('Plan').Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Announce' },
+    ]);
+  });
+
+  it('a foreign deployment goes straight to Announce; any other deploy error rolls back', () => {
+    expect(state('Deploy').Catch).toEqual([
+      { ErrorEquals: ['ForeignDeploymentError'], ResultPath: '$.error', Next: 'Announce' },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RollBack' },
+    ]);
+    expect(state('CheckDeploy').Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RollBack' },
+    ]);
+    expect(state('Deploy?').Choices).toContainEqual({
+      Variable: '$.deploy.status',
+      StringEquals: 'FAILED',
+      Next: 'RollBack',
+    });
+  });
+
+  it('rolls back until every rollback is terminal, then announces', () => {
+    expect(state('RollBack')).toMatchObject({
+      Parameters: { 'state.$': '$' },
+      ResultPath: '$.rollback',
+      Next: 'RollBack?',
+    });
+    expect(state('AwaitRollbacks')).toMatchObject({
+      Parameters: { 'state.$': '$.rollback' },
+      Next: 'RollBack?',
+    });
+    expect(state('RollBack?').Choices).toEqual([
+      { Variable: '$.rollback.status', StringEquals: 'RUNNING', Next: 'AwaitRollbacks' },
+      {
+        Or: [
+          { Variable: '$.rollback.status', StringEquals: 'SUCCEEDED' },
+          { Variable: '$.rollback.status', StringEquals: 'FAILED' },
+        ],
+        Next: 'Announce',
+      },
+    ]);
+  });
+
+  it('a failure to retire old workers is reported in $.retireError and the run goes on', () => {
+    expect(state('RetireOldWorkers').Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.retireError', Next: 'PostDeploySteps' },
+    ]);
+  });
+
+  it('Announce decides: Succeed on SUCCEEDED, else Fail with the announced error and cause', () => {
+    expect(state('Announce')).toMatchObject({
+      Parameters: { 'state.$': '$', 'executionArn.$': '$$.Execution.Id' },
+      ResultPath: '$.announce',
+      Next: 'Released?',
+    });
+    const released = state('Released?');
+    const fail = state(String(released.Default));
+    expect(released.Choices).toEqual([
+      { Variable: '$.announce.outcome', StringEquals: 'SUCCEEDED', Next: 'Released' },
+    ]);
+    expect(state('Released').Type).toBe('Succeed');
+    expect(fail).toEqual({ Type: 'Fail', ErrorPath: '$.announce.error', CausePath: '$.announce.cause' });
+  });
+});
