@@ -27,7 +27,11 @@ export type Fault =
       reason: string;
       count?: number;
     }
-  /** The next `count` calls of `service`'s `operation` answer `ThrottlingException` (400). */
+  /**
+   * The next `count` calls of `service`'s `operation` answer `ThrottlingException` (400).
+   * `service` is `ecs`, `logs`, `events`, `codedeploy` or `sfn`; `operation` is the API
+   * name (`DescribeTasks`), or `*` for every operation of the service.
+   */
   | { kind: 'throttle'; service: string; operation: string; count: number }
   /** The CodeDeploy deployment of (environment, service) fails at `lifecycleEvent`. */
   | {

@@ -543,11 +543,15 @@ export class EcsModel {
     });
     const endings = record.containers.map((run) => {
       const override = overrides?.containerOverrides?.find((item) => item.name === run.definition.name);
-      const command = override?.command ?? run.definition.command ?? [];
+      // As Docker runs it: the entry point, then the command (which overrides replace).
+      const command = [
+        ...(run.definition.entryPoint ?? []),
+        ...(override?.command ?? run.definition.command ?? []),
+      ];
       const writeLine = this.logWriter(record, run.definition, taskId);
       if (command.length === 0) {
         return Promise.resolve<ContainerExit>({
-          startError: `CannotStartContainerError: container ${run.definition.name} has no command; the local AWS runs the command of the container definition (or of the overrides) as a process.`,
+          startError: `CannotStartContainerError: container ${run.definition.name} has neither entryPoint nor command; the local AWS runs them (or the overridden command) as a process.`,
         });
       }
       const env: Record<string, string> = {

@@ -273,6 +273,47 @@ describe('StopTask', () => {
     expect(await logLines(taskArn)).toEqual(['ready', 'draining']);
   });
 
+  it('runs entryPoint then command, and sends SIGTERM to the main process only, as Docker does', async () => {
+    // Prepare: a shell entry point that turns SIGTERM into SIGQUIT for its child, like the demo worker's.
+    const { taskDefinition } = await ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: 'worker',
+        containerDefinitions: [
+          {
+            name: 'app',
+            image: 'worker:1',
+            entryPoint: [
+              'sh',
+              '-c',
+              `"$@" & child=$!; trap 'kill -QUIT "$child"' TERM; wait "$child"; wait "$child"`,
+              'entry',
+            ],
+            command: nodeCommand(
+              "process.on('SIGQUIT', () => { console.log('drained on SIGQUIT'); process.exit(0); }); console.log('working'); setInterval(() => {}, 1000);",
+            ),
+            logConfiguration: {
+              logDriver: 'awslogs',
+              options: { 'awslogs-group': '/app/one-off', 'awslogs-stream-prefix': 'run' },
+            },
+          },
+        ],
+      }),
+    );
+    const run = await ecs.send(
+      new RunTaskCommand({ cluster: 'app', taskDefinition: taskDefinition?.taskDefinitionArn }),
+    );
+    const taskArn = run.tasks?.[0]?.taskArn as string;
+    await eventually(async () => ((await logLines(taskArn)).includes('working') ? true : undefined));
+
+    // Act
+    await ecs.send(new StopTaskCommand({ cluster: 'app', task: taskArn, reason: 'old worker' }));
+    const task = await stoppedTask(taskArn);
+
+    // Assess
+    expect(await logLines(taskArn)).toEqual(['working', 'drained on SIGQUIT']);
+    expect(task.containers?.[0]?.exitCode).toBe(0);
+  });
+
   it('kills a container that ignores SIGTERM once its stopTimeout (scaled) has passed', async () => {
     // Prepare
     const arn = await register(
