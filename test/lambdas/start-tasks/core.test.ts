@@ -236,13 +236,11 @@ describe('startTasks', () => {
   it('treats a RunTask exception as a task that failed to start', async () => {
     // Prepare
     runTasksSucceed();
-    ecs
-      .on(RunTaskCommand, { cluster: 'au-cluster' })
-      .rejects(
-        Object.assign(new Error('Container app not found in task definition'), {
-          name: 'InvalidParameterException',
-        }),
-      );
+    ecs.on(RunTaskCommand, { cluster: 'au-cluster' }).rejects(
+      Object.assign(new Error('Container app not found in task definition'), {
+        name: 'InvalidParameterException',
+      }),
+    );
 
     // Act
     const started = startTasks({ phase: 'migrate', plan, executionArn: EXECUTION_ARN }, deps());
