@@ -14,7 +14,7 @@ export interface RateLimiterProps {
 }
 
 /** Longest pause a run of throttling errors imposes on every caller. */
-export const MAX_BACKOFF_MS = 16_000;
+export const MAX_BACKOFF_MS = 5_000;
 const FIRST_BACKOFF_MS = 500;
 
 /**
@@ -54,11 +54,17 @@ export class RateLimiter {
     return turn;
   }
 
-  /** The API said it throttled a call: every caller waits, longer each time until a call succeeds. */
+  /**
+   * The API said it throttled a call: every caller waits. The pause doubles with each
+   * throttled call made after the previous pause, not with the calls that were already in
+   * flight when it began (they belong to the same episode). Returns the pause in force.
+   */
   throttled(): number {
-    const pauseMs = this.backoffMs;
-    this.pausedUntilMs = Math.max(this.pausedUntilMs, this.clock.nowMs() + pauseMs);
+    const nowMs = this.clock.nowMs();
     this.tokens = 0;
+    if (nowMs < this.pausedUntilMs) return this.pausedUntilMs - nowMs;
+    const pauseMs = this.backoffMs;
+    this.pausedUntilMs = nowMs + pauseMs;
     this.refilledAtMs = Math.max(this.refilledAtMs, this.pausedUntilMs);
     this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs * 2);
     return pauseMs;

@@ -30,7 +30,11 @@ export interface PlannedTask {
 export const nodeCommand = (script: string): string[] => [process.execPath, '-e', script];
 
 /** A command printing `count` lines `<label> line <i>`, `perTick` at a time every `tickMs`, then exiting `exitCode`. */
-export function printLines(label: string, count: number, options: { perTick?: number; tickMs?: number; exitCode?: number } = {}) {
+export function printLines(
+  label: string,
+  count: number,
+  options: { perTick?: number; tickMs?: number; exitCode?: number } = {},
+) {
   const perTick = options.perTick ?? count;
   const tickMs = options.tickMs ?? 0;
   return nodeCommand(
@@ -175,7 +179,11 @@ export class World {
   }
 
   /** Starts a run of `tasks` named `release`; returns its execution ARN. */
-  async startRun(release: string, tasks: PlannedTask[], stateMachineArn = this.stateMachineArn): Promise<string> {
+  async startRun(
+    release: string,
+    tasks: PlannedTask[],
+    stateMachineArn = this.stateMachineArn,
+  ): Promise<string> {
     const started = await this.sfn.send(
       new StartExecutionCommand({
         stateMachineArn,
@@ -209,7 +217,8 @@ export class World {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
-    if (!response.ok) throw new Error(`POST /_local/faults answered ${response.status}: ${await response.text()}`);
+    if (!response.ok)
+      throw new Error(`POST /_local/faults answered ${response.status}: ${await response.text()}`);
   }
 
   stop(): Promise<void> {

