@@ -48,7 +48,12 @@ describe('PutEvents', () => {
             DetailType: 'Release Succeeded',
             Detail: JSON.stringify({ release: 'r1' }),
           },
-          { Source: 'stepdeploy', DetailType: 'Release Failed', Detail: JSON.stringify({ release: 'r2' }) },
+          {
+            Source: 'stepdeploy',
+            DetailType: 'Release Failed',
+            Detail: JSON.stringify({ release: 'r2' }),
+            Time: new Date('2026-11-26T12:00:00Z'),
+          },
         ],
       }),
     );
@@ -64,7 +69,12 @@ describe('PutEvents', () => {
         detail: { release: 'r1' },
         region: 'eu-west-1',
       },
-      { source: 'stepdeploy', 'detail-type': 'Release Failed', detail: { release: 'r2' } },
+      {
+        source: 'stepdeploy',
+        'detail-type': 'Release Failed',
+        detail: { release: 'r2' },
+        time: '2026-11-26T12:00:00.000Z',
+      },
     ]);
   });
 
