@@ -39,16 +39,18 @@ export function releaseInputSchema(config: DeployConfig): z.ZodType<ReleaseInput
         }),
       images: z
         .record(
-          z.string().regex(/^[A-Za-z0-9_-]{1,255}$/, 'a container name is 1-255 of A-Z a-z 0-9 _ -'),
+          z.string().regex(/^[A-Za-z0-9_-]{1,255}$/),
           z.string({ error: (issue) => `expected an image URI string, got ${show(issue.input)}` }).min(1, {
             error:
               'the image URI is empty; give e.g. "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:3f2c1d0"',
           }),
           {
             error: (issue) =>
-              issue.input === undefined
-                ? 'required: map each container to the image to roll out, e.g. {"app": "repo/app:tag"}'
-                : `expected an object of container name to image URI, got ${show(issue.input)}`,
+              issue.code === 'invalid_key'
+                ? `${show(issue.input)} is not a container name; use 1-255 of A-Z a-z 0-9 _ -`
+                : issue.input === undefined
+                  ? 'required: map each container to the image to roll out, e.g. {"app": "repo/app:tag"}'
+                  : `expected an object of container name to image URI, got ${show(issue.input)}`,
           },
         )
         .refine((images) => Object.keys(images).length > 0, {

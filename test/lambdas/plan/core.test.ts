@@ -163,6 +163,10 @@ describe('plan', () => {
       },
       { input: { release: 'r1', images: { app: '' } }, message: 'input.images.app: the image URI is empty' },
       {
+        input: { release: 'r1', images: { 'my app': IMAGE } },
+        message: 'input.images.my app: "my app" is not a container name; use 1-255 of A-Z a-z 0-9 _ -',
+      },
+      {
         input: { release: 'r1', images: { app: 3 } },
         message: 'input.images.app: expected an image URI string, got 3',
       },
