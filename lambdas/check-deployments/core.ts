@@ -3,6 +3,7 @@ import {
   batchGetByRegion,
   type DeploymentDeps,
   deploymentVerdict,
+  MISSING,
   withRegion,
 } from '../shared/deployments.js';
 import type { DeploymentFailure, DeploymentRef, DeployState } from '../shared/types.js';
@@ -24,7 +25,7 @@ export function aggregateDeployments(
     if (!info) {
       failures.push({
         ...ref,
-        status: 'Missing',
+        status: MISSING,
         reason: `CodeDeploy did not return deployment ${ref.deploymentId}`,
       });
       continue;

@@ -3,6 +3,7 @@ import {
   batchGetByRegion,
   type DeploymentDeps,
   deploymentVerdict,
+  MISSING,
   withRegion,
 } from '../shared/deployments.js';
 import type { AggregateStatus, RollbackRef, RollbackState } from '../shared/types.js';
@@ -38,12 +39,13 @@ export function settleRollback(
   ref: RollbackRef,
   lookup: (deploymentId: string) => DeploymentInfo | undefined,
 ): SettledRollback {
-  if (ref.action === 'none') return { ref, verdict: 'SUCCEEDED' };
+  // A deployment CodeDeploy does not know cannot be said to be back.
+  if (ref.action === 'none') return { ref, verdict: ref.status === MISSING ? 'FAILED' : 'SUCCEEDED' };
   if (ref.rollbackDeploymentId) return followRollback(ref, lookup(ref.rollbackDeploymentId));
-  if (ref.action !== 'stop') return { ref: { ...ref, status: 'Missing' }, verdict: 'FAILED' };
+  if (ref.action !== 'stop') return { ref: { ...ref, status: MISSING }, verdict: 'FAILED' };
 
   const original = lookup(ref.deploymentId);
-  if (!original) return { ref: { ...ref, status: 'Missing' }, verdict: 'FAILED' };
+  if (!original) return { ref: { ...ref, status: MISSING }, verdict: 'FAILED' };
   const rollbackDeploymentId = original.rollbackInfo?.rollbackDeploymentId;
   if (rollbackDeploymentId)
     return followRollback({ ...ref, rollbackDeploymentId }, lookup(rollbackDeploymentId));

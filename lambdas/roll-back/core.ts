@@ -6,6 +6,7 @@ import {
   type DeploymentDeps,
   decideRollback,
   findMarkedDeployments,
+  MISSING,
   type PlannedService,
   plannedServices,
 } from '../shared/deployments.js';
@@ -67,7 +68,7 @@ async function rollBackOne(
   info: DeploymentInfo | undefined,
 ): Promise<RollbackRef> {
   const codedeploy = deps.clients.codedeploy(planned.environment.region);
-  if (!info) return { ...ref, action: 'none', status: 'Missing' };
+  if (!info) return { ...ref, action: 'none', status: MISSING };
   const action = decideRollback(info);
   switch (action) {
     case 'stop':
@@ -112,7 +113,8 @@ async function rollBackOne(
  * recorded previous revision once succeeded (an existing rollback deployment of this release
  * is adopted, never duplicated), or follows the rollback CodeDeploy already made. Every
  * rollback is attempted; one that could not start fails with `RollbackFailedError`.
- * SUCCEEDED when nothing is left in flight, RUNNING otherwise.
+ * SUCCEEDED when nothing is left in flight (FAILED if CodeDeploy did not know one of them),
+ * RUNNING otherwise.
  */
 export async function rollBack(deps: DeploymentDeps, run: RollBackRun): Promise<RollbackState> {
   const { plan } = run;
@@ -147,5 +149,6 @@ export async function rollBack(deps: DeploymentDeps, run: RollBackRun): Promise<
   }
 
   const rollbacks = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-  return { rollbacks, status: rollbacks.every((r) => r.action === 'none') ? 'SUCCEEDED' : 'RUNNING' };
+  if (rollbacks.some((r) => r.action !== 'none')) return { rollbacks, status: 'RUNNING' };
+  return { rollbacks, status: rollbacks.some((r) => r.status === MISSING) ? 'FAILED' : 'SUCCEEDED' };
 }

@@ -23,6 +23,9 @@ export interface DeploymentDeps {
 /** Statuses of a deployment that has not finished; CodeDeploy allows one such per deployment group. */
 export const ACTIVE_STATUSES: DeploymentStatus[] = ['Created', 'Queued', 'InProgress', 'Ready'];
 
+/** Status recorded for a deployment CodeDeploy did not return. */
+export const MISSING = 'Missing';
+
 /** BatchGetDeployments takes at most 25 ids per call. */
 export const BATCH_GET_DEPLOYMENTS_MAX = 25;
 

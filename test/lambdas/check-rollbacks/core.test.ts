@@ -29,6 +29,12 @@ describe('settleRollback', () => {
       expected: { ref: { ...base, action: 'none', status: 'Failed' }, verdict: 'SUCCEEDED' },
     },
     {
+      name: 'nothing to roll back, but CodeDeploy did not know the deployment',
+      ref: { ...base, action: 'none', status: 'Missing' },
+      known: [],
+      expected: { ref: { ...base, action: 'none', status: 'Missing' }, verdict: 'FAILED' },
+    },
+    {
       name: 'stop still in progress',
       ref: { ...base, action: 'stop' },
       known: [{ deploymentId: 'd-1', status: 'InProgress' }],

@@ -159,6 +159,20 @@ describe('rollBack', () => {
     });
   });
 
+  it('is FAILED at once when CodeDeploy does not know a recorded deployment', async () => {
+    // Act
+    const state = await rollBack(makeDeps(), {
+      plan,
+      deploy: { deployments: [ref('eu', 'web', 'd-gone')], status: 'FAILED', failures: [] },
+    });
+
+    // Assess
+    expect(state).toEqual({
+      status: 'FAILED',
+      rollbacks: [{ ...ref('eu', 'web', 'd-gone'), action: 'none', status: 'Missing' }],
+    });
+  });
+
   it('redeploys a deployment that succeeded between the look and the stop', async () => {
     // Prepare
     const racing = deployment('d-1', 'us', 'web', { status: 'InProgress' });
