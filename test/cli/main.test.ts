@@ -1,0 +1,250 @@
+import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { BatchGetDeploymentsCommand, CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { DescribeTasksCommand, ECSClient } from '@aws-sdk/client-ecs';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
+  SFNClient,
+} from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../cli/tail-deploy.js';
+import type { DeployState, RollbackState, TaskPhaseState } from '../../lambdas/shared/types.js';
+import { Capture } from './tail-deploy-world.js';
+
+const sfn = mockClient(SFNClient);
+const ecs = mockClient(ECSClient);
+const codedeploy = mockClient(CodeDeployClient);
+const logs = mockClient(CloudWatchLogsClient);
+
+const ARN = 'arn:aws:states:us-east-1:123456789012:execution:Deploy:2026-11-26-9';
+const TASK = 'arn:aws:ecs:us-east-1:123456789012:task/us/0a1b2c';
+const started = new Date('2026-11-26T08:00:00Z');
+const at = (seconds: number) => new Date(started.getTime() + seconds * 1000);
+
+const migrate: TaskPhaseState = {
+  phase: 'migrate',
+  tasks: [
+    {
+      environment: 'us',
+      step: 'migrate',
+      taskArn: TASK,
+      log: { logGroup: '/one-off/us', logStream: 'run/app/0a1b2c', region: 'us-east-1' },
+    },
+  ],
+  status: 'RUNNING',
+  failures: [],
+};
+const deploy: DeployState = {
+  deployments: [{ environment: 'us', service: 'web', deploymentId: 'd-WEB' }],
+  status: 'FAILED',
+  failures: [
+    { environment: 'us', service: 'web', deploymentId: 'd-WEB', status: 'Failed', reason: 'health' },
+  ],
+};
+const rollback: RollbackState = {
+  rollbacks: [
+    {
+      environment: 'us',
+      service: 'web',
+      deploymentId: 'd-WEB',
+      action: 'adopt',
+      rollbackDeploymentId: 'd-BACK',
+    },
+  ],
+  status: 'SUCCEEDED',
+};
+
+let nextId = 0;
+const historyEvent = (seconds: number, type: string, details: Partial<HistoryEvent>): HistoryEvent => ({
+  id: ++nextId,
+  previousEventId: nextId - 1,
+  timestamp: at(seconds),
+  type: type as HistoryEvent['type'],
+  ...details,
+});
+const entered = (seconds: number, name: string) =>
+  historyEvent(seconds, 'TaskStateEntered', { stateEnteredEventDetails: { name } });
+const result = (seconds: number, output: unknown) =>
+  historyEvent(seconds, 'LambdaFunctionSucceeded', {
+    lambdaFunctionSucceededEventDetails: { output: JSON.stringify(output) },
+  });
+
+function rolledBackRun(): HistoryEvent[] {
+  nextId = 0;
+  return [
+    historyEvent(0, 'ExecutionStarted', {
+      executionStartedEventDetails: { input: '{"release":"2026-11-26.9"}' },
+    }),
+    entered(1, 'Migrate'),
+    result(2, migrate),
+    entered(3, 'Deploy'),
+    result(4, deploy),
+    entered(5, 'RollBack'),
+    result(6, rollback),
+    entered(7, 'Announce'),
+    result(8, { outcome: 'ROLLED_BACK', detailType: 'Release Rolled Back', summary: 'web failed in us' }),
+    historyEvent(9, 'ExecutionFailed', {
+      executionFailedEventDetails: {
+        error: 'DeploymentFailedError',
+        cause: 'us/web failed its health checks',
+      },
+    }),
+  ];
+}
+
+const denied = (action: string) =>
+  Object.assign(
+    new Error(`User: arn:aws:iam::123456789012:user/dev is not authorized to perform: ${action}`),
+    {
+      name: 'AccessDeniedException',
+      $metadata: { httpStatusCode: 400 },
+    },
+  );
+
+async function tail(args: string[], options: { tty?: boolean; env?: Record<string, string> } = {}) {
+  const stdout = new Capture();
+  stdout.isTTY = options.tty ?? false;
+  const stderr = new Capture();
+  const exitCode = await main([ARN, '--poll-interval', '20', ...args], {
+    stdout,
+    stderr,
+    env: options.env ?? {},
+    interrupts: () => () => undefined,
+  });
+  return { exitCode, stdout, stderr };
+}
+
+describe('tail-deploy on a mocked AWS', () => {
+  beforeEach(() => {
+    sfn.reset();
+    ecs.reset();
+    codedeploy.reset();
+    logs.reset();
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDTEST');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'secret');
+    sfn.on(DescribeExecutionCommand).resolves({
+      executionArn: ARN,
+      status: 'FAILED',
+      startDate: started,
+      stopDate: at(9),
+      input: '{"release":"2026-11-26.9"}',
+    });
+    sfn.on(GetExecutionHistoryCommand).resolves({ events: rolledBackRun() });
+    ecs.on(DescribeTasksCommand).resolves({
+      tasks: [
+        {
+          taskArn: TASK,
+          lastStatus: 'STOPPED',
+          startedAt: at(1),
+          stoppedAt: at(3),
+          containers: [{ name: 'app', exitCode: 0 }],
+        },
+      ],
+    });
+    logs
+      .on(GetLogEventsCommand)
+      .resolves({ events: [], nextForwardToken: 'f/2' })
+      .on(GetLogEventsCommand, { nextToken: undefined })
+      .resolves({
+        events: [
+          { timestamp: at(1).getTime(), message: 'migrating 001_users' },
+          { timestamp: at(2).getTime(), message: 'done' },
+        ],
+        nextForwardToken: 'f/2',
+      });
+    codedeploy.on(BatchGetDeploymentsCommand).callsFake(async (input) => ({
+      deploymentsInfo: (input.deploymentIds ?? []).map((deploymentId: string) =>
+        deploymentId === 'd-WEB'
+          ? {
+              deploymentId,
+              status: 'Failed',
+              errorInformation: { message: 'the replacement tasks failed their health checks' },
+            }
+          : { deploymentId, status: 'Succeeded', instanceTerminationWaitTimeStarted: true },
+      ),
+    }));
+  });
+
+  it('reports deployments, the rollback and the outcome, and exits 1 on a rolled back run', async () => {
+    // Act
+    const { exitCode, stdout, stderr } = await tail([]);
+    // Assess
+    expect(exitCode).toBe(1);
+    expect(stderr.text).toBe('');
+    expect(stdout.lines).toEqual([
+      '==> Migrate',
+      '[us] migrate started (task 0a1b2c, migrate)',
+      '==> Deploy',
+      '==> RollBack',
+      '[us] web rolling back (adopt) d-WEB via d-BACK',
+      '==> Announce',
+      '[us] migrating 001_users',
+      '[us] done',
+      expect.stringMatching(
+        /^\[us\] web deployment d-WEB Failed: the replacement tasks failed their health checks$/,
+      ),
+      '[us] web rollback deployment d-BACK Succeeded, traffic shifted',
+      '[us] migrate exited 0 after 2.0s',
+      'Release 2026-11-26.9 FAILED (ROLLED_BACK) in 9.0s',
+      '  DeploymentFailedError: us/web failed its health checks',
+      '  [us] migrate: exit 0, 2 lines',
+      '  [us] web: Failed (d-WEB)',
+      `  ${ARN}`,
+    ]);
+  });
+
+  it('colours the environment prefix on a terminal, and not when NO_COLOR is set', async () => {
+    // Act
+    const coloured = await tail([], { tty: true });
+    const plain = await tail([], { tty: true, env: { NO_COLOR: '1' } });
+    const flagged = await tail(['--no-color'], { tty: true });
+    // Assess
+    expect(coloured.stdout.text).toContain('\u001b[36m[us]\u001b[0m migrating 001_users');
+    expect(plain.stdout.text).not.toContain('\u001b[');
+    expect(flagged.stdout.text).not.toContain('\u001b[');
+  });
+
+  it('reads only the lines from --since on', async () => {
+    // Act
+    await tail(['--since', '2026-11-26T08:00:01.500Z']);
+    // Assess
+    expect(logs).toHaveReceivedCommandWith(GetLogEventsCommand, {
+      startFromHead: true,
+      startTime: Date.parse('2026-11-26T08:00:01.500Z'),
+    });
+  });
+
+  it.each([
+    ['DescribeExecution', DescribeExecutionCommand, 'states:DescribeExecution'],
+    ['GetExecutionHistory', GetExecutionHistoryCommand, 'states:GetExecutionHistory'],
+  ] as const)(
+    'exits 3 and names the missing permission when %s is denied',
+    async (_name, command, action) => {
+      // Prepare
+      sfn.on(command).rejects(denied(action));
+      // Act
+      const { exitCode, stderr } = await tail(['--no-color']);
+      // Assess
+      expect(exitCode).toBe(3);
+      expect(stderr.text).toContain(ARN);
+      expect(stderr.text).toContain('Region us-east-1');
+      expect(stderr.text).toContain(`the caller needs ${action}`);
+    },
+  );
+
+  it('reports a log stream it may not read, and still ends with the run', async () => {
+    // Prepare
+    logs.reset();
+    logs.on(GetLogEventsCommand).rejects(denied('logs:GetLogEvents'));
+    // Act
+    const { exitCode, stdout, stderr } = await tail(['--no-color']);
+    // Assess
+    expect(exitCode).toBe(1);
+    expect(stderr.text).toContain('cannot read log stream /one-off/us/run/app/0a1b2c in us-east-1');
+    expect(stderr.text).toContain('needs logs:GetLogEvents');
+    expect(stdout.text).toContain('[us] migrate exited 0');
+  });
+});
