@@ -31,6 +31,7 @@ export class ContainerProcess {
   readonly started: Promise<boolean>;
   private readonly child: ChildProcess;
   private running = true;
+  private groupGone = false;
 
   constructor(options: ContainerProcessOptions) {
     const [file, ...args] = options.command;
@@ -75,6 +76,8 @@ export class ContainerProcess {
         this.running = false;
         // The container ends with its main process: nothing it started survives it.
         this.killGroup('SIGKILL');
+        // Its id may be reused by an unrelated process from now on.
+        this.groupGone = true;
         const exitCode = code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
         void Promise.all(outputs).then(() => resolve({ exitCode }));
       });
@@ -108,7 +111,7 @@ export class ContainerProcess {
 
   /** Sends `signal` to the whole process group. */
   killGroup(signal: NodeJS.Signals): void {
-    if (this.child.pid === undefined) return;
+    if (this.child.pid === undefined || this.groupGone) return;
     try {
       process.kill(-this.child.pid, signal);
     } catch {
