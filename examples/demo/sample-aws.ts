@@ -1,3 +1,15 @@
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CodeDeployClient, GetDeploymentCommand, ListDeploymentsCommand } from '@aws-sdk/client-codedeploy';
 import {
@@ -87,20 +99,58 @@ export function clientsFor(endpoint: string, region = SAMPLE_REGION): SampleClie
   };
 }
 
-/** Synthesizing takes seconds: one template serves every local AWS this process starts. */
-let sampleTemplate: Record<string, unknown> | undefined;
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** What the sample template is made from: a change to any of these makes a new one. */
+const TEMPLATE_SOURCES = ['infra', 'statemachine', 'lambdas', 'package-lock.json'];
+
+function filesUnder(entry: string): string[] {
+  const stat = statSync(entry, { throwIfNoEntry: false });
+  if (!stat) return [];
+  if (!stat.isDirectory()) return [entry];
+  return readdirSync(entry)
+    .sort()
+    .flatMap((name) => filesUnder(path.join(entry, name)));
+}
+
+/**
+ * The sample stack's template. Synthesizing takes seconds (tens on a busy machine), so it
+ * is kept in `.local-aws/` under a hash of its sources and made again only when they change.
+ */
+export function sampleTemplate(): Record<string, unknown> {
+  const hash = createHash('sha256');
+  for (const file of TEMPLATE_SOURCES.flatMap((source) => filesUnder(path.join(REPO_ROOT, source)))) {
+    hash.update(path.relative(REPO_ROOT, file)).update('\0').update(readFileSync(file)).update('\0');
+  }
+  const cached = path.join(
+    REPO_ROOT,
+    '.local-aws',
+    `sample-template-${hash.digest('hex').slice(0, 16)}.json`,
+  );
+  if (existsSync(cached)) return JSON.parse(readFileSync(cached, 'utf8')) as Record<string, unknown>;
+  const template = synthesizeSampleTemplate();
+  mkdirSync(path.dirname(cached), { recursive: true });
+  // Written aside and renamed: another process may be reading or writing the same file.
+  const partial = `${cached}.${process.pid}.tmp`;
+  writeFileSync(partial, JSON.stringify(template));
+  renameSync(partial, cached);
+  return template;
+}
+
+/** One template serves every local AWS this process starts. */
+let template: Record<string, unknown> | undefined;
 
 /** Starts a local AWS and deploys the template `infra/` synthesizes for the sample stack onto it. */
 export async function startSampleAws(options: SampleAwsOptions): Promise<SampleAws> {
   ensureLocalCredentials();
-  sampleTemplate ??= synthesizeSampleTemplate();
+  template ??= sampleTemplate();
   const local = await LocalAws.start({
     port: options.port ?? 0,
     timeScale: options.timeScale,
     dataDir: options.dataDir,
   });
   try {
-    const deployed = await deployTemplate(local, sampleTemplate);
+    const deployed = await deployTemplate(local, template);
     const clients = clientsFor(local.endpoint);
     return {
       local,
