@@ -90,7 +90,7 @@ export interface ScenarioReport {
   cause?: string;
   startMs: number;
   stopMs: number;
-  /** Bytes of `STEPDEPLOY_CONFIG` on the handler functions (Lambda allows 4 KB of variables in all). */
+  /** Bytes of a handler's environment variables, mostly `STEPDEPLOY_CONFIG` (Lambda allows 4 KB in all). */
   configBytes: number;
   synthSeconds: number;
   history: HistoryFigures;
@@ -262,7 +262,7 @@ export async function runScenario(options: ScenarioOptions, repoRoot: string, lo
   try {
     const deployed = await deployTemplate(local, template);
     log(`deployed on ${local.endpoint}`);
-    const configBytes = configBytesOf(local);
+    const configBytes = Math.max(0, ...local.lambdas.list().map((fn) => environmentBytes(fn.environment)));
     const faults: Fault[] = [];
     if (options.failMigration) {
       faults.push({
@@ -346,12 +346,29 @@ export async function runScenario(options: ScenarioOptions, repoRoot: string, lo
   }
 }
 
-/** Bytes of the resolved `STEPDEPLOY_CONFIG` of the deployed handler functions (the largest). */
-function configBytesOf(local: LocalAws): number {
-  const sizes = local.lambdas
-    .list()
-    .map((fn) => Buffer.byteLength(fn.environment.STEPDEPLOY_CONFIG ?? '', 'utf8'));
-  return Math.max(0, ...sizes);
+/**
+ * Bytes of a handler function's environment variables (names and values, as Lambda counts
+ * them against its 4 KB), with the local AWS's stand-ins for subnet and security group ids
+ * replaced by ids of the length AWS gives them (`subnet-` / `sg-` and 17 hex digits).
+ */
+export function environmentBytes(environment: Record<string, string>): number {
+  let total = 0;
+  for (const [name, value] of Object.entries(environment)) {
+    let text = value;
+    if (name === 'STEPDEPLOY_CONFIG') {
+      const config = JSON.parse(value) as {
+        environments?: Array<{ network?: { subnets?: string[]; securityGroups?: string[] } }>;
+      };
+      for (const env of config.environments ?? []) {
+        if (!env.network) continue;
+        env.network.subnets = env.network.subnets?.map(() => `subnet-${'0'.repeat(17)}`);
+        env.network.securityGroups = env.network.securityGroups?.map(() => `sg-${'0'.repeat(17)}`);
+      }
+      text = JSON.stringify(config);
+    }
+    total += Buffer.byteLength(name, 'utf8') + Buffer.byteLength(text, 'utf8');
+  }
+  return total;
 }
 
 async function describeTasks(

@@ -64,15 +64,15 @@ export function transitionRows(report: ScenarioReport, targets: 'reference' | 'l
     },
     {
       figure: '1',
-      name: 'STEPDEPLOY_CONFIG size',
+      name: 'handler environment variables',
       workload,
       value: report.configBytes,
       unit: 'bytes',
       target: { max: LAMBDA_ENVIRONMENT_LIMIT_BYTES },
       note:
         report.configBytes > LAMBDA_ENVIRONMENT_LIMIT_BYTES
-          ? 'over the 4 KB Lambda allows for all environment variables of a function: AWS would refuse the function'
-          : undefined,
+          ? 'over the 4 KB Lambda allows for the environment variables of a function: AWS would refuse to create it (STEPDEPLOY_CONFIG, AWS-length subnet/SG ids)'
+          : 'STEPDEPLOY_CONFIG and NODE_OPTIONS, AWS-length subnet/SG ids',
     },
   ];
 }

@@ -3,7 +3,12 @@ import { overheadOf } from '../../bench/figures/overhead.js';
 import { deploymentReaction, migrationReaction } from '../../bench/figures/reaction.js';
 import { tailRows } from '../../bench/figures/tail-deploy.js';
 import { LAMBDA_ENVIRONMENT_LIMIT_BYTES, transitionRows } from '../../bench/figures/transitions.js';
-import type { DeploymentReport, ScenarioReport, TaskReport } from '../../bench/scenario.js';
+import {
+  type DeploymentReport,
+  environmentBytes,
+  type ScenarioReport,
+  type TaskReport,
+} from '../../bench/scenario.js';
 
 const task = (environment: string, step: string, times: Partial<TaskReport>): TaskReport => ({
   environment,
@@ -160,8 +165,8 @@ describe('transitionRows', () => {
     expect(targetOf(large, 'history events')).toEqual({ max: 2500 });
     expect(targetOf(large, 'largest state payload')).toEqual({ max: 32 });
     expect(large.find((row) => row.name === 'largest state payload')?.value).toBe(2);
-    expect(targetOf(large, 'STEPDEPLOY_CONFIG size')).toEqual({ max: LAMBDA_ENVIRONMENT_LIMIT_BYTES });
-    expect(large.find((row) => row.name === 'STEPDEPLOY_CONFIG size')?.note).toMatch(/4 KB/);
+    expect(targetOf(large, 'handler environment variables')).toEqual({ max: LAMBDA_ENVIRONMENT_LIMIT_BYTES });
+    expect(large.find((row) => row.name === 'handler environment variables')?.note).toMatch(/4 KB/);
   });
 
   it('refuses a release that did not succeed', () => {
@@ -200,5 +205,26 @@ describe('tailRows', () => {
     expect(() =>
       tailRows(report({ options: { ...report({}).options, tail: { lines: 1, linesPerSecond: 1 } }, tail })),
     ).toThrow(/tail-deploy exited 3.*cannot read the run/);
+  });
+});
+
+describe('environmentBytes', () => {
+  it('counts names and values, with subnet and security group ids as long as in AWS', () => {
+    const config = {
+      environments: [
+        { name: 'us', network: { subnets: ['stepdeploy-local-Subnet-LONG'], securityGroups: ['x'] } },
+      ],
+    };
+    const expected = JSON.stringify({
+      environments: [
+        {
+          name: 'us',
+          network: { subnets: ['subnet-00000000000000000'], securityGroups: ['sg-00000000000000000'] },
+        },
+      ],
+    });
+    expect(environmentBytes({ STEPDEPLOY_CONFIG: JSON.stringify(config), NODE_OPTIONS: '--x' })).toBe(
+      'STEPDEPLOY_CONFIG'.length + expected.length + 'NODE_OPTIONS'.length + 3,
+    );
   });
 });
