@@ -138,6 +138,8 @@ export class EcsModel {
   private readonly tasks = new Map<string, TaskRecord>();
   private readonly services = new Map<string, ServiceRecord>();
   private readonly tags = new Map<string, Tag[]>();
+  /** Host ports given to tasks that have not stopped: the OS may hand a released port out again. */
+  private readonly portsInUse = new Set<number>();
   private readonly clientTokens = new Map<string, Promise<{ taskArns: string[]; failures: Failure[] }>>();
 
   constructor(private readonly options: EcsModelOptions) {}
@@ -480,7 +482,7 @@ export class EcsModel {
     const now = new Date();
     const containers: ContainerRun[] = [];
     for (const containerDefinition of definition.containerDefinitions ?? []) {
-      const port = (containerDefinition.portMappings ?? []).length > 0 ? await freePort() : undefined;
+      const port = (containerDefinition.portMappings ?? []).length > 0 ? await this.hostPort() : undefined;
       containers.push({
         definition: containerDefinition,
         port,
@@ -529,6 +531,17 @@ export class EcsModel {
     this.tasks.set(taskArn, record);
     record.stopped = this.runContainers(record, options.overrides);
     return record;
+  }
+
+  /** A free host port that no live task holds. */
+  private async hostPort(): Promise<number> {
+    for (;;) {
+      const port = await freePort();
+      if (!this.portsInUse.has(port)) {
+        this.portsInUse.add(port);
+        return port;
+      }
+    }
   }
 
   /** Starts every container's process; resolves when all ended and the task is STOPPED. */
@@ -617,6 +630,7 @@ export class EcsModel {
           this.stopTaskInternal(record, 'EssentialContainerExited', 'Essential container in task exited');
       }),
     );
+    for (const run of record.containers) if (run.port !== undefined) this.portsInUse.delete(run.port);
     task.lastStatus = 'STOPPED';
     task.desiredStatus = 'STOPPED';
     task.stoppedAt = new Date();
