@@ -9,7 +9,7 @@ import {
   type Tag,
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
-import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import { type ExecutionListItem, ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import type { Clients } from '../shared/clients.js';
 import type { Clock } from '../shared/clock.js';
 import type { DeployConfig, EnvironmentConfig } from '../shared/config.js';
@@ -91,28 +91,46 @@ export async function plan(event: PlanEvent, deps: PlanDeps): Promise<Plan> {
   };
 }
 
-/** Throws `DeployInProgressError` naming any RUNNING execution of the state machine other than this one. */
+/**
+ * Throws `DeployInProgressError` naming a RUNNING execution of the state machine that
+ * started before this one. Executions started after this one are left alone: their own
+ * Plan sees this one and refuses, so of two releases started together exactly one goes on.
+ * When this execution is not listed yet, any other running one blocks it.
+ */
 export async function refuseConcurrentExecution(
   clients: Clients,
   stateMachineArn: string,
   executionArn: string,
 ): Promise<void> {
   const sfn = clients.sfn(regionOfArn(stateMachineArn));
+  const running: ExecutionListItem[] = [];
   let nextToken: string | undefined;
   do {
     const page = await sfn.send(
       new ListExecutionsCommand({ stateMachineArn, statusFilter: 'RUNNING', maxResults: 100, nextToken }),
     );
-    const other = page.executions?.find((execution) => execution.executionArn !== executionArn);
-    if (other) {
-      const since = other.startDate ? ` since ${other.startDate.toISOString()}` : '';
-      throw new DeployInProgressError(
-        `Execution "${other.name}" (${other.executionArn}) of this state machine is running${since}; ` +
-          'one release runs at a time: wait for it to finish, or stop it, then start this release again.',
-      );
-    }
+    running.push(...(page.executions ?? []));
     nextToken = page.nextToken;
   } while (nextToken);
+  const self = running.find((execution) => execution.executionArn === executionArn);
+  const other = running
+    .filter((execution) => execution.executionArn !== executionArn)
+    .filter((execution) => !self || startedBefore(execution, self))
+    .sort((a, b) => (startedBefore(a, b) ? -1 : 1))[0];
+  if (other) {
+    const since = other.startDate ? ` since ${other.startDate.toISOString()}` : '';
+    throw new DeployInProgressError(
+      `Execution "${other.name}" (${other.executionArn}) of this state machine is running${since}; ` +
+        'one release runs at a time: wait for it to finish, or stop it, then start this release again.',
+    );
+  }
+}
+
+/** Start order, ties broken by ARN so that two executions never both come first. */
+function startedBefore(a: ExecutionListItem, b: ExecutionListItem): boolean {
+  const aMs = a.startDate?.getTime() ?? 0;
+  const bMs = b.startDate?.getTime() ?? 0;
+  return aMs !== bMs ? aMs < bMs : (a.executionArn ?? '') < (b.executionArn ?? '');
 }
 
 /** DescribeTaskDefinition with tags, once per (Region, task definition) for the whole Plan. */

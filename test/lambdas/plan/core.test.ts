@@ -124,6 +124,14 @@ function seed(store: FakeTaskDefinitions, names: string[]): void {
   }
 }
 
+const running = (executionArn: string, name: string, startDate: string) => ({
+  executionArn,
+  name,
+  stateMachineArn: STATE_MACHINE_ARN,
+  status: 'RUNNING' as const,
+  startDate: new Date(startDate),
+});
+
 const event = (input: unknown) => ({
   input,
   executionArn: EXECUTION_ARN,
@@ -273,20 +281,8 @@ describe('plan', () => {
       const other = 'arn:aws:states:us-east-1:123456789012:execution:Deploy:2026-11-26_2';
       sfn.on(ListExecutionsCommand).resolves({
         executions: [
-          {
-            executionArn: EXECUTION_ARN,
-            name: '2026-11-26_3',
-            stateMachineArn: STATE_MACHINE_ARN,
-            status: 'RUNNING',
-            startDate: new Date(),
-          },
-          {
-            executionArn: other,
-            name: '2026-11-26_2',
-            stateMachineArn: STATE_MACHINE_ARN,
-            status: 'RUNNING',
-            startDate: new Date('2026-11-26T06:00:00Z'),
-          },
+          running(EXECUTION_ARN, '2026-11-26_3', '2026-11-26T07:00:00Z'),
+          running(other, '2026-11-26_2', '2026-11-26T06:00:00Z'),
         ],
       });
 
@@ -310,31 +306,71 @@ describe('plan', () => {
     });
 
     it('looks past the first page of running executions', async () => {
+      // Prepare
       sfn
         .on(ListExecutionsCommand)
-        .resolvesOnce({
-          executions: [
-            {
-              executionArn: EXECUTION_ARN,
-              name: 'me',
-              stateMachineArn: STATE_MACHINE_ARN,
-              status: 'RUNNING',
-              startDate: new Date(),
-            },
-          ],
-          nextToken: 't1',
-        })
-        .resolvesOnce({
-          executions: [
-            {
-              executionArn: `${EXECUTION_ARN}-other`,
-              name: 'other',
-              stateMachineArn: STATE_MACHINE_ARN,
-              status: 'RUNNING',
-              startDate: new Date(),
-            },
-          ],
-        });
+        .resolvesOnce({ executions: [running(EXECUTION_ARN, 'me', '2026-11-26T07:00:00Z')], nextToken: 't1' })
+        .resolvesOnce({ executions: [running(`${EXECUTION_ARN}-other`, 'other', '2026-11-26T06:59:00Z')] });
+
+      // Act
+      const planned = plan(event({ release: 'r1', images: { app: IMAGE } }), {
+        clients,
+        clock: fakeClock(),
+        config,
+      });
+
+      // Assess
+      await expect(planned).rejects.toThrow(/Execution "other"/);
+      expect(sfn).toHaveReceivedCommandWith(ListExecutionsCommand, { nextToken: 't1' });
+    });
+
+    it.each([
+      {
+        name: 'a release started after this one runs (it refuses itself)',
+        others: [running(`${EXECUTION_ARN}-later`, 'later', '2026-11-26T07:00:01Z')],
+        refused: undefined,
+      },
+      {
+        name: 'two releases started in the same millisecond: the ARN decides',
+        others: [running(`${EXECUTION_ARN}-twin`, 'twin', '2026-11-26T07:00:00Z')],
+        refused: undefined,
+      },
+      {
+        name: 'the same millisecond, and the other ARN sorts first',
+        others: [running(EXECUTION_ARN.replace('Deploy:', 'Deploy:0'), 'first', '2026-11-26T07:00:00Z')],
+        refused: 'first',
+      },
+      {
+        name: 'an older and a newer release run',
+        others: [
+          running(`${EXECUTION_ARN}-later`, 'later', '2026-11-26T07:00:01Z'),
+          running(`${EXECUTION_ARN}-old`, 'old', '2026-11-26T06:00:00Z'),
+        ],
+        refused: 'old',
+      },
+    ])('$name', async ({ others, refused }) => {
+      // Prepare
+      seed(store, ['us', 'eu', 'au']);
+      sfn.on(ListExecutionsCommand).resolves({
+        executions: [running(EXECUTION_ARN, 'me', '2026-11-26T07:00:00Z'), ...others],
+      });
+
+      // Act
+      const planned = plan(event({ release: 'r1', images: { app: IMAGE } }), {
+        clients,
+        clock: fakeClock(),
+        config,
+      });
+
+      // Assess
+      if (refused) await expect(planned).rejects.toThrow(`Execution "${refused}"`);
+      else await expect(planned).resolves.toMatchObject({ release: 'r1' });
+    });
+
+    it('refuses any other running execution while this one is not listed yet', async () => {
+      sfn.on(ListExecutionsCommand).resolves({
+        executions: [running(`${EXECUTION_ARN}-later`, 'later', '2026-11-26T08:00:00Z')],
+      });
 
       const planned = plan(event({ release: 'r1', images: { app: IMAGE } }), {
         clients,
@@ -342,8 +378,7 @@ describe('plan', () => {
         config,
       });
 
-      await expect(planned).rejects.toThrow(/Execution "other"/);
-      expect(sfn).toHaveReceivedCommandWith(ListExecutionsCommand, { nextToken: 't1' });
+      await expect(planned).rejects.toThrow(DeployInProgressError);
     });
 
     it('goes ahead when only this execution runs', async () => {
