@@ -120,6 +120,9 @@ function allStates(states: States): Array<[string, AnyState]> {
   });
 }
 
+/** Step Functions passes at most 256 KB between states. */
+const MAX_PAYLOAD_BYTES = 256 * 1024;
+
 const LAMBDA_ARN = /^arn:aws:lambda:[^:]+:[^:]+:function:[^:]+(:[^:]+)?$/;
 const LAMBDA_INVOKE = /^arn:aws:states:::lambda:invoke$/;
 
@@ -266,7 +269,7 @@ export class StepFunctionsModel {
         `The execution input is not valid JSON: ${inputText.slice(0, 200)}`,
       );
     }
-    if (Buffer.byteLength(inputText) > 256 * 1024) {
+    if (Buffer.byteLength(inputText) > MAX_PAYLOAD_BYTES) {
       throw new AwsError(
         'InvalidExecutionInput',
         'The execution input is larger than 256 KB; pass ids, not payloads.',
@@ -392,14 +395,15 @@ export class StepFunctionsModel {
     const reference = invokeApi ? String(request.FunctionName ?? '') : resource;
     const payload = invokeApi ? (request.Payload ?? null) : input;
     const history = execution.history;
+    const fn = this.deps.lambdas.find(reference);
     history.add('LambdaFunctionScheduled', {
       lambdaFunctionScheduledEventDetails: {
         resource: reference,
         input: jsonText(payload),
         inputDetails: { truncated: false },
+        timeoutInSeconds: fn?.timeoutSeconds,
       },
     });
-    const fn = this.deps.lambdas.find(reference);
     try {
       if (!fn) {
         throw new LambdaInvocationError(
@@ -408,6 +412,12 @@ export class StepFunctionsModel {
         );
       }
       const output = await this.deps.lambdas.invoke(fn, payload, () => history.add('LambdaFunctionStarted'));
+      if (Buffer.byteLength(jsonText(output)) > MAX_PAYLOAD_BYTES) {
+        throw new LambdaInvocationError(
+          'States.DataLimitExceeded',
+          `The result of ${fn.functionName} is larger than the 256 KB Step Functions passes between states; return ids, not payloads.`,
+        );
+      }
       history.add('LambdaFunctionSucceeded', {
         lambdaFunctionSucceededEventDetails: {
           output: jsonText(output),
