@@ -218,22 +218,20 @@ describe('tail-deploy on a mocked AWS', () => {
   });
 
   it.each([
-    ['DescribeExecution', DescribeExecutionCommand, 'states:DescribeExecution'],
-    ['GetExecutionHistory', GetExecutionHistoryCommand, 'states:GetExecutionHistory'],
-  ] as const)(
-    'exits 3 and names the missing permission when %s is denied',
-    async (_name, command, action) => {
-      // Prepare
-      sfn.on(command).rejects(denied(action));
-      // Act
-      const { exitCode, stderr } = await tail(['--no-color']);
-      // Assess
-      expect(exitCode).toBe(3);
-      expect(stderr.text).toContain(ARN);
-      expect(stderr.text).toContain('Region us-east-1');
-      expect(stderr.text).toContain(`the caller needs ${action}`);
-    },
-  );
+    ['DescribeExecution', 'states:DescribeExecution'],
+    ['GetExecutionHistory', 'states:GetExecutionHistory'],
+  ])('exits 3 and names the missing permission when %s is denied', async (operation, action) => {
+    // Prepare
+    if (operation === 'DescribeExecution') sfn.on(DescribeExecutionCommand).rejects(denied(action));
+    else sfn.on(GetExecutionHistoryCommand).rejects(denied(action));
+    // Act
+    const { exitCode, stderr } = await tail(['--no-color']);
+    // Assess
+    expect(exitCode).toBe(3);
+    expect(stderr.text).toContain(ARN);
+    expect(stderr.text).toContain('Region us-east-1');
+    expect(stderr.text).toContain(`the caller needs ${action}`);
+  });
 
   it('reports a log stream it may not read, and still ends with the run', async () => {
     // Prepare
