@@ -861,7 +861,8 @@ export class CodeDeployModel {
   private startRollback(trigger: Deployment, message: string): void {
     const rollback = this.record(trigger.region, trigger.group, {
       creator: 'autoRollback',
-      description: trigger.description,
+      // No description: the marker of the deployment it undoes must keep naming that one only.
+      description: undefined,
       revision: trigger.previousRevision ?? trigger.revision,
       spec: trigger.spec,
       autoRollback: { enabled: false, events: [] },

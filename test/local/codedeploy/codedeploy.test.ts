@@ -318,6 +318,7 @@ describe('CodeDeploy ECS blue/green', () => {
     expect(original.status).toBe('Stopped');
     expect(original.errorInformation?.code).toBe('MANUAL_STOP');
     expect(rollback.creator).toBe('autoRollback');
+    expect(rollback.description).toBeUndefined();
     expect(rollback.rollbackInfo?.rollbackTriggeringDeploymentId).toBe(id);
     expect(await serviceState('web')).toEqual({ taskDefinition: v1, taskSets: [['PRIMARY', v1]] });
     expect((await taskStatuses(bothTasks)).sort()).toEqual(['RUNNING', 'STOPPED']);
