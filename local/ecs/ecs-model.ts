@@ -584,14 +584,24 @@ export class EcsModel {
       if (exitFault && run.definition.essential !== false && record.faultExitCode === undefined) {
         record.faultExitCode = exitFault.exitCode;
         const proc = run.process;
+        let fired = false;
         const cancel = this.options.clock.after(exitFault.afterMs ?? 0, () => {
           if (!proc.alive) return;
+          fired = true;
           writeLine(
             `[local AWS] fault injected: task-exit, killing the container and reporting exit code ${exitFault.exitCode}`,
           );
           proc.killGroup('SIGKILL');
         });
-        void proc.exited.then(cancel);
+        void proc.exited.then((exit) => {
+          cancel();
+          // It ended on its own before the fault's delay: its exit code is still replaced, and says so.
+          if (!fired && exit.exitCode !== undefined) {
+            writeLine(
+              `[local AWS] fault injected: task-exit, reporting exit code ${exitFault.exitCode} instead of ${exit.exitCode}`,
+            );
+          }
+        });
       }
       return run.process.exited;
     });

@@ -149,6 +149,45 @@ describe('task faults', () => {
     );
   });
 
+  it('replaces the exit code of a task that ends before the fault fires, and logs it', async () => {
+    // Prepare
+    await ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: 'quick',
+        containerDefinitions: [
+          {
+            name: 'app',
+            image: 'app:1',
+            command: nodeCommand("console.log('done')"),
+            logConfiguration: {
+              logDriver: 'awslogs',
+              options: { 'awslogs-group': '/one-off', 'awslogs-stream-prefix': 'run' },
+            },
+          },
+        ],
+      }),
+    );
+    local.faults.add({ kind: 'task-exit', exitCode: 9, afterMs: 3_600_000 });
+
+    // Act
+    const run = await ecs.send(new RunTaskCommand({ cluster: 'eu', taskDefinition: 'quick' }));
+    const task = await stopped(run.tasks?.[0]?.taskArn as string);
+    const log = await logs.send(
+      new GetLogEventsCommand({
+        logGroupName: '/one-off',
+        logStreamName: `run/app/${task.taskArn?.split('/').pop()}`,
+        startFromHead: true,
+      }),
+    );
+
+    // Assess
+    expect(task.containers?.[0]?.exitCode).toBe(9);
+    expect(log.events?.map((event) => event.message)).toEqual([
+      'done',
+      '[local AWS] fault injected: task-exit, reporting exit code 9 instead of 0',
+    ]);
+  });
+
   it('answers RunTask with the fault reason in `failures` instead of starting the task', async () => {
     // Prepare
     local.faults.add({ kind: 'task-start-failure', environment: 'eu', reason: 'RESOURCE:MEMORY', count: 1 });
