@@ -38,15 +38,19 @@ export const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
 /**
  * The local AWS: one HTTP server speaking the AWS JSON protocols for ECS, CloudWatch
- * Logs and EventBridge (more services are mounted with `mount`), over in-memory models
- * whose ECS tasks are real processes, plus control paths under `/_local/`:
+ * Logs, EventBridge, CodeDeploy and Step Functions (more services are mounted with
+ * `mount`), over in-memory models whose ECS tasks are real processes, plus control
+ * paths under `/_local/`:
  * `GET /_local/health`, `GET|POST|DELETE /_local/faults`, `GET /_local/events`.
  */
 export class LocalAws {
   /** The fault injection in force. */
   readonly faults = new Faults();
+  /** CloudWatch Logs: groups, streams and events, task output included. */
   readonly logs = new LogsModel();
+  /** EventBridge: every event put or emitted, and the rules that deliver them in process. */
   readonly events = new EventsModel();
+  /** ECS: clusters, task definitions, tasks (processes), services and task sets. */
   readonly ecs: EcsModel;
   readonly codedeploy: CodeDeployModel;
   /** The Lambda functions of the deployed template, run in process. */
