@@ -32,11 +32,11 @@ const stringOrNothing = z
   .unknown()
   .transform((value) => (typeof value === 'string' ? value : undefined))
   .optional();
+const isNames = (value: unknown): value is string[] =>
+  Array.isArray(value) && value.every((item) => typeof item === 'string');
 const namesOrNothing = z
   .unknown()
-  .transform((value) =>
-    Array.isArray(value) && value.every((item) => typeof item === 'string') ? (value as string[]) : undefined,
-  )
+  .transform((value) => (isNames(value) ? value : undefined))
   .optional();
 
 /** The event's schema. */
