@@ -26,8 +26,11 @@ const lambda = (verb: string, timeout = 900) => ({
   },
 });
 
+/** `${name}`: a placeholder of `Fn::Sub` or of `DefinitionSubstitutions`. */
+const placeholder = (name: string) => ['${', name, '}'].join('');
+
 /** An `Fn::Sub` placeholder for a function's ARN. */
-const subArn = (logicalId: string) => ['${', logicalId, '.Arn}'].join('');
+const subArn = (logicalId: string) => placeholder(`${logicalId}.Arn`);
 
 const definition = {
   StartAt: 'Greet',
@@ -79,13 +82,31 @@ const template = {
       Type: 'AWS::StepFunctions::StateMachine',
       Properties: { StateMachineName: 'tiny', DefinitionString: { 'Fn::Sub': JSON.stringify(definition) } },
     },
+    Bounded: {
+      Type: 'AWS::StepFunctions::StateMachine',
+      Properties: {
+        StateMachineName: 'bounded',
+        Definition: {
+          // 100 s at time scale 100: one second, shorter than the task.
+          TimeoutSeconds: 100,
+          StartAt: 'Sleep',
+          States: {
+            Sleep: { Type: 'Task', Resource: placeholder('Slow'), Parameters: { ms: 5000 }, End: true },
+          },
+        },
+        DefinitionSubstitutions: { Slow: { 'Fn::GetAtt': ['SlowFn', 'Arn'] } },
+      },
+    },
     OnEnd: {
       Type: 'AWS::Events::Rule',
       Properties: {
         EventPattern: {
           source: ['aws.states'],
           'detail-type': ['Step Functions Execution Status Change'],
-          detail: { status: ['FAILED', 'ABORTED', 'TIMED_OUT'], stateMachineArn: [{ Ref: 'Machine' }] },
+          detail: {
+            status: ['FAILED', 'ABORTED', 'TIMED_OUT'],
+            stateMachineArn: [{ Ref: 'Machine' }, { Ref: 'Bounded' }],
+          },
         },
         Targets: [{ Id: 'notify', Arn: { 'Fn::GetAtt': ['NotifyFn', 'Arn'] } }],
       },
@@ -96,10 +117,13 @@ const template = {
 let local: LocalAws;
 let sfn: SFNClient;
 let stateMachineArn: string;
+let boundedArn: string;
 
 beforeEach(async () => {
   local = await LocalAws.start({ port: 0, timeScale: 100, repoRoot: FIXTURES });
-  stateMachineArn = (await deployTemplate(local, template)).stateMachineArn;
+  const stack = await deployTemplate(local, template);
+  stateMachineArn = stack.stateMachines.Machine;
+  boundedArn = stack.stateMachines.Bounded;
   sfn = new SFNClient({
     region: 'us-east-1',
     endpoint: local.endpoint,
@@ -275,6 +299,18 @@ describe('Step Functions executions', () => {
     await expect(start('slow-one', { who: 'x', mode: 'slow' })).rejects.toBeInstanceOf(
       ExecutionAlreadyExists,
     );
+  });
+
+  it('times out past the (scaled) TimeoutSeconds of the definition', async () => {
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: boundedArn, name: 'late' }),
+    );
+
+    const described = await ended(executionArn as string);
+
+    expect(described.status).toBe('TIMED_OUT');
+    expect((await history(executionArn as string)).at(-1)?.type).toBe('ExecutionTimedOut');
+    expect((await notified('TIMED_OUT')).detail).toEqual({ status: 'TIMED_OUT', executionArn });
   });
 
   it('lists executions by status and pages the history both ways', async () => {
