@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetLogEventsCommand, ResourceNotFoundException } from '@aws-sdk/client-cloudwatch-logs';
 import {
@@ -242,6 +242,73 @@ describe('RunTask', () => {
       $metadata: { httpStatusCode: 400 },
     });
     await expect(unknownDefinition).rejects.toMatchObject({ name: 'ClientException' });
+  });
+});
+
+describe('tasks with several containers', () => {
+  const container = (name: string, essential: boolean, script: string) => ({
+    name,
+    image: `${name}:1`,
+    essential,
+    command: nodeCommand(script),
+    stopTimeout: 5,
+    logConfiguration: {
+      logDriver: 'awslogs' as const,
+      options: { 'awslogs-group': '/app/one-off', 'awslogs-stream-prefix': 'run' },
+    },
+  });
+
+  it('stops the other containers with SIGTERM once the essential one exits, and keeps running when a non-essential one exits', async () => {
+    // Prepare
+    const { taskDefinition } = await ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: 'pair',
+        containerDefinitions: [
+          container(
+            'app',
+            true,
+            "const fs = require('node:fs'); const flag = process.env.LOCAL_DATA_DIR + '/release'; const t = setInterval(() => { if (fs.existsSync(flag)) { clearInterval(t); console.log('app done'); } }, 20);",
+          ),
+          container('helper', false, 'process.exit(4)'),
+          container(
+            'sidecar',
+            false,
+            "process.on('SIGTERM', () => { console.log('sidecar stopping'); process.exit(0); }); setInterval(() => {}, 1000);",
+          ),
+        ],
+      }),
+    );
+    const run = await ecs.send(
+      new RunTaskCommand({ cluster: 'app', taskDefinition: taskDefinition?.taskDefinitionArn }),
+    );
+    const taskArn = run.tasks?.[0]?.taskArn as string;
+    const helperStopped = await eventually(async () => {
+      const { tasks } = await ecs.send(new DescribeTasksCommand({ cluster: 'app', tasks: [taskArn] }));
+      const helper = tasks?.[0]?.containers?.find((item) => item.name === 'helper');
+      return helper?.lastStatus === 'STOPPED' ? tasks?.[0] : undefined;
+    });
+
+    // Act
+    writeFileSync(join(local.dataDir, 'release'), '');
+    const task = await stoppedTask(taskArn);
+
+    // Assess
+    expect(helperStopped.lastStatus).toBe('RUNNING');
+    expect(task.stopCode).toBe('EssentialContainerExited');
+    expect(task.containers?.map((item) => [item.name, item.exitCode])).toEqual([
+      ['app', 0],
+      ['helper', 4],
+      ['sidecar', 0],
+    ]);
+    const taskId = taskArn.split('/').pop();
+    const sidecar = await logs.send(
+      new GetLogEventsCommand({
+        logGroupName: '/app/one-off',
+        logStreamName: `run/sidecar/${taskId}`,
+        startFromHead: true,
+      }),
+    );
+    expect(sidecar.events?.map((event) => event.message)).toEqual(['sidecar stopping']);
   });
 });
 
