@@ -17,6 +17,7 @@ const BOLD = '\u001b[1m';
 const DIM = '\u001b[2m';
 const RED = '\u001b[31m';
 const GREEN = '\u001b[32m';
+const ENDED_BADLY = new Set(['Failed', 'Stopped']);
 /** Environment colours, assigned in the order environments first show up. */
 const PALETTE = [
   '\u001b[36m',
@@ -110,15 +111,17 @@ export class HumanRenderer implements Renderer {
       }
       case 'deployment': {
         const what = event.rollback ? 'rollback deployment' : 'deployment';
-        const traffic = event.trafficShifted ? ', traffic shifted' : '';
+        // A stopped or failed deployment keeps the flag; what counts then is that it did not finish.
+        const traffic = event.trafficShifted && !ENDED_BADLY.has(event.status) ? ', traffic shifted' : '';
         const message = event.message ? `: ${event.message}` : '';
         const code = event.status === 'Succeeded' ? GREEN : event.status === 'Failed' ? RED : DIM;
         return `${this.prefix(event.environment)} ${this.paint(code, `${event.service} ${what} ${event.deploymentId} ${event.status}${traffic}${message}`)}`;
       }
       case 'rollback': {
         const via = event.rollbackDeploymentId ? ` via ${event.rollbackDeploymentId}` : '';
+        const what = event.status ? `rollback (${event.action}) of` : `rolling back (${event.action})`;
         const status = event.status ? `: ${event.status}` : '';
-        return `${this.prefix(event.environment)} ${this.paint(RED, `${event.service} rolling back (${event.action}) ${event.deploymentId}${via}${status}`)}`;
+        return `${this.prefix(event.environment)} ${this.paint(RED, `${event.service} ${what} ${event.deploymentId}${via}${status}`)}`;
       }
       case 'summary': {
         // Detaching is not an end of the run; the command says how to re-attach instead.
@@ -128,7 +131,10 @@ export class HumanRenderer implements Renderer {
         const outcome = event.outcome && event.outcome !== event.status ? ` (${event.outcome})` : '';
         const took = event.durationMs === null ? '' : ` in ${formatDuration(event.durationMs)}`;
         const lines = [this.paint(BOLD + (ok ? GREEN : RED), `${release} ${event.status}${outcome}${took}`)];
-        if (event.error) lines.push(`  ${event.error}${event.cause ? `: ${event.cause}` : ''}`);
+        if (event.error) {
+          const cause = (event.cause ?? '').split('\n').join('\n    ');
+          lines.push(`  ${event.error}${cause ? `: ${cause}` : ''}`);
+        }
         for (const task of event.tasks) {
           const exit = task.exitCode === null ? 'no exit code' : `exit ${task.exitCode}`;
           lines.push(`  ${this.prefix(task.environment)} ${task.step}: ${exit}, ${task.logLines} lines`);
