@@ -1,0 +1,77 @@
+import { StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { describe, expect, it } from 'vitest';
+import {
+  DEMO_ENVIRONMENTS,
+  deploymentsOf,
+  executionHistory,
+  pollUntil,
+  releaseNameAt,
+  setMigrationDelay,
+  startRelease,
+  waitForExecutionEnd,
+  waitForState,
+} from '../../examples/demo/sample-aws.js';
+import { describeTasks, GROUPS, planOf, primaryRevision, stateAfter, useSampleAws } from './harness.js';
+
+describe('StopExecution (cancel)', () => {
+  const aws = useSampleAws();
+
+  it('during migrations: the cleanup stops every migration task and nothing is deployed', async () => {
+    for (const environment of DEMO_ENVIRONMENTS)
+      await setMigrationDelay(aws().clients.ecs, environment, 5000);
+    const release = releaseNameAt(new Date(), 'e2e-abortmig');
+    const executionArn = await startRelease(aws(), release);
+    await waitForState(aws().clients.sfn, executionArn, 'CheckMigrate');
+    const events = await executionHistory(aws().clients.sfn, executionArn);
+    const taskArns = stateAfter(events, 'Migrate')?.migrate?.tasks.map((task) => task.taskArn) ?? [];
+    expect(taskArns).toHaveLength(DEMO_ENVIRONMENTS.length);
+    expect((await describeTasks(aws(), taskArns)).every((task) => task.lastStatus !== 'STOPPED')).toBe(true);
+
+    await aws().clients.sfn.send(new StopExecutionCommand({ executionArn, cause: 'cancelled in a test' }));
+    const end = await waitForExecutionEnd(aws().clients.sfn, executionArn);
+
+    expect(end.status).toBe('ABORTED');
+    await aws().local.events.settle();
+    const stopped = await pollUntil('the cleanup to stop the migrations', async () => {
+      const tasks = await describeTasks(aws(), taskArns);
+      return tasks.every((task) => task.lastStatus === 'STOPPED') ? tasks : undefined;
+    });
+    for (const task of stopped) {
+      expect(task.stopCode).toBe('UserInitiated');
+      expect(task.containers?.[0]?.exitCode).not.toBe(0);
+    }
+    for (const { environment, service } of GROUPS) {
+      const ours = (await deploymentsOf(aws().clients.codedeploy, environment, service)).filter((d) =>
+        d.description?.includes(`stepdeploy:${release}:`),
+      );
+      expect(ours, `${environment}/${service}`).toEqual([]);
+    }
+  });
+
+  it('during deploy: the cleanup rolls every deployment back to the previous revision', async () => {
+    // One deployment that never finishes keeps the run in its deploy phase until the stop.
+    aws().local.faults.add({ kind: 'deployment-hang', environment: 'au', service: 'web' });
+    const release = releaseNameAt(new Date(), 'e2e-abortdeploy');
+    const executionArn = await startRelease(aws(), release);
+    await waitForState(aws().clients.sfn, executionArn, 'CheckDeploy');
+
+    await aws().clients.sfn.send(new StopExecutionCommand({ executionArn, cause: 'cancelled in a test' }));
+    const end = await waitForExecutionEnd(aws().clients.sfn, executionArn);
+
+    expect(end.status).toBe('ABORTED');
+    await aws().local.events.settle();
+    const plan = await planOf(aws(), executionArn);
+    for (const { environment, service } of GROUPS) {
+      const previous = plan.services[environment]?.[service]?.previous;
+      await pollUntil(`${environment}/${service} back on ${previous}`, async () => {
+        const deployments = await deploymentsOf(aws().clients.codedeploy, environment, service);
+        const inFlight = deployments.some((d) =>
+          ['Created', 'Queued', 'InProgress', 'Ready'].includes(d.status ?? ''),
+        );
+        return !inFlight && (await primaryRevision(aws(), environment, service)) === previous
+          ? true
+          : undefined;
+      });
+    }
+  });
+});

@@ -1,0 +1,104 @@
+import { StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { describe, expect, it } from 'vitest';
+import {
+  deploymentsOf,
+  pollUntil,
+  releaseNameAt,
+  startRelease,
+  waitForExecutionEnd,
+  waitForState,
+} from '../../examples/demo/sample-aws.js';
+import { announcementsOf, finalState, GROUPS, planOf, primaryRevision, useSampleAws } from './harness.js';
+
+describe('a deployment that fails', () => {
+  const aws = useSampleAws();
+
+  /** Every group is back on the revision it ran before the release, with nothing in flight. */
+  async function expectAllOnPrevious(executionArn: string, release: string) {
+    const plan = await planOf(aws(), executionArn);
+    for (const { environment, service } of GROUPS) {
+      const previous = plan.services[environment]?.[service]?.previous;
+      await pollUntil(`${environment}/${service} back on ${previous}`, async () => {
+        const deployments = await deploymentsOf(aws().clients.codedeploy, environment, service);
+        const inFlight = deployments.some((d) =>
+          ['Created', 'Queued', 'InProgress', 'Ready'].includes(d.status ?? ''),
+        );
+        return !inFlight && (await primaryRevision(aws(), environment, service)) === previous
+          ? true
+          : undefined;
+      });
+      const ours = (await deploymentsOf(aws().clients.codedeploy, environment, service)).filter((d) =>
+        d.description?.includes(`stepdeploy:${release}:${environment}/${service}`),
+      );
+      expect(ours.length, `${environment}/${service} deployments of the release`).toBeGreaterThan(0);
+    }
+  }
+
+  it('eu/web fails after the others shifted traffic: every group rolls back to its previous revision', async () => {
+    // The last lifecycle event: the other groups have shifted their traffic by then.
+    aws().local.faults.add({
+      kind: 'deployment-failure',
+      environment: 'eu',
+      service: 'web',
+      lifecycleEvent: 'AfterAllowTraffic',
+    });
+    const release = releaseNameAt(new Date(), 'e2e-deployfail');
+
+    const executionArn = await startRelease(aws(), release);
+    const end = await waitForExecutionEnd(aws().clients.sfn, executionArn);
+
+    expect(end.status).toBe('FAILED');
+    expect(`${end.error} ${end.cause}`).toMatch(/eu\/web/);
+    const state = await finalState(aws(), executionArn);
+    expect(state.announce?.outcome).toBe('ROLLED_BACK');
+    expect(state.rollback?.status).toBe('SUCCEEDED');
+    expect(state.rollback?.rollbacks).toHaveLength(GROUPS.length);
+    const shifted = state.rollback?.rollbacks.filter((r) => !(r.environment === 'eu' && r.service === 'web'));
+    expect(
+      shifted?.every((r) => r.action === 'stop' || r.action === 'redeploy' || r.action === 'adopt'),
+    ).toBe(true);
+    await expectAllOnPrevious(executionArn, release);
+    expect((await announcementsOf(aws(), release)).map((event) => event['detail-type'])).toEqual([
+      'Release Rolled Back',
+    ]);
+  });
+
+  it('us/worker hangs: stopping the run past its deadline rolls every group back', async () => {
+    aws().local.faults.add({ kind: 'deployment-hang', environment: 'us', service: 'worker' });
+    const release = releaseNameAt(new Date(), 'e2e-hang');
+    const executionArn = await startRelease(aws(), release);
+    await waitForState(aws().clients.sfn, executionArn, 'CheckDeploy');
+    // The product has no per-deployment timeout below the run's own: the operator (or a
+    // pipeline's timeout) stops the run once it is overdue; the cleanup rolls back.
+    const others = GROUPS.filter((g) => !(g.environment === 'us' && g.service === 'worker'));
+    await pollUntil('the other deployments to shift traffic', async () => {
+      for (const { environment, service } of others) {
+        const [latest] = await deploymentsOf(aws().clients.codedeploy, environment, service);
+        if (
+          !latest?.description?.includes(release) ||
+          !['Ready', 'Succeeded', 'InProgress'].includes(latest.status ?? '')
+        ) {
+          return undefined;
+        }
+      }
+      return true;
+    });
+
+    const [hanging] = await deploymentsOf(aws().clients.codedeploy, 'us', 'worker');
+    expect(hanging?.description).toContain(release);
+    expect(hanging?.status).toBe('InProgress');
+
+    await aws().clients.sfn.send(
+      new StopExecutionCommand({
+        executionArn,
+        error: 'DeploymentTimeout',
+        cause: 'us/worker did not finish in time',
+      }),
+    );
+    const end = await waitForExecutionEnd(aws().clients.sfn, executionArn);
+
+    expect(end.status).toBe('ABORTED');
+    await aws().local.events.settle();
+    await expectAllOnPrevious(executionArn, release);
+  });
+});

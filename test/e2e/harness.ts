@@ -1,0 +1,176 @@
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import {
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  DescribeTasksCommand,
+  type Task,
+} from '@aws-sdk/client-ecs';
+import type { HistoryEvent } from '@aws-sdk/client-sfn';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, expect } from 'vitest';
+import {
+  DEMO_ENVIRONMENTS,
+  DEMO_SERVICES,
+  executionHistory,
+  pollUntil,
+  type SampleAws,
+  startSampleAws,
+} from '../../examples/demo/sample-aws.js';
+import type { RunState } from '../../lambdas/shared/types.js';
+import type { BusEvent } from '../../local/events/events-model.js';
+
+/**
+ * Waits run this many times faster than in AWS: a release takes seconds, while the
+ * replacement tasks (real node processes) still get a few real seconds to become healthy.
+ */
+export const TIME_SCALE = 100;
+
+/** Every environment × service pair of the sample stack. */
+export const GROUPS = DEMO_ENVIRONMENTS.flatMap((environment) =>
+  DEMO_SERVICES.map((service) => ({ environment, service })),
+);
+
+/**
+ * Pids of the live processes started with `LOCAL_DATA_DIR=<dataDir>`: the task processes
+ * of one local AWS, told apart from every other process on the machine (other test
+ * files run their own local AWS at the same time).
+ */
+export function taskProcessesOf(dataDir: string): number[] {
+  const marker = `LOCAL_DATA_DIR=${dataDir}\0`;
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const environ = readFileSync(`/proc/${entry}/environ`, 'latin1');
+      if (`${environ}\0`.includes(marker)) pids.push(Number(entry));
+    } catch {
+      // It exited while we looked, or belongs to another user.
+    }
+  }
+  return pids;
+}
+
+/**
+ * A fresh local AWS with the sample stack for each test, stopped after it; the test fails
+ * if any task process outlives the stop.
+ */
+export function useSampleAws(timeScale = TIME_SCALE): () => SampleAws {
+  let current: SampleAws | undefined;
+  beforeEach(async () => {
+    current = await startSampleAws({ timeScale });
+  }, 60_000);
+  afterEach(async () => {
+    const aws = current;
+    current = undefined;
+    if (!aws) return;
+    await aws.stop();
+    const left = await pollUntil(
+      'task processes to end',
+      async () => {
+        const pids = taskProcessesOf(aws.dataDir);
+        return pids.length === 0 ? pids : undefined;
+      },
+      { timeoutMs: 10_000 },
+    ).catch(() => taskProcessesOf(aws.dataDir));
+    for (const pid of left) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+    rmSync(aws.dataDir, { recursive: true, force: true });
+    expect(left, `task processes left running after the local AWS stopped`).toEqual([]);
+  }, 60_000);
+  return () => {
+    if (!current) throw new Error('The local AWS is only available inside a test.');
+    return current;
+  };
+}
+
+/** The state as it left the last `TaskStateExited` of `name` (the whole `$`), if it ran. */
+export function stateAfter(events: HistoryEvent[], name: string): RunState | undefined {
+  const exited = events.filter((event) => event.stateExitedEventDetails?.name === name).at(-1);
+  const output = exited?.stateExitedEventDetails?.output;
+  return output ? (JSON.parse(output) as RunState) : undefined;
+}
+
+/** The run state as the execution left it (the last state exited). */
+export async function finalState(aws: SampleAws, executionArn: string): Promise<RunState> {
+  const events = await executionHistory(aws.clients.sfn, executionArn);
+  const exited = events.filter((event) => event.stateExitedEventDetails?.output).at(-1);
+  if (!exited?.stateExitedEventDetails?.output) throw new Error(`Execution ${executionArn} exited no state.`);
+  return JSON.parse(exited.stateExitedEventDetails.output) as RunState;
+}
+
+/** The Plan of a run, from its history. */
+export async function planOf(aws: SampleAws, executionArn: string) {
+  const events = await executionHistory(aws.clients.sfn, executionArn);
+  const plan = stateAfter(events, 'Plan')?.plan;
+  if (!plan) throw new Error(`Execution ${executionArn} has no Plan output.`);
+  return plan;
+}
+
+/** The task definition revision (`family:revision`) of a service's PRIMARY task set. */
+export async function primaryRevision(aws: SampleAws, environment: string, service: string): Promise<string> {
+  const { services } = await aws.clients.ecs.send(
+    new DescribeServicesCommand({ cluster: `stepdeploy-demo-${environment}`, services: [service] }),
+  );
+  const primary = services?.[0]?.taskSets?.find((set) => set.status === 'PRIMARY')?.taskDefinition;
+  if (!primary) throw new Error(`${environment}/${service} has no PRIMARY task set.`);
+  return primary.slice(primary.lastIndexOf('/') + 1);
+}
+
+/** The image of a task definition's `app` container. */
+export async function imageOf(aws: SampleAws, taskDefinition: string): Promise<string | undefined> {
+  const { taskDefinition: described } = await aws.clients.ecs.send(
+    new DescribeTaskDefinitionCommand({ taskDefinition }),
+  );
+  return described?.containerDefinitions?.find((container) => container.name === 'app')?.image;
+}
+
+/** The events put on the local EventBridge, oldest first. */
+export async function busEvents(aws: SampleAws): Promise<BusEvent[]> {
+  const res = await fetch(`${aws.endpoint}/_local/events`);
+  return ((await res.json()) as { events: BusEvent[] }).events;
+}
+
+/** The announcements of one release. */
+export async function announcementsOf(aws: SampleAws, release: string): Promise<BusEvent[]> {
+  return (await busEvents(aws)).filter(
+    (event) => event.source === 'stepdeploy' && JSON.stringify(event.detail).includes(`"${release}"`),
+  );
+}
+
+/** Describes tasks by ARN (one cluster per call, as ECS wants). */
+export async function describeTasks(aws: SampleAws, taskArns: string[]): Promise<Task[]> {
+  const byCluster = new Map<string, string[]>();
+  for (const arn of taskArns) {
+    const cluster = arn.split('/')[1] ?? '';
+    byCluster.set(cluster, [...(byCluster.get(cluster) ?? []), arn]);
+  }
+  const tasks: Task[] = [];
+  for (const [cluster, arns] of byCluster) {
+    const described = await aws.clients.ecs.send(
+      new DescribeTasksCommand({ cluster, tasks: arns, include: ['TAGS'] }),
+    );
+    tasks.push(...(described.tasks ?? []));
+  }
+  return tasks;
+}
+
+/** The migration versions recorded in an environment's database; empty when it does not exist. */
+export function appliedMigrations(dataDir: string, environment: string): string[] {
+  const file = path.join(dataDir, `${environment}.sqlite`);
+  try {
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      return db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all() as string[];
+    } finally {
+      db.close();
+    }
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,87 @@
+import { ListTasksCommand } from '@aws-sdk/client-ecs';
+import { describe, expect, it } from 'vitest';
+import {
+  DEMO_ENVIRONMENTS,
+  deploymentsOf,
+  releaseNameAt,
+  setMigrationDelay,
+  startRelease,
+  waitForExecutionEnd,
+} from '../../examples/demo/sample-aws.js';
+import { TAGS } from '../../lambdas/shared/markers.js';
+import { describeTasks, GROUPS, planOf, useSampleAws } from './harness.js';
+
+describe('a flaky control plane', () => {
+  const aws = useSampleAws();
+
+  it('transient Lambda failures and throttling: the run succeeds with one task per environment and phase, one deployment per group', async () => {
+    aws().local.faults.add([
+      { kind: 'lambda-failure', verb: 'plan', count: 1 },
+      { kind: 'lambda-failure', verb: 'start-tasks', count: 2 },
+      { kind: 'lambda-failure', verb: 'check-tasks', count: 1 },
+      { kind: 'lambda-failure', verb: 'start-deployments', count: 2 },
+      { kind: 'lambda-failure', verb: 'check-deployments', count: 1 },
+      { kind: 'throttle', service: 'ecs', operation: 'RunTask', count: 3 },
+      { kind: 'throttle', service: 'ecs', operation: 'DescribeTasks', count: 2 },
+      { kind: 'throttle', service: 'codedeploy', operation: 'CreateDeployment', count: 3 },
+      { kind: 'throttle', service: 'codedeploy', operation: 'BatchGetDeployments', count: 2 },
+    ]);
+    const release = releaseNameAt(new Date(), 'e2e-flaky');
+
+    const executionArn = await startRelease(aws(), release);
+    const end = await waitForExecutionEnd(aws().clients.sfn, executionArn);
+
+    expect(end.status, `${end.error}: ${end.cause}`).toBe('SUCCEEDED');
+    expect(aws().local.faults.list(), 'every injected failure fired').toEqual([]);
+    const plan = await planOf(aws(), executionArn);
+    const taskArns: string[] = [];
+    for (const environment of DEMO_ENVIRONMENTS) {
+      for (const desiredStatus of ['RUNNING', 'STOPPED'] as const) {
+        const listed = await aws().clients.ecs.send(
+          new ListTasksCommand({
+            cluster: `stepdeploy-demo-${environment}`,
+            startedBy: plan.runId,
+            desiredStatus,
+          }),
+        );
+        taskArns.push(...(listed.taskArns ?? []));
+      }
+    }
+    const tasks = await describeTasks(aws(), taskArns);
+    const counts = new Map<string, number>();
+    for (const task of tasks) {
+      const key = `${task.tags?.find((t) => t.key === TAGS.environment)?.value}/${task.tags?.find((t) => t.key === TAGS.step)?.value}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    const expected = new Map(
+      DEMO_ENVIRONMENTS.flatMap((environment) =>
+        ['assets', 'migrate', 'tag-release'].map((step): [string, number] => [`${environment}/${step}`, 1]),
+      ),
+    );
+    expect(counts).toEqual(expected);
+    for (const { environment, service } of GROUPS) {
+      const ours = (await deploymentsOf(aws().clients.codedeploy, environment, service)).filter((d) =>
+        d.description?.includes(`stepdeploy:${release}:${environment}/${service}`),
+      );
+      expect(ours, `${environment}/${service}`).toHaveLength(1);
+    }
+  });
+
+  it('refuses a second release while one runs, naming the running one', async () => {
+    // Slow migrations keep the first release running while the second starts.
+    for (const environment of DEMO_ENVIRONMENTS)
+      await setMigrationDelay(aws().clients.ecs, environment, 2000);
+    const first = releaseNameAt(new Date(), 'e2e-first');
+    const firstArn = await startRelease(aws(), first);
+    const second = releaseNameAt(new Date(), 'e2e-second');
+
+    const secondArn = await startRelease(aws(), second);
+    const refused = await waitForExecutionEnd(aws().clients.sfn, secondArn);
+
+    expect(refused.status).toBe('FAILED');
+    expect(`${refused.error} ${refused.cause}`).toMatch(/DeployInProgressError/);
+    expect(refused.cause).toContain(first);
+    const finished = await waitForExecutionEnd(aws().clients.sfn, firstArn);
+    expect(finished.status, `${finished.error}: ${finished.cause}`).toBe('SUCCEEDED');
+  });
+});
