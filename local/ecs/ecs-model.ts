@@ -662,7 +662,18 @@ export class EcsModel {
     const region = config.options?.['awslogs-region'] ?? record.region;
     const prefix = config.options?.['awslogs-stream-prefix'];
     const stream = prefix ? `${prefix}/${definition.name}/${taskId}` : `${definition.name}/${taskId}`;
-    return (line) => this.options.logs.appendLine(region, group, stream, line);
+    return (line) => {
+      // CloudWatch Logs takes no empty message; the awslogs driver drops empty lines too.
+      if (line === '') return;
+      try {
+        this.options.logs.appendLine(region, group, stream, line);
+      } catch (error) {
+        // A task's output must never take the local AWS down (a deleted group, say).
+        process.stderr.write(
+          `local AWS: could not log a line of ${record.task.taskArn} to ${group}/${stream}: ${String(error)}\n`,
+        );
+      }
+    };
   }
 
   /**

@@ -86,7 +86,7 @@ describe('RunTask', () => {
     // Prepare
     const arn = await register(
       nodeCommand(
-        "for (let i = 1; i <= 5; i++) console.log('line ' + i); console.error('to stderr'); console.log(process.env.APP_ENV, process.env.RELEASE, process.env.ECS_TASK_ARN === undefined ? 'no-arn' : 'arn', process.env.IMAGE, process.env.LOCAL_DATA_DIR ? 'data' : 'no-data', process.cwd()); process.exit(3);",
+        "for (let i = 1; i <= 5; i++) console.log('line ' + i); console.log(''); console.error('to stderr'); console.log(process.env.APP_ENV, process.env.RELEASE, process.env.ECS_TASK_ARN === undefined ? 'no-arn' : 'arn', process.env.IMAGE, process.env.LOCAL_DATA_DIR ? 'data' : 'no-data', process.cwd()); process.exit(3);",
       ),
     );
 
@@ -136,6 +136,7 @@ describe('RunTask', () => {
       'line 5',
     ]);
     expect(lines).toContain('to stderr');
+    expect(lines).not.toContain('');
     expect(lines).toContain(`eu r1 arn registry.example/app:1 data ${local.repoRoot}`);
   });
 
