@@ -317,7 +317,9 @@ export async function runScenario(options: ScenarioOptions, repoRoot: string, lo
       execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
     }
     running = false;
-    log(`execution ${execution.status}${execution.error ? `: ${execution.error}: ${execution.cause}` : ''}`);
+    log(
+      `execution ${execution.status}${execution.error ? `: ${execution.error}: ${execution.cause?.split('\n')[0]}` : ''}`,
+    );
     const approvedAt = await approvals;
     const tailReport = await tail;
 
