@@ -55,6 +55,8 @@ export class ContainerProcess {
             for (const line of lines) options.onLine(line);
           };
           stream.on('data', (chunk: Buffer) => emit(decoder.write(chunk)));
+          // A broken pipe ends the output like a close; it must not become an uncaught error.
+          stream.on('error', () => stream.destroy());
           stream.on('close', () => {
             emit(decoder.end());
             if (pending !== '') options.onLine(pending);
