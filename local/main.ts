@@ -30,7 +30,15 @@ export interface RunningLocal {
  * writes what a user needs to reach it to `out`.
  */
 export async function startLocal(options: LocalOptions, out: NodeJS.WritableStream): Promise<RunningLocal> {
-  const faults = options.faults.flatMap((text) => parseFaults(JSON.parse(text)));
+  const faults = options.faults.flatMap((text) => {
+    try {
+      return parseFaults(JSON.parse(text));
+    } catch (error) {
+      throw new Error(
+        `--fault ${text}: ${error instanceof SyntaxError ? 'not JSON' : (error as Error).message}`,
+      );
+    }
+  });
   out.write('Synthesizing the sample stack (infra/sample-stack.ts)...\n');
   const template = synthesizeSampleTemplate();
   const local = await LocalAws.start({
@@ -103,11 +111,8 @@ async function main(argv: string[]): Promise<void> {
   program.parse(argv);
   const flags = program.opts<{ port: number; timeScale: number; dataDir?: string; fault: string[] }>();
 
-  const { local } = await startLocal(
-    { port: flags.port, timeScale: flags.timeScale, dataDir: flags.dataDir, faults: flags.fault },
-    process.stdout,
-  );
-  await new Promise<void>((resolve) => {
+  // Listening before the (slow) start: a signal during it stops everything once it is up.
+  const stopRequested = new Promise<void>((resolve) => {
     // Ctrl+C reaches both tsx and this process, which tsx then signals again: a second
     // signal must not kill us while the task processes are being stopped.
     let stopping = false;
@@ -118,6 +123,11 @@ async function main(argv: string[]): Promise<void> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+  const { local } = await startLocal(
+    { port: flags.port, timeScale: flags.timeScale, dataDir: flags.dataDir, faults: flags.fault },
+    process.stdout,
+  );
+  await stopRequested;
   process.stdout.write('Stopping the local AWS and its task processes...\n');
   await local.stop();
   // Handler modules ran in this process; their SDK clients may keep sockets open.
