@@ -698,7 +698,8 @@ class PolicyFactory {
       fn,
       this.environments.map((env) => env.oneOff),
     );
-    this.taskAccess(fn, ['ecs:DescribeTasks']);
+    // When one task of a phase fails to start, StartTasks stops the ones it did start.
+    this.taskAccess(fn, ['ecs:StopTask']);
   }
 
   /** CheckTasks: describe the tasks. */
@@ -748,14 +749,7 @@ class PolicyFactory {
       'codedeploy:GetDeployment',
       'codedeploy:BatchGetDeployments',
       'codedeploy:ListDeployments',
-      'codedeploy:GetDeploymentTarget',
     ]);
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['ecs:DescribeServices'],
-        resources: unique(this.environments.flatMap((env) => env.serviceArns)),
-      }),
-    );
     this.taskAccess(fn, ['ecs:DescribeTasks', 'ecs:ListTasks', 'ecs:StopTask']);
   }
 

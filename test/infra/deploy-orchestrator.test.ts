@@ -160,7 +160,7 @@ describe('least-privilege IAM', () => {
   });
 
   it('conditions task actions on the configured clusters', () => {
-    for (const verb of ['check-tasks', 'stop-tasks', 'retire-old-workers', 'cleanup']) {
+    for (const verb of ['start-tasks', 'check-tasks', 'stop-tasks', 'retire-old-workers', 'cleanup']) {
       const taskStatements = statementsOf(verb).filter((statement) =>
         actionsOf(statement).some((action) =>
           ['ecs:StopTask', 'ecs:DescribeTasks', 'ecs:ListTasks'].includes(action),

@@ -1,0 +1,310 @@
+import { CreateDeploymentCommand, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
+import { RunTaskCommand } from '@aws-sdk/client-ecs';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { synthesizeSampleTemplate } from '../../infra/synthesize.js';
+import { handler as announce } from '../../lambdas/announce/handler.js';
+import { handler as checkDeployments } from '../../lambdas/check-deployments/handler.js';
+import { handler as checkRollbacks } from '../../lambdas/check-rollbacks/handler.js';
+import { handler as checkTasks } from '../../lambdas/check-tasks/handler.js';
+import { handler as plan } from '../../lambdas/plan/handler.js';
+import { handler as retireOldWorkers } from '../../lambdas/retire-old-workers/handler.js';
+import { handler as rollBack } from '../../lambdas/roll-back/handler.js';
+import { CONFIG_ENV, parseConfig } from '../../lambdas/shared/config.js';
+import type { LambdaContext } from '../../lambdas/shared/lambda-context.js';
+import { handler as startDeployments } from '../../lambdas/start-deployments/handler.js';
+import { handler as startTasks } from '../../lambdas/start-tasks/handler.js';
+import { handler as stopTasks } from '../../lambdas/stop-tasks/handler.js';
+import {
+  type AslDefinition,
+  extractDefinition,
+  renderTemplateValue,
+  type Template,
+  taskHandlers,
+} from '../../statemachine/asl.js';
+import type { Verb } from '../../statemachine/handlers.js';
+import { FakeAws } from './fake-aws.js';
+
+type Handler = (event: unknown, context?: LambdaContext) => Promise<unknown>;
+
+const HANDLERS: Record<Exclude<Verb, 'cleanup'>, Handler> = {
+  plan,
+  'start-tasks': startTasks,
+  'check-tasks': checkTasks,
+  'stop-tasks': stopTasks,
+  'start-deployments': startDeployments,
+  'check-deployments': checkDeployments,
+  'roll-back': rollBack,
+  'check-rollbacks': checkRollbacks,
+  'retire-old-workers': retireOldWorkers,
+  announce,
+};
+
+/**
+ * A Lambda context with no time left to watch: every check looks once and returns,
+ * so the state machine's own Choice loop does the polling, and no test sleeps.
+ */
+const LOOK_ONCE: LambdaContext = { getRemainingTimeInMillis: () => 30_000 };
+
+type JsonValue = Parameters<StateMachine['run']>[0];
+type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
+
+let definition: AslDefinition;
+let verbs: Record<string, Verb>;
+let stateMachineArn: string;
+let fake: FakeAws;
+
+/** Resolves the references of the template's strings to the names CloudFormation would give. */
+function resolver(template: Template) {
+  return (logicalId: string, attribute: string | undefined): string => {
+    const properties = (template.Resources?.[logicalId]?.Properties ?? {}) as Record<string, unknown>;
+    const named = [
+      'ClusterName',
+      'ServiceName',
+      'ApplicationName',
+      'DeploymentGroupName',
+      'Name',
+      'Family',
+    ].find((key) => typeof properties[key] === 'string');
+    if (attribute === 'Arn' || !named) return `${logicalId}${attribute ? `.${attribute}` : ''}`;
+    return String(properties[named]);
+  };
+}
+
+beforeAll(() => {
+  const template = synthesizeSampleTemplate() as Template;
+  definition = extractDefinition(template);
+  verbs = taskHandlers(template);
+  const fn = Object.values(template.Resources ?? {}).find(
+    (resource) => resource.Type === 'AWS::Lambda::Function',
+  );
+  const variables =
+    (fn?.Properties?.Environment as { Variables: Record<string, unknown> } | undefined)?.Variables ?? {};
+  process.env[CONFIG_ENV] = renderTemplateValue(variables[CONFIG_ENV], resolver(template));
+  const name = String(
+    Object.values(template.Resources ?? {}).find((r) => r.Type === 'AWS::StepFunctions::StateMachine')
+      ?.Properties?.StateMachineName,
+  );
+  stateMachineArn = `arn:aws:states:us-east-1:000000000000:stateMachine:${name}`;
+});
+
+afterEach(() => fake?.restore());
+
+interface RunResult {
+  status: 'SUCCEEDED' | 'FAILED';
+  output?: Record<string, unknown>;
+  error?: string;
+  cause?: string;
+  states: string[];
+}
+
+/** Runs the synthesized definition on `input`, every Lambda task dispatched to its real handler. */
+async function run(input: JsonValue, prepare: (aws: FakeAws) => void = () => {}): Promise<RunResult> {
+  fake = new FakeAws(parseConfig(process.env[CONFIG_ENV]));
+  const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:run-${Math.random().toString(36).slice(2)}`;
+  fake.execution = {
+    executionArn,
+    name: executionArn.split(':').pop(),
+    stateMachineArn,
+    status: 'RUNNING',
+    startDate: new Date(),
+  };
+  prepare(fake);
+
+  const localHandlers = Object.fromEntries(
+    Object.entries(verbs).map(([state, verb]) => [
+      state,
+      async (event: JsonValue) =>
+        (await HANDLERS[verb as Exclude<Verb, 'cleanup'>](event, LOOK_ONCE)) as JsonValue,
+    ]),
+  );
+  const machine = new StateMachine(definition as ConstructorParameters<typeof StateMachine>[0]);
+  const execution = machine.run(input, {
+    overrides: { taskResourceLocalHandlers: localHandlers },
+    context: {
+      Execution: {
+        Id: executionArn,
+        Input: input,
+        Name: fake.execution.name,
+        StartTime: new Date().toISOString(),
+      },
+      StateMachine: { Id: stateMachineArn, Name: stateMachineArn.split(':').pop() },
+    },
+  });
+  const events: EventLog[] = [];
+  const collected = (async () => {
+    for await (const event of execution.eventLogs) events.push(event);
+  })();
+  let result: RunResult;
+  try {
+    const output = (await execution.result) as Record<string, unknown>;
+    result = { status: 'SUCCEEDED', output, states: [] };
+  } catch {
+    result = { status: 'FAILED', states: [] };
+  }
+  await collected;
+  for (const event of events) {
+    if (event.type === 'StateEntered') result.states.push(event.state.name);
+    if (event.type === 'ExecutionFailed') {
+      result.error = event.Error;
+      result.cause = String(event.Cause);
+    }
+  }
+  return result;
+}
+
+const RELEASE = { release: '2026-11-26.3', images: { app: 'registry.example/stepdeploy-demo/app:3f2c1d0' } };
+
+const detailTypes = () => fake.announced.map((entry) => entry.DetailType);
+const runTaskSteps = () =>
+  fake.ecs.commandCalls(RunTaskCommand).map((call) => {
+    const tags = call.args[0].input.tags ?? [];
+    return `${tags.find((t) => t.key === 'stepdeploy:environment')?.value}/${tags.find((t) => t.key === 'stepdeploy:step')?.value}`;
+  });
+
+describe('a release run through the synthesized state machine', () => {
+  it('succeeds: steps, migrations, one deployment per service, old workers retired, announced', async () => {
+    const result = await run(RELEASE);
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.states).toEqual(
+      expect.arrayContaining([
+        'Plan',
+        'PreDeploySteps',
+        'Migrate',
+        'Deploy',
+        'RetireOldWorkers',
+        'PostDeploySteps',
+        'Announce',
+        'Released',
+      ]),
+    );
+    expect(result.states).not.toContain('RollBack');
+    expect([...new Set(runTaskSteps())].sort()).toEqual(
+      ['au', 'eu', 'us'].flatMap((env) => [`${env}/assets`, `${env}/migrate`, `${env}/tag-release`]).sort(),
+    );
+    expect(fake.codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(6);
+    expect(result.output?.retire).toEqual({
+      workers: ['us', 'eu', 'au'].map((environment) => ({
+        environment,
+        service: 'worker',
+        action: 'continue-deployment',
+        stoppedTasks: 0,
+      })),
+    });
+    expect(result.output?.announce).toMatchObject({ outcome: 'SUCCEEDED', detailType: 'Release Succeeded' });
+    expect(detailTypes()).toEqual(['Release Succeeded']);
+  });
+
+  it('stops the other migrations and deploys nothing when one of three fails', async () => {
+    const result = await run(RELEASE, (aws) => {
+      aws.taskScript = (env, step) =>
+        step === 'migrate'
+          ? env === 'eu'
+            ? { exitCode: 1, afterLooks: 1 }
+            : { exitCode: 0, afterLooks: 3 }
+          : { exitCode: 0 };
+    });
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('TaskFailedError');
+    expect(result.cause).toContain('eu/migrate: exit code 1');
+    expect(result.states).toContain('StopMigrate');
+    const stopped = fake.stoppedTasks.map((arn) => {
+      const task = fake.tasks.get(arn);
+      return `${task?.environment}/${task?.step}`;
+    });
+    expect(stopped.sort()).toEqual(['au/migrate', 'us/migrate']);
+    expect(fake.codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
+    expect(detailTypes()).toEqual(['Release Failed']);
+  });
+
+  it('fails without migrating when a pre-deploy task fails to start, stopping the ones that started', async () => {
+    const result = await run(RELEASE, (aws) => {
+      aws.taskScript = (env, step) =>
+        env === 'au' && step === 'assets' ? { failToStart: 'RESOURCE:ENI' } : { exitCode: 0 };
+    });
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('TaskFailedError');
+    expect(result.cause).toContain('au/assets');
+    expect(result.cause).toContain('RESOURCE:ENI');
+    expect(result.states).toContain('StopPreDeployStepsAfterError');
+    expect(runTaskSteps().some((step) => step.endsWith('/migrate'))).toBe(false);
+    expect(fake.stoppedTasks).toHaveLength(2);
+    expect(fake.codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
+  });
+
+  it('rolls every deployment back when one fails after another group already succeeded', async () => {
+    const result = await run(RELEASE, (aws) => {
+      aws.deploymentScript = (env, service) => {
+        if (env === 'us' && service === 'web') return { outcome: 'succeed', afterLooks: 1 };
+        if (env === 'eu' && service === 'web') return { outcome: 'fail', afterLooks: 3 };
+        return { outcome: 'succeed', afterLooks: 6 };
+      };
+    });
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('DeploymentFailedError');
+    expect(result.states).toEqual(expect.arrayContaining(['RollBack', 'AwaitRollbacks']));
+    expect(result.states).not.toContain('RetireOldWorkers');
+    const stoppedIds = fake.codedeploy.commandCalls(StopDeploymentCommand).map((call) => call.args[0].input);
+    expect(stoppedIds).toHaveLength(5);
+    expect(stoppedIds.every((input) => input.autoRollbackEnabled)).toBe(true);
+    const usWeb = [...fake.deployments.values()].find(
+      (d) => d.info.description === 'stepdeploy:2026-11-26.3:us/web',
+    );
+    expect(usWeb?.info.status).toBe('Stopped');
+    expect(result.cause).toContain('eu/web');
+    expect(detailTypes()).toEqual(['Release Rolled Back']);
+  });
+
+  it('succeeds and reports a failed post-deploy step, without rolling back', async () => {
+    const result = await run(RELEASE, (aws) => {
+      aws.taskScript = (env, step) =>
+        env === 'us' && step === 'tag-release' ? { exitCode: 2 } : { exitCode: 0 };
+    });
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.states).toContain('StopPostDeploySteps');
+    expect(result.states).not.toContain('RollBack');
+    expect(result.output?.postDeploy).toMatchObject({
+      status: 'FAILED',
+      failures: [expect.objectContaining({ environment: 'us', step: 'tag-release', exitCode: 2 })],
+    });
+    expect(result.output?.announce).toMatchObject({ outcome: 'SUCCEEDED' });
+    expect((result.output?.announce as { summary?: string } | undefined)?.summary).toContain(
+      'us/tag-release',
+    );
+    expect(fake.codedeploy.commandCalls(StopDeploymentCommand)).toHaveLength(0);
+  });
+
+  it('refuses to start while another release runs, naming it', async () => {
+    const result = await run(RELEASE, (aws) => {
+      aws.otherExecutions.push({
+        executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:earlier-release`,
+        name: 'earlier-release',
+        stateMachineArn,
+        status: 'RUNNING',
+        startDate: new Date(Date.now() - 60_000),
+      });
+    });
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('DeployInProgressError');
+    expect(result.cause).toContain('earlier-release');
+    expect(result.states).not.toContain('PreDeploySteps');
+    expect(fake.ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
+    expect(detailTypes()).toEqual(['Release Failed']);
+  });
+
+  it('rejects bad input before anything starts, naming the field', async () => {
+    const result = await run({ release: 'not a release!', images: {} });
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('ValidationError');
+    expect(result.cause).toContain('release');
+    expect(fake.ecs.calls()).toHaveLength(0);
+    expect(fake.codedeploy.calls()).toHaveLength(0);
+  });
+});
