@@ -181,7 +181,11 @@ export class StepFunctionsModel {
     return { stateMachineArn: arn, creationDate: record.creationMs / 1000 };
   }
 
-  /** The definition with its execution timeout shortened by the time scale (whole seconds, as ASL has them). */
+  /**
+   * The definition with its execution timeout shortened by the time scale (whole seconds, as
+   * ASL has them). Task timeouts stay real: a handler's scaled waits shrink, but its SDK calls,
+   * retries and the processes it starts take real time, which a scaled task timeout would cut.
+   */
   private scaled(definition: StateMachineDefinition): StateMachineDefinition {
     if (definition.TimeoutSeconds === undefined) return definition;
     const timeoutSeconds = Math.max(1, Math.ceil(definition.TimeoutSeconds / this.deps.clock.timeScale));
