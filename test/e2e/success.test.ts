@@ -1,7 +1,10 @@
 import { readdirSync } from 'node:fs';
+import { GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { ListTasksCommand } from '@aws-sdk/client-ecs';
 import { describe, expect, it } from 'vitest';
 import {
   DEMO_ENVIRONMENTS,
+  pollUntil,
   releaseNameAt,
   startRelease,
   waitForExecutionEnd,
@@ -9,6 +12,7 @@ import {
 import {
   announcementsOf,
   appliedMigrations,
+  describeTasks,
   GROUPS,
   imageOf,
   planOf,
@@ -43,5 +47,41 @@ describe('a release to three environments', () => {
     }
     const announcements = await announcementsOf(aws(), release);
     expect(announcements.map((event) => event['detail-type'])).toEqual(['Release Succeeded']);
+
+    // RetireOldWorkers ended the workers' termination wait: the old workers got SIGTERM,
+    // which their entrypoint turned into SIGQUIT (drain). Whether the job in hand finished
+    // before the (time-scaled) stopTimeout is a matter of timing, so only the signal is checked.
+    for (const environment of DEMO_ENVIRONMENTS) {
+      const previous = plan.services[environment]?.worker?.previous;
+      const cluster = `stepdeploy-demo-${environment}`;
+      const oldWorkers = await pollUntil(`the old ${environment} workers to stop`, async () => {
+        const listed = await aws().clients.ecs.send(
+          new ListTasksCommand({ cluster, desiredStatus: 'STOPPED' }),
+        );
+        const tasks = (await describeTasks(aws(), listed.taskArns ?? [])).filter((task) =>
+          task.taskDefinitionArn?.endsWith(`/${previous}`),
+        );
+        return tasks.length > 0 && tasks.every((task) => task.lastStatus === 'STOPPED') ? tasks : undefined;
+      });
+      for (const task of oldWorkers) {
+        const taskId = task.taskArn?.split('/').pop();
+        const { events } = await aws().clients.logs.send(
+          new GetLogEventsCommand({
+            logGroupName: `/stepdeploy-demo/${environment}`,
+            logStreamName: `app/app/${taskId}`,
+            startFromHead: true,
+          }),
+        );
+        const lines = events?.map((event) => event.message ?? '') ?? [];
+        expect(
+          lines.some((line) => line.startsWith('SIGQUIT:')),
+          `${environment} old worker: ${lines}`,
+        ).toBe(true);
+        expect(
+          lines.some((line) => line.startsWith('SIGTERM:')),
+          `${environment} old worker: ${lines}`,
+        ).toBe(false);
+      }
+    }
   });
 });

@@ -10,49 +10,18 @@ import net from 'node:net';
 import { hostname } from 'node:os';
 import { hasTable, openDatabase, releaseOf, sleep } from './db.mjs';
 
-const jobMs = Number(process.env.WORKER_JOB_MS ?? '400') || 0;
+const jobMs = Number(process.env.WORKER_JOB_MS ?? '150') || 0;
 const idleMs = Number(process.env.WORKER_IDLE_MS ?? '250') || 50;
 const name = `${hostname()}:${process.pid}`;
 const release = releaseOf(process.env.IMAGE);
 
 const db = openDatabase();
-if (!hasTable(db, 'jobs')) {
-  console.error(
-    'the jobs table does not exist: run the migrations first (node examples/demo/app/migrate.mjs)',
-  );
-  process.exit(1);
-}
 
 /** @typedef {{ id: number, kind: string, payload: string }} Job */
-
-const claim = db.prepare(
-  `UPDATE jobs SET status = 'running', attempts = attempts + 1, worker = ?, started_at = CURRENT_TIMESTAMP
-   WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY id LIMIT 1)
-   RETURNING id, kind, payload`,
-);
-const complete = db.prepare(
-  "UPDATE jobs SET status = 'done', finished_at = CURRENT_TIMESTAMP WHERE id = ? AND worker = ?",
-);
-const requeue = db.prepare("UPDATE jobs SET status = 'queued', worker = NULL WHERE id = ? AND worker = ?");
-const markReceipt = db.prepare(
-  'UPDATE orders SET receipt_sent_at = CURRENT_TIMESTAMP WHERE id = ? AND receipt_sent_at IS NULL',
-);
 
 /** @type {Job | undefined} */
 let current;
 let draining = false;
-
-/**
- * Does the job's work. The sleep stands for the slow part (an email API, a PDF).
- * @param {Job} job
- */
-async function perform(job) {
-  if (jobMs > 0) await sleep(jobMs);
-  if (job.kind === 'send-receipt') {
-    const { orderId } = JSON.parse(job.payload);
-    markReceipt.run(orderId);
-  }
-}
 
 const health = net.createServer((socket) => socket.end());
 health.on('error', (error) => {
@@ -70,7 +39,10 @@ process.on('SIGQUIT', () => {
 
 process.on('SIGTERM', () => {
   if (current) {
-    requeue.run(current.id, name);
+    db.prepare("UPDATE jobs SET status = 'queued', worker = NULL WHERE id = ? AND worker = ?").run(
+      current.id,
+      name,
+    );
     console.log(`SIGTERM: stopping now, job ${current.id} goes back on the queue`);
   } else {
     console.log('SIGTERM: stopping now, no job in hand');
@@ -80,17 +52,51 @@ process.on('SIGTERM', () => {
 });
 
 console.log(`worker ${name} for ${process.env.APP_ENV} running release ${release}`);
-while (!draining) {
-  current = /** @type {Job | undefined} */ (claim.get(name));
-  if (!current) {
-    await sleep(idleMs);
-    continue;
+
+// A worker can start before the first migration ran (a new environment): it waits for
+// its table instead of crashing, and can still be stopped meanwhile.
+if (!hasTable(db, 'jobs')) {
+  console.log('the jobs table does not exist yet: waiting for the migrations');
+  while (!draining && !hasTable(db, 'jobs')) await sleep(idleMs);
+}
+
+if (!draining) {
+  const claim = db.prepare(
+    `UPDATE jobs SET status = 'running', attempts = attempts + 1, worker = ?, started_at = CURRENT_TIMESTAMP
+     WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY id LIMIT 1)
+     RETURNING id, kind, payload`,
+  );
+  const complete = db.prepare(
+    "UPDATE jobs SET status = 'done', finished_at = CURRENT_TIMESTAMP WHERE id = ? AND worker = ?",
+  );
+  const markReceipt = db.prepare(
+    'UPDATE orders SET receipt_sent_at = CURRENT_TIMESTAMP WHERE id = ? AND receipt_sent_at IS NULL',
+  );
+
+  /**
+   * Does the job's work. The sleep stands for the slow part (an email API, a PDF).
+   * @param {Job} job
+   */
+  const perform = async (job) => {
+    if (jobMs > 0) await sleep(jobMs);
+    if (job.kind === 'send-receipt') {
+      const { orderId } = JSON.parse(job.payload);
+      markReceipt.run(orderId);
+    }
+  };
+
+  while (!draining) {
+    current = /** @type {Job | undefined} */ (claim.get(name));
+    if (!current) {
+      await sleep(idleMs);
+      continue;
+    }
+    console.log(`job ${current.id} ${current.kind} ${current.payload} started`);
+    await perform(current);
+    complete.run(current.id, name);
+    console.log(`job ${current.id} done`);
+    current = undefined;
   }
-  console.log(`job ${current.id} ${current.kind} ${current.payload} started`);
-  await perform(current);
-  complete.run(current.id, name);
-  console.log(`job ${current.id} done`);
-  current = undefined;
 }
 
 health.close();

@@ -97,3 +97,38 @@ describe('examples/demo/app/worker.mjs', () => {
     expect(connected).toBe(true);
   });
 });
+
+describe('examples/demo/app/worker.mjs before the first migration', () => {
+  let dataDir: string;
+  let running: AppProcess | undefined;
+  beforeEach(() => {
+    dataDir = freshDataDir();
+  });
+  afterEach(() => {
+    running?.child.kill('SIGKILL');
+    running = undefined;
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('waits for the jobs table, then works, and drains on SIGQUIT', async () => {
+    const env = { LOCAL_DATA_DIR: dataDir, APP_ENV: 'eu', WORKER_JOB_MS: '50', WORKER_IDLE_MS: '50' };
+    running = startApp(WORKER, env);
+    await running.waitForLine(/^the jobs table does not exist yet: waiting for the migrations$/);
+
+    expect((await runApp('examples/demo/app/migrate.mjs', env)).code).toBe(0);
+    await running.waitForLine(/^job 1 done$/);
+    running.child.kill('SIGQUIT');
+
+    expect(await running.exited).toBe(0);
+    expect(running.lines.at(-1)).toBe('worker drained, exiting 0');
+  });
+
+  it('exits 0 on SIGQUIT while still waiting', async () => {
+    running = startApp(WORKER, { LOCAL_DATA_DIR: dataDir, APP_ENV: 'eu' });
+    await running.waitForLine(/waiting for the migrations$/);
+
+    running.child.kill('SIGQUIT');
+
+    expect(await running.exited).toBe(0);
+  });
+});
