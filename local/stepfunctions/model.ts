@@ -55,6 +55,8 @@ interface Execution {
   error?: string;
   cause?: string;
   history: ExecutionHistory;
+  /** Lambda invocations in flight, per Task state: a state timeout ends their history first. */
+  invocations: Map<string, { settled: boolean }>;
   abort: () => void;
   done: Promise<void>;
 }
@@ -298,6 +300,7 @@ export class StepFunctionsModel {
       status: 'RUNNING',
       startMs: this.deps.clock.nowMs(),
       history: new ExecutionHistory(),
+      invocations: new Map(),
       abort: () => {},
       done: Promise.resolve(),
     };
@@ -331,7 +334,10 @@ export class StepFunctionsModel {
     });
     execution.abort = run.abort;
     const consumed = (async () => {
-      for await (const event of run.eventLogs) execution.history.addEngineEvent(event as EngineEvent);
+      for await (const event of run.eventLogs) {
+        this.onTaskTimeout(execution, event as EngineEvent);
+        execution.history.addEngineEvent(event as EngineEvent);
+      }
     })();
     const outcome = run.result.then(
       (output) => ({ ok: true as const, output }),
@@ -371,7 +377,7 @@ export class StepFunctionsModel {
     for (const [name, state] of allStates(execution.machine.parsed.States)) {
       if (state.Type === 'Task') {
         const resource = state.Resource;
-        overrides.taskResourceLocalHandlers[name] = (input) => this.runTask(execution, resource, input);
+        overrides.taskResourceLocalHandlers[name] = (input) => this.runTask(execution, name, resource, input);
       }
       if ((state.Type === 'Task' || state.Type === 'Parallel' || state.Type === 'Map') && state.Retry) {
         overrides.retryIntervalOverrides[name] = state.Retry.map(
@@ -385,7 +391,27 @@ export class StepFunctionsModel {
     return overrides;
   }
 
-  private async runTask(execution: Execution, resource: string, input: JsonValue): Promise<JsonValue> {
+  /** A Task state that timed out leaves its invocation running: its history says it timed out. */
+  private onTaskTimeout(execution: Execution, event: EngineEvent): void {
+    if (event.type !== 'StateFailed' || event.state?.type !== 'Task' || event.Error !== 'States.Timeout')
+      return;
+    const invocation = execution.invocations.get(event.state.name);
+    if (!invocation || invocation.settled) return;
+    invocation.settled = true;
+    execution.history.add('LambdaFunctionTimedOut', {
+      lambdaFunctionTimedOutEventDetails: {
+        error: 'States.Timeout',
+        cause: `The task ${event.state.name} ran past its TimeoutSeconds.`,
+      },
+    });
+  }
+
+  private async runTask(
+    execution: Execution,
+    stateName: string,
+    resource: string,
+    input: JsonValue,
+  ): Promise<JsonValue> {
     // The engine queued the state's entry before calling us; let the history take it first.
     await new Promise((resolve) => setImmediate(resolve));
     const invokeApi = LAMBDA_INVOKE.test(resource);
@@ -398,7 +424,13 @@ export class StepFunctionsModel {
     const request = invokeApi && input && typeof input === 'object' && !Array.isArray(input) ? input : {};
     const reference = invokeApi ? String(request.FunctionName ?? '') : resource;
     const payload = invokeApi ? (request.Payload ?? null) : input;
-    const history = execution.history;
+    const invocation = { settled: false };
+    execution.invocations.set(stateName, invocation);
+    // Once the state timed out, the late end of the invocation is no event of this history.
+    const history = {
+      add: (...args: Parameters<ExecutionHistory['add']>) =>
+        invocation.settled ? undefined : execution.history.add(...args),
+    };
     const fn = this.deps.lambdas.find(reference);
     history.add('LambdaFunctionScheduled', {
       lambdaFunctionScheduledEventDetails: {
@@ -428,6 +460,7 @@ export class StepFunctionsModel {
           outputDetails: { truncated: false },
         },
       });
+      invocation.settled = true;
       if (!invokeApi) return output as JsonValue;
       return { ExecutedVersion: '$LATEST', Payload: output, StatusCode: 200 } as JsonValue;
     } catch (error) {
@@ -438,6 +471,7 @@ export class StepFunctionsModel {
       history.add('LambdaFunctionFailed', {
         lambdaFunctionFailedEventDetails: { error: failure.name, cause: failure.message },
       });
+      invocation.settled = true;
       throw failure;
     }
   }

@@ -50,6 +50,7 @@ const definition = {
       Choices: [
         { Variable: '$.mode', StringEquals: 'fail', Next: 'Migrate' },
         { Variable: '$.mode', StringEquals: 'slow', Next: 'Sleep' },
+        { Variable: '$.mode', StringEquals: 'impatient', Next: 'Hurry' },
       ],
       Default: 'Done',
     },
@@ -58,6 +59,14 @@ const definition = {
       Resource: subArn('SlowFn'),
       Parameters: { ms: 5000 },
       ResultPath: '$.slept',
+      Next: 'Done',
+    },
+    Hurry: {
+      Type: 'Task',
+      Resource: subArn('SlowFn'),
+      Parameters: { ms: 5000 },
+      TimeoutSeconds: 1,
+      Catch: [{ ErrorEquals: ['States.Timeout'], ResultPath: '$.error', Next: 'Done' }],
       Next: 'Done',
     },
     Migrate: {
@@ -299,6 +308,24 @@ describe('Step Functions executions', () => {
     await expect(start('slow-one', { who: 'x', mode: 'slow' })).rejects.toBeInstanceOf(
       ExecutionAlreadyExists,
     );
+  });
+
+  it('records a task that runs past its TimeoutSeconds as timed out, caught by States.Timeout', async () => {
+    const executionArn = await start('impatient', { who: 'x', mode: 'impatient' });
+
+    const described = await ended(executionArn);
+
+    expect(described.status).toBe('SUCCEEDED');
+    expect(JSON.parse(described.output ?? '{}').error.Error).toBe('States.Timeout');
+    expect((await history(executionArn)).map((e) => e.type).slice(-7)).toEqual([
+      'LambdaFunctionScheduled',
+      'LambdaFunctionStarted',
+      'LambdaFunctionTimedOut',
+      'TaskStateExited',
+      'SucceedStateEntered',
+      'SucceedStateExited',
+      'ExecutionSucceeded',
+    ]);
   });
 
   it('times out past the (scaled) TimeoutSeconds of the definition', async () => {
