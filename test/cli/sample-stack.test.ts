@@ -1,3 +1,5 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type TailEvent, TailEventSchema } from '../../cli/events.js';
@@ -116,5 +118,62 @@ describe('tail-deploy on the sample stack', () => {
     expect(
       new Set(rollbacks.flatMap((e) => (e.type === 'rollback' ? [`${e.environment}/${e.service}`] : []))),
     ).toEqual(new Set(['us/web', 'us/worker', 'eu/web', 'eu/worker', 'au/web', 'au/worker']));
+  });
+});
+
+describe('the tail-deploy command', () => {
+  const bin = fileURLToPath(new URL('../../bin/tail-deploy.js', import.meta.url));
+
+  function run(args: string[], onStdout?: (text: string, child: ChildProcess) => void) {
+    const child = spawn(process.execPath, [bin, ...args], {
+      env: {
+        ...process.env,
+        AWS_ENDPOINT_URL: aws.endpoint,
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      onStdout?.(stdout, child);
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+      child.on('close', (code) => resolve({ code, stdout, stderr })),
+    );
+  }
+
+  it('runs from bin/, follows a release through AWS_ENDPOINT_URL and exits with its code', async () => {
+    // Prepare
+    const release = releaseNameAt(new Date(), 'tail-bin');
+    const executionArn = await startRelease(aws, release);
+    // Act
+    const { code, stdout } = await run([executionArn, '--poll-interval', '250']);
+    // Assess
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^\[eu\] migrations complete: 5 applied$/m);
+    expect(stdout).toContain(`Release ${release} SUCCEEDED`);
+  });
+
+  it('detaches on SIGINT, says how to re-attach and exits 130', async () => {
+    // Prepare
+    const release = releaseNameAt(new Date(), 'tail-int');
+    const executionArn = await startRelease(aws, release);
+    let sent = false;
+    // Act
+    const { code, stderr } = await run([executionArn, '--poll-interval', '250'], (text, child) => {
+      if (!sent && text.includes('==> Plan')) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    // Assess
+    expect(code).toBe(130);
+    expect(stderr).toContain(`Re-attach with:\n  tail-deploy ${executionArn}`);
   });
 });
