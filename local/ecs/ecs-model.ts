@@ -91,6 +91,10 @@ type StopCode =
   | 'ServiceSchedulerInitiated';
 
 const DEFAULT_STOP_TIMEOUT_SECONDS = 30;
+/** First wait before the scheduler replaces a service task that stopped on its own (scaled). */
+const REPLACEMENT_BASE_DELAY_MS = 5_000;
+/** The longest such wait. */
+const REPLACEMENT_MAX_DELAY_MS = 300_000;
 
 const hex32 = () => randomBytes(16).toString('hex');
 const taskSetId = () =>
@@ -138,6 +142,10 @@ export class EcsModel {
   private readonly tasks = new Map<string, TaskRecord>();
   private readonly services = new Map<string, ServiceRecord>();
   private readonly tags = new Map<string, Tag[]>();
+  /** Replacements made so far per task set: the back-off before the next one doubles with each. */
+  private readonly replacements = new WeakMap<TaskSetRecord, number>();
+  private readonly pendingReplacements = new Set<() => void>();
+  private shuttingDown = false;
   /** Host ports given to tasks that have not stopped: the OS may hand a released port out again. */
   private readonly portsInUse = new Set<number>();
   private readonly clientTokens = new Map<string, Promise<{ taskArns: string[]; failures: Failure[] }>>();
@@ -882,17 +890,70 @@ export class EcsModel {
       },
     };
     service.taskSets.push(record);
-    const cluster = this.cluster(service.region, service.clusterName);
     for (let index = 0; index < (service.service.desiredCount ?? 0); index++) {
-      const task = await this.startTask(service.region, cluster, definition, {
-        startedBy: id,
-        group: `service:${service.service.serviceName}`,
-        tags: [],
-        launchType: 'FARGATE',
-      });
-      record.taskArns.push(task.task.taskArn as string);
+      record.taskArns.push(await this.startServiceTask(service, record));
     }
     return record;
+  }
+
+  /**
+   * Starts one task of a task set, and arranges for the scheduler to replace it when it
+   * stops on its own (it exited, or failed to start), after a back-off that doubles with
+   * every replacement in the set, as ECS throttles a service whose tasks keep failing.
+   * Tasks stopped by StopTask, by a task set's deletion or by shutdown are not replaced.
+   */
+  private async startServiceTask(service: ServiceRecord, set: TaskSetRecord): Promise<string> {
+    const cluster = this.cluster(service.region, service.clusterName);
+    const definition = this.taskDefinition(service.region, set.taskSet.taskDefinition as string);
+    const record = await this.startTask(service.region, cluster, definition, {
+      startedBy: set.taskSet.id,
+      group: `service:${service.service.serviceName}`,
+      tags: [],
+      launchType: 'FARGATE',
+    });
+    const taskArn = record.task.taskArn as string;
+    void record.stopped.then(() => {
+      const stopCode = record.task.stopCode;
+      if (stopCode !== 'EssentialContainerExited' && stopCode !== 'TaskFailedToStart') return;
+      if (!this.scheduling(service, set)) return;
+      const attempt = (this.replacements.get(set) ?? 0) + 1;
+      this.replacements.set(set, attempt);
+      const delayMs = Math.min(REPLACEMENT_BASE_DELAY_MS * 2 ** (attempt - 1), REPLACEMENT_MAX_DELAY_MS);
+      const cancel = this.options.clock.after(delayMs, () => {
+        this.pendingReplacements.delete(cancel);
+        if (!this.scheduling(service, set)) return;
+        void this.startServiceTask(service, set).then(
+          (replacement) => {
+            // Swapped only once the replacement exists, so the set never looks complete without it.
+            const index = set.taskArns.indexOf(taskArn);
+            if (index >= 0) set.taskArns[index] = replacement;
+            else set.taskArns.push(replacement);
+            if (!this.scheduling(service, set)) {
+              const started = this.tasks.get(replacement);
+              if (started)
+                this.stopTaskInternal(started, 'ServiceSchedulerInitiated', 'Task set no longer active');
+            }
+          },
+          (error: unknown) => {
+            process.stderr.write(
+              `local AWS: could not replace task ${taskArn} of service ${service.service.serviceName}: ${String(error)}\n`,
+            );
+          },
+        );
+      });
+      this.pendingReplacements.add(cancel);
+    });
+    return taskArn;
+  }
+
+  /** Whether the scheduler still keeps the task set's tasks running. */
+  private scheduling(service: ServiceRecord, set: TaskSetRecord): boolean {
+    return (
+      !this.shuttingDown &&
+      service.service.status === 'ACTIVE' &&
+      service.taskSets.includes(set) &&
+      set.taskSet.status !== 'DRAINING'
+    );
   }
 
   /** Makes `taskSet` the service's PRIMARY (the one it reports as its task definition). */
@@ -931,6 +992,7 @@ export class EcsModel {
    * connection to each mapped port succeeds.
    */
   async isTaskSetHealthy(taskSet: TaskSetRecord): Promise<boolean> {
+    if (taskSet.taskArns.length < (taskSet.taskSet.computedDesiredCount ?? 0)) return false;
     const records = taskSet.taskArns.map((arn) => this.tasks.get(arn));
     for (const record of records) {
       if (record?.task.lastStatus !== 'RUNNING') return false;
@@ -1030,14 +1092,19 @@ export class EcsModel {
 
   /** Kills every task process (SIGKILL to each process group) and waits until all are STOPPED. */
   async shutdown(): Promise<void> {
-    const records = [...this.tasks.values()];
-    for (const record of records) {
-      if (record.task.lastStatus !== 'STOPPED') {
+    this.shuttingDown = true;
+    for (const cancel of this.pendingReplacements) cancel();
+    this.pendingReplacements.clear();
+    // A task whose start was under way when this began shows up on the next pass.
+    for (;;) {
+      const records = [...this.tasks.values()].filter((record) => record.task.lastStatus !== 'STOPPED');
+      if (records.length === 0) return;
+      for (const record of records) {
         this.stopTaskInternal(record, 'UserInitiated', 'The local AWS stopped');
         for (const run of record.containers) run.process?.killGroup('SIGKILL');
       }
+      await Promise.all(records.map((record) => record.stopped));
     }
-    await Promise.all(records.map((record) => record.stopped));
   }
 
   /** Kills every task process group now, synchronously (for process exit). */

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   CreateClusterCommand,
   DeregisterTaskDefinitionCommand,
@@ -176,6 +178,42 @@ describe('services and task sets', () => {
     // Assess
     expect(await local.ecs.isTaskSetHealthy(service.taskSets[0])).toBe(false);
     expect(await local.ecs.isTaskSetHealthy(replacement)).toBe(false);
+  });
+
+  it('replaces a service task that exits on its own, until one stays up', async () => {
+    // Prepare: the task exits 1 until a file appears (as a worker does before the migrations ran).
+    const flakyCommand = nodeCommand(
+      "if (!require('node:fs').existsSync(process.env.LOCAL_DATA_DIR + '/ready')) process.exit(1); require('node:http').createServer((q, s) => s.end('ok')).listen(Number(process.env.PORT), '127.0.0.1'); process.on('SIGTERM', () => process.exit(0));",
+    );
+    const definition = (await register('worker', 'worker:1', flakyCommand)).taskDefinition
+      ?.taskDefinitionArn as string;
+    const service = await local.ecs.createService({
+      region: 'us-east-1',
+      cluster: 'us',
+      name: 'worker',
+      taskDefinitionArn: definition,
+      desiredCount: 1,
+      deploymentController: { type: 'CODE_DEPLOY' },
+    });
+    const set = service.taskSets[0];
+    const first = set.taskArns[0];
+    await local.ecs.allTasks().find((record) => record.task.taskArn === first)?.stopped;
+
+    // Act
+    writeFileSync(join(local.dataDir, 'ready'), '');
+    await eventually(async () => ((await local.ecs.isTaskSetHealthy(set)) ? true : undefined));
+    const running = await ecs.send(new ListTasksCommand({ cluster: 'us', serviceName: 'worker' }));
+    const stopped = await ecs.send(new DescribeTasksCommand({ cluster: 'us', tasks: [first] }));
+
+    // Assess
+    expect(set.taskArns).toHaveLength(1);
+    expect(set.taskArns[0]).not.toBe(first);
+    expect(running.taskArns).toEqual(set.taskArns);
+    expect(stopped.tasks?.[0]).toMatchObject({
+      stopCode: 'EssentialContainerExited',
+      startedBy: set.taskSet.id,
+      containers: [{ exitCode: 1 }],
+    });
   });
 
   it('tags resources and lists their tags', async () => {
