@@ -1,6 +1,15 @@
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ArnFormat, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import {
+  Annotations,
+  ArnFormat,
+  Duration,
+  Names,
+  RemovalPolicy,
+  Stack,
+  Token,
+  Validations,
+} from 'aws-cdk-lib';
 import type * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import type * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as codepipelineActions from 'aws-cdk-lib/aws-codepipeline-actions';
@@ -42,6 +51,9 @@ export function handlerEntry(verb: Verb): string {
 
 /** Names of environments, services and steps: they end up in markers, tags and state names. */
 const NAME_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
+
+/** Lambda's ceiling on the environment variables of a function, which carry the configuration. */
+const LAMBDA_ENVIRONMENT_MAX_BYTES = 4096;
 
 /** Lambda's own ceiling for one invocation. */
 const LAMBDA_MAX_TIMEOUT = Duration.minutes(15);
@@ -301,6 +313,15 @@ export class DeployOrchestrator extends Construct {
       cleanup: Duration.minutes(10),
     };
     const configJson = stack.toJsonString(this.config);
+    // Unresolved tokens render about as long as the ids they stand for, so this estimates the deployed size.
+    const configBytes = Buffer.byteLength(JSON.stringify(this.config));
+    if (configBytes > LAMBDA_ENVIRONMENT_MAX_BYTES) {
+      Annotations.of(this).addWarningV2(
+        'stepdeploy:configSize',
+        `The deploy configuration is about ${configBytes} bytes; Lambda allows ${LAMBDA_ENVIRONMENT_MAX_BYTES} ` +
+          `bytes of environment variables, so deploying to AWS fails. Configure fewer environments or services per orchestrator.`,
+      );
+    }
     const functions = {} as Record<Verb, nodejs.NodejsFunction>;
     for (const verb of VERBS) {
       functions[verb] = this.handlerFunction(verb, timeouts[verb], configJson, retention);

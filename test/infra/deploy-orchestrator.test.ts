@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   DeployOrchestrator,
@@ -377,5 +377,23 @@ describe('props validation', () => {
     ],
   ])('rejects %s', (_case, overrides, message) => {
     expect(build(overrides)).toThrow(message);
+  });
+
+  it('warns when the configuration outgrows what Lambda environment variables hold', () => {
+    const stack = testStack();
+    const names = Array.from({ length: 14 }, (_, index) => `env${index}`);
+    new DeployOrchestrator(stack, 'Deploy', {
+      environments: names.map((name) => testEnvironment(stack, name)),
+    });
+    Annotations.fromStack(stack).hasWarning(
+      '/Test/Deploy',
+      Match.stringLikeRegexp('Lambda allows 4096 bytes of environment variables'),
+    );
+  });
+
+  it('does not warn about the size of a configuration that fits', () => {
+    const stack = testStack();
+    new DeployOrchestrator(stack, 'Deploy', { environments: [testEnvironment(stack, 'us')] });
+    Annotations.fromStack(stack).hasNoWarning('/Test/Deploy', Match.stringLikeRegexp('Lambda allows'));
   });
 });
