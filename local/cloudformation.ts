@@ -378,7 +378,7 @@ class TemplateDeployer {
       case 'AWS::Lambda::Function': {
         const name = await this.ref(logicalId);
         const verb = resource.Metadata?.[HANDLER_METADATA];
-        // Functions without the metadata (CDK's own helpers) are not part of the release flow.
+        // Functions without the metadata (CDK's log retention or custom resources) are not part of the release flow.
         if (typeof verb !== 'string') return { type: resource.Type, physicalId: name, modelled: false };
         const environment =
           isRecord(properties.Environment) && isRecord(properties.Environment.Variables)
