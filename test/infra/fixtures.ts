@@ -1,4 +1,4 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -58,6 +58,3 @@ export function testEnvironment(
     ...overrides,
   };
 }
-
-/** A poll interval short enough to be valid with any watch. */
-export const ONE_SECOND = Duration.seconds(1);
