@@ -144,7 +144,15 @@ export async function followRun(props: FollowRunProps): Promise<FollowResult> {
   let end: { status: ExecutionEnd; time: Date; error?: string; cause?: string } | undefined;
 
   const now = () => iso(clock.nowMs());
-  const error = (message: string, code?: string) => emit({ type: 'error', time: now(), message, code });
+  // A failure that repeats on every poll is reported when it starts, not on every poll.
+  const lastErrors = new Map<string, string>();
+  const error = (message: string, code?: string, source?: string) => {
+    if (source !== undefined) {
+      if (lastErrors.get(source) === message) return;
+      lastErrors.set(source, message);
+    }
+    emit({ type: 'error', time: now(), message, ...(code ? { code } : {}) });
+  };
 
   const follower = new LogFollower({
     logsOf: (region) => clients.logs(region),
@@ -330,8 +338,22 @@ export async function followRun(props: FollowRunProps): Promise<FollowResult> {
     return true;
   }
 
+  /**
+   * Without ecs:DescribeTasks, a task counts as stopped once the history says how it ended
+   * (its phase's check) or the execution ended, so its stream is still drained and closed.
+   */
+  function stopFromHistory(): void {
+    for (const task of tasks.values()) {
+      if (task.stopped || (task.historyExitCode === undefined && !end)) continue;
+      task.stopped = true;
+      task.exitCode = task.historyExitCode ?? null;
+      follower.markStopped(task.taskArn);
+      reportStopped(task);
+    }
+  }
+
   async function lookAtTasks(): Promise<void> {
-    if (deniedOperations.has('DescribeTasks')) return;
+    if (deniedOperations.has('DescribeTasks')) return stopFromHistory();
     const groups = new Map<string, TrackedTask[]>();
     for (const task of tasks.values()) {
       if (task.stopped) continue;
@@ -370,7 +392,11 @@ export async function followRun(props: FollowRunProps): Promise<FollowResult> {
           }
         } catch (cause) {
           if (!denied('DescribeTasks', 'ecs:DescribeTasks', region, cause)) {
-            error(`DescribeTasks in ${region} failed, retrying: ${String(cause)}`, (cause as Error).name);
+            error(
+              `DescribeTasks in ${region} failed, retrying: ${String(cause)}`,
+              (cause as Error).name,
+              `DescribeTasks ${region}`,
+            );
           }
         }
       });
@@ -393,7 +419,11 @@ export async function followRun(props: FollowRunProps): Promise<FollowResult> {
       );
     } catch (cause) {
       if (!denied('BatchGetDeployments', 'codedeploy:BatchGetDeployments', props.region, cause)) {
-        error(`BatchGetDeployments failed, retrying: ${String(cause)}`, (cause as Error).name);
+        error(
+          `BatchGetDeployments failed, retrying: ${String(cause)}`,
+          (cause as Error).name,
+          'BatchGetDeployments',
+        );
       }
       return;
     }
@@ -508,7 +538,7 @@ export async function followRun(props: FollowRunProps): Promise<FollowResult> {
           cause,
         );
         if (isFatalReadError(cause)) throw new UnreadableRunError(why, { cause });
-        error(`${why}; retrying.`, cause instanceof Error ? cause.name : undefined);
+        error(`${why}; retrying.`, cause instanceof Error ? cause.name : undefined, 'GetExecutionHistory');
       }
       for (const event of fresh) {
         const update = interpret(event);

@@ -245,4 +245,17 @@ describe('tail-deploy on a mocked AWS', () => {
     expect(stderr.text).toContain('needs logs:GetLogEvents');
     expect(stdout.text).toContain('[us] migrate exited 0');
   });
+
+  it('without ecs:DescribeTasks, says so and ends the tasks with the run', async () => {
+    // Prepare
+    ecs.on(DescribeTasksCommand).rejects(denied('ecs:DescribeTasks'));
+    // Act
+    const { exitCode, stdout, stderr } = await tail(['--no-color']);
+    // Assess
+    expect(exitCode).toBe(1);
+    expect(stderr.text).toContain('DescribeTasks was denied in us-east-1: grant ecs:DescribeTasks');
+    expect(stderr.text.match(/DescribeTasks was denied/g)).toHaveLength(1);
+    expect(stdout.lines).toContain('[us] done');
+    expect(stdout.lines).toContain('[us] migrate stopped without an exit code');
+  });
 });
