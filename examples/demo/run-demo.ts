@@ -124,17 +124,28 @@ export function demoCommand(): Command {
     .showHelpAfterError();
 }
 
+/**
+ * Milliseconds each migration step takes: failures and aborts only show something while
+ * the siblings are still at work.
+ */
+export function migrationDelayOf(options: DemoOptions): number | undefined {
+  if (options.migrationDelay !== undefined) return options.migrationDelay;
+  return options.failMigration || options.failStart || options.abortDuring === 'migrate' ? 1500 : undefined;
+}
+
 /** The faults that produce the failures the options ask for. */
 export function faultsOf(options: DemoOptions): Fault[] {
   const faults: Fault[] = [];
   if (options.failMigration) {
-    // Late enough that the siblings are busy migrating when it fails, so they get stopped.
+    // Fault delays are scaled, migration steps are not: this lands in the middle of the
+    // third step, after two migrations were applied, while the siblings are still at work.
+    const realMs = 2.5 * (migrationDelayOf(options) ?? 0);
     faults.push({
       kind: 'task-exit',
       environment: options.failMigration,
       step: 'migrate',
       exitCode: 1,
-      afterMs: 500,
+      afterMs: realMs * options.timeScale,
     });
   }
   if (options.failStart) {
@@ -225,9 +236,8 @@ async function describeDeployments(aws: SampleAws, io: DemoIo): Promise<void> {
   for (const environment of DEMO_ENVIRONMENTS) {
     for (const service of DEMO_SERVICES) {
       const [latest] = await deploymentsOf(aws.clients.codedeploy, environment, service);
-      const line = latest
-        ? `${latest.deploymentId} ${latest.status} ${latest.description ?? ''}`
-        : 'no deployment';
+      const what = latest?.rollbackOf ? `rollback of ${latest.rollbackOf}` : (latest?.description ?? '');
+      const line = latest ? `${latest.deploymentId} ${latest.status} ${what}` : 'no deployment';
       io.stdout.write(`  ${`${environment}/${service}`.padEnd(10)} ${line}\n`);
     }
   }
@@ -287,10 +297,7 @@ export async function runDemo(argv: string[], io: DemoIo): Promise<number> {
       aws.local.faults.add(faults);
       for (const fault of faults) io.stdout.write(`Fault injected: ${JSON.stringify(fault)}\n`);
     }
-    // Failures and aborts are only interesting while siblings are still at work.
-    const delayMs =
-      options.migrationDelay ??
-      (options.failMigration || options.failStart || options.abortDuring === 'migrate' ? 1500 : undefined);
+    const delayMs = migrationDelayOf(options);
     if (delayMs !== undefined) {
       for (const environment of DEMO_ENVIRONMENTS)
         await setMigrationDelay(aws.clients.ecs, environment, delayMs);

@@ -306,7 +306,7 @@ export async function deploymentsOf(
   codedeploy: CodeDeployClient,
   environment: string,
   service: string,
-): Promise<Array<{ deploymentId: string; status?: string; description?: string }>> {
+): Promise<Array<{ deploymentId: string; status?: string; description?: string; rollbackOf?: string }>> {
   const listed = await codedeploy.send(
     new ListDeploymentsCommand({
       applicationName: `stepdeploy-demo-${environment}`,
@@ -320,11 +320,12 @@ export async function deploymentsOf(
         deploymentId,
         status: deploymentInfo?.status,
         description: deploymentInfo?.description,
+        rollbackOf: deploymentInfo?.rollbackInfo?.rollbackTriggeringDeploymentId,
         createTime: deploymentInfo?.createTime?.getTime() ?? 0,
       };
     }),
   );
   return deployments
     .sort((a, b) => b.createTime - a.createTime)
-    .map(({ deploymentId, status, description }) => ({ deploymentId, status, description }));
+    .map(({ createTime: _, ...deployment }) => deployment);
 }
