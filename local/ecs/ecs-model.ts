@@ -410,6 +410,21 @@ export class EcsModel {
         `TaskDefinition ${definition.taskDefinitionArn} is inactive; run an ACTIVE revision.`,
       );
     }
+    if (request.startedBy !== undefined && !/^[A-Za-z0-9_-]{1,36}$/.test(request.startedBy)) {
+      throw new AwsError(
+        'InvalidParameterException',
+        `startedBy ${request.startedBy} is invalid: up to 36 letters (uppercase and lowercase), numbers, hyphens and underscores are allowed.`,
+      );
+    }
+    if (
+      request.clientToken !== undefined &&
+      (request.clientToken.length < 1 || request.clientToken.length > 64)
+    ) {
+      throw new AwsError(
+        'InvalidParameterException',
+        `clientToken ${request.clientToken} is invalid: it must be 1-64 characters.`,
+      );
+    }
     const count = request.count ?? 1;
     if (!Number.isInteger(count) || count < 1 || count > 10) {
       throw new AwsError(

@@ -236,7 +236,7 @@ describe('RunTask', () => {
     expect(task.containers?.[0]?.reason).toMatch(/^CannotStartContainerError: .*ENOENT/);
   });
 
-  it('rejects an unknown cluster and an unknown task definition the way ECS does', async () => {
+  it('rejects an unknown cluster, an unknown task definition and a bad startedBy the way ECS does', async () => {
     // Prepare
     const arn = await register(nodeCommand(''));
 
@@ -250,6 +250,18 @@ describe('RunTask', () => {
       $metadata: { httpStatusCode: 400 },
     });
     await expect(unknownDefinition).rejects.toMatchObject({ name: 'ClientException' });
+    await expect(
+      ecs.send(
+        new RunTaskCommand({
+          cluster: 'app',
+          taskDefinition: arn,
+          startedBy: 'release 2026-11-26.3 of the app',
+        }),
+      ),
+    ).rejects.toMatchObject({
+      name: 'InvalidParameterException',
+      message: expect.stringMatching(/startedBy/),
+    });
   });
 });
 
