@@ -53,9 +53,9 @@ export function formatDuration(ms: number): string {
   return hours > 0 ? `${hours}h${String(minutes).padStart(2, '0')}m${seconds}s` : `${minutes}m${seconds}s`;
 }
 
-/** The short id at the end of an ARN (`…/task/cluster/0a1b2c` → `0a1b2c`). */
+/** The id at the end of an ARN, cut to 12 characters as the ECS console shows task ids. */
 function shortId(arn: string): string {
-  return arn.slice(arn.lastIndexOf('/') + 1);
+  return arn.slice(arn.lastIndexOf('/') + 1).slice(0, 12);
 }
 
 /**
@@ -100,8 +100,15 @@ export class HumanRenderer implements Renderer {
         return this.paint(BOLD, `==> ${event.state}`);
       case 'task-started':
         return `${this.prefix(event.environment)} ${this.paint(DIM, `${event.step} started (task ${shortId(event.taskArn)}, ${event.phase})`)}`;
-      case 'log':
-        return `${this.prefix(event.environment)} ${event.message.replace(/\r?\n$/, '')}`;
+      case 'log': {
+        // A multi-line event (a stack trace) keeps its prefix on every line.
+        const prefix = this.prefix(event.environment);
+        return event.message
+          .replace(/\r?\n$/, '')
+          .split(/\r?\n/)
+          .map((line) => `${prefix} ${line}`)
+          .join('\n');
+      }
       case 'task-stopped': {
         const ok = event.exitCode === 0;
         const exit = event.exitCode === null ? 'stopped without an exit code' : `exited ${event.exitCode}`;
