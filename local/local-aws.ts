@@ -41,7 +41,8 @@ export const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
  * Logs, EventBridge, CodeDeploy and Step Functions (more services are mounted with
  * `mount`), over in-memory models whose ECS tasks are real processes, plus control
  * paths under `/_local/`:
- * `GET /_local/health`, `GET|POST|DELETE /_local/faults`, `GET /_local/events`.
+ * `GET /_local/health`, `GET|POST|DELETE /_local/faults`, `GET /_local/events`,
+ * `GET /_local/calls`.
  */
 export class LocalAws {
   /** The fault injection in force. */
@@ -103,6 +104,7 @@ export class LocalAws {
       return { faults: [] };
     });
     this.server.route('GET', '/_local/events', async () => ({ events: this.events.list() }));
+    this.server.route('GET', '/_local/calls', async () => ({ calls: this.server.callCounts() }));
   }
 
   /** Starts a local AWS and resolves once it listens. */
@@ -130,6 +132,11 @@ export class LocalAws {
    */
   mount(targetPrefix: string, protocol: Protocol, handlers: Record<string, Handler>, service?: string): void {
     this.server.mount(targetPrefix, protocol, handlers, service);
+  }
+
+  /** How many times each operation was called so far, as `service.Operation` (`logs.GetLogEvents`). */
+  callCounts(): Record<string, number> {
+    return this.server.callCounts();
   }
 
   /** Adds a control path `METHOD /_local/<name>` answering JSON. */

@@ -73,6 +73,7 @@ export function regionOf(authorization: string | undefined): string {
 export class WireServer {
   private readonly services = new Map<string, Mounted>();
   private readonly control = new Map<string, ControlHandler>();
+  private readonly calls = new Map<string, number>();
   private readonly server: Server;
 
   constructor(private readonly beforeOperation: BeforeOperation = () => {}) {
@@ -104,6 +105,14 @@ export class WireServer {
   /** Serves `METHOD /_local/<path>` with `handler`. */
   route(method: string, path: string, handler: ControlHandler): void {
     this.control.set(`${method.toUpperCase()} ${path}`, handler);
+  }
+
+  /**
+   * How many times each operation was called, as `service.Operation` (throttled calls
+   * included: a client sees them): the figures behind API rate budgets.
+   */
+  callCounts(): Record<string, number> {
+    return Object.fromEntries([...this.calls.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
 
   /** Starts listening; resolves with the port. */
@@ -159,6 +168,8 @@ export class WireServer {
       );
       return;
     }
+    const counted = `${mounted.service}.${operation}`;
+    this.calls.set(counted, (this.calls.get(counted) ?? 0) + 1);
     try {
       let input: unknown = {};
       if (raw.length > 0) {

@@ -89,6 +89,23 @@ describe('wire server', () => {
     expect(((await crash.json()) as { __type: string }).__type).toBe('InternalFailure');
   });
 
+  it('counts the calls of each operation, throttled ones included', async () => {
+    // Prepare
+    const ecs = new ECSClient(clientConfig(local));
+    local.faults.add({ kind: 'throttle', service: 'ecs', operation: 'ListClusters', count: 1 });
+
+    // Act
+    await ecs.send(new ListClustersCommand({})).catch(() => undefined);
+    await ecs.send(new ListClustersCommand({}));
+    const counted = (await (await fetch(`${local.endpoint}/_local/calls`)).json()) as {
+      calls: Record<string, number>;
+    };
+
+    // Assess
+    expect(counted.calls).toEqual({ 'ecs.ListClusters': 2 });
+    expect(local.callCounts()).toEqual({ 'ecs.ListClusters': 2 });
+  });
+
   it('answers the health check', async () => {
     const response = await fetch(`${local.endpoint}/_local/health`);
     expect(await response.json()).toEqual({ status: 'ok', endpoint: local.endpoint });
