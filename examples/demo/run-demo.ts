@@ -255,7 +255,7 @@ function keepHelp(aws: SampleAws, executionArn: string): string {
     '  aws deploy list-deployments --application-name stepdeploy-demo-eu --deployment-group-name stepdeploy-demo-eu-web',
     '  aws logs describe-log-streams --log-group-name /stepdeploy-demo/eu',
     `  aws stepfunctions start-execution --state-machine-arn ${aws.stateMachineArn} --name again-1 --input '{"release":"again-1","images":{"app":"stepdeploy-demo/app:again-1"}}'`,
-    `  npx tail-deploy --state-machine ${aws.stateMachineArn} --release again-1`,
+    `  node bin/tail-deploy.js --state-machine ${aws.stateMachineArn} --release again-1`,
     `  curl -X POST ${aws.endpoint}/_local/faults -d '{"kind":"task-exit","environment":"au","step":"migrate","exitCode":1}'`,
     '',
   ].join('\n');
