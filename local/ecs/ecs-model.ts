@@ -447,6 +447,10 @@ export class EcsModel {
       started.catch(() => this.clientTokens.delete(tokenKey));
     }
     const { taskArns, failures } = await started;
+    // Nothing started: a retry with the token tries again rather than replaying the failure.
+    if (tokenKey && taskArns.length === 0 && this.clientTokens.get(tokenKey) === started) {
+      this.clientTokens.delete(tokenKey);
+    }
     return { tasks: taskArns.map((arn) => this.describe(arn, true)), failures };
   }
 

@@ -55,11 +55,12 @@ const control = (method: string, body?: unknown) =>
     headers: { 'content-type': 'application/json' },
   });
 
-const runMigration = (environment: string, step = 'migrate') =>
+const runMigration = (environment: string, step = 'migrate', clientToken?: string) =>
   ecs.send(
     new RunTaskCommand({
       cluster: 'eu',
       taskDefinition: 'one-off',
+      clientToken,
       tags: [
         { key: 'stepdeploy:environment', value: environment },
         { key: 'stepdeploy:step', value: step },
@@ -192,9 +193,9 @@ describe('task faults', () => {
     // Prepare
     local.faults.add({ kind: 'task-start-failure', environment: 'eu', reason: 'RESOURCE:MEMORY', count: 1 });
 
-    // Act
-    const failed = await runMigration('eu');
-    const retried = await runMigration('eu');
+    // Act: the retry carries the same clientToken, as a handler's retry does.
+    const failed = await runMigration('eu', 'migrate', 'token-eu');
+    const retried = await runMigration('eu', 'migrate', 'token-eu');
 
     // Assess
     expect(failed.tasks).toEqual([]);
