@@ -3,6 +3,7 @@ import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import {
@@ -69,6 +70,9 @@ export function sleepCommand(duration: Duration, timeScale: number): string[] {
 export class BenchStack extends Stack {
   /** The orchestrator under measurement. */
   public readonly orchestrator: DeployOrchestrator;
+  private readonly taskRole: iam.IRole;
+  private readonly executionRole: iam.IRole;
+  private readonly deployRole: iam.IRole;
 
   constructor(scope: Construct, id: string, props: BenchStackProps) {
     super(scope, id, props);
@@ -76,6 +80,17 @@ export class BenchStack extends Stack {
       availabilityZones: [`${this.region}a`, `${this.region}b`],
       natGateways: 0,
       subnetConfiguration: [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC }],
+    });
+    // Shared roles keep 20 x 20 at a few thousand resources rather than over a thousand more roles.
+    this.taskRole = new iam.Role(this, 'TaskRole', {
+      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+    });
+    this.executionRole = new iam.Role(this, 'ExecutionRole', {
+      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+    });
+    this.deployRole = new iam.Role(this, 'CodeDeployRole', {
+      assumedBy: new iam.ServicePrincipal('codedeploy.amazonaws.com'),
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AWSCodeDeployRoleForECS')],
     });
     const names = benchNames(props.environments, props.services);
     const environments = names.environments.map((env) =>
@@ -112,7 +127,13 @@ export class BenchStack extends Stack {
     });
     const securityGroup = new ec2.SecurityGroup(this, `${name}Sg`, { vpc });
     const taskDefinition = (id: string, family: string, command: string[]) => {
-      const definition = new ecs.FargateTaskDefinition(this, id, { family, cpu: 256, memoryLimitMiB: 512 });
+      const definition = new ecs.FargateTaskDefinition(this, id, {
+        family,
+        cpu: 256,
+        memoryLimitMiB: 512,
+        taskRole: this.taskRole,
+        executionRole: this.executionRole,
+      });
       definition.addContainer(BENCH_CONTAINER, {
         image: ecs.ContainerImage.fromRegistry('bench/app:initial'),
         command,
@@ -154,6 +175,7 @@ export class BenchStack extends Stack {
       });
       const deploymentGroup = new codedeploy.EcsDeploymentGroup(this, `${id}Group`, {
         application,
+        role: this.deployRole,
         deploymentGroupName: `bench-${name}-${serviceName}`,
         service: fargate,
         blueGreenDeploymentConfig: {
@@ -198,7 +220,8 @@ export const BENCH_STACK_ID = 'StepdeployBench';
 
 /** The bench stack's CloudFormation template, bundling skipped (the local AWS runs the handlers from source). */
 export function synthesizeBenchTemplate(props: BenchStackProps): Record<string, unknown> {
-  const app = new App({ context: SKIP_BUNDLING_CONTEXT });
+  // 20 x 20 is several thousand resources: in AWS it would span stacks; one template serves the local AWS.
+  const app = new App({ context: { ...SKIP_BUNDLING_CONTEXT, '@aws-cdk/core:stackResourceLimit': 0 } });
   const stack = new BenchStack(app, BENCH_STACK_ID, {
     env: { account: '000000000000', region: 'us-east-1' },
     ...props,

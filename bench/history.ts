@@ -12,6 +12,75 @@ export interface HistoryFigures {
   largestPayloadAt: string;
   /** States entered, by name, most entered first: where the transitions go. */
   enteredByState: Array<[state: string, count: number]>;
+  /** The long-poll checks: how often each was called and the time its loop spanned. */
+  checkLoops: CheckLoop[];
+}
+
+/** One long-poll check loop of a history (`Check...` or `Await...` and the Choice after it). */
+export interface CheckLoop {
+  state: string;
+  /** Invocations of the check. */
+  rounds: number;
+  /** From the first time the check was entered to the last time it was left (ms, the history's clock). */
+  spanMs: number;
+  /** Events one round writes: the check's task events and the Choice after it. */
+  eventsPerRound: number;
+}
+
+const isCheck = (name: string) => /^(Check|Await)/.test(name);
+
+function checkLoopsOf(events: readonly HistoryEvent[]): CheckLoop[] {
+  const loops = new Map<
+    string,
+    { rounds: number; firstMs: number; lastMs: number; eventsPerRound: number }
+  >();
+  for (const [index, event] of events.entries()) {
+    const at = event.timestamp ? new Date(event.timestamp).getTime() : 0;
+    const entered = event.type === 'TaskStateEntered' ? event.stateEnteredEventDetails?.name : undefined;
+    if (entered && isCheck(entered)) {
+      const loop = loops.get(entered);
+      if (loop) loop.rounds += 1;
+      else {
+        // A round runs from the check's entry to the end of the Choice that follows it.
+        const choiceExit = events.findIndex((e, i) => i > index && e.type === 'ChoiceStateExited');
+        const eventsPerRound = choiceExit < 0 ? events.length - index : choiceExit - index + 1;
+        loops.set(entered, { rounds: 1, firstMs: at, lastMs: at, eventsPerRound });
+      }
+    }
+    const exited = event.type === 'TaskStateExited' ? event.stateExitedEventDetails?.name : undefined;
+    const loop = exited ? loops.get(exited) : undefined;
+    if (loop) loop.lastMs = at;
+  }
+  return [...loops].map(([state, loop]) => ({
+    state,
+    rounds: loop.rounds,
+    spanMs: loop.lastMs - loop.firstMs,
+    eventsPerRound: loop.eventsPerRound,
+  }));
+}
+
+/**
+ * The transitions and events a history would have had at real time. On the local AWS a
+ * check's watch counts its sleeps, which the time scale shortens, but not its looks, which
+ * it does not: at a high scale one invocation covers more simulated time than `watchSeconds`
+ * and the loop needs fewer rounds. Each check loop that spanned `D` simulated seconds takes
+ * `ceil(D / watchSeconds)` rounds in AWS; the rounds it lacks are added at the cost the
+ * history shows per round (2 transitions: the check and its Choice).
+ */
+export function atRealTime(figures: HistoryFigures, timeScale: number, watchSeconds: number) {
+  let addedRounds = 0;
+  let addedEvents = 0;
+  for (const loop of figures.checkLoops) {
+    const simulatedSeconds = (loop.spanMs * timeScale) / 1000;
+    const missing = Math.max(0, Math.ceil(simulatedSeconds / watchSeconds) - loop.rounds);
+    addedRounds += missing;
+    addedEvents += missing * loop.eventsPerRound;
+  }
+  return {
+    transitions: figures.transitions + 2 * addedRounds,
+    events: figures.events + addedEvents,
+    addedRounds,
+  };
 }
 
 const PAYLOAD_KEYS = ['input', 'output', 'parameters'] as const;
@@ -59,6 +128,7 @@ export function analyzeHistory(events: readonly HistoryEvent[]): HistoryFigures 
     largestPayloadBytes,
     largestPayloadAt,
     enteredByState,
+    checkLoops: checkLoopsOf(events),
   };
 }
 

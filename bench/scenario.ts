@@ -6,7 +6,6 @@ import {
   CodeDeployClient,
   ContinueDeploymentCommand,
   type DeploymentInfo,
-  GetDeploymentCommand,
   ListDeploymentsCommand,
 } from '@aws-sdk/client-codedeploy';
 import { DescribeTasksCommand, ECSClient, type Task } from '@aws-sdk/client-ecs';
@@ -93,6 +92,9 @@ export interface ScenarioReport {
   /** Bytes of a handler's environment variables, mostly `STEPDEPLOY_CONFIG` (Lambda allows 4 KB in all). */
   configBytes: number;
   synthSeconds: number;
+  /** The orchestrator's configured poll interval and watch, from the deployed handlers. */
+  pollSeconds: number;
+  watchSeconds: number;
   history: HistoryFigures;
   tasks: TaskReport[];
   deployments: DeploymentReport[];
@@ -143,8 +145,9 @@ function deploymentIdsInHistory(events: HistoryEvent[]): string[] | undefined {
 
 /**
  * Plays the operator who approves traffic: once the run's deployments exist, each gets
- * ContinueDeployment READY_WAIT `delayMs` (real) after it was created, as soon as it is in
- * its ready wait. Resolves with the approval times once every deployment is approved or done.
+ * ContinueDeployment READY_WAIT `delayMsOf` (real) after it was created, as soon as it is
+ * in its ready wait. One loop looks at the due ones in batches of 25, so that approving 400
+ * deployments costs the local AWS little. Resolves with the approval times.
  */
 async function approveDeployments(
   sfn: SFNClient,
@@ -160,33 +163,38 @@ async function approveDeployments(
     if (!ids) await sleep(50);
   }
   if (!ids) return approved;
-  const infos: DeploymentInfo[] = [];
+  const due = new Map<string, number>();
   for (let i = 0; i < ids.length; i += 25) {
     const page = await codedeploy.send(
       new BatchGetDeploymentsCommand({ deploymentIds: ids.slice(i, i + 25) }),
     );
-    infos.push(...(page.deploymentsInfo ?? []));
+    for (const info of page.deploymentsInfo ?? []) {
+      due.set(info.deploymentId as string, (msOf(info.createTime) ?? Date.now()) + delayMsOf(info));
+    }
   }
-  await Promise.all(
-    infos.map(async (info) => {
-      const id = info.deploymentId as string;
-      const dueMs = (msOf(info.createTime) ?? Date.now()) + delayMsOf(info);
-      await sleep(Math.max(0, dueMs - Date.now()));
-      while (isRunning()) {
-        const { deploymentInfo } = await codedeploy.send(new GetDeploymentCommand({ deploymentId: id }));
-        const status = deploymentInfo?.status;
-        if (status === 'Ready') {
+  while (due.size > 0 && isRunning()) {
+    const now = Date.now();
+    const ready = [...due].filter(([, dueMs]) => dueMs <= now).map(([id]) => id);
+    for (let i = 0; i < ready.length; i += 25) {
+      const page = await codedeploy.send(
+        new BatchGetDeploymentsCommand({ deploymentIds: ready.slice(i, i + 25) }),
+      );
+      for (const info of page.deploymentsInfo ?? []) {
+        const id = info.deploymentId as string;
+        if (info.status === 'Ready') {
           approved.set(id, Date.now());
+          due.delete(id);
           await codedeploy
             .send(new ContinueDeploymentCommand({ deploymentId: id, deploymentWaitType: 'READY_WAIT' }))
             .catch(() => undefined);
-          return;
+        } else if (info.status === 'Succeeded' || info.status === 'Failed' || info.status === 'Stopped') {
+          due.delete(id);
         }
-        if (status === 'Succeeded' || status === 'Failed' || status === 'Stopped') return;
-        await sleep(20);
       }
-    }),
-  );
+    }
+    const next = Math.min(...due.values());
+    await sleep(Math.max(20, Math.min(200, next - Date.now())));
+  }
   return approved;
 }
 
@@ -263,6 +271,10 @@ export async function runScenario(options: ScenarioOptions, repoRoot: string, lo
     const deployed = await deployTemplate(local, template);
     log(`deployed on ${local.endpoint}`);
     const configBytes = Math.max(0, ...local.lambdas.list().map((fn) => environmentBytes(fn.environment)));
+    const deployedConfig = JSON.parse(local.lambdas.list()[0]?.environment.STEPDEPLOY_CONFIG ?? '{}') as {
+      pollSeconds?: number;
+      watchSeconds?: number;
+    };
     const faults: Fault[] = [];
     if (options.failMigration) {
       faults.push({
@@ -336,6 +348,8 @@ export async function runScenario(options: ScenarioOptions, repoRoot: string, lo
       stopMs: msOf(execution.stopDate) ?? Date.now(),
       configBytes,
       synthSeconds,
+      pollSeconds: deployedConfig.pollSeconds ?? Number.NaN,
+      watchSeconds: deployedConfig.watchSeconds ?? Number.NaN,
       history: analyzeHistory(events),
       tasks,
       deployments,

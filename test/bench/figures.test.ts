@@ -32,19 +32,23 @@ const deployment = (
 });
 
 const report = (fields: Partial<ScenarioReport>): ScenarioReport => ({
-  options: { environments: 2, services: 1, timeScale: 10, migrationSeconds: 60, stepSeconds: 10 },
+  options: { environments: 2, services: 1, timeScale: 50, migrationSeconds: 60, stepSeconds: 10 },
   executionArn: 'arn:exec',
   status: 'SUCCEEDED',
   startMs: 0,
   stopMs: 1000,
   configBytes: 1000,
   synthSeconds: 1,
+  pollSeconds: 5,
+  watchSeconds: 600,
   history: {
     transitions: 40,
     events: 200,
     largestPayloadBytes: 2048,
     largestPayloadAt: 'X',
     enteredByState: [],
+    // 2 rounds over 30 s real = 1,500 s simulated at scale 50: 3 rounds at real time.
+    checkLoops: [{ state: 'CheckMigrate', rounds: 2, spanMs: 30_000, eventsPerRound: 7 }],
   },
   tasks: [],
   deployments: [],
@@ -161,6 +165,12 @@ describe('transitionRows', () => {
     const targetOf = (rows: typeof reference, name: string) => rows.find((row) => row.name === name)?.target;
 
     expect(targetOf(reference, 'state transitions')).toEqual({ max: 150 });
+    // The round the scale compressed counts at its cost: 2 transitions, 7 events.
+    expect(reference.find((row) => row.name === 'state transitions')?.value).toBe(42);
+    expect(reference.find((row) => row.name === 'history events')?.value).toBe(207);
+    expect(reference.find((row) => row.name === 'state transitions')?.note).toMatch(
+      /CheckMigrate 2; measured 40 transitions \/ 200 events, plus 1 check rounds/,
+    );
     expect(targetOf(reference, 'history events')).toBeUndefined();
     expect(targetOf(large, 'history events')).toEqual({ max: 2500 });
     expect(targetOf(large, 'largest state payload')).toEqual({ max: 32 });

@@ -1,7 +1,7 @@
 import { GetExecutionHistoryCommand, type HistoryEvent, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { analyzeHistory, readHistory } from '../../bench/history.js';
+import { analyzeHistory, atRealTime, readHistory } from '../../bench/history.js';
 
 let id = 0;
 const event = (type: string, details: Partial<HistoryEvent> = {}): HistoryEvent => {
@@ -9,7 +9,7 @@ const event = (type: string, details: Partial<HistoryEvent> = {}): HistoryEvent 
   return {
     id,
     previousEventId: id - 1,
-    timestamp: new Date(0),
+    timestamp: new Date(id * 1000),
     type: type as HistoryEvent['type'],
     ...details,
   };
@@ -66,8 +66,36 @@ describe('analyzeHistory', () => {
     expect(figures.largestPayloadAt).toBe('LambdaFunctionSucceeded of CheckDeployments');
   });
 
+  it('finds the check loops, their rounds, span and events per round', () => {
+    // CheckDeployments entered at event 7 (7 s), left the last time at event 18 (18 s).
+    expect(figures.checkLoops).toEqual([
+      { state: 'CheckDeployments', rounds: 2, spanMs: 11_000, eventsPerRound: 7 },
+    ]);
+  });
+
   it('is zero for an empty history', () => {
     expect(analyzeHistory([])).toMatchObject({ transitions: 0, events: 0, largestPayloadBytes: 0 });
+  });
+});
+
+describe('atRealTime', () => {
+  const figures = analyzeHistory(history);
+
+  it('adds the rounds a loop needs at real time, at the cost of a round', () => {
+    // 11 s at scale 100 is 1,100 simulated seconds: 4 rounds of a 300 s watch, 2 more than ran.
+    expect(atRealTime(figures, 100, 300)).toEqual({
+      transitions: figures.transitions + 4,
+      events: figures.events + 14,
+      addedRounds: 2,
+    });
+  });
+
+  it('adds nothing when the loop ran every round it needed', () => {
+    expect(atRealTime(figures, 1, 600)).toEqual({
+      transitions: figures.transitions,
+      events: figures.events,
+      addedRounds: 0,
+    });
   });
 });
 
