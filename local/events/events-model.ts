@@ -58,7 +58,7 @@ export class EventsModel {
   /** Creates or updates a rule. */
   putRule(region: string, request: PutRuleRequest): Rule {
     const name = required(request.Name, 'Name', 'ValidationException');
-    const eventBusName = request.EventBusName ?? 'default';
+    const eventBusName = busName(request.EventBusName);
     if (!request.EventPattern && !request.ScheduleExpression) {
       throw new AwsError(
         'ValidationException',
@@ -89,7 +89,8 @@ export class EventsModel {
   }
 
   /** The rule, or `ResourceNotFoundException`. */
-  rule(region: string, name: string, eventBusName = 'default'): Rule {
+  rule(region: string, name: string, bus?: string): Rule {
+    const eventBusName = busName(bus);
     const rule = this.rules.get(ruleKey(region, eventBusName, name));
     if (!rule)
       throw new AwsError('ResourceNotFoundException', `Rule ${name} does not exist on bus ${eventBusName}.`);
@@ -97,7 +98,8 @@ export class EventsModel {
   }
 
   /** The rules of a Region's bus, by name prefix. */
-  listRules(region: string, namePrefix = '', eventBusName = 'default'): Rule[] {
+  listRules(region: string, namePrefix = '', bus?: string): Rule[] {
+    const eventBusName = busName(bus);
     return [...this.rules.values()].filter(
       (rule) =>
         rule.region === region && rule.eventBusName === eventBusName && rule.name.startsWith(namePrefix),
@@ -105,7 +107,8 @@ export class EventsModel {
   }
 
   /** Deletes a rule and its targets. */
-  deleteRule(region: string, name: string, eventBusName = 'default'): void {
+  deleteRule(region: string, name: string, bus?: string): void {
+    const eventBusName = busName(bus);
     const key = ruleKey(region, eventBusName, name);
     this.rules.delete(key);
     this.targets.delete(name);
@@ -141,7 +144,7 @@ export class EventsModel {
           region,
           resources: entry.Resources ?? [],
           detail,
-          eventBusName: entry.EventBusName ?? 'default',
+          eventBusName: busName(entry.EventBusName),
         });
         return { EventId: event.id };
       }),
@@ -173,6 +176,13 @@ export class EventsModel {
   async settle(): Promise<void> {
     while (this.deliveries.size > 0) await Promise.all([...this.deliveries]);
   }
+}
+
+/** A bus name from a name or an ARN (`arn:aws:events:<region>:<account>:event-bus/<name>`); `default` when absent. */
+export function busName(nameOrArn: string | undefined): string {
+  if (!nameOrArn) return 'default';
+  const arn = /^arn:aws[a-z-]*:events:[^:]*:\d{12}:event-bus\/(.+)$/.exec(nameOrArn);
+  return arn ? arn[1] : nameOrArn;
 }
 
 const ruleKey = (region: string, bus: string, name: string) => `${region}|${bus}|${name}`;

@@ -78,6 +78,36 @@ describe('PutEvents', () => {
     ]);
   });
 
+  it('puts an entry addressed by bus ARN on that bus, where its rules see it', async () => {
+    // Prepare
+    await events.send(
+      new PutRuleCommand({ Name: 'announcements', EventPattern: JSON.stringify({ source: ['stepdeploy'] }) }),
+    );
+    const delivered: string[] = [];
+    local.events.addTarget('announcements', async (event) => {
+      delivered.push(event['detail-type']);
+    });
+
+    // Act
+    await events.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            Source: 'stepdeploy',
+            DetailType: 'Release Succeeded',
+            Detail: '{}',
+            EventBusName: 'arn:aws:events:eu-west-1:000000000000:event-bus/default',
+          },
+        ],
+      }),
+    );
+    await local.events.settle();
+
+    // Assess
+    expect(delivered).toEqual(['Release Succeeded']);
+    expect(local.events.list()[0]?.eventBusName).toBe('default');
+  });
+
   it('rejects an entry whose Detail is not JSON', async () => {
     await expect(
       events.send(new PutEventsCommand({ Entries: [{ Source: 's', DetailType: 'd', Detail: 'not json' }] })),
