@@ -69,6 +69,37 @@ export interface SampleAwsOptions {
   dataDir?: string;
   /** 0 picks a free port. @default 0 */
   port?: number;
+  /**
+   * Seconds a whole run may take (before the time scale), as the construct's `timeout`
+   * prop sets it. @default the sample stack's (6 hours)
+   */
+  runTimeoutSeconds?: number;
+}
+
+/**
+ * The template with its state machine's execution timeout set to `seconds`, as
+ * `new DeployOrchestrator(..., { timeout: Duration.seconds(seconds) })` would synthesize it.
+ */
+export function withRunTimeout(template: Record<string, unknown>, seconds: number): Record<string, unknown> {
+  const copy = structuredClone(template) as {
+    Resources: Record<
+      string,
+      { Type: string; Properties: { DefinitionString: { 'Fn::Join': [string, unknown[]] } } }
+    >;
+  };
+  const machines = Object.values(copy.Resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
+  for (const machine of machines) {
+    const parts = machine.Properties.DefinitionString['Fn::Join'][1];
+    const last = parts.at(-1);
+    // The execution timeout is the definition's last field; the states' own come before it.
+    if (typeof last !== 'string' || !/"TimeoutSeconds":\d+}$/.test(last)) {
+      throw new Error(
+        'The state machine definition does not end with its TimeoutSeconds: has the construct changed?',
+      );
+    }
+    parts[parts.length - 1] = last.replace(/"TimeoutSeconds":\d+}$/, `"TimeoutSeconds":${seconds}}`);
+  }
+  return copy;
 }
 
 /**
@@ -150,7 +181,12 @@ export async function startSampleAws(options: SampleAwsOptions): Promise<SampleA
     dataDir: options.dataDir,
   });
   try {
-    const deployed = await deployTemplate(local, template);
+    const deployed = await deployTemplate(
+      local,
+      options.runTimeoutSeconds === undefined
+        ? template
+        : withRunTimeout(template, options.runTimeoutSeconds),
+    );
     const clients = clientsFor(local.endpoint);
     return {
       local,

@@ -55,10 +55,12 @@ export function taskProcessesOf(dataDir: string): number[] {
  * A fresh local AWS with the sample stack for each test, stopped after it; the test fails
  * if any task process outlives the stop.
  */
-export function useSampleAws(timeScale = TIME_SCALE): () => SampleAws {
+export function useSampleAws(
+  options: { timeScale?: number; runTimeoutSeconds?: number } = {},
+): () => SampleAws {
   let current: SampleAws | undefined;
   beforeEach(async () => {
-    current = await startSampleAws({ timeScale });
+    current = await startSampleAws({ timeScale: TIME_SCALE, ...options });
   }, 60_000);
   afterEach(async () => {
     const aws = current;
