@@ -118,9 +118,17 @@ export class WireServer {
   /** Starts listening; resolves with the port. */
   listen(port: number): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
+      const failed = (error: NodeJS.ErrnoException) =>
+        reject(
+          error.code === 'EADDRINUSE'
+            ? new Error(
+                `Port ${port} on 127.0.0.1 is in use: stop what listens there (another local AWS?) or pick another port (0 = any free one).`,
+              )
+            : error,
+        );
+      this.server.once('error', failed);
       this.server.listen(port, '127.0.0.1', () => {
-        this.server.off('error', reject);
+        this.server.off('error', failed);
         resolve((this.server.address() as AddressInfo).port);
       });
     });

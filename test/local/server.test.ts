@@ -1,7 +1,7 @@
 import { ECSClient, ListClustersCommand } from '@aws-sdk/client-ecs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AwsError } from '../../local/aws-error.js';
-import type { LocalAws } from '../../local/local-aws.js';
+import { LocalAws } from '../../local/local-aws.js';
 import { regionOf, toWire } from '../../local/server.js';
 import { clientConfig, startLocal } from './local-aws-fixture.js';
 
@@ -104,6 +104,11 @@ describe('wire server', () => {
     // Assess
     expect(counted.calls).toEqual({ 'ecs.ListClusters': 2 });
     expect(local.callCounts()).toEqual({ 'ecs.ListClusters': 2 });
+  });
+
+  it('says which port is taken when it cannot listen', async () => {
+    const port = Number(new URL(local.endpoint).port);
+    await expect(LocalAws.start({ port })).rejects.toThrow(`Port ${port} on 127.0.0.1 is in use`);
   });
 
   it('answers the health check', async () => {
