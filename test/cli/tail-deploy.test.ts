@@ -24,14 +24,14 @@ const release = () => `2026-11-26.${++runs}`;
 /** One migration per environment, printing `count` lines a few at a time, then a last line. */
 const migrations = (
   count: number,
-  options: { exitCodes?: Record<string, number>; tickMs?: number } = {},
+  options: { exitCodes?: Record<string, number>; tickMs?: number; perTick?: number } = {},
 ): PlannedTask[] =>
   ENVIRONMENTS.map((env) => ({
     environment: env.name,
     region: env.region,
     step: 'migrate',
     command: printLines(`${env.name}-migrate`, count, {
-      perTick: 5,
+      perTick: options.perTick ?? 5,
       tickMs: options.tickMs ?? 20,
       exitCode: options.exitCodes?.[env.name] ?? 0,
     }),
@@ -166,7 +166,7 @@ describe('tail-deploy against the local AWS', () => {
 
   it('exits 2 when the run is aborted', async () => {
     // Prepare
-    const arn = await world.startRun(release(), migrations(20, { tickMs: 100 }));
+    const arn = await world.startRun(release(), migrations(20, { tickMs: 100, perTick: 1 }));
     const stdout = new Capture();
     const stopped = stdout
       .waitFor((line) => line.includes('-migrate line 0'))
@@ -182,7 +182,7 @@ describe('tail-deploy against the local AWS', () => {
   it('exits 2 when the run timed out', async () => {
     // Prepare
     const machine = await world.createStateMachine('DeployWithTimeout', 1);
-    const arn = await world.startRun(release(), migrations(40, { tickMs: 100 }), machine);
+    const arn = await world.startRun(release(), migrations(40, { tickMs: 100, perTick: 1 }), machine);
     // Act
     const { exitCode, stdout } = await world.tail([arn, '--json']);
     // Assess
@@ -196,7 +196,7 @@ describe('tail-deploy against the local AWS', () => {
 
   it('with --abort-on-interrupt, stops the execution on Ctrl+C and follows it to its end', async () => {
     // Prepare
-    const arn = await world.startRun(release(), migrations(20, { tickMs: 100 }));
+    const arn = await world.startRun(release(), migrations(20, { tickMs: 100, perTick: 1 }));
     const stdout = new Capture();
     const stderr = new Capture();
     let interrupt: (() => void) | undefined;
@@ -220,7 +220,7 @@ describe('tail-deploy against the local AWS', () => {
 
   it('on Ctrl+C detaches, says how to re-attach and exits 130, leaving the run going', async () => {
     // Prepare
-    const arn = await world.startRun(release(), migrations(20, { tickMs: 100 }));
+    const arn = await world.startRun(release(), migrations(20, { tickMs: 100, perTick: 1 }));
     const stdout = new Capture();
     const stderr = new Capture();
     let interrupt: (() => void) | undefined;
