@@ -534,6 +534,11 @@ export class EcsModel {
         },
       });
     }
+    if (this.shuttingDown) {
+      for (const run of containers) if (run.port !== undefined) this.portsInUse.delete(run.port);
+      // Checked after the last await: a process started now would outlive the shutdown.
+      throw new AwsError('ServerException', 'The local AWS is stopping; it starts no more tasks.', 500);
+    }
     const task: Task = {
       taskArn,
       clusterArn: cluster.clusterArn,
