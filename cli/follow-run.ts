@@ -48,6 +48,8 @@ export interface FollowRunProps {
    */
   readonly sinceMs?: number;
   readonly interrupts: InterruptSource;
+  /** Tells the user what the follower does on their behalf (not an event of the run). */
+  readonly notify: (message: string) => void;
   /** On Ctrl+C stop the execution and follow on until it ended, instead of detaching. */
   readonly abortOnInterrupt: boolean;
   /**
@@ -518,7 +520,7 @@ export async function followRun(props: FollowRunProps): Promise<FollowResult> {
               cause: 'Stopped by tail-deploy --abort-on-interrupt; the cleanup rolls the run back.',
             }),
           );
-          error(`stopping ${executionArn}; following until it ended (Ctrl+C again to detach).`);
+          props.notify(`stopping ${executionArn}; following until it ended (Ctrl+C again to detach).`);
         } catch (cause) {
           error(
             `${describeReadFailure('StopExecution', 'states:StopExecution', executionArn, props.region, cause)} The run goes on; Ctrl+C again to detach.`,

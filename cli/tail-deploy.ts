@@ -327,6 +327,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       maxLogsRps: options.maxLogsRps,
       sinceMs: options.since,
       interrupts: io.interrupts ?? processInterrupts,
+      notify: (message) => io.stderr.write(`tail-deploy: ${message}\n`),
       abortOnInterrupt: options.abortOnInterrupt === true,
     });
     if (result.status === 'DETACHED') {
