@@ -358,6 +358,9 @@ describe('tail-deploy usage', () => {
     const published = JSON.parse(
       readFileSync(new URL('../../docs/tail-deploy-events.schema.json', import.meta.url), 'utf8'),
     );
-    expect(published).toEqual(eventsJsonSchema());
+    expect(
+      published,
+      'docs/tail-deploy-events.schema.json is out of date: see "Regenerating the schema" in docs/tail-deploy.md',
+    ).toEqual(eventsJsonSchema());
   });
 });
