@@ -1012,8 +1012,9 @@ export class EcsModel {
   }
 
   /**
-   * Whether every task of the task set runs: RUNNING, its processes alive, and a TCP
-   * connection to each mapped port succeeds.
+   * Whether every task of the task set runs: as many as it should have, RUNNING, the
+   * processes of their essential containers alive, and a TCP connection to each running
+   * container's mapped port succeeds.
    */
   async isTaskSetHealthy(taskSet: TaskSetRecord): Promise<boolean> {
     if (taskSet.taskArns.length < (taskSet.taskSet.computedDesiredCount ?? 0)) return false;
@@ -1021,7 +1022,11 @@ export class EcsModel {
     for (const record of records) {
       if (record?.task.lastStatus !== 'RUNNING') return false;
       for (const run of record.containers) {
-        if (!run.process?.alive) return false;
+        // A non-essential container may have finished its work (an init step, say).
+        if (!run.process?.alive) {
+          if (run.definition.essential !== false) return false;
+          continue;
+        }
         if (run.port !== undefined && !(await canConnect(run.port))) return false;
       }
     }

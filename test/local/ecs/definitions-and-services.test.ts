@@ -216,6 +216,44 @@ describe('services and task sets', () => {
     });
   });
 
+  it('counts a task set healthy when only a non-essential container has finished', async () => {
+    // Prepare
+    const { taskDefinition } = await ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: 'web-with-init',
+        containerDefinitions: [
+          {
+            name: 'app',
+            image: 'web:1',
+            command: webCommand,
+            portMappings: [{ containerPort: 3000 }],
+            stopTimeout: 2,
+          },
+          { name: 'init', image: 'init:1', essential: false, command: nodeCommand("console.log('seeded')") },
+        ],
+      }),
+    );
+
+    // Act
+    const service = await local.ecs.createService({
+      region: 'us-east-1',
+      cluster: 'us',
+      name: 'web',
+      taskDefinitionArn: taskDefinition?.taskDefinitionArn as string,
+      desiredCount: 1,
+      deploymentController: { type: 'CODE_DEPLOY' },
+    });
+    const set = service.taskSets[0];
+    const task = await eventually(async () => {
+      const [record] = local.ecs.allTasks();
+      return record?.containers[1]?.container.lastStatus === 'STOPPED' ? record : undefined;
+    });
+
+    // Assess
+    await eventually(async () => ((await local.ecs.isTaskSetHealthy(set)) ? true : undefined));
+    expect(task.task.lastStatus).toBe('RUNNING');
+  });
+
   it('tags resources and lists their tags', async () => {
     // Prepare
     await register('web', 'web:1');
