@@ -55,7 +55,9 @@ Examples:
   $ tail-deploy --state-machine arn:aws:states:us-east-1:123456789012:stateMachine:Deploy --latest --json
   $ tail-deploy <execution-arn> --since 10m --no-color
   $ tail-deploy <execution-arn> --abort-on-interrupt
-  $ AWS_ENDPOINT_URL=http://127.0.0.1:4566 tail-deploy <execution-arn>
+  $ tail-deploy <execution-arn> --region eu-west-1 --profile release-readonly
+  $ tail-deploy <execution-arn> --poll-interval 2000 --max-logs-rps 5
+  $ tail-deploy <execution-arn> --endpoint-url http://127.0.0.1:4566   # the local AWS; or AWS_ENDPOINT_URL
 
 Exit codes: 0 succeeded, 1 failed or rolled back, 2 aborted or timed out,
 3 the run could not be found or read, 64 bad usage, 130 detached (Ctrl+C).

@@ -350,7 +350,23 @@ describe('tail-deploy usage', () => {
     ]) {
       expect(stdout.text).toContain(flag);
     }
-    expect(stdout.text).toContain('Examples:');
+    const examples = stdout.text.slice(stdout.text.indexOf('Examples:'));
+    for (const flag of [
+      '--state-machine',
+      '--release',
+      '--latest',
+      '--region',
+      '--profile',
+      '--endpoint-url',
+      '--since',
+      '--json',
+      '--no-color',
+      '--abort-on-interrupt',
+      '--poll-interval',
+      '--max-logs-rps',
+    ]) {
+      expect(examples, `an example with ${flag}`).toContain(flag);
+    }
   });
 
   it('publishes the JSON Schema generated from the event schemas', async () => {
