@@ -61,7 +61,8 @@ export function useSampleAws(
   let current: SampleAws | undefined;
   beforeEach(async () => {
     current = await startSampleAws({ timeScale: TIME_SCALE, ...options });
-  }, 60_000);
+    // The first start on a fresh clone synthesizes the sample stack, in every test file at once.
+  }, 240_000);
   afterEach(async () => {
     const aws = current;
     current = undefined;
