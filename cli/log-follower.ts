@@ -126,6 +126,7 @@ export class LogFollower {
   private readonly idlePollMs: number;
   private readonly quietPolls: number;
   private readonly streams = new Map<string, StreamState>();
+  private readonly added = new Set<string>();
   private closed = false;
   private wake: (() => void) | undefined;
   private running = false;
@@ -137,9 +138,11 @@ export class LogFollower {
     this.quietPolls = Math.max(1, props.quietPolls ?? 2);
   }
 
-  /** Starts following a stream; adding one twice (same key) is ignored. */
+  /** Starts following a stream; adding a key again, even after its stream ended, is ignored. */
   add(ref: StreamRef): void {
-    if (this.closed || this.streams.has(ref.key)) return;
+    // Following an ended stream again would start from its head and print its lines twice.
+    if (this.closed || this.added.has(ref.key)) return;
+    this.added.add(ref.key);
     this.streams.set(ref.key, {
       ref,
       token: undefined,
@@ -163,16 +166,6 @@ export class LogFollower {
     state.quiet = 0;
     state.dueAtMs = Math.min(state.dueAtMs, this.props.clock.nowMs());
     this.notify();
-  }
-
-  /** Whether the stream is still followed (added and not ended). */
-  isFollowing(key: string): boolean {
-    return this.streams.has(key);
-  }
-
-  /** Number of streams still followed. */
-  get activeCount(): number {
-    return this.streams.size;
   }
 
   /** Resolves when the stream's follow ended (immediately when it is not followed). */

@@ -87,6 +87,19 @@ describe('LogFollower', () => {
     expect(sent.slice(1).every((token) => token !== undefined)).toBe(true);
   });
 
+  it('does not follow a stream again once it ended', async () => {
+    // Prepare
+    logs.write(GROUP, stream(7).logStream, lines(7, 3));
+    makeFollower().add(stream(7));
+    follower.markStopped('task-7');
+    await follower.whenAllEnded();
+    // Act
+    follower.add(stream(7));
+    await clock.sleep(5000);
+    // Assess
+    expect(received.get('task-7')).toEqual(lines(7, 3));
+  });
+
   it('waits for a stream that does not exist yet', async () => {
     // Prepare
     makeFollower().add(stream(2));
