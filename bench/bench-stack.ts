@@ -12,6 +12,7 @@ import {
   type OrchestratorService,
 } from '../infra/deploy-orchestrator.js';
 import { SKIP_BUNDLING_CONTEXT } from '../infra/synthesize.js';
+import type { DeployConfig } from '../lambdas/shared/config.js';
 
 /** The container every task definition of the bench stack names. */
 export const BENCH_CONTAINER = 'app';
@@ -218,16 +219,18 @@ export class BenchStack extends Stack {
 /** Id of the bench stack in its app. */
 export const BENCH_STACK_ID = 'StepdeployBench';
 
-/** The bench stack's CloudFormation template, bundling skipped (the local AWS runs the handlers from source). */
-export function synthesizeBenchTemplate(props: BenchStackProps): Record<string, unknown> {
+/** The bench stack's CloudFormation template, bundling skipped (the local AWS runs the handlers from source), and the orchestrator's configuration. */
+export function synthesizeBenchTemplate(props: BenchStackProps): {
+  template: Record<string, unknown>;
+  config: DeployConfig;
+} {
   // 20 x 20 is several thousand resources: in AWS it would span stacks; one template serves the local AWS.
   const app = new App({ context: { ...SKIP_BUNDLING_CONTEXT, '@aws-cdk/core:stackResourceLimit': 0 } });
   const stack = new BenchStack(app, BENCH_STACK_ID, {
     env: { account: '000000000000', region: 'us-east-1' },
     ...props,
   });
-  return app.synth({ validateOnSynthesis: false }).getStackArtifact(stack.artifactId).template as Record<
-    string,
-    unknown
-  >;
+  const template = app.synth({ validateOnSynthesis: false }).getStackArtifact(stack.artifactId)
+    .template as Record<string, unknown>;
+  return { template, config: stack.orchestrator.config };
 }

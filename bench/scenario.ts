@@ -92,6 +92,8 @@ export interface ScenarioReport {
   /** Bytes of a handler's environment variables, mostly `STEPDEPLOY_CONFIG` (Lambda allows 4 KB in all). */
   configBytes: number;
   synthSeconds: number;
+  /** Bytes of the whole deploy configuration as JSON, with AWS-length subnet and security group ids. */
+  deployConfigBytes: number;
   /** The orchestrator's configured poll interval and watch, from the deployed handlers. */
   pollSeconds: number;
   watchSeconds: number;
@@ -235,7 +237,7 @@ export async function runScenario(options: ScenarioOptions, repoRoot: string, lo
   const seconds = (value: number) => Duration.millis(Math.round(value * 1000));
 
   const synthStarted = performance.now();
-  const template = synthesizeBenchTemplate({
+  const { template, config: deployConfig } = synthesizeBenchTemplate({
     environments: options.environments,
     services: options.services,
     timeScale: scale,
@@ -271,10 +273,6 @@ export async function runScenario(options: ScenarioOptions, repoRoot: string, lo
     const deployed = await deployTemplate(local, template);
     log(`deployed on ${local.endpoint}`);
     const configBytes = Math.max(0, ...local.lambdas.list().map((fn) => environmentBytes(fn.environment)));
-    const deployedConfig = JSON.parse(local.lambdas.list()[0]?.environment.STEPDEPLOY_CONFIG ?? '{}') as {
-      pollSeconds?: number;
-      watchSeconds?: number;
-    };
     const faults: Fault[] = [];
     if (options.failMigration) {
       faults.push({
@@ -348,8 +346,9 @@ export async function runScenario(options: ScenarioOptions, repoRoot: string, lo
       stopMs: msOf(execution.stopDate) ?? Date.now(),
       configBytes,
       synthSeconds,
-      pollSeconds: deployedConfig.pollSeconds ?? Number.NaN,
-      watchSeconds: deployedConfig.watchSeconds ?? Number.NaN,
+      pollSeconds: deployConfig.pollSeconds,
+      watchSeconds: deployConfig.watchSeconds,
+      deployConfigBytes: configJsonBytes(deployConfig),
       history: analyzeHistory(events),
       tasks,
       deployments,
@@ -370,21 +369,26 @@ export async function runScenario(options: ScenarioOptions, repoRoot: string, lo
 export function environmentBytes(environment: Record<string, string>): number {
   let total = 0;
   for (const [name, value] of Object.entries(environment)) {
-    let text = value;
-    if (name === 'STEPDEPLOY_CONFIG') {
-      const config = JSON.parse(value) as {
-        environments?: Array<{ network?: { subnets?: string[]; securityGroups?: string[] } }>;
-      };
-      for (const env of config.environments ?? []) {
-        if (!env.network) continue;
-        env.network.subnets = env.network.subnets?.map(() => `subnet-${'0'.repeat(17)}`);
-        env.network.securityGroups = env.network.securityGroups?.map(() => `sg-${'0'.repeat(17)}`);
-      }
-      text = JSON.stringify(config);
-    }
+    const text = name === 'STEPDEPLOY_CONFIG' ? JSON.stringify(withAwsLengthIds(JSON.parse(value))) : value;
     total += Buffer.byteLength(name, 'utf8') + Buffer.byteLength(text, 'utf8');
   }
   return total;
+}
+
+/** Bytes of a deploy configuration as JSON, with subnet and security group ids as long as AWS's. */
+export function configJsonBytes(config: unknown): number {
+  return Buffer.byteLength(JSON.stringify(withAwsLengthIds(structuredClone(config))), 'utf8');
+}
+
+function withAwsLengthIds(config: unknown): unknown {
+  const environments = (config as { environments?: unknown }).environments;
+  for (const env of Array.isArray(environments) ? environments : []) {
+    const network = (env as { network?: { subnets?: unknown[]; securityGroups?: unknown[] } }).network;
+    if (!network) continue;
+    network.subnets = network.subnets?.map(() => `subnet-${'0'.repeat(17)}`);
+    network.securityGroups = network.securityGroups?.map(() => `sg-${'0'.repeat(17)}`);
+  }
+  return config;
 }
 
 async function describeTasks(

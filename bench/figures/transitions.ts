@@ -76,8 +76,16 @@ export function transitionRows(report: ScenarioReport, targets: 'reference' | 'l
       target: { max: LAMBDA_ENVIRONMENT_LIMIT_BYTES },
       note:
         report.configBytes > LAMBDA_ENVIRONMENT_LIMIT_BYTES
-          ? 'over the 4 KB Lambda allows for the environment variables of a function: AWS would refuse to create it (STEPDEPLOY_CONFIG, AWS-length subnet/SG ids)'
-          : 'STEPDEPLOY_CONFIG and NODE_OPTIONS, AWS-length subnet/SG ids',
+          ? 'over the 4 KB Lambda allows for the environment variables of a function: AWS would refuse to create it'
+          : undefined,
+    },
+    {
+      figure: '1',
+      name: 'deploy configuration (JSON)',
+      workload,
+      value: report.deployConfigBytes,
+      unit: 'bytes',
+      note: 'the configuration the handlers read, with AWS-length subnet/SG ids (Lambda variables: 4 KB; SSM parameter: 4 KB, 8 KB advanced)',
     },
   ];
 }

@@ -38,6 +38,7 @@ const report = (fields: Partial<ScenarioReport>): ScenarioReport => ({
   startMs: 0,
   stopMs: 1000,
   configBytes: 1000,
+  deployConfigBytes: 900,
   synthSeconds: 1,
   pollSeconds: 5,
   watchSeconds: 600,
