@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -40,13 +41,24 @@ export async function eventually<T>(
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
+/** Pids of live (not zombie) processes that are, or belong to the process group of, one of `pids`. */
+function survivors(pids: number[]): number[] {
+  const wanted = new Set(pids);
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // it exited while we looked
+    }
+    // pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses.
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const pid = Number(entry);
+    if (state !== 'Z' && (wanted.has(pid) || wanted.has(Number(pgrp)))) found.push(pid);
   }
+  return found;
 }
 
 /** Stops the local AWS and asserts that no process of any task (or its process group) is left. */
@@ -56,7 +68,9 @@ export async function stopAndAssertNoProcesses(local: LocalAws): Promise<void> {
     .flatMap((record) => record.containers.map((run) => run.process?.processGroupId))
     .filter((pid) => pid !== undefined);
   await local.stop();
-  expect(groups.filter((pid) => alive(pid) || alive(-pid))).toEqual([]);
+  // SIGKILL reaches the rest of a group asynchronously: give it a moment before judging.
+  await eventually(() => (survivors(groups).length === 0 ? true : undefined), 5_000).catch(() => undefined);
+  expect(survivors(groups)).toEqual([]);
 }
 
 /** A container command running `script` with node. */
