@@ -14,11 +14,14 @@ afterEach(async () => {
   await stopAndAssertNoProcesses(local);
 });
 
+/** Debian's AWS CLI v2 (package awscli, installed by .ci/run), not whichever `aws` comes first on PATH. */
+const AWS_CLI = '/usr/bin/aws';
+
 /** Runs the AWS CLI against the local AWS (asynchronously: the server runs in this process). */
 async function aws(...args: string[]): Promise<{ ok: true; json: unknown } | { ok: false; stderr: string }> {
   try {
     const { stdout } = await promisify(execFile)(
-      'aws',
+      AWS_CLI,
       ['--endpoint-url', local.endpoint, '--output', 'json', ...args],
       {
         env: {
