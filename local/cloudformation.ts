@@ -50,6 +50,7 @@ const DEPLOY_ORDER = [
   'AWS::ECS::Service',
   'AWS::CodeDeploy::Application',
   'AWS::CodeDeploy::DeploymentGroup',
+  'AWS::SSM::Parameter',
   'AWS::Lambda::Function',
   'AWS::StepFunctions::StateMachine',
   'AWS::Events::Rule',
@@ -91,7 +92,7 @@ const lastSegment = (nameOrArn: string) => nameOrArn.split('/').pop() ?? nameOrA
 /**
  * Deploys a template into the local AWS: the ECS clusters, task definitions and services
  * (whose tasks start as processes), CodeDeploy applications and deployment groups, log
- * groups, Lambda functions, state machines and EventBridge rules, with `Ref`, `Fn::GetAtt`,
+ * groups, Lambda functions, state machines, EventBridge rules and SSM parameters, with `Ref`, `Fn::GetAtt`,
  * `Fn::Join`, `Fn::Sub`, `Fn::Select`, `Fn::Split`, `Fn::If` resolved to local names and
  * ARNs. Other resource types (VPC, IAM, load balancers...) get a physical id and nothing else.
  */
@@ -236,6 +237,8 @@ class TemplateDeployer {
         return this.nameOf(logicalId, 'Name', 64);
       case 'AWS::IAM::Role':
         return this.nameOf(logicalId, 'RoleName', 64);
+      case 'AWS::SSM::Parameter':
+        return this.nameOf(logicalId, 'Name', 2048);
       default:
         return this.generatedName(logicalId);
     }
@@ -265,6 +268,12 @@ class TemplateDeployer {
         return this.arn('events', `rule/${await name()}`);
       case 'AWS::IAM::Role.Arn':
         return `arn:aws:iam::${ACCOUNT_ID}:role/${await name()}`;
+      case 'AWS::SSM::Parameter.Type':
+      case 'AWS::SSM::Parameter.Value': {
+        await this.ensure(logicalId);
+        const parameter = this.local.ssm.getParameter(this.region, await name());
+        return attribute === 'Type' ? parameter.Type : parameter.Value;
+      }
       default:
         // Attributes of resources the local AWS does not model only need to be well-formed strings.
         return `${this.arn('local', `${logicalId}/${attribute}`)}`;
@@ -284,6 +293,19 @@ class TemplateDeployer {
       modelled: true,
     });
     switch (resource.Type) {
+      case 'AWS::SSM::Parameter': {
+        const name = await this.ref(logicalId);
+        local.ssm.putParameter(region, {
+          Name: name,
+          Value: properties.Value === undefined ? undefined : String(properties.Value),
+          Type: properties.Type === undefined ? undefined : String(properties.Type),
+          Tier: properties.Tier === undefined ? undefined : String(properties.Tier),
+          Description: properties.Description === undefined ? undefined : String(properties.Description),
+          DataType: properties.DataType === undefined ? undefined : String(properties.DataType),
+          Overwrite: true,
+        });
+        return modelled(name);
+      }
       case 'AWS::Logs::LogGroup': {
         const name = await this.ref(logicalId);
         local.logs.createLogGroup(region, name, {

@@ -15,6 +15,8 @@ import { Faults, parseFaults } from './faults.js';
 import { logsHandlers } from './logs/logs-handlers.js';
 import { LogsModel } from './logs/logs-model.js';
 import { type Handler, type Protocol, WireServer } from './server.js';
+import { SSM_TARGET, ssmHandlers } from './ssm/ssm-handlers.js';
+import { SsmModel } from './ssm/ssm-model.js';
 import { LambdaFunctions } from './stepfunctions/lambda-functions.js';
 import { StepFunctionsModel } from './stepfunctions/model.js';
 import { SFN_TARGET, stepFunctionsHandlers } from './stepfunctions/sfn-handlers.js';
@@ -38,7 +40,7 @@ export const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
 /**
  * The local AWS: one HTTP server speaking the AWS JSON protocols for ECS, CloudWatch
- * Logs, EventBridge, CodeDeploy and Step Functions (more services are mounted with
+ * Logs, EventBridge, CodeDeploy, Step Functions and SSM Parameter Store (more services are mounted with
  * `mount`), over in-memory models whose ECS tasks are real processes, plus control
  * paths under `/_local/`:
  * `GET /_local/health`, `GET|POST|DELETE /_local/faults`, `GET /_local/events`,
@@ -51,6 +53,8 @@ export class LocalAws {
   readonly logs = new LogsModel();
   /** EventBridge: every event put or emitted, and the rules that deliver them in process. */
   readonly events = new EventsModel();
+  /** SSM Parameter Store: the parameters the template writes (the deploy configuration). */
+  readonly ssm = new SsmModel();
   /** ECS: clusters, task definitions, tasks (processes), services and task sets. */
   readonly ecs: EcsModel;
   readonly codedeploy: CodeDeployModel;
@@ -93,6 +97,7 @@ export class LocalAws {
     this.server.mount('AWSEvents', 'awsJson1_1', eventsHandlers(this.events));
     this.server.mount(CODEDEPLOY_TARGET, 'awsJson1_1', codedeployHandlers(this.codedeploy));
     this.server.mount(SFN_TARGET, 'awsJson1_0', stepFunctionsHandlers(this.stepfunctions));
+    this.mount(SSM_TARGET, 'awsJson1_1', ssmHandlers(this.ssm), 'ssm');
     this.server.route('GET', '/_local/health', async () => ({ status: 'ok', endpoint: this.endpoint }));
     this.server.route('GET', '/_local/faults', async () => ({ faults: this.faults.list() }));
     this.server.route('POST', '/_local/faults', async (body) => {
