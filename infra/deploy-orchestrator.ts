@@ -1,15 +1,6 @@
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  Annotations,
-  ArnFormat,
-  Duration,
-  Names,
-  RemovalPolicy,
-  Stack,
-  Token,
-  Validations,
-} from 'aws-cdk-lib';
+import { ArnFormat, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import type * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import type * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as codepipelineActions from 'aws-cdk-lib/aws-codepipeline-actions';
@@ -21,13 +12,18 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import {
-  CONFIG_ENV,
+  CONFIG_PATH_ENV,
+  configPath,
   type DeployConfig,
   type EnvironmentConfig,
+  environmentParameterName,
+  globalParameterName,
   type StepConfig,
+  splitConfig,
 } from '../lambdas/shared/config.js';
 import { buildFlow } from '../statemachine/flow.js';
 import {
@@ -52,8 +48,14 @@ export function handlerEntry(verb: Verb): string {
 /** Names of environments, services and steps: they end up in markers, tags and state names. */
 const NAME_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
 
-/** Lambda's ceiling on the environment variables of a function, which carry the configuration. */
-const LAMBDA_ENVIRONMENT_MAX_BYTES = 4096;
+/** What a Standard Parameter Store parameter holds; a larger part of the configuration goes to an Advanced one. */
+const STANDARD_PARAMETER_MAX_BYTES = 4096;
+
+/** What an Advanced Parameter Store parameter holds. */
+const ADVANCED_PARAMETER_MAX_BYTES = 8192;
+
+/** Length an unresolved token counts for in the size estimate: more than the ids and ARNs they stand for. */
+const TOKEN_ESTIMATE_CHARS = 80;
 
 /** Lambda's own ceiling for one invocation. */
 const LAMBDA_MAX_TIMEOUT = Duration.minutes(15);
@@ -254,8 +256,13 @@ export class DeployOrchestrator extends Construct {
   public readonly stateMachine: sfn.StateMachine;
   /** The handler functions by verb. */
   public readonly functions: Readonly<Record<Verb, nodejs.NodejsFunction>>;
-  /** The configuration every handler receives in `STEPDEPLOY_CONFIG`. */
+  /** The configuration the handlers read from Parameter Store. */
   public readonly config: DeployConfig;
+  /**
+   * The Parameter Store path the configuration is written under (`/stepdeploy/<state machine
+   * name>`): one parameter `global`, and one `environments/<name>` per environment.
+   */
+  public readonly configPath: string;
 
   constructor(scope: Construct, id: string, props: DeployOrchestratorProps) {
     super(scope, id);
@@ -312,19 +319,23 @@ export class DeployOrchestrator extends Construct {
       announce: Duration.minutes(1),
       cleanup: Duration.minutes(10),
     };
-    const configJson = stack.toJsonString(this.config);
-    // Unresolved tokens render about as long as the ids they stand for, so this estimates the deployed size.
-    const configBytes = Buffer.byteLength(JSON.stringify(this.config));
-    if (configBytes > LAMBDA_ENVIRONMENT_MAX_BYTES) {
-      Annotations.of(this).addWarningV2(
-        'stepdeploy:configSize',
-        `The deploy configuration is about ${configBytes} bytes; Lambda allows ${LAMBDA_ENVIRONMENT_MAX_BYTES} ` +
-          `bytes of environment variables, so deploying to AWS fails. Configure fewer environments or services per orchestrator.`,
-      );
-    }
+    // Lambda caps a function's environment variables at 4 KB: the configuration goes to
+    // Parameter Store, one parameter per environment, and the handlers get its path.
+    this.configPath = configPath(stateMachineName);
+    this.writeConfig(stack, stateMachineName);
+    const configPathArn = stack.formatArn({
+      service: 'ssm',
+      resource: 'parameter',
+      resourceName: this.configPath.slice(1),
+    });
+    const readConfig = new iam.PolicyStatement({
+      actions: ['ssm:GetParametersByPath'],
+      resources: [configPathArn, `${configPathArn}/*`],
+    });
     const functions = {} as Record<Verb, nodejs.NodejsFunction>;
     for (const verb of VERBS) {
-      functions[verb] = this.handlerFunction(verb, timeouts[verb], configJson, retention);
+      functions[verb] = this.handlerFunction(verb, timeouts[verb], retention);
+      functions[verb].addToRolePolicy(readConfig);
     }
     this.functions = functions;
 
@@ -400,10 +411,50 @@ export class DeployOrchestrator extends Construct {
     });
   }
 
+  /**
+   * Writes the configuration as String parameters: the global part, and each environment
+   * in a parameter of its own, Advanced when it outgrows a Standard one.
+   */
+  private writeConfig(stack: Stack, stateMachineName: string): void {
+    const { global, environments } = splitConfig(this.config);
+    const scope = new Construct(this, 'Config');
+    const write = (id: string, parameterName: string, value: unknown, what: string, fix: string): void => {
+      const bytes = estimatedJsonBytes(value);
+      if (bytes > ADVANCED_PARAMETER_MAX_BYTES) {
+        throw new Error(
+          `DeployOrchestrator: the configuration of ${what} is about ${bytes} bytes (unresolved tokens ` +
+            `counted as ${TOKEN_ESTIMATE_CHARS} characters); a Parameter Store parameter holds ` +
+            `${ADVANCED_PARAMETER_MAX_BYTES} at most. ${fix}`,
+        );
+      }
+      new ssm.StringParameter(scope, id, {
+        parameterName,
+        stringValue: stack.toJsonString(value),
+        tier: bytes > STANDARD_PARAMETER_MAX_BYTES ? ssm.ParameterTier.ADVANCED : ssm.ParameterTier.STANDARD,
+        description: `stepdeploy configuration of ${stateMachineName}: ${what}`,
+      });
+    };
+    write(
+      'Global',
+      globalParameterName(this.configPath),
+      global,
+      'the steps and settings',
+      'Split it: move some pre- or post-deploy steps into fewer steps with shorter commands.',
+    );
+    for (const env of environments) {
+      write(
+        `Environment-${env.name}`,
+        environmentParameterName(this.configPath, env.name),
+        env,
+        `environment '${env.name}'`,
+        `Split it: move some of its services into an environment of their own, or into another orchestrator.`,
+      );
+    }
+  }
+
   private handlerFunction(
     verb: Verb,
     timeout: Duration,
-    configJson: string,
     retention: logs.RetentionDays,
   ): nodejs.NodejsFunction {
     const id = pascalCase(verb);
@@ -429,7 +480,7 @@ export class DeployOrchestrator extends Construct {
       timeout,
       logGroup,
       description: `stepdeploy ${verb}`,
-      environment: { [CONFIG_ENV]: configJson, NODE_OPTIONS: '--enable-source-maps' },
+      environment: { [CONFIG_PATH_ENV]: this.configPath, NODE_OPTIONS: '--enable-source-maps' },
       bundling: {
         minify: true,
         sourceMap: true,
@@ -469,12 +520,29 @@ export class DeployOrchestrator extends Construct {
       if (/:execution:.+:\*$/.test(finding)) {
         return 'Cleanup reads whichever execution of this state machine ended badly.';
       }
+      if (/:parameter\/stepdeploy\/.+\/\*$/.test(finding)) {
+        return 'The handlers read every parameter of their own configuration path, one per environment.';
+      }
       if (/^Resource::<[^>]+\.Arn>:\*$/.test(finding)) {
         return 'The state machine invokes the versions of its own handler functions.';
       }
       return undefined;
     });
   }
+}
+
+/**
+ * The bytes `value` takes as JSON once deployed, estimated: every unresolved token (a
+ * string token or list element, or a number token) counts as {@link TOKEN_ESTIMATE_CHARS} characters.
+ */
+export function estimatedJsonBytes(value: unknown): number {
+  const placeholder = 'x'.repeat(TOKEN_ESTIMATE_CHARS);
+  // A number token becomes a string here: its quotes make up the difference.
+  const numberPlaceholder = placeholder.slice(2);
+  const json = JSON.stringify(value, (_key, field: unknown) =>
+    typeof field === 'number' && Token.isUnresolved(field) ? numberPlaceholder : field,
+  );
+  return Buffer.byteLength(json.replace(/[$#]\{Token\[[^\]]*\]\}/g, placeholder));
 }
 
 /** Throws when the watch and poll settings cannot work together or with Lambda's limits. */

@@ -12,4 +12,8 @@ const clock = systemClock();
 
 /** Announce: decides the run's outcome from its state and puts it on EventBridge. */
 export const handler = async (event: unknown, _context?: LambdaContext): Promise<Announcement> =>
-  announce(parseOrThrow(AnnounceEventSchema, event, 'event'), { clients, clock, config: loadConfig() });
+  announce(parseOrThrow(AnnounceEventSchema, event, 'event'), {
+    clients,
+    clock,
+    config: await loadConfig(clients),
+  });

@@ -12,6 +12,6 @@ const clock = systemClock();
 /** CheckDeployments: watches the run's deployments until they all succeed, one fails, or the watch ends. */
 export const handler = async (event: unknown, context?: LambdaContext): Promise<DeployState> => {
   const { state } = parseCheckDeploymentsEvent(event);
-  const config = loadConfig();
+  const config = await loadConfig(clients);
   return checkDeployments({ clients, clock, config }, state, watchBudgetPolls(config, context));
 };

@@ -12,6 +12,6 @@ const clock = systemClock();
 /** CheckRollbacks: follows every rollback of the run until all are terminal or the watch ends. */
 export const handler = async (event: unknown, context?: LambdaContext): Promise<RollbackState> => {
   const { state } = parseCheckRollbacksEvent(event);
-  const config = loadConfig();
+  const config = await loadConfig(clients);
   return checkRollbacks({ clients, clock, config }, state, watchBudgetPolls(config, context));
 };

@@ -13,6 +13,6 @@ const clock = systemClock();
 /** CheckTasks: watches a phase's tasks until they all succeeded, one failed, or the watch budget is spent. */
 export const handler = async (event: unknown, context?: LambdaContext): Promise<TaskPhaseState> => {
   const { state } = parseOrThrow(CheckTasksEventSchema, event, 'event');
-  const config = loadConfig();
+  const config = await loadConfig(clients);
   return checkTasks(state, { clients, clock, config }, watchBudgetPolls(config, context));
 };

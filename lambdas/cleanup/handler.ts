@@ -11,5 +11,5 @@ const clock = systemClock();
 /** Cleanup: after an execution was aborted, timed out or failed, stops its tasks and rolls back its deployments. */
 export const handler = async (event: unknown, _context?: LambdaContext): Promise<CleanupReport> => {
   const { detail } = parseCleanupEvent(event);
-  return cleanup({ clients, clock, config: loadConfig() }, detail);
+  return cleanup({ clients, clock, config: await loadConfig(clients) }, detail);
 };

@@ -12,4 +12,4 @@ const clock = systemClock();
 
 /** Plan: validates the release input and registers its task definition revisions. */
 export const handler = async (event: unknown, _context?: LambdaContext): Promise<Plan> =>
-  plan(parseOrThrow(PlanEventSchema, event, 'event'), { clients, clock, config: loadConfig() });
+  plan(parseOrThrow(PlanEventSchema, event, 'event'), { clients, clock, config: await loadConfig(clients) });

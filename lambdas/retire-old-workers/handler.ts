@@ -12,5 +12,5 @@ const clock = systemClock();
 /** RetireOldWorkers: once every deployment succeeded, stops worker tasks still on the old revision. */
 export const handler = async (event: unknown, _context?: LambdaContext): Promise<RetireReport> => {
   const { state } = parseRetireOldWorkersEvent(event);
-  return retireOldWorkers({ clients, clock, config: loadConfig() }, state);
+  return retireOldWorkers({ clients, clock, config: await loadConfig(clients) }, state);
 };

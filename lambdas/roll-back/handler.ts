@@ -12,5 +12,5 @@ const clock = systemClock();
 /** RollBack: starts the rollback of every deployment of the run. */
 export const handler = async (event: unknown, _context?: LambdaContext): Promise<RollbackState> => {
   const { state } = parseRollBackEvent(event);
-  return rollBack({ clients, clock, config: loadConfig() }, state);
+  return rollBack({ clients, clock, config: await loadConfig(clients) }, state);
 };

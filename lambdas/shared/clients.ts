@@ -3,6 +3,7 @@ import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SSMClient } from '@aws-sdk/client-ssm';
 
 /** SDK clients per Region, made once per Lambda container and reused across invocations. */
 export interface Clients {
@@ -11,6 +12,8 @@ export interface Clients {
   logs(region: string): CloudWatchLogsClient;
   sfn(region: string): SFNClient;
   events(region: string): EventBridgeClient;
+  /** Parameter Store, where the construct writes the deploy configuration. */
+  ssm(region: string): SSMClient;
 }
 
 type Ctor<T> = new (config: { region: string; retryMode: string; maxAttempts: number }) => T;
@@ -36,5 +39,6 @@ export function createClients(): Clients {
     logs: perRegion(CloudWatchLogsClient),
     sfn: perRegion(SFNClient),
     events: perRegion(EventBridgeClient),
+    ssm: perRegion(SSMClient),
   };
 }

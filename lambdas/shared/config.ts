@@ -1,8 +1,14 @@
+import { GetParametersByPathCommand, type Parameter } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
+import type { Clients } from './clients.js';
 import { ValidationError } from './errors.js';
+import { describeIssues } from './schemas.js';
 
-/** The environment variable through which the construct hands every handler its configuration. */
-export const CONFIG_ENV = 'STEPDEPLOY_CONFIG';
+/**
+ * The environment variable through which the construct tells every handler where its
+ * configuration is: the SSM Parameter Store path (`/stepdeploy/<state machine name>`).
+ */
+export const CONFIG_PATH_ENV = 'STEPDEPLOY_CONFIG_PATH';
 
 const name = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'use 1-32 of A-Z a-z 0-9 _ -');
 
@@ -68,26 +74,199 @@ export type ServiceConfig = z.infer<typeof ServiceSchema>;
 export type EnvironmentConfig = z.infer<typeof EnvironmentSchema>;
 export type DeployConfig = z.infer<typeof ConfigSchema>;
 
-/** Parses the configuration; a malformed one is a `ValidationError` naming the field. */
-export function parseConfig(raw: string | undefined): DeployConfig {
-  if (!raw) throw new ValidationError(`${CONFIG_ENV} is not set: the construct sets it on every handler.`);
+/** Everything of the configuration but the environments, which it names in order. */
+export const GlobalConfigSchema = ConfigSchema.omit({ environments: true }).extend({
+  /** Names of the environments, each configured in a parameter of its own, in the order of the configuration. */
+  environments: z.array(name).min(1),
+});
+
+export type GlobalConfig = z.infer<typeof GlobalConfigSchema>;
+
+/** One String parameter of the configuration: its full name and its JSON value. */
+export interface ConfigParameter {
+  name: string;
+  value: string;
+}
+
+/** The Parameter Store path of the configuration of the state machine named `stateMachineName`. */
+export function configPath(stateMachineName: string): string {
+  return `/stepdeploy/${stateMachineName}`;
+}
+
+/** The parameter holding the {@link GlobalConfig} under `path`. */
+export function globalParameterName(path: string): string {
+  return `${trimSlash(path)}/global`;
+}
+
+/** The parameter holding the configuration of environment `environment` under `path`. */
+export function environmentParameterName(path: string, environment: string): string {
+  return `${trimSlash(path)}/environments/${environment}`;
+}
+
+/**
+ * Splits the configuration into its global part and one part per environment: one
+ * parameter each, so that no parameter outgrows Parameter Store's size limit.
+ */
+export function splitConfig(config: DeployConfig): {
+  global: GlobalConfig;
+  environments: EnvironmentConfig[];
+} {
+  const { environments, ...rest } = config;
+  return { global: { ...rest, environments: environments.map((env) => env.name) }, environments };
+}
+
+/** The parameters that hold `config` under `path`, as the construct writes them. */
+export function configParameters(path: string, config: DeployConfig): ConfigParameter[] {
+  const { global, environments } = splitConfig(config);
+  return [
+    { name: globalParameterName(path), value: JSON.stringify(global) },
+    ...environments.map((env) => ({
+      name: environmentParameterName(path, env.name),
+      value: JSON.stringify(env),
+    })),
+  ];
+}
+
+/**
+ * Assembles the configuration from the parameters found under `path`: the global one
+ * and one per environment it names. Each is validated on its own, so a problem names
+ * the parameter and the field; a missing parameter is named with the path it was looked for under.
+ */
+export function assembleConfig(path: string, parameters: ReadonlyArray<Parameter>): DeployConfig {
+  const values = new Map<string, string>();
+  for (const parameter of parameters) {
+    if (parameter.Name !== undefined && parameter.Value !== undefined)
+      values.set(parameter.Name, parameter.Value);
+  }
+  const where = `under ${path} (${CONFIG_PATH_ENV})`;
+  const read = <T>(parameterName: string, schema: z.ZodType<T>): T => {
+    const raw = values.get(parameterName);
+    if (raw === undefined) {
+      throw new ValidationError(
+        `Parameter ${parameterName} was not found ${where}; deploy the stack of the orchestrator, ` +
+          `or point ${CONFIG_PATH_ENV} at the path it writes its configuration to.`,
+      );
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch (error) {
+      throw new ValidationError(
+        `Parameter ${parameterName} is not valid JSON; write it with the construct.`,
+        {
+          cause: error,
+        },
+      );
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      throw new ValidationError(
+        describeIssues('', parsed.error)
+          .map(
+            (line) =>
+              `Parameter ${parameterName}, ${line.startsWith(':') ? 'value' : `field ${line.slice(1)}`}`,
+          )
+          .join('\n'),
+      );
+    }
+    return parsed.data;
+  };
+
+  const global = read(globalParameterName(path), GlobalConfigSchema);
+  const environments = global.environments.map((envName) => {
+    const parameterName = environmentParameterName(path, envName);
+    const env = read(parameterName, EnvironmentSchema);
+    if (env.name !== envName) {
+      throw new ValidationError(
+        `Parameter ${parameterName} configures environment '${env.name}'; it must configure '${envName}', ` +
+          'the environment its name and the global parameter give it.',
+      );
+    }
+    return env;
+  });
+  return { ...global, environments };
+}
+
+/** Parses a configuration given whole as JSON; a malformed one is a `ValidationError` naming the field. */
+export function parseConfig(raw: string | undefined, source = 'configuration'): DeployConfig {
+  if (!raw) throw new ValidationError(`The ${source} is empty: pass the deploy configuration as JSON.`);
   let json: unknown;
   try {
     json = JSON.parse(raw);
   } catch (error) {
-    throw new ValidationError(`${CONFIG_ENV} is not valid JSON.`, { cause: error });
+    throw new ValidationError(`The ${source} is not valid JSON.`, { cause: error });
   }
   const parsed = ConfigSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ValidationError(`${CONFIG_ENV}.${issue?.path.join('.')}: ${issue?.message}`);
-  }
+  if (!parsed.success) throw new ValidationError(describeIssues(source, parsed.error).join('\n'));
   return parsed.data;
 }
 
-/** The configuration from this process's environment, parsed once. */
-let cached: DeployConfig | undefined;
-export function loadConfig(): DeployConfig {
-  cached ??= parseConfig(process.env[CONFIG_ENV]);
-  return cached;
+/** The most parameters GetParametersByPath returns in one page. */
+const PAGE_SIZE = 10;
+
+/**
+ * Cached configurations by SSM client, then by path. Handlers make their clients once per
+ * module instance (per Lambda container, or per local AWS instance when run in process), so
+ * a configuration is read once per container and never served to a client of another endpoint.
+ */
+const cache = new WeakMap<object, Map<string, Promise<DeployConfig>>>();
+
+/**
+ * Reads the configuration from the Parameter Store path in `STEPDEPLOY_CONFIG_PATH` (every
+ * page, recursively) with the handler's own SSM client in its Region, and validates it. The result is cached per
+ * client and path; a failed read is not, so the next invocation reads again.
+ */
+export function loadConfig(clients: Pick<Clients, 'ssm'>): Promise<DeployConfig> {
+  const path = process.env[CONFIG_PATH_ENV];
+  if (!path) {
+    return Promise.reject(
+      new ValidationError(
+        `${CONFIG_PATH_ENV} is not set: the construct sets it on every handler to the Parameter Store path of its configuration.`,
+      ),
+    );
+  }
+  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  if (!region) {
+    return Promise.reject(
+      new ValidationError(
+        'AWS_REGION is not set: the configuration is read from the Region the handler runs in.',
+      ),
+    );
+  }
+  const ssm = clients.ssm(region);
+  let byPath = cache.get(ssm);
+  if (!byPath) {
+    byPath = new Map();
+    cache.set(ssm, byPath);
+  }
+  let loading = byPath.get(path);
+  if (!loading) {
+    loading = readParameters(ssm, path).then((parameters) => assembleConfig(path, parameters));
+    byPath.set(path, loading);
+    const entries = byPath;
+    loading.catch(() => entries.delete(path));
+  }
+  return loading;
+}
+
+async function readParameters(ssm: ReturnType<Clients['ssm']>, path: string): Promise<Parameter[]> {
+  const parameters: Parameter[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await ssm.send(
+      new GetParametersByPathCommand({
+        Path: trimSlash(path),
+        Recursive: true,
+        MaxResults: PAGE_SIZE,
+        NextToken: nextToken,
+      }),
+    );
+    parameters.push(...(page.Parameters ?? []));
+    nextToken = page.NextToken;
+  } while (nextToken);
+  return parameters;
+}
+
+function trimSlash(path: string): string {
+  return path.length > 1 ? path.replace(/\/+$/, '') : path;
 }

@@ -12,5 +12,5 @@ const clock = systemClock();
 /** StartDeployments: one CodeDeploy deployment per (environment, service) of the plan. */
 export const handler = async (event: unknown, _context?: LambdaContext): Promise<DeployState> => {
   const { plan } = parseStartDeploymentsEvent(event);
-  return startDeployments({ clients, clock, config: loadConfig() }, plan);
+  return startDeployments({ clients, clock, config: await loadConfig(clients) }, plan);
 };

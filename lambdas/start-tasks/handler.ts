@@ -12,4 +12,8 @@ const clock = systemClock();
 
 /** StartTasks: runs every task of a phase in every environment of the plan. */
 export const handler = async (event: unknown, _context?: LambdaContext): Promise<TaskPhaseState> =>
-  startTasks(parseOrThrow(StartTasksEventSchema, event, 'event'), { clients, clock, config: loadConfig() });
+  startTasks(parseOrThrow(StartTasksEventSchema, event, 'event'), {
+    clients,
+    clock,
+    config: await loadConfig(clients),
+  });

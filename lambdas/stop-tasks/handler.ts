@@ -12,4 +12,8 @@ const clock = systemClock();
 
 /** StopTasks: stops what a failed phase still runs and reports why the phase failed. */
 export const handler = async (event: unknown, _context?: LambdaContext): Promise<TaskPhaseState> =>
-  stopTasks(parseOrThrow(StopTasksEventSchema, event, 'event'), { clients, clock, config: loadConfig() });
+  stopTasks(parseOrThrow(StopTasksEventSchema, event, 'event'), {
+    clients,
+    clock,
+    config: await loadConfig(clients),
+  });

@@ -1,13 +1,14 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Lazy } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   DeployOrchestrator,
   type DeployOrchestratorProps,
+  estimatedJsonBytes,
   HANDLER_METADATA_KEY,
 } from '../../infra/deploy-orchestrator.js';
 import { synthesizeSampleTemplate } from '../../infra/synthesize.js';
-import { parseConfig } from '../../lambdas/shared/config.js';
+import { assembleConfig, CONFIG_PATH_ENV } from '../../lambdas/shared/config.js';
 import { renderTemplateValue } from '../../statemachine/asl.js';
 import { VERBS } from '../../statemachine/handlers.js';
 import { testEnvironment, testStack } from './fixtures.js';
@@ -74,15 +75,30 @@ describe('handler functions', () => {
     template.resourcePropertiesCountIs('AWS::Lambda::Function', { Runtime: 'nodejs22.x' }, VERBS.length);
   });
 
-  it('hands every function the same configuration, which the handlers accept', () => {
-    const configs = VERBS.map((verb) => {
-      const environment = resources[functionId(verb)].Properties.Environment as {
-        Variables: Record<string, unknown>;
-      };
-      return renderTemplateValue(environment.Variables.STEPDEPLOY_CONFIG, (id) => `resolved-${id}`);
-    });
-    expect(new Set(configs).size).toBe(1);
-    const config = parseConfig(configs[0]);
+  it('hands every function the path of the configuration, which the handlers accept from Parameter Store', () => {
+    const variables = VERBS.map(
+      (verb) =>
+        (resources[functionId(verb)].Properties.Environment as { Variables: Record<string, unknown> })
+          .Variables,
+    );
+    for (const vars of variables) expect(Object.keys(vars).sort()).toEqual(['NODE_OPTIONS', CONFIG_PATH_ENV]);
+    const paths = new Set(variables.map((vars) => vars[CONFIG_PATH_ENV]));
+    expect([...paths]).toEqual([expect.stringMatching(/^\/stepdeploy\/StepdeploySample-Deploy-[A-F0-9]+$/)]);
+    const path = String([...paths][0]);
+    const parameters = Object.entries(resources)
+      .filter(([, resource]) => resource.Type === 'AWS::SSM::Parameter')
+      .map(([id, resource]) => ({
+        Name: String(resource.Properties.Name),
+        Value: renderTemplateValue(resource.Properties.Value, (ref) => `resolved-${ref}`, id),
+      }));
+    expect(parameters.map((parameter) => parameter.Name)).toEqual([
+      `${path}/global`,
+      `${path}/environments/us`,
+      `${path}/environments/eu`,
+      `${path}/environments/au`,
+    ]);
+    template.resourcePropertiesCountIs('AWS::SSM::Parameter', { Type: 'String', Tier: 'Standard' }, 4);
+    const config = assembleConfig(path, parameters);
     expect(config.environments.map((env) => env.name)).toEqual(['us', 'eu', 'au']);
     expect(config.environments[0]).toMatchObject({
       region: 'us-east-1',
@@ -108,6 +124,28 @@ describe('handler functions', () => {
 });
 
 describe('least-privilege IAM', () => {
+  it('lets every function read its own configuration path and nothing else of Parameter Store', () => {
+    const path = String(
+      (resources[functionId('plan')].Properties.Environment as { Variables: Record<string, unknown> })
+        .Variables[CONFIG_PATH_ENV],
+    );
+    const arn = (suffix: string) => ({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:ssm:us-east-1:000000000000:parameter${suffix}`]],
+    });
+    for (const verb of VERBS) {
+      const ssmStatements = statementsOf(verb).filter((statement) =>
+        actionsOf(statement).some((action) => action.startsWith('ssm:')),
+      );
+      expect(ssmStatements).toEqual([
+        {
+          Action: 'ssm:GetParametersByPath',
+          Effect: 'Allow',
+          Resource: [arn(path), arn(`${path}/*`)],
+        },
+      ]);
+    }
+  });
+
   it('lets StartTasks run only the one-off task definition families, in the configured clusters', () => {
     const runTask = statementsOf('start-tasks').filter((statement) =>
       actionsOf(statement).includes('ecs:RunTask'),
@@ -379,21 +417,73 @@ describe('props validation', () => {
     expect(build(overrides)).toThrow(message);
   });
 
-  it('warns when the configuration outgrows what Lambda environment variables hold', () => {
+  it('keeps a configuration of many environments out of the functions, with no size warning', () => {
     const stack = testStack();
     const names = Array.from({ length: 14 }, (_, index) => `env${index}`);
     new DeployOrchestrator(stack, 'Deploy', {
       environments: names.map((name) => testEnvironment(stack, name)),
     });
-    Annotations.fromStack(stack).hasWarning(
-      '/Test/Deploy',
-      Match.stringLikeRegexp('Lambda allows 4096 bytes of environment variables'),
+    Annotations.fromStack(stack).hasNoWarning('/Test/Deploy', Match.anyValue());
+    Template.fromStack(stack).resourceCountIs('AWS::SSM::Parameter', 15);
+  });
+});
+
+describe('configuration size', () => {
+  /** An environment with `count` services, each deployed by its own group. */
+  function wideEnvironment(stack: ReturnType<typeof testStack>, name: string, count: number) {
+    const env = testEnvironment(stack, name);
+    const [web] = env.services;
+    return {
+      ...env,
+      services: Array.from({ length: count }, (_, index) => ({ ...web, name: `service${index}` })),
+    };
+  }
+
+  function tierOf(stack: ReturnType<typeof testStack>, parameterSuffix: string): unknown {
+    const parameters = Template.fromStack(stack).findResources('AWS::SSM::Parameter');
+    const found = Object.values(parameters).find((resource) =>
+      String(resource.Properties.Name).endsWith(parameterSuffix),
     );
+    return found?.Properties.Tier;
+  }
+
+  it('puts an environment that outgrows a Standard parameter into an Advanced one, and only that one', () => {
+    // Prepare
+    const stack = testStack();
+
+    // Act
+    new DeployOrchestrator(stack, 'Deploy', {
+      environments: [testEnvironment(stack, 'small'), wideEnvironment(stack, 'wide', 20)],
+    });
+
+    // Assess
+    expect(tierOf(stack, '/environments/wide')).toBe('Advanced');
+    expect(tierOf(stack, '/environments/small')).toBe('Standard');
+    expect(tierOf(stack, '/global')).toBe('Standard');
   });
 
-  it('does not warn about the size of a configuration that fits', () => {
+  it('refuses an environment too large for any parameter, naming it, its size and the fix', () => {
     const stack = testStack();
-    new DeployOrchestrator(stack, 'Deploy', { environments: [testEnvironment(stack, 'us')] });
-    Annotations.fromStack(stack).hasNoWarning('/Test/Deploy', Match.stringLikeRegexp('Lambda allows'));
+    expect(
+      () =>
+        new DeployOrchestrator(stack, 'Deploy', {
+          environments: [testEnvironment(stack, 'small'), wideEnvironment(stack, 'huge', 40)],
+        }),
+    ).toThrow(/environment 'huge' is about \d{4,} bytes .*holds 8192 at most\. Split it/);
+  });
+
+  const token = () => Lazy.string({ produce: () => 'resolved' });
+  it.each([
+    { case: 'plain JSON', value: () => ({ name: 'us', ports: [3000] }), bytes: 28 },
+    { case: 'a string token', value: () => ({ cluster: token() }), bytes: 14 + 80 },
+    { case: 'a token in a string', value: () => ({ arn: `arn:${token()}:ecs` }), bytes: 18 + 80 },
+    {
+      case: 'a list token element',
+      value: () => ({ subnets: [...Lazy.list({ produce: () => ['a'] }), 'subnet-1'] }),
+      bytes: 27 + 80,
+    },
+    { case: 'a number token', value: () => ({ port: Lazy.number({ produce: () => 1 }) }), bytes: 9 + 80 },
+  ])('estimates $case with every token as 80 characters', ({ value, bytes }) => {
+    expect(estimatedJsonBytes(value())).toBe(bytes);
   });
 });

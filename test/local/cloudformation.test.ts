@@ -8,9 +8,10 @@ import {
 } from '@aws-sdk/client-ecs';
 import { EventBridgeClient, ListRulesCommand } from '@aws-sdk/client-eventbridge';
 import { DescribeStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { synthesizeSampleTemplate } from '../../infra/synthesize.js';
-import { parseConfig } from '../../lambdas/shared/config.js';
+import { assembleConfig, CONFIG_PATH_ENV } from '../../lambdas/shared/config.js';
 import { deployTemplate } from '../../local/cloudformation.js';
 import { LocalAws } from '../../local/local-aws.js';
 
@@ -141,6 +142,7 @@ describe('deployTemplate', () => {
     const codedeploy = new CodeDeployClient(regional);
     const sfn = new SFNClient(regional);
     const events = new EventBridgeClient(regional);
+    const ssm = new SSMClient(regional);
     try {
       for (const env of ['us', 'eu', 'au']) {
         const cluster = `stepdeploy-demo-${env}`;
@@ -181,7 +183,11 @@ describe('deployTemplate', () => {
       expect(verbs).toEqual(
         expect.arrayContaining(['plan', 'start-deployments', 'check-deployments', 'cleanup']),
       );
-      const deployConfig = parseConfig(local.lambdas.list()[0].environment.STEPDEPLOY_CONFIG);
+      const path = local.lambdas.list()[0].environment[CONFIG_PATH_ENV];
+      const { Parameters = [] } = await ssm.send(
+        new GetParametersByPathCommand({ Path: path, Recursive: true }),
+      );
+      const deployConfig = assembleConfig(path, Parameters);
       expect(deployConfig.environments.map((e) => e.cluster)).toEqual([
         'stepdeploy-demo-us',
         'stepdeploy-demo-eu',
@@ -194,7 +200,7 @@ describe('deployTemplate', () => {
         stack.stateMachineArn,
       ]);
     } finally {
-      for (const client of [ecs, codedeploy, sfn, events]) client.destroy();
+      for (const client of [ecs, codedeploy, sfn, events, ssm]) client.destroy();
     }
   }, 180_000);
 });

@@ -24,8 +24,10 @@ import {
 } from '@aws-sdk/client-ecs';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { type ExecutionListItem, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { GetParametersByPathCommand, type Parameter, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { DeployConfig } from '../../lambdas/shared/config.js';
+import { parametersPage } from '../lambdas/shared/config-parameters.js';
 
 const ACCOUNT = '000000000000';
 
@@ -55,7 +57,7 @@ interface FakeDeployment {
 }
 
 /**
- * A small, consistent ECS + CodeDeploy + Step Functions + EventBridge world behind
+ * A small, consistent ECS + CodeDeploy + Step Functions + EventBridge + SSM world behind
  * aws-sdk-client-mock, seeded from the deploy configuration: task definitions and
  * services exist, tasks run to a scripted exit code, deployments reach their
  * termination wait or fail (and are rolled back by CodeDeploy) after scripted looks.
@@ -65,6 +67,7 @@ export class FakeAws {
   readonly codedeploy = mockClient(CodeDeployClient);
   readonly sfn = mockClient(SFNClient);
   readonly events = mockClient(EventBridgeClient);
+  readonly ssm = mockClient(SSMClient);
 
   /** The outcome of a task, by environment and step. */
   taskScript: (environment: string, step: string) => TaskScript = () => ({ exitCode: 0 });
@@ -85,7 +88,12 @@ export class FakeAws {
   readonly stoppedTasks: string[] = [];
   private sequence = 0;
 
-  constructor(private readonly config: DeployConfig) {
+  /** `parameters`: the configuration in Parameter Store, served by GetParametersByPath. */
+  constructor(
+    private readonly config: DeployConfig,
+    parameters: Parameter[],
+  ) {
+    this.ssm.on(GetParametersByPathCommand).callsFake((input) => parametersPage(parameters, input));
     for (const env of config.environments) {
       this.register(env.region, env.taskDefinition, []);
       for (const service of env.services) this.register(env.region, `${env.name}-${service.name}-family`, []);
@@ -95,7 +103,7 @@ export class FakeAws {
 
   /** Restores the real SDK clients. */
   restore(): void {
-    for (const mock of [this.ecs, this.codedeploy, this.sfn, this.events]) mock.restore();
+    for (const mock of [this.ecs, this.codedeploy, this.sfn, this.events, this.ssm]) mock.restore();
   }
 
   /** Task definition ARN of a family's latest revision. */

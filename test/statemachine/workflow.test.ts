@@ -1,5 +1,6 @@
 import { CreateDeploymentCommand, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { RunTaskCommand } from '@aws-sdk/client-ecs';
+import type { Parameter } from '@aws-sdk/client-ssm';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { synthesizeSampleTemplate } from '../../infra/synthesize.js';
@@ -10,7 +11,7 @@ import { handler as checkTasks } from '../../lambdas/check-tasks/handler.js';
 import { handler as plan } from '../../lambdas/plan/handler.js';
 import { handler as retireOldWorkers } from '../../lambdas/retire-old-workers/handler.js';
 import { handler as rollBack } from '../../lambdas/roll-back/handler.js';
-import { CONFIG_ENV, parseConfig } from '../../lambdas/shared/config.js';
+import { assembleConfig, CONFIG_PATH_ENV, type DeployConfig } from '../../lambdas/shared/config.js';
 import type { LambdaContext } from '../../lambdas/shared/lambda-context.js';
 import { handler as startDeployments } from '../../lambdas/start-deployments/handler.js';
 import { handler as startTasks } from '../../lambdas/start-tasks/handler.js';
@@ -53,6 +54,9 @@ let definition: AslDefinition;
 let verbs: Record<string, Verb>;
 let stateMachineArn: string;
 let fake: FakeAws;
+/** The configuration parameters of the template, as CloudFormation would write them. */
+let parameters: Parameter[];
+let config: DeployConfig;
 
 /** Resolves the references of the template's strings to the names CloudFormation would give. */
 function resolver(template: Template) {
@@ -80,7 +84,17 @@ beforeAll(() => {
   );
   const variables =
     (fn?.Properties?.Environment as { Variables: Record<string, unknown> } | undefined)?.Variables ?? {};
-  process.env[CONFIG_ENV] = renderTemplateValue(variables[CONFIG_ENV], resolver(template));
+  const path = String(variables[CONFIG_PATH_ENV]);
+  process.env[CONFIG_PATH_ENV] = path;
+  process.env.AWS_REGION ??= 'us-east-1';
+  parameters = Object.entries(template.Resources ?? {})
+    .filter(([, resource]) => resource.Type === 'AWS::SSM::Parameter')
+    .map(([logicalId, resource]) => ({
+      Name: String(resource.Properties?.Name),
+      Type: 'String',
+      Value: renderTemplateValue(resource.Properties?.Value, resolver(template), logicalId),
+    }));
+  config = assembleConfig(path, parameters);
   const name = String(
     Object.values(template.Resources ?? {}).find((r) => r.Type === 'AWS::StepFunctions::StateMachine')
       ?.Properties?.StateMachineName,
@@ -100,7 +114,7 @@ interface RunResult {
 
 /** Runs the synthesized definition on `input`, every Lambda task dispatched to its real handler. */
 async function run(input: JsonValue, prepare: (aws: FakeAws) => void = () => {}): Promise<RunResult> {
-  fake = new FakeAws(parseConfig(process.env[CONFIG_ENV]));
+  fake = new FakeAws(config, parameters);
   const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:run-${Math.random().toString(36).slice(2)}`;
   fake.execution = {
     executionArn,

@@ -1,17 +1,19 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CONFIG_ENV } from '../../../lambdas/shared/config.js';
 import { ValidationError } from '../../../lambdas/shared/errors.js';
+import { serveConfig } from '../shared/config-parameters.js';
 import { EXECUTION_ARN, testConfig } from '../shared/fixtures.js';
 
 const events = mockClient(EventBridgeClient);
+const ssm = mockClient(SSMClient);
 let handler: typeof import('../../../lambdas/announce/handler.js').handler;
 
 describe('announce handler', () => {
   beforeAll(async () => {
-    process.env[CONFIG_ENV] = JSON.stringify(testConfig());
+    serveConfig(ssm, testConfig());
     ({ handler } = await import('../../../lambdas/announce/handler.js'));
   });
 

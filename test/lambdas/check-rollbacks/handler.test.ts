@@ -1,18 +1,20 @@
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { handler } from '../../../lambdas/check-rollbacks/handler.js';
-import { CONFIG_ENV } from '../../../lambdas/shared/config.js';
 import { ValidationError } from '../../../lambdas/shared/errors.js';
+import { serveConfig } from '../shared/config-parameters.js';
 import { config } from '../shared/deployment-fixtures.js';
 
 const codedeploy = mockClient(CodeDeployClient);
+const ssm = mockClient(SSMClient);
 
 describe('check-rollbacks handler', () => {
   beforeEach(() => {
     codedeploy.reset();
-    process.env[CONFIG_ENV] = JSON.stringify(config);
+    serveConfig(ssm, config);
   });
 
   it('refuses a rollback with an unknown action, naming the field', async () => {

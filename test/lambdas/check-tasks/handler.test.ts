@@ -1,13 +1,15 @@
 import { DescribeTasksCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CONFIG_ENV } from '../../../lambdas/shared/config.js';
 import { ValidationError } from '../../../lambdas/shared/errors.js';
 import type { TaskPhaseState } from '../../../lambdas/shared/types.js';
+import { serveConfig } from '../shared/config-parameters.js';
 import { testConfig } from '../shared/fixtures.js';
 
 const ecs = mockClient(ECSClient);
+const ssm = mockClient(SSMClient);
 let handler: typeof import('../../../lambdas/check-tasks/handler.js').handler;
 
 const state: TaskPhaseState = {
@@ -19,7 +21,7 @@ const state: TaskPhaseState = {
 
 describe('check-tasks handler', () => {
   beforeAll(async () => {
-    process.env[CONFIG_ENV] = JSON.stringify(testConfig({ pollSeconds: 5, watchSeconds: 60 }));
+    serveConfig(ssm, testConfig({ pollSeconds: 5, watchSeconds: 60 }));
     // The handler's clock divides its sleeps by the time scale, so the polls below take milliseconds.
     process.env.STEPDEPLOY_TIME_SCALE = '10000';
     ({ handler } = await import('../../../lambdas/check-tasks/handler.js'));

@@ -1,14 +1,16 @@
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { handler } from '../../../lambdas/cleanup/handler.js';
-import { CONFIG_ENV } from '../../../lambdas/shared/config.js';
 import { ValidationError } from '../../../lambdas/shared/errors.js';
+import { serveConfig } from '../shared/config-parameters.js';
 import { config } from '../shared/deployment-fixtures.js';
 
 const sfn = mockClient(SFNClient);
+const ssm = mockClient(SSMClient);
 const ecs = mockClient(ECSClient);
 
 const executionArn = 'arn:aws:states:eu-west-1:000000000000:execution:Deploy:r1';
@@ -30,7 +32,7 @@ describe('cleanup handler', () => {
   beforeEach(() => {
     sfn.reset();
     ecs.reset();
-    process.env[CONFIG_ENV] = JSON.stringify(config);
+    serveConfig(ssm, config);
   });
 
   it('refuses an event without an execution ARN, naming the field', async () => {

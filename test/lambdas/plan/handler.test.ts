@@ -1,19 +1,21 @@
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CONFIG_ENV } from '../../../lambdas/shared/config.js';
 import { ValidationError } from '../../../lambdas/shared/errors.js';
+import { serveConfig } from '../shared/config-parameters.js';
 import { EXECUTION_ARN, STATE_MACHINE_ARN, testConfig } from '../shared/fixtures.js';
 
 const ecs = mockClient(ECSClient);
+const ssm = mockClient(SSMClient);
 const sfn = mockClient(SFNClient);
 let handler: typeof import('../../../lambdas/plan/handler.js').handler;
 
 describe('plan handler', () => {
   beforeAll(async () => {
-    process.env[CONFIG_ENV] = JSON.stringify(testConfig());
+    serveConfig(ssm, testConfig());
     ({ handler } = await import('../../../lambdas/plan/handler.js'));
   });
 

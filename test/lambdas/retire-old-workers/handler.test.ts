@@ -1,21 +1,23 @@
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { handler } from '../../../lambdas/retire-old-workers/handler.js';
-import { CONFIG_ENV } from '../../../lambdas/shared/config.js';
 import { ValidationError } from '../../../lambdas/shared/errors.js';
+import { serveConfig } from '../shared/config-parameters.js';
 import { config, plan } from '../shared/deployment-fixtures.js';
 
 const codedeploy = mockClient(CodeDeployClient);
+const ssm = mockClient(SSMClient);
 const ecs = mockClient(ECSClient);
 
 describe('retire-old-workers handler', () => {
   beforeEach(() => {
     codedeploy.reset();
     ecs.reset();
-    process.env[CONFIG_ENV] = JSON.stringify(config);
+    serveConfig(ssm, config);
   });
 
   it('refuses a plan whose next revision is not family:revision, naming the field', async () => {

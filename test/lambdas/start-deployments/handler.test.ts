@@ -3,21 +3,23 @@ import {
   CreateDeploymentCommand,
   ListDeploymentsCommand,
 } from '@aws-sdk/client-codedeploy';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { CONFIG_ENV } from '../../../lambdas/shared/config.js';
 import { ValidationError } from '../../../lambdas/shared/errors.js';
 import { handler } from '../../../lambdas/start-deployments/handler.js';
+import { serveConfig } from '../shared/config-parameters.js';
 import { config, plan } from '../shared/deployment-fixtures.js';
 
 const codedeploy = mockClient(CodeDeployClient);
+const ssm = mockClient(SSMClient);
 const executionArn = 'arn:aws:states:us-east-1:000000000000:execution:Deploy:r1';
 
 describe('start-deployments handler', () => {
   beforeEach(() => {
     codedeploy.reset();
-    process.env[CONFIG_ENV] = JSON.stringify(config);
+    serveConfig(ssm, config);
   });
 
   it('refuses an event whose plan lacks its runId, naming the field, before calling AWS', async () => {

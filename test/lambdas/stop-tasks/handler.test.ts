@@ -1,14 +1,16 @@
 import { ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CONFIG_ENV } from '../../../lambdas/shared/config.js';
 import { ValidationError } from '../../../lambdas/shared/errors.js';
 import { runIdOf } from '../../../lambdas/shared/markers.js';
 import type { Plan } from '../../../lambdas/shared/types.js';
+import { serveConfig } from '../shared/config-parameters.js';
 import { EXECUTION_ARN, testConfig } from '../shared/fixtures.js';
 
 const ecs = mockClient(ECSClient);
+const ssm = mockClient(SSMClient);
 let handler: typeof import('../../../lambdas/stop-tasks/handler.js').handler;
 
 const plan: Plan = {
@@ -23,7 +25,7 @@ const plan: Plan = {
 
 describe('stop-tasks handler', () => {
   beforeAll(async () => {
-    process.env[CONFIG_ENV] = JSON.stringify(testConfig());
+    serveConfig(ssm, testConfig());
     ({ handler } = await import('../../../lambdas/stop-tasks/handler.js'));
   });
 
