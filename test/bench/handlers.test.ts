@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { bundleHandler, findHandlers, sampleConfig } from '../../bench/figures/handlers.js';
+import { bundleHandler, CJS_BUNDLING, findHandlers, sampleConfig } from '../../bench/figures/handlers.js';
 import { parseConfig } from '../../lambdas/shared/config.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -19,6 +19,15 @@ describe('handler bundles', () => {
     // Its own output folder: the bench run of main.test.ts may be bundling at the same time.
     const outRoot = join(repoRoot, 'node_modules', '.cache', 'stepdeploy-bench-test');
     const bundle = await bundleHandler(repoRoot, first.verb, first.entry, outRoot);
+    const module = (await import(pathToFileURL(bundle).href)) as { handler?: unknown };
+    expect(typeof module.handler).toBe('function');
+  });
+
+  it('bundles the CommonJS variant into a module that exports the handler', async () => {
+    const [first] = await findHandlers(repoRoot);
+    const outRoot = join(repoRoot, 'node_modules', '.cache', 'stepdeploy-bench-test');
+    const bundle = await bundleHandler(repoRoot, first.verb, first.entry, outRoot, CJS_BUNDLING);
+    expect(bundle.endsWith('.cjs')).toBe(true);
     const module = (await import(pathToFileURL(bundle).href)) as { handler?: unknown };
     expect(typeof module.handler).toBe('function');
   });

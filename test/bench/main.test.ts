@@ -36,7 +36,10 @@ describe('npm run bench', () => {
     expect(result.stdout).toMatch(/load average \(1 min\) as each figure started, \d+ CPUs: 5: /);
     expect(new Set(results.figures.map((row) => row.figure))).toEqual(new Set(['5']));
     expect(results.figures.map((row) => row.name).sort()).toEqual(
-      verbs.flatMap((verb) => [`bundle size ${verb}`, `cold init ${verb}`]).sort(),
+      [
+        ...verbs.flatMap((verb) => [`bundle size ${verb}`, `cold init ${verb}`]),
+        'cold init check-tasks, cjs',
+      ].sort(),
     );
     for (const row of results.figures) {
       expect(row.value).toBeGreaterThan(0);
