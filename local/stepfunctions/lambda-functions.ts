@@ -13,7 +13,7 @@ export interface LambdaFunction {
   arn: string;
   /** The handler verb (`stepdeploy:handler` metadata): the module is `lambdas/<verb>/handler.ts`. */
   verb: string;
-  /** The function's environment variables (`STEPDEPLOY_CONFIG`...). */
+  /** The function's environment variables (`STEPDEPLOY_CONFIG_PATH`...). */
   environment: Record<string, string>;
   /** The function's timeout; `getRemainingTimeInMillis()` counts down from it. */
   timeoutSeconds: number;
