@@ -10,6 +10,8 @@ export interface HistoryFigures {
   largestPayloadBytes: number;
   /** Where that payload was: event type and state name when the event names one. */
   largestPayloadAt: string;
+  /** Bytes of the largest payload's top-level fields, largest first (empty when it is not a JSON object). */
+  largestPayloadParts: Array<[field: string, bytes: number]>;
   /** States entered, by name, most entered first: where the transitions go. */
   enteredByState: Array<[state: string, count: number]>;
   /** The long-poll checks: how often each was called and the time its loop spanned. */
@@ -25,6 +27,19 @@ export interface CheckLoop {
   spanMs: number;
   /** Events one round writes: the check's task events and the Choice after it. */
   eventsPerRound: number;
+}
+
+function partsOf(payload: string): Array<[string, number]> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(payload);
+  } catch {
+    return [];
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return [];
+  return Object.entries(parsed)
+    .map(([field, value]): [string, number] => [field, Buffer.byteLength(JSON.stringify(value), 'utf8')])
+    .sort((a, b) => b[1] - a[1]);
 }
 
 const isCheck = (name: string) => /^(Check|Await)/.test(name);
@@ -102,6 +117,7 @@ export function analyzeHistory(events: readonly HistoryEvent[]): HistoryFigures 
   const entered = new Map<string, number>();
   let largestPayloadBytes = 0;
   let largestPayloadAt = '-';
+  let largestPayload = '';
   // Exit events carry the state name; entered events too. Remember the last name seen so a
   // Lambda event (which carries none) is attributed to the state it runs in.
   let currentState = '';
@@ -117,6 +133,7 @@ export function analyzeHistory(events: readonly HistoryEvent[]): HistoryFigures 
       const bytes = Buffer.byteLength(payload, 'utf8');
       if (bytes > largestPayloadBytes) {
         largestPayloadBytes = bytes;
+        largestPayload = payload;
         largestPayloadAt = currentState ? `${type} of ${currentState}` : type;
       }
     }
@@ -127,6 +144,7 @@ export function analyzeHistory(events: readonly HistoryEvent[]): HistoryFigures 
     events: events.length,
     largestPayloadBytes,
     largestPayloadAt,
+    largestPayloadParts: partsOf(largestPayload),
     enteredByState,
     checkLoops: checkLoopsOf(events),
   };

@@ -65,7 +65,10 @@ export function transitionRows(report: ScenarioReport, targets: 'reference' | 'l
       value: round(history.largestPayloadBytes / 1024, 1),
       unit: 'KB',
       target: large ? { max: PAYLOAD_TARGET_KB } : undefined,
-      note: `in ${history.largestPayloadAt}`,
+      note: `in ${history.largestPayloadAt}: ${history.largestPayloadParts
+        .slice(0, 4)
+        .map(([field, bytes]) => `${field} ${round(bytes / 1024, 1)} KB`)
+        .join(', ')}`,
     },
     {
       figure: '1',

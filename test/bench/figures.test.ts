@@ -47,6 +47,7 @@ const report = (fields: Partial<ScenarioReport>): ScenarioReport => ({
     events: 200,
     largestPayloadBytes: 2048,
     largestPayloadAt: 'X',
+    largestPayloadParts: [['plan', 1024]],
     enteredByState: [],
     // 2 rounds over 30 s real = 1,500 s simulated at scale 50: 3 rounds at real time.
     checkLoops: [{ state: 'CheckMigrate', rounds: 2, spanMs: 30_000, eventsPerRound: 7 }],

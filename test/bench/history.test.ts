@@ -64,6 +64,10 @@ describe('analyzeHistory', () => {
     expect(figures.largestPayloadBytes).toBe(Buffer.byteLength(largest));
     expect(figures.largestPayloadBytes).toBe(largest.length + 100);
     expect(figures.largestPayloadAt).toBe('LambdaFunctionSucceeded of CheckDeployments');
+    expect(figures.largestPayloadParts).toEqual([
+      ['pad', 2 + 200],
+      ['status', '"SUCCEEDED"'.length],
+    ]);
   });
 
   it('finds the check loops, their rounds, span and events per round', () => {
