@@ -439,7 +439,7 @@ export class DeployOrchestrator extends Construct {
       globalParameterName(this.configPath),
       global,
       'the steps and settings',
-      'Split it: move some pre- or post-deploy steps into fewer steps with shorter commands.',
+      'Split it: fewer pre- and post-deploy steps, or shorter commands (a script in the image instead of inline arguments).',
     );
     for (const env of environments) {
       write(

@@ -472,6 +472,18 @@ describe('configuration size', () => {
     ).toThrow(/environment 'huge' is about \d{4,} bytes .*holds 8192 at most\. Split it/);
   });
 
+  it('refuses steps too large for the global parameter, naming the fix', () => {
+    const stack = testStack();
+    const step = { name: 'assets', container: 'app', command: ['sh', '-c', 'x'.repeat(9000)] };
+    expect(
+      () =>
+        new DeployOrchestrator(stack, 'Deploy', {
+          environments: [testEnvironment(stack, 'us')],
+          preDeploySteps: [step],
+        }),
+    ).toThrow(/the steps and settings is about \d{4,} bytes .*Split it: fewer pre- and post-deploy steps/);
+  });
+
   const token = () => Lazy.string({ produce: () => 'resolved' });
   it.each([
     { case: 'plain JSON', value: () => ({ name: 'us', ports: [3000] }), bytes: 28 },
