@@ -1,3 +1,4 @@
+import { StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { describe, expect, it } from 'vitest';
 import {
@@ -100,5 +101,42 @@ describe('a deployment that fails', () => {
     expect(end.status).toBe('ABORTED');
     await aws().local.events.settle();
     await expectAllOnPrevious(executionArn, release);
+  });
+
+  it('eu/web stops after every other deployment Succeeded: those are redeployed to their previous revision', async () => {
+    aws().local.faults.add({ kind: 'deployment-hang', environment: 'eu', service: 'web' });
+    const release = releaseNameAt(new Date(), 'e2e-latefail');
+    const executionArn = await startRelease(aws(), release);
+    const others = GROUPS.filter((g) => !(g.environment === 'eu' && g.service === 'web'));
+    await pollUntil('every other deployment to succeed (termination wait over)', async () => {
+      for (const { environment, service } of others) {
+        const [latest] = await deploymentsOf(aws().clients.codedeploy, environment, service);
+        if (!latest?.description?.includes(release) || latest.status !== 'Succeeded') return undefined;
+      }
+      return true;
+    });
+    const [hanging] = await deploymentsOf(aws().clients.codedeploy, 'eu', 'web');
+    expect(hanging?.status).toBe('InProgress');
+
+    // As when someone stops it in the console: the run sees it Stopped and rolls everything back.
+    await aws().clients.codedeploy.send(
+      new StopDeploymentCommand({ deploymentId: hanging?.deploymentId, autoRollbackEnabled: false }),
+    );
+    const end = await waitForExecutionEnd(aws().clients.sfn, executionArn);
+
+    expect(end.status).toBe('FAILED');
+    const state = await finalState(aws(), executionArn);
+    expect(state.announce?.outcome).toBe('ROLLED_BACK');
+    expect(state.rollback?.status).toBe('SUCCEEDED');
+    for (const { environment, service } of others) {
+      const rollback = state.rollback?.rollbacks.find(
+        (r) => r.environment === environment && r.service === service,
+      );
+      expect(rollback?.action, `${environment}/${service}`).toBe('redeploy');
+    }
+    await expectAllOnPrevious(executionArn, release);
+    expect((await announcementsOf(aws(), release)).map((event) => event['detail-type'])).toEqual([
+      'Release Rolled Back',
+    ]);
   });
 });
