@@ -168,7 +168,7 @@ export function faultsOf(options: DemoOptions): Fault[] {
   return faults;
 }
 
-/** Calls StopExecution as an operator would, once `when` resolves; returns a canceller. */
+/** Calls StopExecution as an operator would, once `when` resolves, if the run still runs then. */
 function abortWhen(
   aws: SampleAws,
   executionArn: string,
@@ -188,8 +188,9 @@ function abortWhen(
     });
 }
 
-/** Resolves once cleanup has left no deployment of the demo in flight (bounded). */
+/** Resolves once the cleanup ran and left no deployment of the demo in flight (bounded). */
 async function waitForQuiet(aws: SampleAws): Promise<void> {
+  await aws.local.events.settle();
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     const groups = await Promise.all(
@@ -197,7 +198,9 @@ async function waitForQuiet(aws: SampleAws): Promise<void> {
         DEMO_SERVICES.map((service) => deploymentsOf(aws.clients.codedeploy, environment, service)),
       ),
     );
-    const inFlight = groups.flat().some((d) => ['Created', 'Queued', 'InProgress'].includes(d.status ?? ''));
+    const inFlight = groups
+      .flat()
+      .some((d) => ['Created', 'Queued', 'InProgress', 'Ready'].includes(d.status ?? ''));
     if (!inFlight) return;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
@@ -344,7 +347,6 @@ export async function runDemo(argv: string[], io: DemoIo): Promise<number> {
     }
     await describeDeployments(aws, io);
     describeDatabases(dataDir, io);
-    if (end.error || end.cause) io.stdout.write(`\n${end.error ?? ''}: ${end.cause ?? ''}\n`);
     const code = exitCodeOf(end.status);
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     io.stdout.write(`\nRelease ${release} ${end.status} in ${seconds} s (exit code ${code})\n`);
