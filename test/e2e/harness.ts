@@ -60,7 +60,12 @@ export function useSampleAws(
 ): () => SampleAws {
   let current: SampleAws | undefined;
   beforeEach(async () => {
-    current = await startSampleAws({ timeScale: TIME_SCALE, ...options });
+    const aws = await startSampleAws({ timeScale: TIME_SCALE, ...options });
+    current = aws;
+    // The services' tasks run from the start: seeing them proves the leftover check can see anything.
+    await pollUntil('the services’ task processes', async () =>
+      taskProcessesOf(aws.dataDir).length > 0 ? true : undefined,
+    );
     // The first start on a fresh clone synthesizes the sample stack, in every test file at once.
   }, 240_000);
   afterEach(async () => {
