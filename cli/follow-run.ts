@@ -8,7 +8,8 @@ import {
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import type { Clock } from '../lambdas/shared/clock.js';
-import { batchGetByRegion, chunk } from '../lambdas/shared/deployments.js';
+import { batchGetByRegion } from '../lambdas/shared/deployments.js';
+import { chunk, DESCRIBE_TASKS_MAX } from '../lambdas/shared/ecs-tasks.js';
 import type { DeployState, RollbackState, TaskPhaseState } from '../lambdas/shared/types.js';
 import { describeReadFailure, isFatalReadError, UnreadableRunError } from './errors.js';
 import type { RunStatus, SummaryEvent, TailEvent } from './events.js';
@@ -104,7 +105,6 @@ interface TrackedDeployment {
 
 const TERMINAL_DEPLOYMENT = new Set(['Succeeded', 'Failed', 'Stopped']);
 const STRUCTURAL_STATES = new Set(['Choice', 'Pass']);
-const DESCRIBE_TASKS_MAX = 100;
 
 /** `arn:aws:ecs:<region>:<account>:task/<cluster>/<id>` → cluster name (`default` for old-style ARNs). */
 export function clusterOfTaskArn(taskArn: string): string {

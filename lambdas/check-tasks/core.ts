@@ -2,7 +2,7 @@ import { DescribeTasksCommand, type Task } from '@aws-sdk/client-ecs';
 import type { Clients } from '../shared/clients.js';
 import type { Clock } from '../shared/clock.js';
 import type { DeployConfig } from '../shared/config.js';
-import { chunk, environmentOf, stepContainer } from '../shared/ecs-tasks.js';
+import { chunk, DESCRIBE_TASKS_MAX, environmentOf, stepContainer } from '../shared/ecs-tasks.js';
 import type { AggregateStatus, TaskFailure, TaskPhaseState, TaskRef } from '../shared/types.js';
 
 /** What CheckTasks needs from the outside world. */
@@ -11,9 +11,6 @@ export interface CheckTasksDeps {
   clock: Clock;
   config: DeployConfig;
 }
-
-/** DescribeTasks takes at most 100 tasks per call. */
-const DESCRIBE_TASKS_BATCH = 100;
 
 /** What one look learned about one task. */
 export interface TaskObservation {
@@ -117,7 +114,7 @@ async function look(tasks: TaskRef[], deps: CheckTasksDeps): Promise<TaskObserva
   const missing = new Map<string, string>();
   await Promise.all(
     [...groups.values()].flatMap(({ region, cluster, refs }) =>
-      chunk(refs, DESCRIBE_TASKS_BATCH).map(async (batch) => {
+      chunk(refs, DESCRIBE_TASKS_MAX).map(async (batch) => {
         const output = await deps.clients
           .ecs(region)
           .send(new DescribeTasksCommand({ cluster, tasks: batch.map((ref) => ref.taskArn) }));

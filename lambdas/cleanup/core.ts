@@ -1,7 +1,7 @@
-import { ListTasksCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { rollBack } from '../roll-back/core.js';
-import { type DeploymentDeps, environmentOf } from '../shared/deployments.js';
+import type { DeploymentDeps } from '../shared/deployments.js';
+import { environmentOf, stopRunTasks } from '../shared/ecs-tasks.js';
 import { DeployStateSchema, PlanSchema } from '../shared/schemas.js';
 import type { DeployState, Plan, RollbackRef } from '../shared/types.js';
 
@@ -79,42 +79,18 @@ async function historyOf(
   return events;
 }
 
-async function stopRunTasks(
+async function stopRunOf(
   deps: DeploymentDeps,
   plan: Plan,
   executionArn: string,
   executionStatus: string,
 ): Promise<CleanupReport['stoppedTasks']> {
   const executionName = executionArn.split(':').at(-1);
+  const reason = `stepdeploy: execution ${executionName} of release ${plan.release} ended ${executionStatus}`;
   const stopped = await Promise.all(
     plan.environments.map(async (name) => {
       const environment = environmentOf(deps.config, name, 'plan.environments');
-      const ecs = deps.clients.ecs(environment.region);
-      const taskArns: string[] = [];
-      let nextToken: string | undefined;
-      do {
-        const page = await ecs.send(
-          new ListTasksCommand({
-            cluster: environment.cluster,
-            startedBy: plan.runId,
-            desiredStatus: 'RUNNING',
-            nextToken,
-          }),
-        );
-        taskArns.push(...(page.taskArns ?? []));
-        nextToken = page.nextToken;
-      } while (nextToken);
-      await Promise.all(
-        taskArns.map((task) =>
-          ecs.send(
-            new StopTaskCommand({
-              cluster: environment.cluster,
-              task,
-              reason: `stepdeploy: execution ${executionName} of release ${plan.release} ended ${executionStatus}`,
-            }),
-          ),
-        ),
-      );
+      const taskArns = await stopRunTasks(deps.clients, environment, plan.runId, reason);
       return taskArns.map((taskArn) => ({ environment: name, taskArn }));
     }),
   );
@@ -151,7 +127,7 @@ export async function cleanup(
   if (!trace.plan) return { ...report, note: 'the execution ended before Plan returned; it started nothing' };
   const { plan } = trace;
 
-  report.stoppedTasks = await stopRunTasks(deps, plan, executionArn, executionStatus);
+  report.stoppedTasks = await stopRunOf(deps, plan, executionArn, executionStatus);
   if (trace.deploy?.status === 'SUCCEEDED') {
     return { ...report, note: `every deployment of release ${plan.release} had succeeded; they are kept` };
   }

@@ -1,19 +1,16 @@
 import { ContinueDeploymentCommand } from '@aws-sdk/client-codedeploy';
-import { DescribeTasksCommand, ListTasksCommand, StopTaskCommand, type Task } from '@aws-sdk/client-ecs';
+import { DescribeTasksCommand, paginateListTasks, StopTaskCommand, type Task } from '@aws-sdk/client-ecs';
 import {
   batchGetByRegion,
-  chunk,
   type DeploymentDeps,
   inTerminationWait,
   type PlannedService,
   plannedServices,
 } from '../shared/deployments.js';
+import { chunk, DESCRIBE_TASKS_MAX } from '../shared/ecs-tasks.js';
 import { RetireFailedError } from '../shared/errors.js';
 import type { Plan, RetireReport, Revision } from '../shared/types.js';
 import type { RetireRun } from './schema.js';
-
-/** DescribeTasks takes at most 100 tasks per call. */
-const DESCRIBE_TASKS_MAX = 100;
 
 type WorkerReport = RetireReport['workers'][number];
 
@@ -46,19 +43,11 @@ async function runningTasksOf(
 ): Promise<Task[]> {
   const ecs = deps.clients.ecs(environment.region);
   const arns: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await ecs.send(
-      new ListTasksCommand({
-        cluster: environment.cluster,
-        serviceName: service.service,
-        desiredStatus: 'RUNNING',
-        nextToken,
-      }),
-    );
-    arns.push(...(page.taskArns ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
+  const listed = paginateListTasks(
+    { client: ecs },
+    { cluster: environment.cluster, serviceName: service.service, desiredStatus: 'RUNNING' },
+  );
+  for await (const page of listed) arns.push(...(page.taskArns ?? []));
   const pages = await Promise.all(
     chunk(arns, DESCRIBE_TASKS_MAX).map((tasks) =>
       ecs.send(new DescribeTasksCommand({ cluster: environment.cluster, tasks })),

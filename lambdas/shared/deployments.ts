@@ -10,6 +10,7 @@ import {
 import type { Clients } from './clients.js';
 import type { Clock } from './clock.js';
 import type { DeployConfig, EnvironmentConfig, ServiceConfig } from './config.js';
+import { chunk, environmentOf } from './ecs-tasks.js';
 import { DeploymentFailedError, ValidationError } from './errors.js';
 import type { AggregateStatus, DeploymentRef, Plan, Revision, RollbackAction } from './types.js';
 
@@ -29,13 +30,6 @@ export const MISSING = 'Missing';
 /** BatchGetDeployments takes at most 25 ids per call. */
 export const BATCH_GET_DEPLOYMENTS_MAX = 25;
 
-/** Splits a list into chunks of at most `size` items. */
-export function chunk<T>(items: readonly T[], size: number): T[][] {
-  const chunks: T[][] = [];
-  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
-  return chunks;
-}
-
 /** An (environment, service) of the plan with its configuration. */
 export interface PlannedService {
   environment: EnvironmentConfig;
@@ -50,12 +44,7 @@ export interface PlannedService {
 export function plannedServices(config: DeployConfig, plan: Plan): PlannedService[] {
   const planned: PlannedService[] = [];
   for (const envName of plan.environments) {
-    const environment = config.environments.find((e) => e.name === envName);
-    if (!environment) {
-      throw new ValidationError(
-        `plan.environments: environment "${envName}" is not configured (configured: ${config.environments.map((e) => e.name).join(', ')}); start a new execution so Plan runs against the current configuration.`,
-      );
-    }
+    const environment = environmentOf(config, envName, 'plan.environments');
     for (const [serviceName, revisions] of Object.entries(plan.services[envName] ?? {})) {
       const service = environment.services.find((s) => s.name === serviceName);
       if (!service) {
@@ -67,17 +56,6 @@ export function plannedServices(config: DeployConfig, plan: Plan): PlannedServic
     }
   }
   return planned;
-}
-
-/** The configured environment named `name`; a `ValidationError` naming `field` when there is none. */
-export function environmentOf(config: DeployConfig, name: string, field: string): EnvironmentConfig {
-  const environment = config.environments.find((e) => e.name === name);
-  if (!environment) {
-    throw new ValidationError(
-      `${field}: environment "${name}" is not configured (configured: ${config.environments.map((e) => e.name).join(', ')}).`,
-    );
-  }
-  return environment;
 }
 
 /** The configured service `service` of `environment`; a `ValidationError` naming `field` when there is none. */

@@ -1,3 +1,5 @@
+import { paginateListTasks, StopTaskCommand } from '@aws-sdk/client-ecs';
+import type { Clients } from './clients.js';
 import type { DeployConfig, EnvironmentConfig } from './config.js';
 import { ValidationError } from './errors.js';
 import type { Phase, TaskFailure } from './types.js';
@@ -12,13 +14,17 @@ export interface PhaseTask {
   command: string[];
 }
 
-/** The environment's configuration; a name the configuration lacks is a `ValidationError`. */
-export function environmentOf(config: DeployConfig, name: string): EnvironmentConfig {
+/**
+ * The configured environment named `name`; a `ValidationError` when there is none, naming
+ * `field` (the event field the name came from) when given.
+ */
+export function environmentOf(config: DeployConfig, name: string, field?: string): EnvironmentConfig {
   const environment = config.environments.find((candidate) => candidate.name === name);
   if (!environment) {
     const configured = config.environments.map((candidate) => candidate.name).join(', ');
+    const what = field ? `${field}: environment` : 'Environment';
     throw new ValidationError(
-      `Environment "${name}" is not configured; configured: ${configured}. Plan only picks configured environments: start a new release.`,
+      `${what} "${name}" is not configured; configured: ${configured}. Plan only picks configured environments: start a new execution so Plan runs against the current configuration.`,
     );
   }
   return environment;
@@ -87,11 +93,38 @@ export function regionOfArn(arn: string): string {
   return region;
 }
 
-/** Splits `items` into runs of at most `size`, the batch sizes the describe APIs take. */
+/** DescribeTasks takes at most 100 tasks per call. */
+export const DESCRIBE_TASKS_MAX = 100;
+
+/** Splits `items` into runs of at most `size`, the batch sizes the describe and batch-get APIs take. */
 export function chunk<T>(items: readonly T[], size: number): T[][] {
   const chunks: T[][] = [];
   for (let start = 0; start < items.length; start += size) chunks.push(items.slice(start, start + size));
   return chunks;
+}
+
+/**
+ * Stops every task of the run (found by `startedBy = runId`) the environment's cluster still
+ * wants running, with `reason`; returns the ARNs it stopped. Found by listing rather than from
+ * a state, so tasks a failed StartTasks left behind are found too; harmless when none run.
+ */
+export async function stopRunTasks(
+  clients: Clients,
+  environment: EnvironmentConfig,
+  runId: string,
+  reason: string,
+): Promise<string[]> {
+  const ecs = clients.ecs(environment.region);
+  const taskArns: string[] = [];
+  const pages = paginateListTasks(
+    { client: ecs },
+    { cluster: environment.cluster, startedBy: runId, desiredStatus: 'RUNNING' },
+  );
+  for await (const page of pages) taskArns.push(...(page.taskArns ?? []));
+  await Promise.all(
+    taskArns.map((task) => ecs.send(new StopTaskCommand({ cluster: environment.cluster, task, reason }))),
+  );
+  return taskArns;
 }
 
 /** One readable line per failure: `eu/migrate: exit code 1, stop code EssentialContainerExited: reason`. */

@@ -1,9 +1,8 @@
-import { ListTasksCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { causeText } from '../shared/caught-error.js';
 import type { Clients } from '../shared/clients.js';
 import type { Clock } from '../shared/clock.js';
-import type { DeployConfig, EnvironmentConfig } from '../shared/config.js';
-import { environmentOf, parseTaskFailures, stopReasonOf } from '../shared/ecs-tasks.js';
+import type { DeployConfig } from '../shared/config.js';
+import { environmentOf, parseTaskFailures, stopReasonOf, stopRunTasks } from '../shared/ecs-tasks.js';
 import type { TaskFailure, TaskPhaseState } from '../shared/types.js';
 import type { StopTasksEvent } from './schema.js';
 
@@ -49,7 +48,7 @@ export async function stopTasks(event: StopTasksEvent, deps: StopTasksDeps): Pro
   const reason = stopReasonOf(failures);
   const stopped = await Promise.all(
     event.plan.environments.map((name) =>
-      stopRunTasks(environmentOf(deps.config, name), event.plan.runId, reason, deps.clients),
+      stopRunTasks(deps.clients, environmentOf(deps.config, name), event.plan.runId, reason),
     ),
   );
   return {
@@ -63,31 +62,4 @@ export async function stopTasks(event: StopTasksEvent, deps: StopTasksDeps): Pro
     failures,
     stopped: stopped.flat(),
   };
-}
-
-async function stopRunTasks(
-  environment: EnvironmentConfig,
-  runId: string,
-  reason: string,
-  clients: Clients,
-): Promise<string[]> {
-  const ecs = clients.ecs(environment.region);
-  const taskArns: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await ecs.send(
-      new ListTasksCommand({
-        cluster: environment.cluster,
-        startedBy: runId,
-        desiredStatus: 'RUNNING',
-        nextToken,
-      }),
-    );
-    taskArns.push(...(page.taskArns ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
-  await Promise.all(
-    taskArns.map((task) => ecs.send(new StopTaskCommand({ cluster: environment.cluster, task, reason }))),
-  );
-  return taskArns;
 }

@@ -3,11 +3,11 @@ import type { DeploymentInfo } from '@aws-sdk/client-codedeploy';
 import { describe, expect, it } from 'vitest';
 import {
   appSpecOf,
-  chunk,
   decideRollback,
   deploymentVerdict,
   plannedServices,
 } from '../../../lambdas/shared/deployments.js';
+import { chunk } from '../../../lambdas/shared/ecs-tasks.js';
 import { ValidationError } from '../../../lambdas/shared/errors.js';
 import type { RollbackAction } from '../../../lambdas/shared/types.js';
 import { config, plan } from './deployment-fixtures.js';
