@@ -236,13 +236,21 @@ function describeDatabases(dataDir: string, io: DemoIo): void {
 /** The latest deployment of every group, after the run. */
 async function describeDeployments(aws: SampleAws, io: DemoIo): Promise<void> {
   io.stdout.write('\nDeployment groups (latest deployment):\n');
+  let waiting = false;
   for (const environment of DEMO_ENVIRONMENTS) {
     for (const service of DEMO_SERVICES) {
       const [latest] = await deploymentsOf(aws.clients.codedeploy, environment, service);
       const what = latest?.rollbackOf ? `rollback of ${latest.rollbackOf}` : (latest?.description ?? '');
       const line = latest ? `${latest.deploymentId} ${latest.status} ${what}` : 'no deployment';
       io.stdout.write(`  ${`${environment}/${service}`.padEnd(10)} ${line}\n`);
+      waiting ||= latest?.status === 'InProgress' && !latest.rollbackOf;
     }
+  }
+  if (waiting) {
+    io.stdout.write(
+      '  (InProgress: traffic is on the new tasks; CodeDeploy keeps the original ones for the\n' +
+        "   group's termination wait. RetireOldWorkers ends it early for worker services.)\n",
+    );
   }
 }
 
