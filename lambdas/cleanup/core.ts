@@ -1,4 +1,8 @@
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  type HistoryEvent,
+  paginateGetExecutionHistory,
+} from '@aws-sdk/client-sfn';
 import { rollBack } from '../roll-back/core.js';
 import type { DeploymentDeps } from '../shared/deployments.js';
 import { environmentOf, stopRunTasks } from '../shared/ecs-tasks.js';
@@ -68,14 +72,11 @@ async function historyOf(
   executionArn: string,
 ): Promise<HistoryEvent[]> {
   const events: HistoryEvent[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await deps.clients
-      .sfn(region)
-      .send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken }));
-    events.push(...(page.events ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
+  const pages = paginateGetExecutionHistory(
+    { client: deps.clients.sfn(region) },
+    { executionArn, maxResults: 1000 },
+  );
+  for await (const page of pages) events.push(...(page.events ?? []));
   return events;
 }
 

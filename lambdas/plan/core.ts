@@ -3,13 +3,13 @@ import {
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
   type ECSClient,
-  ListTaskDefinitionsCommand,
+  paginateListTaskDefinitions,
   RegisterTaskDefinitionCommand,
   type RegisterTaskDefinitionCommandInput,
   type Tag,
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
-import { type ExecutionListItem, ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import { type ExecutionListItem, paginateListExecutions } from '@aws-sdk/client-sfn';
 import type { Clients } from '../shared/clients.js';
 import type { Clock } from '../shared/clock.js';
 import type { DeployConfig, EnvironmentConfig } from '../shared/config.js';
@@ -104,14 +104,11 @@ export async function refuseConcurrentExecution(
 ): Promise<void> {
   const sfn = clients.sfn(regionOfArn(stateMachineArn));
   const running: ExecutionListItem[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await sfn.send(
-      new ListExecutionsCommand({ stateMachineArn, statusFilter: 'RUNNING', maxResults: 100, nextToken }),
-    );
-    running.push(...(page.executions ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
+  const pages = paginateListExecutions(
+    { client: sfn },
+    { stateMachineArn, statusFilter: 'RUNNING', maxResults: 100 },
+  );
+  for await (const page of pages) running.push(...(page.executions ?? []));
   const self = running.find((execution) => execution.executionArn === executionArn);
   const other = running
     .filter((execution) => execution.executionArn !== executionArn)
@@ -342,17 +339,11 @@ class ReleaseRevisions {
   async #findTagged(region: string, family: string): Promise<Revision | undefined> {
     const ecs = this.clients.ecs(region);
     let searched = 0;
-    let nextToken: string | undefined;
-    do {
-      const page = await ecs.send(
-        new ListTaskDefinitionsCommand({
-          familyPrefix: family,
-          status: 'ACTIVE',
-          sort: 'DESC',
-          maxResults: REUSE_SEARCH_LIMIT,
-          nextToken,
-        }),
-      );
+    const pages = paginateListTaskDefinitions(
+      { client: ecs },
+      { familyPrefix: family, status: 'ACTIVE', sort: 'DESC', maxResults: REUSE_SEARCH_LIMIT },
+    );
+    for await (const page of pages) {
       // The prefix also matches longer family names.
       const arns = (page.taskDefinitionArns ?? []).filter((arn) => familyOf(arn) === family);
       for (const arn of arns.slice(0, REUSE_SEARCH_LIMIT - searched)) {
@@ -361,8 +352,8 @@ class ReleaseRevisions {
         if (tagged && hasImages(taskDefinition, this.input.images)) return revisionOf(arn);
       }
       searched += arns.length;
-      nextToken = page.nextToken;
-    } while (nextToken && searched < REUSE_SEARCH_LIMIT);
+      if (searched >= REUSE_SEARCH_LIMIT) break;
+    }
     return undefined;
   }
 }

@@ -1,4 +1,4 @@
-import { GetParametersByPathCommand, type Parameter } from '@aws-sdk/client-ssm';
+import { type Parameter, paginateGetParametersByPath } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import type { Clients } from './clients.js';
 import { ValidationError } from './errors.js';
@@ -251,19 +251,11 @@ export function loadConfig(clients: Pick<Clients, 'ssm'>): Promise<DeployConfig>
 
 async function readParameters(ssm: ReturnType<Clients['ssm']>, path: string): Promise<Parameter[]> {
   const parameters: Parameter[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await ssm.send(
-      new GetParametersByPathCommand({
-        Path: trimSlash(path),
-        Recursive: true,
-        MaxResults: PAGE_SIZE,
-        NextToken: nextToken,
-      }),
-    );
-    parameters.push(...(page.Parameters ?? []));
-    nextToken = page.NextToken;
-  } while (nextToken);
+  const pages = paginateGetParametersByPath(
+    { client: ssm },
+    { Path: trimSlash(path), Recursive: true, MaxResults: PAGE_SIZE },
+  );
+  for await (const page of pages) parameters.push(...(page.Parameters ?? []));
   return parameters;
 }
 

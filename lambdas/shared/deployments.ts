@@ -5,7 +5,7 @@ import {
   CreateDeploymentCommand,
   type DeploymentInfo,
   type DeploymentStatus,
-  ListDeploymentsCommand,
+  paginateListDeployments,
 } from '@aws-sdk/client-codedeploy';
 import type { Clients } from './clients.js';
 import type { Clock } from './clock.js';
@@ -85,20 +85,16 @@ export async function listDeploymentIds(
   },
 ): Promise<string[]> {
   const ids: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await codedeploy.send(
-      new ListDeploymentsCommand({
-        applicationName: filter.application,
-        deploymentGroupName: filter.deploymentGroup,
-        includeOnlyStatuses: filter.statuses,
-        createTimeRange: filter.createdAfter ? { start: filter.createdAfter } : undefined,
-        nextToken,
-      }),
-    );
-    ids.push(...(page.deployments ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
+  const pages = paginateListDeployments(
+    { client: codedeploy },
+    {
+      applicationName: filter.application,
+      deploymentGroupName: filter.deploymentGroup,
+      includeOnlyStatuses: filter.statuses,
+      createTimeRange: filter.createdAfter ? { start: filter.createdAfter } : undefined,
+    },
+  );
+  for await (const page of pages) ids.push(...(page.deployments ?? []));
   return ids;
 }
 
