@@ -2,7 +2,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { ERROR_NAMES } from '../lambdas/shared/errors.js';
 import type { FlowHandlers } from './handlers.js';
-import { choiceExit, invoke, statusAt } from './invoke.js';
+import { checkUntilDecided, invoke } from './invoke.js';
 
 /** Settings of the deploy phase. */
 export interface DeployProps {
@@ -29,7 +29,6 @@ export class Deploy extends sfn.StateMachineFragment {
   constructor(scope: Construct, id: string, props: DeployProps) {
     super(scope, id);
     const resultPath = '$.deploy';
-    const status = statusAt(resultPath);
 
     const start = invoke(this, 'Deploy', {
       handler: props.handlers['start-deployments'],
@@ -37,13 +36,14 @@ export class Deploy extends sfn.StateMachineFragment {
       resultPath,
       comment: 'Creates a blue/green deployment per environment and service',
     });
-    const check = invoke(this, 'CheckDeploy', {
+    const { check, exit } = checkUntilDecided(this, start, {
+      choice: 'Deploy?',
+      check: 'CheckDeploy',
       handler: props.handlers['check-deployments'],
-      payload: { state: sfn.JsonPath.objectAt(resultPath) },
       resultPath,
       comment: 'Watches the deployments until one failed, all succeeded or the watch ran out',
+      onFailed: props.onFailure,
     });
-    const decided = new sfn.Choice(this, 'Deploy?');
 
     start.addCatch(props.onForeignDeployment, {
       errors: [ERROR_NAMES.foreignDeployment],
@@ -53,13 +53,7 @@ export class Deploy extends sfn.StateMachineFragment {
     start.addCatch(props.onFailure, { resultPath: '$.error' });
     check.addCatch(props.onFailure, { resultPath: '$.error' });
 
-    start.next(decided);
-    decided
-      .when(sfn.Condition.stringEquals(status, 'RUNNING'), check)
-      .when(sfn.Condition.stringEquals(status, 'FAILED'), props.onFailure);
-    check.next(decided);
-
     this.startState = start;
-    this.endStates = [choiceExit(decided, sfn.Condition.stringEquals(status, 'SUCCEEDED'))];
+    this.endStates = [exit];
   }
 }

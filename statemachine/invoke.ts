@@ -77,3 +77,55 @@ export function choiceExit(choice: sfn.Choice, condition: sfn.Condition): sfn.IN
     },
   };
 }
+
+/** The check half of a "check until decided" loop, and how its Choice leaves. */
+export interface CheckLoopProps {
+  /** Name of the Choice that reads the status (`Deploy?`). */
+  readonly choice: string;
+  /** Name of the check state (`CheckDeploy`). */
+  readonly check: string;
+  /** The check handler: it takes `{ state }` from `resultPath` and long-polls. */
+  readonly handler: FlowHandler;
+  /** Where the aggregate state is kept; start and check both write there. */
+  readonly resultPath: string;
+  /** Shown in the console next to the check state. */
+  readonly comment: string;
+  /**
+   * Where the run goes when the status is FAILED.
+   * @default FAILED leaves the loop through the exit, as SUCCEEDED does
+   */
+  readonly onFailed?: sfn.IChainable;
+}
+
+/** The states of a "check until decided" loop: the check (for its Catch) and the loop's exit. */
+export interface CheckLoop {
+  /** The check state, called again through the Choice while the status is RUNNING. */
+  readonly check: tasks.LambdaInvoke;
+  /** The continuation once the status is decided (SUCCEEDED, or FAILED without `onFailed`). */
+  readonly exit: sfn.INextable;
+}
+
+/**
+ * Wires `start` → `<choice>` ⇄ `<check>` until the status at `resultPath` is decided:
+ * RUNNING calls the check again, FAILED goes to `onFailed` when given, and the decided
+ * status leaves through the returned exit. There is no Wait state: each check long-polls.
+ */
+export function checkUntilDecided(scope: Construct, start: sfn.INextable, props: CheckLoopProps): CheckLoop {
+  const status = statusAt(props.resultPath);
+  const check = invoke(scope, props.check, {
+    handler: props.handler,
+    payload: { state: sfn.JsonPath.objectAt(props.resultPath) },
+    resultPath: props.resultPath,
+    comment: props.comment,
+  });
+  const decided = new sfn.Choice(scope, props.choice);
+  start.next(decided);
+  decided.when(sfn.Condition.stringEquals(status, 'RUNNING'), check);
+  if (props.onFailed) decided.when(sfn.Condition.stringEquals(status, 'FAILED'), props.onFailed);
+  check.next(decided);
+  const succeeded = sfn.Condition.stringEquals(status, 'SUCCEEDED');
+  const done = props.onFailed
+    ? succeeded
+    : sfn.Condition.or(succeeded, sfn.Condition.stringEquals(status, 'FAILED'));
+  return { check, exit: choiceExit(decided, done) };
+}

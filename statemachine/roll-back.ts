@@ -1,7 +1,7 @@
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { FlowHandlers } from './handlers.js';
-import { choiceExit, invoke, statusAt } from './invoke.js';
+import { checkUntilDecided, invoke } from './invoke.js';
 
 /** Settings of the rollback phase. */
 export interface RollBackProps {
@@ -25,7 +25,6 @@ export class RollBack extends sfn.StateMachineFragment {
   constructor(scope: Construct, id: string, props: RollBackProps) {
     super(scope, id);
     const resultPath = '$.rollback';
-    const status = statusAt(resultPath);
 
     const start = invoke(this, 'RollBack', {
       handler: props.handlers['roll-back'],
@@ -33,29 +32,17 @@ export class RollBack extends sfn.StateMachineFragment {
       resultPath,
       comment: 'Rolls back every deployment of the run: stop, redeploy the previous revision or adopt',
     });
-    const check = invoke(this, 'AwaitRollbacks', {
+    const { check, exit } = checkUntilDecided(this, start, {
+      choice: 'RollBack?',
+      check: 'AwaitRollbacks',
       handler: props.handlers['check-rollbacks'],
-      payload: { state: sfn.JsonPath.objectAt(resultPath) },
       resultPath,
       comment: 'Watches the rollbacks until every one is terminal or the watch ran out',
     });
-    const decided = new sfn.Choice(this, 'RollBack?');
 
     for (const state of [start, check]) state.addCatch(props.onError, { resultPath: '$.error' });
 
-    start.next(decided);
-    decided.when(sfn.Condition.stringEquals(status, 'RUNNING'), check);
-    check.next(decided);
-
     this.startState = start;
-    this.endStates = [
-      choiceExit(
-        decided,
-        sfn.Condition.or(
-          sfn.Condition.stringEquals(status, 'SUCCEEDED'),
-          sfn.Condition.stringEquals(status, 'FAILED'),
-        ),
-      ),
-    ];
+    this.endStates = [exit];
   }
 }

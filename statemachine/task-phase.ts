@@ -2,7 +2,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { Phase } from '../lambdas/shared/types.js';
 import type { FlowHandlers } from './handlers.js';
-import { choiceExit, invoke, statusAt } from './invoke.js';
+import { checkUntilDecided, invoke } from './invoke.js';
 
 /** Settings of one task phase (pre-deploy steps, migrations, post-deploy steps). */
 export interface TaskPhaseProps {
@@ -38,19 +38,12 @@ export class TaskPhase extends sfn.StateMachineFragment {
   constructor(scope: Construct, id: string, props: TaskPhaseProps) {
     super(scope, id);
     const { phase, name, resultPath, errorPath, handlers } = props;
-    const status = statusAt(resultPath);
 
     const start = invoke(this, name, {
       handler: handlers['start-tasks'],
       payload: { phase, plan: sfn.JsonPath.objectAt('$.plan'), executionArn: sfn.JsonPath.executionId },
       resultPath,
       comment: `Starts every ${phase} task of the run`,
-    });
-    const check = invoke(this, `Check${name}`, {
-      handler: handlers['check-tasks'],
-      payload: { state: sfn.JsonPath.objectAt(resultPath) },
-      resultPath,
-      comment: `Watches the ${phase} tasks until one failed, all succeeded or the watch ran out`,
     });
     const stop = invoke(this, `Stop${name}`, {
       handler: handlers['stop-tasks'],
@@ -64,19 +57,21 @@ export class TaskPhase extends sfn.StateMachineFragment {
       resultPath,
       comment: `Stops the ${phase} tasks the run started before the error`,
     });
-    const decided = new sfn.Choice(this, `${name}?`);
+    const { check, exit } = checkUntilDecided(this, start, {
+      choice: `${name}?`,
+      check: `Check${name}`,
+      handler: handlers['check-tasks'],
+      resultPath,
+      comment: `Watches the ${phase} tasks until one failed, all succeeded or the watch ran out`,
+      onFailed: stop.next(props.onFailure),
+    });
 
     for (const state of [start, check]) state.addCatch(stopAfterError, { resultPath: errorPath });
     for (const state of [stop, stopAfterError]) state.addCatch(props.onFailure, { resultPath: errorPath });
 
-    start.next(decided);
-    decided
-      .when(sfn.Condition.stringEquals(status, 'RUNNING'), check)
-      .when(sfn.Condition.stringEquals(status, 'FAILED'), stop.next(props.onFailure));
-    check.next(decided);
     stopAfterError.next(props.onFailure);
 
     this.startState = start;
-    this.endStates = [choiceExit(decided, sfn.Condition.stringEquals(status, 'SUCCEEDED'))];
+    this.endStates = [exit];
   }
 }
