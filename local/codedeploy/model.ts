@@ -3,6 +3,7 @@ import { parseMarker } from '../../lambdas/shared/markers.js';
 import { AwsError } from '../aws-error.js';
 import type { LocalClock } from '../clock.js';
 import type { Faults } from '../faults.js';
+import { offsetPage } from '../page-token.js';
 import { type EcsAppSpec, ecsAppSpecContent, parseEcsAppSpec } from './appspec.js';
 
 /** The ECS task set operations a blue/green deployment drives; the local ECS provides them. */
@@ -170,20 +171,23 @@ function newDeploymentId(): string {
   return `d-${[...randomBytes(9)].map((byte) => alphabet[byte % alphabet.length]).join('')}`;
 }
 
-/** A `nextToken` is the offset of the next page, opaque to callers. */
-function decodeToken(token: string | undefined): number {
-  if (token === undefined || token === '') return 0;
-  const offset = Number(Buffer.from(token, 'base64url').toString());
-  if (!Number.isInteger(offset) || offset < 0) {
-    throw new AwsError(
-      'InvalidNextTokenException',
-      `The nextToken ${token} is invalid; pass the one the last page returned.`,
-    );
-  }
-  return offset;
+/** The blue/green settings of a group, as both GetDeploymentGroup and GetDeployment report them. */
+function blueGreenStyleOf(group: DeploymentGroup) {
+  const ready = group.deploymentReadyOption;
+  return {
+    deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
+    blueGreenDeploymentConfiguration: {
+      deploymentReadyOption: {
+        actionOnTimeout: ready?.actionOnTimeout ?? 'CONTINUE_DEPLOYMENT',
+        waitTimeInMinutes: ready?.waitTimeInMinutes ?? 0,
+      },
+      terminateBlueInstancesOnDeploymentSuccess: {
+        action: 'TERMINATE',
+        terminationWaitTimeInMinutes: group.terminationWaitTimeInMinutes ?? 0,
+      },
+    },
+  };
 }
-
-const encodeToken = (offset: number) => Buffer.from(String(offset)).toString('base64url');
 
 /**
  * CodeDeploy for ECS blue/green, per Region: applications, deployment groups and deployments
@@ -343,7 +347,6 @@ export class CodeDeployModel {
         endTime: seconds(d.completeTimeMs),
         createTime: seconds(d.createTimeMs),
       };
-    const ready = group.deploymentReadyOption;
     return {
       deploymentGroupInfo: {
         applicationName: group.applicationName,
@@ -353,17 +356,7 @@ export class CodeDeployModel {
         serviceRoleArn: group.serviceRoleArn,
         targetRevision: group.targetRevision,
         autoRollbackConfiguration: group.autoRollbackConfiguration ?? { enabled: false, events: [] },
-        deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
-        blueGreenDeploymentConfiguration: {
-          deploymentReadyOption: {
-            actionOnTimeout: ready?.actionOnTimeout ?? 'CONTINUE_DEPLOYMENT',
-            waitTimeInMinutes: ready?.waitTimeInMinutes ?? 0,
-          },
-          terminateBlueInstancesOnDeploymentSuccess: {
-            action: 'TERMINATE',
-            terminationWaitTimeInMinutes: group.terminationWaitTimeInMinutes ?? 0,
-          },
-        },
+        ...blueGreenStyleOf(group),
         loadBalancerInfo: group.loadBalancerInfo,
         ecsServices: group.ecsServices,
         computePlatform: 'ECS',
@@ -548,13 +541,8 @@ export class CodeDeployModel {
           (end === undefined || d.createTimeMs <= end * 1000),
       )
       .sort((a, b) => b.createTimeMs - a.createTimeMs);
-    const offset = decodeToken(input.nextToken);
-    const page = matching.slice(offset, offset + 100);
-    const next = offset + page.length;
-    return {
-      deployments: page.map((d) => d.deploymentId),
-      nextToken: next < matching.length ? encodeToken(next) : undefined,
-    };
+    const page = offsetPage(matching, 100, input.nextToken, 'InvalidNextTokenException');
+    return { deployments: page.items.map((d) => d.deploymentId), nextToken: page.nextToken };
   }
 
   /**
@@ -909,7 +897,6 @@ export class CodeDeployModel {
     else if (d.status === 'Succeeded') overview.Succeeded = 1;
     else if (d.status === 'Failed') overview.Failed = 1;
     else overview.Skipped = 1;
-    const ready = d.group.deploymentReadyOption;
     return {
       applicationName: d.group.applicationName,
       deploymentGroupName: d.group.deploymentGroupName,
@@ -929,17 +916,7 @@ export class CodeDeployModel {
       autoRollbackConfiguration: d.autoRollback,
       updateOutdatedInstancesOnly: false,
       rollbackInfo: d.rollbackInfo,
-      deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
-      blueGreenDeploymentConfiguration: {
-        deploymentReadyOption: {
-          actionOnTimeout: ready?.actionOnTimeout ?? 'CONTINUE_DEPLOYMENT',
-          waitTimeInMinutes: ready?.waitTimeInMinutes ?? 0,
-        },
-        terminateBlueInstancesOnDeploymentSuccess: {
-          action: 'TERMINATE',
-          terminationWaitTimeInMinutes: d.group.terminationWaitTimeInMinutes ?? 0,
-        },
-      },
+      ...blueGreenStyleOf(d.group),
       instanceTerminationWaitTimeStarted: d.instanceTerminationWaitTimeStarted,
       fileExistsBehavior: 'DISALLOW',
       deploymentStatusMessages: [...d.messages],

@@ -17,6 +17,7 @@ import type {
   UntagResourceRequest,
 } from '@aws-sdk/client-ecs';
 import { AwsError, requestObject, required } from '../aws-error.js';
+import { offsetPage } from '../page-token.js';
 import type { Handler } from '../server.js';
 import type { EcsModel } from './ecs-model.js';
 
@@ -26,19 +27,8 @@ function page<T>(items: T[], maxResults: number | undefined, nextToken: string |
   if (!Number.isInteger(size) || size < 1 || size > max) {
     throw new AwsError('InvalidParameterException', `maxResults ${size} is invalid: pass 1-${max}.`);
   }
-  let offset = 0;
-  if (nextToken) {
-    offset = Number(Buffer.from(nextToken, 'base64url').toString('utf8'));
-    if (!Number.isInteger(offset) || offset < 0) {
-      throw new AwsError(
-        'InvalidParameterException',
-        `nextToken ${nextToken} is invalid; pass the one the previous page returned.`,
-      );
-    }
-  }
-  const slice = items.slice(offset, offset + size);
-  const more = offset + size < items.length;
-  return { slice, nextToken: more ? Buffer.from(String(offset + size)).toString('base64url') : undefined };
+  const { items: slice, nextToken: next } = offsetPage(items, size, nextToken, 'InvalidParameterException');
+  return { slice, nextToken: next };
 }
 
 /** The `AmazonEC2ContainerServiceV20141113.*` operations, over `model`. */

@@ -10,6 +10,7 @@ import {
 import { AwsError } from '../aws-error.js';
 import type { LocalClock } from '../clock.js';
 import type { BusEvent } from '../events/events-model.js';
+import { offsetPage } from '../page-token.js';
 import { ACCOUNT_ID } from '../server.js';
 import { type EngineEvent, ExecutionHistory, historyEventOnWire, jsonText } from './history.js';
 import { type LambdaFunctions, LambdaInvocationError } from './lambda-functions.js';
@@ -78,20 +79,6 @@ const NAME = {
     [...name].every((c) => c.charCodeAt(0) >= 0x20 && (c.charCodeAt(0) < 0x7f || c.charCodeAt(0) > 0x9f)),
 };
 
-function decodeToken(token: string | undefined): number {
-  if (token === undefined || token === '') return 0;
-  const offset = Number(Buffer.from(token, 'base64url').toString());
-  if (!Number.isInteger(offset) || offset < 0) {
-    throw new AwsError(
-      'InvalidToken',
-      `The nextToken ${token} is invalid; pass the one the last page returned.`,
-    );
-  }
-  return offset;
-}
-
-const encodeToken = (offset: number) => Buffer.from(String(offset)).toString('base64url');
-
 function pageSize(maxResults: number | undefined): number {
   if (maxResults === undefined || maxResults === 0) return 100;
   if (!Number.isInteger(maxResults) || maxResults < 0 || maxResults > 1000) {
@@ -101,11 +88,7 @@ function pageSize(maxResults: number | undefined): number {
 }
 
 function page<T>(items: T[], maxResults: number | undefined, nextToken: string | undefined) {
-  const size = pageSize(maxResults);
-  const offset = decodeToken(nextToken);
-  const slice = items.slice(offset, offset + size);
-  const next = offset + slice.length;
-  return { items: slice, nextToken: next < items.length ? encodeToken(next) : undefined };
+  return offsetPage(items, pageSize(maxResults), nextToken, 'InvalidToken');
 }
 
 /** Every state of a definition, nested ones (Parallel branches, Map processors) included. */
