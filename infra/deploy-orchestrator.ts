@@ -726,6 +726,22 @@ function pascalCase(verb: string): string {
   return verb.replace(/(^|-)([a-z])/g, (_match, _dash: string, letter: string) => letter.toUpperCase());
 }
 
+/** Reading deployments by id. */
+const READ_DEPLOYMENTS = ['codedeploy:GetDeployment', 'codedeploy:BatchGetDeployments'];
+
+/** Finding a group's deployments (by marker) and reading them. */
+const FIND_DEPLOYMENTS = [...READ_DEPLOYMENTS, 'codedeploy:ListDeployments'];
+
+/** Creating a deployment after looking for the group's active ones. */
+const CREATE_DEPLOYMENTS = [
+  'codedeploy:CreateDeployment',
+  ...FIND_DEPLOYMENTS,
+  'codedeploy:GetDeploymentGroup',
+];
+
+/** Finding the run's tasks by `startedBy` and stopping them. */
+const STOP_RUN_TASKS = ['ecs:DescribeTasks', 'ecs:ListTasks', 'ecs:StopTask'];
+
 /** Builds the least-privilege policy of each handler from the configured resources. */
 class PolicyFactory {
   private readonly clusterArns: string[];
@@ -798,48 +814,30 @@ class PolicyFactory {
 
   /** StopTasks: find the run's tasks and stop them. */
   stopTasks(fn: lambda.IFunction): void {
-    this.taskAccess(fn, ['ecs:DescribeTasks', 'ecs:ListTasks', 'ecs:StopTask']);
+    this.taskAccess(fn, STOP_RUN_TASKS);
   }
 
   /** StartDeployments: look for active deployments, create ours. */
   createDeployments(fn: lambda.IFunction): void {
-    this.deploymentAccess(fn, [
-      'codedeploy:CreateDeployment',
-      'codedeploy:GetDeployment',
-      'codedeploy:BatchGetDeployments',
-      'codedeploy:ListDeployments',
-      'codedeploy:GetDeploymentGroup',
-    ]);
+    this.deploymentAccess(fn, CREATE_DEPLOYMENTS);
     this.revisionAccess(fn);
   }
 
   /** CheckDeployments and AwaitRollbacks: read deployments. */
   watchDeployments(fn: lambda.IFunction): void {
-    this.deploymentAccess(fn, ['codedeploy:GetDeployment', 'codedeploy:BatchGetDeployments']);
+    this.deploymentAccess(fn, READ_DEPLOYMENTS);
   }
 
   /** RollBack: stop in-flight deployments, redeploy previous revisions, adopt CodeDeploy's rollbacks. */
   rollBack(fn: lambda.IFunction): void {
-    this.deploymentAccess(fn, [
-      'codedeploy:StopDeployment',
-      'codedeploy:CreateDeployment',
-      'codedeploy:GetDeployment',
-      'codedeploy:BatchGetDeployments',
-      'codedeploy:ListDeployments',
-      'codedeploy:GetDeploymentGroup',
-    ]);
+    this.deploymentAccess(fn, ['codedeploy:StopDeployment', ...CREATE_DEPLOYMENTS]);
     this.revisionAccess(fn);
   }
 
   /** RetireOldWorkers: end the termination wait, or stop the old tasks of worker services. */
   retireWorkers(fn: lambda.IFunction): void {
-    this.deploymentAccess(fn, [
-      'codedeploy:ContinueDeployment',
-      'codedeploy:GetDeployment',
-      'codedeploy:BatchGetDeployments',
-      'codedeploy:ListDeployments',
-    ]);
-    this.taskAccess(fn, ['ecs:DescribeTasks', 'ecs:ListTasks', 'ecs:StopTask']);
+    this.deploymentAccess(fn, ['codedeploy:ContinueDeployment', ...FIND_DEPLOYMENTS]);
+    this.taskAccess(fn, STOP_RUN_TASKS);
   }
 
   /** Cleanup: read the failed execution, stop its tasks, roll its deployments back. */
@@ -850,7 +848,7 @@ class PolicyFactory {
         resources: [this.executionsArn],
       }),
     );
-    this.taskAccess(fn, ['ecs:DescribeTasks', 'ecs:ListTasks', 'ecs:StopTask']);
+    this.taskAccess(fn, STOP_RUN_TASKS);
     this.rollBack(fn);
   }
 
