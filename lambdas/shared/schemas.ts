@@ -125,3 +125,20 @@ export const RetireReportSchema: ZodType<RetireReport> = z.object({
     }),
   ),
 });
+
+/** The parts of the run state RollBack and RetireOldWorkers read: the plan, and the deployments once StartDeployments returned. */
+export interface PlanAndDeploy {
+  plan: Plan;
+  deploy?: DeployState;
+}
+
+// The run state carries much more; only what these handlers read is checked.
+const PlanAndDeployEventSchema = z.object({
+  state: z.looseObject({ plan: PlanSchema, deploy: DeployStateSchema.optional() }),
+});
+
+/** Parses `{ state }` for a handler that reads the plan and the deployments; a bad one is a `ValidationError` naming the field. */
+export function parsePlanAndDeployEvent(event: unknown): { state: PlanAndDeploy } {
+  const { state } = parseOrThrow(PlanAndDeployEventSchema, event, 'event');
+  return { state: { plan: state.plan, deploy: state.deploy } };
+}
