@@ -74,15 +74,18 @@ export function serviceOf(
   return found;
 }
 
+/** Which deployments of one group to list: by status, and created after a time. */
+export interface DeploymentFilter {
+  application: string;
+  deploymentGroup: string;
+  statuses?: DeploymentStatus[];
+  createdAfter?: Date;
+}
+
 /** Ids of the deployments of one group matching the filter, across every page. */
 export async function listDeploymentIds(
   codedeploy: CodeDeployClient,
-  filter: {
-    application: string;
-    deploymentGroup: string;
-    statuses?: DeploymentStatus[];
-    createdAfter?: Date;
-  },
+  filter: DeploymentFilter,
 ): Promise<string[]> {
   const ids: string[] = [];
   const pages = paginateListDeployments(
@@ -155,12 +158,7 @@ export function isAutoRollback(info: Pick<DeploymentInfo, 'creator' | 'rollbackI
  */
 export async function findMarkedDeployments(
   codedeploy: CodeDeployClient,
-  filter: {
-    application: string;
-    deploymentGroup: string;
-    statuses?: DeploymentStatus[];
-    createdAfter?: Date;
-  },
+  filter: DeploymentFilter,
   marker: string,
 ): Promise<DeploymentInfo[]> {
   const ids = await listDeploymentIds(codedeploy, filter);
