@@ -8,7 +8,7 @@ import {
   plannedServices,
 } from '../shared/deployments.js';
 import { chunk, DESCRIBE_TASKS_MAX } from '../shared/ecs-tasks.js';
-import { RetireFailedError } from '../shared/errors.js';
+import { RetireFailedError, rejectionSummary } from '../shared/errors.js';
 import type { Plan, RetireReport, Revision } from '../shared/types.js';
 import type { RetireRun } from './schema.js';
 
@@ -116,19 +116,16 @@ export async function retireOldWorkers(deps: DeploymentDeps, run: RetireRun): Pr
     }),
   );
 
-  const failed = results.flatMap((r, i) =>
-    r.status === 'rejected' ? [{ worker: workers[i], reason: r.reason }] : [],
+  const failed = rejectionSummary(
+    results,
+    workers,
+    (worker) =>
+      `${worker.environment.name}/${worker.service.name} (service ${worker.service.service} on ${worker.environment.cluster})`,
   );
-  if (failed.length > 0) {
-    const what = failed
-      .map(({ worker, reason }) => {
-        const message = reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason);
-        return `${worker.environment.name}/${worker.service.name} (service ${worker.service.service} on ${worker.environment.cluster}): ${message}`;
-      })
-      .join('; ');
+  if (failed) {
     throw new RetireFailedError(
-      `Release ${plan.release} is deployed but old workers were not all retired: ${what}. They stop when their deployment's termination wait ends; stop them by hand to retire them sooner.`,
-      { cause: failed[0]?.reason },
+      `Release ${plan.release} is deployed but old workers were not all retired: ${failed.what}. They stop when their deployment's termination wait ends; stop them by hand to retire them sooner.`,
+      { cause: failed.cause },
     );
   }
   return { workers: results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])) };

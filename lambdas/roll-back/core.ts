@@ -10,7 +10,7 @@ import {
   type PlannedService,
   plannedServices,
 } from '../shared/deployments.js';
-import { RollbackFailedError } from '../shared/errors.js';
+import { RollbackFailedError, rejectionSummary } from '../shared/errors.js';
 import { deploymentMarker, rollbackMarker } from '../shared/markers.js';
 import type { DeploymentRef, Plan, RollbackRef, RollbackState } from '../shared/types.js';
 import type { RollBackRun } from './schema.js';
@@ -132,19 +132,15 @@ export async function rollBack(deps: DeploymentDeps, run: RollBackRun): Promise<
   const results = await Promise.allSettled(
     deployments.map((d) => rollBackOne(deps, plan, d, infos.get(d.ref.deploymentId))),
   );
-  const failed = results.flatMap((r, i) =>
-    r.status === 'rejected' ? [{ ref: refs[i], reason: r.reason }] : [],
+  const failed = rejectionSummary(
+    results,
+    refs,
+    (ref) => `${ref.environment}/${ref.service} (deployment ${ref.deploymentId})`,
   );
-  if (failed.length > 0) {
-    const what = failed
-      .map(({ ref, reason }) => {
-        const message = reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason);
-        return `${ref.environment}/${ref.service} (deployment ${ref.deploymentId}): ${message}`;
-      })
-      .join('; ');
+  if (failed) {
     throw new RollbackFailedError(
-      `Release ${plan.release} could not start every rollback: ${what}. Roll those back by hand in the CodeDeploy console (stop the deployment with rollback, or deploy the previous revision).`,
-      { cause: failed[0]?.reason },
+      `Release ${plan.release} could not start every rollback: ${failed.what}. Roll those back by hand in the CodeDeploy console (stop the deployment with rollback, or deploy the previous revision).`,
+      { cause: failed.cause },
     );
   }
 

@@ -10,7 +10,7 @@ import {
   type PlannedService,
   plannedServices,
 } from '../shared/deployments.js';
-import { DeploymentFailedError, ForeignDeploymentError } from '../shared/errors.js';
+import { DeploymentFailedError, ForeignDeploymentError, rejectionSummary } from '../shared/errors.js';
 import { deploymentMarker } from '../shared/markers.js';
 import type { DeploymentRef, DeployState, Plan } from '../shared/types.js';
 
@@ -92,21 +92,18 @@ export async function startDeployments(deps: DeploymentDeps, plan: Plan): Promis
   );
 
   const deployments = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-  const failed = results.flatMap((r, i) =>
-    r.status === 'rejected' ? [{ survey: surveys[i], reason: r.reason }] : [],
+  const failed = rejectionSummary(
+    results,
+    surveys,
+    (s) =>
+      `${s.planned.service.application}/${s.planned.service.deploymentGroup} (${s.planned.environment.name}/${s.planned.service.name})`,
   );
-  if (failed.length > 0) {
-    const what = failed
-      .map(({ survey: s, reason }) => {
-        const message = reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason);
-        return `${s.planned.service.application}/${s.planned.service.deploymentGroup} (${s.planned.environment.name}/${s.planned.service.name}): ${message}`;
-      })
-      .join('; ');
+  if (failed) {
     const started =
       deployments.map((d) => `${d.environment}/${d.service} ${d.deploymentId}`).join(', ') || 'none';
     throw new DeploymentFailedError(
-      `Release ${plan.release} could not create every deployment: ${what}. Deployments that exist (${started}) are rolled back; fix the cause and start the release again.`,
-      { cause: failed[0]?.reason },
+      `Release ${plan.release} could not create every deployment: ${failed.what}. Deployments that exist (${started}) are rolled back; fix the cause and start the release again.`,
+      { cause: failed.cause },
     );
   }
 
