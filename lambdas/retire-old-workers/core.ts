@@ -7,18 +7,12 @@ import {
   type PlannedService,
   plannedServices,
 } from '../shared/deployments.js';
-import { chunk, DESCRIBE_TASKS_MAX } from '../shared/ecs-tasks.js';
+import { chunk, DESCRIBE_TASKS_MAX, revisionOf } from '../shared/ecs-tasks.js';
 import { RetireFailedError, rejectionSummary } from '../shared/errors.js';
 import type { Plan, RetireReport, Revision } from '../shared/types.js';
 import type { RetireRun } from './schema.js';
 
 type WorkerReport = RetireReport['workers'][number];
-
-/** `family:revision` of a task definition given as an ARN (`...:task-definition/family:3`) or as `family:3`. */
-export function revisionOf(taskDefinition: string): Revision {
-  const slash = taskDefinition.lastIndexOf('/');
-  return slash === -1 ? taskDefinition : taskDefinition.slice(slash + 1);
-}
 
 /**
  * True for a task that still runs an old revision of a worker and has not been asked to
