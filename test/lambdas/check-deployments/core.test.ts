@@ -118,7 +118,7 @@ describe('checkDeployments', () => {
 
     // Assess
     expect(state.status).toBe('FAILED');
-    expect(deps.clock.sleepsMs).toEqual([5000, 5000]);
+    expect(deps.clock.sleeps).toEqual([5000, 5000]);
     expect(codedeploy).toHaveReceivedCommandTimes(BatchGetDeploymentsCommand, 3);
   });
 
@@ -134,7 +134,7 @@ describe('checkDeployments', () => {
 
     // Assess
     expect(state).toEqual({ deployments: [web], status: 'RUNNING', failures: [] });
-    expect(deps.clock.sleepsMs).toHaveLength(2);
+    expect(deps.clock.sleeps).toHaveLength(2);
     expect(codedeploy).toHaveReceivedCommandTimes(BatchGetDeploymentsCommand, 3);
   });
 

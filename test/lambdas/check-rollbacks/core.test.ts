@@ -208,6 +208,6 @@ describe('checkRollbacks', () => {
     // Assess
     expect(state.status).toBe('RUNNING');
     expect(state.rollbacks.map((r) => r.status)).toEqual(['Failed', undefined]);
-    expect(deps.clock.sleepsMs).toEqual([5000, 5000, 5000]);
+    expect(deps.clock.sleeps).toEqual([5000, 5000, 5000]);
   });
 });

@@ -8,48 +8,28 @@ import {
 } from '@aws-sdk/client-codedeploy';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
 import { createClients } from '../../../lambdas/shared/clients.js';
-import type { Clock } from '../../../lambdas/shared/clock.js';
 import type { DeployConfig, EnvironmentConfig } from '../../../lambdas/shared/config.js';
 import type { DeploymentDeps } from '../../../lambdas/shared/deployments.js';
 import type { Plan } from '../../../lambdas/shared/types.js';
+import { fakeClock as clockAt, environment as sampleEnvironment } from './fixtures.js';
 
 /** Test data shared by the deployment handlers' tests: two environments, each with a web and a worker. */
 
-function environment(name: string, region: string): EnvironmentConfig {
+/** The sample environment with its deployment groups named `<service>-dg`, as `deployment()` names them. */
+function environment(name: string): EnvironmentConfig {
+  const sample = sampleEnvironment(name);
   return {
-    name,
-    region,
-    cluster: `${name}-cluster`,
-    network: { subnets: ['subnet-1'], securityGroups: ['sg-1'], assignPublicIp: false },
-    launchType: 'FARGATE',
-    taskDefinition: `${name}-oneoff`,
-    migration: { container: 'app', command: ['node', 'migrate.mjs'] },
-    services: [
-      {
-        name: 'web',
-        role: 'web',
-        service: `${name}-web`,
-        application: `${name}-app`,
-        deploymentGroup: `${name}-web-dg`,
-        container: 'app',
-        containerPort: 3000,
-      },
-      {
-        name: 'worker',
-        role: 'worker',
-        service: `${name}-worker`,
-        application: `${name}-app`,
-        deploymentGroup: `${name}-worker-dg`,
-        container: 'app',
-        containerPort: 4000,
-      },
-    ],
+    ...sample,
+    services: sample.services.map((service) => ({
+      ...service,
+      deploymentGroup: `${service.deploymentGroup}-dg`,
+    })),
   };
 }
 
 /** A configuration with environments `us` (us-east-1) and `eu` (eu-west-1). */
 export const config: DeployConfig = {
-  environments: [environment('us', 'us-east-1'), environment('eu', 'eu-west-1')],
+  environments: [environment('us'), environment('eu')],
   preDeploySteps: [],
   postDeploySteps: [],
   pollSeconds: 5,
@@ -80,18 +60,9 @@ export const plan: Plan = {
   },
 };
 
-/** A clock whose sleeps return at once and are recorded. */
-export function fakeClock(): Clock & { sleepsMs: number[] } {
-  const sleepsMs: number[] = [];
-  let now = Date.parse(STARTED_AT) + 60_000;
-  return {
-    sleepsMs,
-    nowMs: () => now,
-    sleep: async (ms) => {
-      sleepsMs.push(ms);
-      now += ms;
-    },
-  };
+/** A clock whose sleeps return at once and are recorded, one minute into the run. */
+export function fakeClock(): ReturnType<typeof clockAt> {
+  return clockAt(Date.parse(STARTED_AT) + 60_000);
 }
 
 /** Real SDK clients (their `send` is what the tests mock) with the fake clock and the config. */

@@ -51,7 +51,7 @@ export function testConfig(overrides: Partial<DeployConfig> = {}): DeployConfig 
   };
 }
 
-/** A clock that stands still and records the sleeps asked of it. */
+/** A clock whose sleeps return at once and are recorded; its time moves by what was slept. */
 export function fakeClock(nowMs = Date.parse('2026-11-26T07:00:00.000Z')): Clock & { sleeps: number[] } {
   const sleeps: number[] = [];
   return {
