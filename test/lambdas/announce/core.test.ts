@@ -11,9 +11,8 @@ import {
 import type { AnnounceState } from '../../../lambdas/announce/schema.js';
 import { createClients } from '../../../lambdas/shared/clients.js';
 import { AnnouncementFailedError } from '../../../lambdas/shared/errors.js';
-import { runIdOf } from '../../../lambdas/shared/markers.js';
-import type { DeployState, Plan, RollbackState, TaskPhaseState } from '../../../lambdas/shared/types.js';
-import { EXECUTION_ARN, fakeClock, testConfig } from '../shared/fixtures.js';
+import type { DeployState, RollbackState, TaskPhaseState } from '../../../lambdas/shared/types.js';
+import { EXECUTION_ARN, fakeClock, taskPlan, testConfig } from '../shared/fixtures.js';
 
 const events = mockClient(EventBridgeClient);
 const deps: AnnounceDeps = {
@@ -22,15 +21,7 @@ const deps: AnnounceDeps = {
   config: testConfig({ eventBusName: 'releases' }),
 };
 
-const plan: Plan = {
-  release: '2026-11-26.3',
-  runId: runIdOf(EXECUTION_ARN),
-  startedAt: '2026-11-26T07:00:00.000Z',
-  environments: ['us', 'eu', 'au'],
-  skipMigrations: false,
-  oneOff: { us: 'us-oneoff:2', eu: 'eu-oneoff:2', au: 'au-oneoff:2' },
-  services: {},
-};
+const plan = taskPlan();
 const succeededPhase = (phase: TaskPhaseState['phase']): TaskPhaseState => ({
   phase,
   tasks: [],

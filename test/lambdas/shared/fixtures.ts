@@ -1,5 +1,7 @@
 import type { Clock } from '../../../lambdas/shared/clock.js';
 import type { DeployConfig, EnvironmentConfig } from '../../../lambdas/shared/config.js';
+import { runIdOf } from '../../../lambdas/shared/markers.js';
+import type { Plan } from '../../../lambdas/shared/types.js';
 
 /** The Regions of the three test environments. */
 export const REGIONS: Record<string, string> = { us: 'us-east-1', eu: 'eu-west-1', au: 'ap-southeast-2' };
@@ -67,3 +69,16 @@ export function fakeClock(nowMs = Date.parse('2026-11-26T07:00:00.000Z')): Clock
 export const EXECUTION_ARN = 'arn:aws:states:us-east-1:123456789012:execution:Deploy:2026-11-26_3';
 /** The state machine of the tests' run. */
 export const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:Deploy';
+
+/** A plan of release `2026-11-26.3` for the tests' run to `us`, `eu` and `au`, no services: what the task phases read. */
+export function taskPlan(): Plan {
+  return {
+    release: '2026-11-26.3',
+    runId: runIdOf(EXECUTION_ARN),
+    startedAt: '2026-11-26T07:00:00.000Z',
+    environments: ['us', 'eu', 'au'],
+    skipMigrations: false,
+    oneOff: { us: 'us-oneoff:2', eu: 'eu-oneoff:2', au: 'au-oneoff:2' },
+    services: {},
+  };
+}

@@ -11,24 +11,16 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { createClients } from '../../../lambdas/shared/clients.js';
 import { parseTaskFailures } from '../../../lambdas/shared/ecs-tasks.js';
 import { TaskFailedError } from '../../../lambdas/shared/errors.js';
-import { clientTokenOf, runIdOf, TAGS } from '../../../lambdas/shared/markers.js';
-import type { Phase, Plan } from '../../../lambdas/shared/types.js';
+import { clientTokenOf, TAGS } from '../../../lambdas/shared/markers.js';
+import type { Phase } from '../../../lambdas/shared/types.js';
 import { startTasks } from '../../../lambdas/start-tasks/core.js';
-import { EXECUTION_ARN, environment, fakeClock, testConfig } from '../shared/fixtures.js';
+import { EXECUTION_ARN, environment, fakeClock, taskPlan, testConfig } from '../shared/fixtures.js';
 
 const ecs = mockClient(ECSClient);
 const clients = createClients();
 const config = testConfig();
 
-const plan: Plan = {
-  release: '2026-11-26.3',
-  runId: runIdOf(EXECUTION_ARN),
-  startedAt: '2026-11-26T07:00:00.000Z',
-  environments: ['us', 'eu', 'au'],
-  skipMigrations: false,
-  oneOff: { us: 'us-oneoff:2', eu: 'eu-oneoff:2', au: 'au-oneoff:2' },
-  services: {},
-};
+const plan = taskPlan();
 
 const awslogs = {
   logDriver: 'awslogs' as const,

@@ -4,24 +4,15 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createClients } from '../../../lambdas/shared/clients.js';
 import { describeTaskFailure } from '../../../lambdas/shared/ecs-tasks.js';
-import { runIdOf } from '../../../lambdas/shared/markers.js';
-import type { Plan, TaskFailure, TaskPhaseState } from '../../../lambdas/shared/types.js';
+import type { TaskFailure, TaskPhaseState } from '../../../lambdas/shared/types.js';
 import { failuresOf, stopTasks } from '../../../lambdas/stop-tasks/core.js';
-import { EXECUTION_ARN, fakeClock, testConfig } from '../shared/fixtures.js';
+import { fakeClock, taskPlan, testConfig } from '../shared/fixtures.js';
 
 const ecs = mockClient(ECSClient);
 const clients = createClients();
 const deps = { clients, clock: fakeClock(), config: testConfig() };
 
-const plan: Plan = {
-  release: '2026-11-26.3',
-  runId: runIdOf(EXECUTION_ARN),
-  startedAt: '2026-11-26T07:00:00.000Z',
-  environments: ['us', 'eu', 'au'],
-  skipMigrations: false,
-  oneOff: { us: 'us-oneoff:2', eu: 'eu-oneoff:2', au: 'au-oneoff:2' },
-  services: {},
-};
+const plan = taskPlan();
 
 const euFailure: TaskFailure = {
   environment: 'eu',
