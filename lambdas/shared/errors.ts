@@ -1,37 +1,52 @@
 /**
- * Errors raised by the handlers. Each class sets `name`: Lambda reports it as the
- * error type, and the state machine's Catch clauses match on it.
+ * Errors raised by the handlers. Each class names itself in `name`: Lambda reports it as
+ * the error type, and the state machine's Catch clauses match on it. The name is written
+ * out rather than taken from the constructor because the bundles are minified, which
+ * renames classes.
  */
 export class StepdeployError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
+  override name: string = 'StepdeployError';
 }
 
 /** The execution input or the configuration is invalid; nothing was started. */
-export class ValidationError extends StepdeployError {}
+export class ValidationError extends StepdeployError {
+  override name = 'ValidationError';
+}
 
 /** Another execution of this state machine is running; nothing was started. */
-export class DeployInProgressError extends StepdeployError {}
+export class DeployInProgressError extends StepdeployError {
+  override name = 'DeployInProgressError';
+}
 
 /** A task of a phase failed to start, exited non-zero or stopped without an exit code. */
-export class TaskFailedError extends StepdeployError {}
+export class TaskFailedError extends StepdeployError {
+  override name = 'TaskFailedError';
+}
 
 /** A foreign CodeDeploy deployment is active on a deployment group; nothing was created. */
-export class ForeignDeploymentError extends StepdeployError {}
+export class ForeignDeploymentError extends StepdeployError {
+  override name = 'ForeignDeploymentError';
+}
 
 /** A CodeDeploy deployment failed, was stopped or timed out. */
-export class DeploymentFailedError extends StepdeployError {}
+export class DeploymentFailedError extends StepdeployError {
+  override name = 'DeploymentFailedError';
+}
 
 /** A rollback did not bring a deployment group back to its previous revision. */
-export class RollbackFailedError extends StepdeployError {}
+export class RollbackFailedError extends StepdeployError {
+  override name = 'RollbackFailedError';
+}
 
 /** Old worker tasks could not all be retired; the release itself succeeded. */
-export class RetireFailedError extends StepdeployError {}
+export class RetireFailedError extends StepdeployError {
+  override name = 'RetireFailedError';
+}
 
 /** EventBridge did not accept the announcement of a run's outcome. */
-export class AnnouncementFailedError extends StepdeployError {}
+export class AnnouncementFailedError extends StepdeployError {
+  override name = 'AnnouncementFailedError';
+}
 
 /** Names of the error classes, as the Catch clauses of the state machine use them. */
 export const ERROR_NAMES = {
