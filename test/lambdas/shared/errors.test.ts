@@ -5,7 +5,7 @@ import * as errors from '../../../lambdas/shared/errors.js';
 
 type ErrorClass = new (message: string) => Error;
 
-const errorClasses = Object.entries(errors).filter(
+const errorClasses = Object.entries(errors as Record<string, unknown>).filter(
   (entry): entry is [string, ErrorClass] =>
     typeof entry[1] === 'function' && entry[1].prototype instanceof errors.StepdeployError,
 );
