@@ -8,7 +8,8 @@ import {
   plannedServices,
 } from '../shared/deployments.js';
 import { chunk, DESCRIBE_TASKS_MAX, revisionOf } from '../shared/ecs-tasks.js';
-import { RetireFailedError, rejectionSummary } from '../shared/errors.js';
+import { RetireFailedError } from '../shared/errors.js';
+import { rejectionSummary } from '../shared/rejections.js';
 import type { Plan, RetireReport, Revision } from '../shared/types.js';
 import type { RetireRun } from './schema.js';
 

@@ -10,8 +10,9 @@ import {
   type PlannedService,
   plannedServices,
 } from '../shared/deployments.js';
-import { RollbackFailedError, rejectionSummary } from '../shared/errors.js';
+import { RollbackFailedError } from '../shared/errors.js';
 import { deploymentMarker, rollbackMarker } from '../shared/markers.js';
+import { rejectionSummary } from '../shared/rejections.js';
 import type { DeploymentRef, Plan, RollbackRef, RollbackState } from '../shared/types.js';
 import type { RollBackRun } from './schema.js';
 

@@ -10,8 +10,9 @@ import {
   type PlannedService,
   plannedServices,
 } from '../shared/deployments.js';
-import { DeploymentFailedError, ForeignDeploymentError, rejectionSummary } from '../shared/errors.js';
+import { DeploymentFailedError, ForeignDeploymentError } from '../shared/errors.js';
 import { deploymentMarker } from '../shared/markers.js';
+import { rejectionSummary } from '../shared/rejections.js';
 import type { DeploymentRef, DeployState, Plan } from '../shared/types.js';
 
 /** What one deployment group holds before anything is created. */
