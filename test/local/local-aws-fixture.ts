@@ -27,16 +27,22 @@ export async function startLocal(options: LocalAwsOptions = {}, region = 'us-eas
   };
 }
 
-/** Polls `probe` every 20 ms until it returns a value other than undefined; fails after `timeoutMs`. */
+/**
+ * Polls `probe` every 20 ms until it returns a value other than undefined; fails after
+ * `timeoutMs`, naming `what` it waited for when given.
+ */
 export async function eventually<T>(
   probe: () => Promise<T | undefined> | T | undefined,
   timeoutMs = 20_000,
+  what?: string,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Condition not met within ${timeoutMs} ms`);
+    if (Date.now() > deadline) {
+      throw new Error(what ? `Timed out waiting for ${what}.` : `Condition not met within ${timeoutMs} ms`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

@@ -24,6 +24,7 @@ import { appSpecOf } from '../../../lambdas/shared/deployments.js';
 import { deploymentMarker } from '../../../lambdas/shared/markers.js';
 import { deployTemplate } from '../../../local/cloudformation.js';
 import { LocalAws } from '../../../local/local-aws.js';
+import { eventually } from '../local-aws-fixture.js';
 
 const SERVER = [
   'node',
@@ -137,28 +138,21 @@ afterEach(async () => {
   await local.stop();
 });
 
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}.`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+/** CodeDeploy's scaled waits take longer than the default poll budget. */
+const DEPLOYMENT_WAIT_MS = 30_000;
 
 const get = async (deploymentId: string): Promise<DeploymentInfo> =>
   (await codedeploy.send(new GetDeploymentCommand({ deploymentId }))).deploymentInfo as DeploymentInfo;
 
 const reaches = (deploymentId: string, accept: (info: DeploymentInfo) => boolean, what: string) =>
-  eventually(`deployment ${deploymentId} ${what}`, async () => {
-    const info = await get(deploymentId);
-    return accept(info) ? info : undefined;
-  });
+  eventually(
+    async () => {
+      const info = await get(deploymentId);
+      return accept(info) ? info : undefined;
+    },
+    DEPLOYMENT_WAIT_MS,
+    `deployment ${deploymentId} ${what}`,
+  );
 
 const inTerminationWait = (id: string) =>
   reaches(id, (info) => info.instanceTerminationWaitTimeStarted === true, 'to start its termination wait');
@@ -349,11 +343,15 @@ describe('CodeDeploy ECS blue/green', () => {
     local.faults.add({ kind: 'deployment-hang', environment: 'test', service: 'web' });
 
     const id = await deploy('cd-web', deploymentMarker('r4', 'test', 'web'));
-    await eventually('the replacement task to run', async () => {
-      const { taskArns } = await ecs.send(new ListTasksCommand({ cluster: 'cd-test', serviceName: 'web' }));
-      const statuses = await taskStatuses(taskArns ?? []);
-      return statuses.filter((status) => status === 'RUNNING').length === 2 ? true : undefined;
-    });
+    await eventually(
+      async () => {
+        const { taskArns } = await ecs.send(new ListTasksCommand({ cluster: 'cd-test', serviceName: 'web' }));
+        const statuses = await taskStatuses(taskArns ?? []);
+        return statuses.filter((status) => status === 'RUNNING').length === 2 ? true : undefined;
+      },
+      DEPLOYMENT_WAIT_MS,
+      'the replacement task to run',
+    );
     // Five scaled minutes: far past the few health checks a healthy replacement needs.
     await local.clock.sleep(5 * 60_000);
     const hanging = await get(id);

@@ -6,6 +6,7 @@ import {
   GetExecutionHistoryCommand,
   type HistoryEvent,
   ListExecutionsCommand,
+  paginateGetExecutionHistory,
   SFNClient,
   StartExecutionCommand,
   StopExecutionCommand,
@@ -13,6 +14,7 @@ import {
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deployTemplate } from '../../../local/cloudformation.js';
 import { LocalAws } from '../../../local/local-aws.js';
+import { eventually } from '../local-aws-fixture.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures', import.meta.url));
 const CONFIG = '{"pollSeconds":5}';
@@ -145,34 +147,20 @@ afterEach(async () => {
   await local.stop();
 });
 
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}.`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 const ended = (executionArn: string) =>
-  eventually<DescribeExecutionCommandOutput>('the execution to end', async () => {
-    const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-    return described.status === 'RUNNING' ? undefined : described;
-  });
+  eventually<DescribeExecutionCommandOutput>(
+    async () => {
+      const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+      return described.status === 'RUNNING' ? undefined : described;
+    },
+    undefined,
+    'the execution to end',
+  );
 
 async function history(executionArn: string, maxResults = 1000): Promise<HistoryEvent[]> {
   const events: HistoryEvent[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults, nextToken }));
-    events.push(...(page.events ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
+  const pages = paginateGetExecutionHistory({ client: sfn }, { executionArn, maxResults });
+  for await (const page of pages) events.push(...(page.events ?? []));
   return events;
 }
 
@@ -181,12 +169,16 @@ const start = async (name: string, input: unknown) =>
     .executionArn as string;
 
 const notified = (status: string) =>
-  eventually(`the rule's Lambda to see ${status}`, async () =>
-    local.events
-      .list()
-      .find(
-        (event) => event.source === 'test.notify' && (event.detail as { status?: string }).status === status,
-      ),
+  eventually(
+    async () =>
+      local.events
+        .list()
+        .find(
+          (event) =>
+            event.source === 'test.notify' && (event.detail as { status?: string }).status === status,
+        ),
+    undefined,
+    `the rule's Lambda to see ${status}`,
   );
 
 describe('Step Functions executions', () => {
@@ -282,12 +274,15 @@ describe('Step Functions executions', () => {
 
   it('stops a running execution: ABORTED at once, history closed, rule notified', async () => {
     const executionArn = await start('slow-one', { who: 'x', mode: 'slow' });
-    await eventually('the slow task to start', async () =>
-      (await history(executionArn)).some(
-        (e) => e.type === 'TaskStateEntered' && e.stateEnteredEventDetails?.name === 'Sleep',
-      )
-        ? true
-        : undefined,
+    await eventually(
+      async () =>
+        (await history(executionArn)).some(
+          (e) => e.type === 'TaskStateEntered' && e.stateEnteredEventDetails?.name === 'Sleep',
+        )
+          ? true
+          : undefined,
+      undefined,
+      'the slow task to start',
     );
 
     const again = await start('slow-one', { who: 'x', mode: 'slow' });
