@@ -1,7 +1,7 @@
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import type { DeployConfig } from '../../lambdas/shared/config.js';
+import { CONFIG_PATH_ENV } from '../../lambdas/shared/config.js';
 import type { Figure, FigureContext, Measurement } from '../figure.js';
 import { runProcess, tailOf } from '../processes.js';
 import { median, round } from '../stats.js';
@@ -80,39 +80,6 @@ export async function bundleHandler(
   return outfile;
 }
 
-/** A configuration any handler accepts, so that a handler reading it at import time loads. */
-export function sampleConfig(): DeployConfig {
-  return {
-    environments: [
-      {
-        name: 'us',
-        region: 'us-east-1',
-        cluster: 'us',
-        network: { subnets: ['subnet-1'], securityGroups: [], assignPublicIp: false },
-        launchType: 'FARGATE',
-        taskDefinition: 'one-off',
-        migration: { container: 'app', command: ['migrate'] },
-        services: [
-          {
-            name: 'web',
-            role: 'web',
-            service: 'web',
-            application: 'app',
-            deploymentGroup: 'web',
-            container: 'app',
-            containerPort: 3000,
-          },
-        ],
-      },
-    ],
-    preDeploySteps: [],
-    postDeploySteps: [],
-    pollSeconds: 5,
-    watchSeconds: 600,
-    eventBusName: 'default',
-  };
-}
-
 // Times the import alone, inside the fresh process: what a Lambda cold start adds to the
 // runtime's own start-up is the loading of the function's module and what it imports.
 const IMPORT_TIMER =
@@ -131,7 +98,8 @@ export async function coldInitMs(
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'bench',
       AWS_SECRET_ACCESS_KEY: 'bench',
-      STEPDEPLOY_CONFIG: JSON.stringify(sampleConfig()),
+      // As the construct sets it; the handlers read the configuration on their first call, not at import.
+      [CONFIG_PATH_ENV]: '/stepdeploy/bench',
       // As the construct sets it on every function.
       NODE_OPTIONS: variant.sourceMap ? '--enable-source-maps' : '',
     },
