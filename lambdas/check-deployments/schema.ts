@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DeployStateSchema, parseOrThrow } from '../shared/schemas.js';
 import type { DeployState } from '../shared/types.js';
 

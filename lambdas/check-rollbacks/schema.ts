@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseOrThrow, RollbackStateSchema } from '../shared/schemas.js';
 import type { RollbackState } from '../shared/types.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { TaskPhaseStateSchema } from '../shared/schemas.js';
 import type { TaskPhaseState } from '../shared/types.js';
 

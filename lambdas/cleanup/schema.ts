@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseOrThrow } from '../shared/schemas.js';
 
 /** The EventBridge event `Step Functions Execution Status Change`, as far as cleanup reads it. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { DeployConfig } from '../shared/config.js';
 import { parseOrThrow } from '../shared/schemas.js';
 import type { ReleaseInput } from '../shared/types.js';

@@ -1,5 +1,5 @@
 import { type Parameter, paginateGetParametersByPath } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Clients } from './clients.js';
 import { ValidationError } from './errors.js';
 import { describeIssues } from './schemas.js';

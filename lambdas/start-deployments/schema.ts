@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PlanSchema, parseOrThrow } from '../shared/schemas.js';
 import type { Plan } from '../shared/types.js';
 

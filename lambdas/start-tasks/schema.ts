@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PhaseSchema, PlanSchema } from '../shared/schemas.js';
 import type { Phase, Plan } from '../shared/types.js';
 

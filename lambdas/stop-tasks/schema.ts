@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CaughtErrorSchema, PhaseSchema, PlanSchema, TaskPhaseStateSchema } from '../shared/schemas.js';
 import type { CaughtError, Phase, Plan, TaskPhaseState } from '../shared/types.js';
 
