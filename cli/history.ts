@@ -4,6 +4,7 @@ import {
   type HistoryEvent,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
+import { parseJsonOrUndefined } from '../lambdas/shared/json.js';
 import { DeployStateSchema, RollbackStateSchema, TaskPhaseStateSchema } from '../lambdas/shared/schemas.js';
 import type { Announcement, DeployState, RollbackState, TaskPhaseState } from '../lambdas/shared/types.js';
 
@@ -90,15 +91,6 @@ export class HistoryReader {
   }
 }
 
-function parseJson(text: string | undefined): unknown {
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -136,43 +128,37 @@ export function classifyOutput(value: unknown, time: Date): RunUpdate | undefine
   return undefined;
 }
 
+function endOf(
+  time: Date,
+  status: ExecutionEnd,
+  details: { error?: string; cause?: string } | undefined,
+): RunUpdate {
+  return { kind: 'end', time, status, error: details?.error, cause: details?.cause };
+}
+
 /** What one history event tells about the run; undefined for the events that tell nothing new. */
 export function interpret(event: HistoryEvent): RunUpdate | undefined {
   const time = event.timestamp ?? new Date();
   const type = event.type ?? '';
   switch (type) {
     case 'ExecutionStarted':
-      return { kind: 'started', time, input: parseJson(event.executionStartedEventDetails?.input) };
+      return {
+        kind: 'started',
+        time,
+        input: parseJsonOrUndefined(event.executionStartedEventDetails?.input),
+      };
     case 'LambdaFunctionSucceeded':
-      return classifyOutput(parseJson(event.lambdaFunctionSucceededEventDetails?.output), time);
+      return classifyOutput(parseJsonOrUndefined(event.lambdaFunctionSucceededEventDetails?.output), time);
     case 'TaskSucceeded':
-      return classifyOutput(parseJson(event.taskSucceededEventDetails?.output), time);
+      return classifyOutput(parseJsonOrUndefined(event.taskSucceededEventDetails?.output), time);
     case 'ExecutionSucceeded':
       return { kind: 'end', time, status: 'SUCCEEDED' };
     case 'ExecutionFailed':
-      return {
-        kind: 'end',
-        time,
-        status: 'FAILED',
-        error: event.executionFailedEventDetails?.error,
-        cause: event.executionFailedEventDetails?.cause,
-      };
+      return endOf(time, 'FAILED', event.executionFailedEventDetails);
     case 'ExecutionAborted':
-      return {
-        kind: 'end',
-        time,
-        status: 'ABORTED',
-        error: event.executionAbortedEventDetails?.error,
-        cause: event.executionAbortedEventDetails?.cause,
-      };
+      return endOf(time, 'ABORTED', event.executionAbortedEventDetails);
     case 'ExecutionTimedOut':
-      return {
-        kind: 'end',
-        time,
-        status: 'TIMED_OUT',
-        error: event.executionTimedOutEventDetails?.error,
-        cause: event.executionTimedOutEventDetails?.cause,
-      };
+      return endOf(time, 'TIMED_OUT', event.executionTimedOutEventDetails);
     default:
       if (type.endsWith('StateEntered')) {
         const name = event.stateEnteredEventDetails?.name;

@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { type Clock, systemClock } from '../lambdas/shared/clock.js';
+import { parseJsonOrUndefined } from '../lambdas/shared/json.js';
 import { describeReadFailure, UnreadableRunError, UsageError } from './errors.js';
 import type { TailEvent } from './events.js';
 import { followRun, type InterruptSource, releaseOf, type TailClients } from './follow-run.js';
@@ -234,7 +235,7 @@ async function findExecution(
       } catch (error) {
         throw fail('DescribeExecution', 'states:DescribeExecution', error);
       }
-      if (options.latest || releaseOf(parseJson(described.input)) === options.release) {
+      if (options.latest || releaseOf(parseJsonOrUndefined(described.input)) === options.release) {
         return { ...described, executionArn: item.executionArn };
       }
     }
@@ -244,14 +245,6 @@ async function findExecution(
   throw new UnreadableRunError(
     `${stateMachineArn} in Region ${region} has ${what} (looked at the newest ${seen}). Check the name, or pass the execution ARN.`,
   );
-}
-
-function parseJson(text: string | undefined): unknown {
-  try {
-    return text ? JSON.parse(text) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

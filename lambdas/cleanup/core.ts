@@ -6,6 +6,7 @@ import {
 import { rollBack } from '../roll-back/core.js';
 import type { DeploymentDeps } from '../shared/deployments.js';
 import { environmentOf, stopRunTasks } from '../shared/ecs-tasks.js';
+import { parseJsonOrUndefined } from '../shared/json.js';
 import { DeployStateSchema, PlanSchema } from '../shared/schemas.js';
 import type { DeployState, Plan, RollbackRef } from '../shared/types.js';
 
@@ -33,14 +34,6 @@ function outputOf(event: HistoryEvent): string | undefined {
   return event.lambdaFunctionSucceededEventDetails?.output ?? event.taskSucceededEventDetails?.output;
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Reads a run's history: the first handler output that is a Plan (it has `runId` and
  * `services`), and the last one that is the deployments' state. No plan means the run
@@ -50,8 +43,7 @@ export function traceRun(events: readonly HistoryEvent[]): RunTrace {
   const trace: RunTrace = {};
   for (const event of events) {
     if (event.type !== 'LambdaFunctionSucceeded' && event.type !== 'TaskSucceeded') continue;
-    const output = outputOf(event);
-    const value = output === undefined ? undefined : parseJson(output);
+    const value = parseJsonOrUndefined(outputOf(event));
     if (value === undefined || value === null) continue;
     if (!trace.plan) {
       const plan = PlanSchema.safeParse(value);
