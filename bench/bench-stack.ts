@@ -1,4 +1,4 @@
-import { App, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { App, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -229,6 +229,10 @@ export function synthesizeBenchTemplate(props: BenchStackProps): {
   const stack = new BenchStack(app, BENCH_STACK_ID, {
     env: { account: '000000000000', region: 'us-east-1' },
     ...props,
+  });
+  Validations.of(stack).acknowledge({
+    id: 'CloudFormation-Validate::F0007',
+    reason: 'The bench deploys 20 x 20 as one template on the local AWS; in AWS it would span stacks.',
   });
   const template = app.synth({ validateOnSynthesis: false }).getStackArtifact(stack.artifactId)
     .template as Record<string, unknown>;
