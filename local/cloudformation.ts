@@ -56,6 +56,18 @@ const DEPLOY_ORDER = [
   'AWS::Events::Rule',
 ];
 
+/** The property that names a resource of each type (its `Ref`), and the longest name the type takes. */
+const NAME_PROPERTIES: Partial<Record<string, { property: string; maxLength: number }>> = {
+  'AWS::ECS::Cluster': { property: 'ClusterName', maxLength: 255 },
+  'AWS::Logs::LogGroup': { property: 'LogGroupName', maxLength: 512 },
+  'AWS::CodeDeploy::Application': { property: 'ApplicationName', maxLength: 100 },
+  'AWS::CodeDeploy::DeploymentGroup': { property: 'DeploymentGroupName', maxLength: 100 },
+  'AWS::Lambda::Function': { property: 'FunctionName', maxLength: 64 },
+  'AWS::Events::Rule': { property: 'Name', maxLength: 64 },
+  'AWS::IAM::Role': { property: 'RoleName', maxLength: 64 },
+  'AWS::SSM::Parameter': { property: 'Name', maxLength: 2048 },
+};
+
 /** The metadata key that names a Lambda function's handler verb (`lambdas/<verb>/handler.ts`). */
 export const HANDLER_METADATA = 'stepdeploy:handler';
 
@@ -223,24 +235,12 @@ class TemplateDeployer {
       case 'AWS::ECS::Service':
       case 'AWS::StepFunctions::StateMachine':
         return (await this.ensure(logicalId)).physicalId;
-      case 'AWS::ECS::Cluster':
-        return this.nameOf(logicalId, 'ClusterName', 255);
-      case 'AWS::Logs::LogGroup':
-        return this.nameOf(logicalId, 'LogGroupName', 512);
-      case 'AWS::CodeDeploy::Application':
-        return this.nameOf(logicalId, 'ApplicationName', 100);
-      case 'AWS::CodeDeploy::DeploymentGroup':
-        return this.nameOf(logicalId, 'DeploymentGroupName', 100);
-      case 'AWS::Lambda::Function':
-        return this.nameOf(logicalId, 'FunctionName', 64);
-      case 'AWS::Events::Rule':
-        return this.nameOf(logicalId, 'Name', 64);
-      case 'AWS::IAM::Role':
-        return this.nameOf(logicalId, 'RoleName', 64);
-      case 'AWS::SSM::Parameter':
-        return this.nameOf(logicalId, 'Name', 2048);
-      default:
-        return this.generatedName(logicalId);
+      default: {
+        const named = NAME_PROPERTIES[type];
+        return named
+          ? this.nameOf(logicalId, named.property, named.maxLength)
+          : this.generatedName(logicalId);
+      }
     }
   }
 
