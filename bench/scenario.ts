@@ -107,15 +107,15 @@ const REGION = 'us-east-1';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const msOf = (date: Date | undefined) => (date ? date.getTime() : undefined);
 
-/** Region/cluster of a task ARN: `arn:aws:ecs:<region>:<account>:task/<cluster>/<id>`. */
-function clusterOf(taskArn: string): string {
-  const [cluster] = taskArn.split(':task/')[1]?.split('/') ?? [];
-  if (!cluster) throw new Error(`${taskArn} is not an ECS task ARN with a cluster (task/<cluster>/<id>).`);
+/** The cluster of a task ARN: `arn:aws:ecs:<region>:<account>:task/<cluster>/<id>`. */
+export function clusterOf(taskArn: string): string {
+  const [cluster, id] = taskArn.split(':task/')[1]?.split('/') ?? [];
+  if (!cluster || !id) throw new Error(`${taskArn} is not an ECS task ARN with a cluster (task/<cluster>/<id>).`);
   return cluster;
 }
 
 /** The tasks every StartTasks output in the history lists. */
-function tasksInHistory(
+export function tasksInHistory(
   events: HistoryEvent[],
 ): Array<{ environment: string; step: string; taskArn: string }> {
   const tasks = new Map<string, { environment: string; step: string; taskArn: string }>();
@@ -135,7 +135,7 @@ function tasksInHistory(
 }
 
 /** The deployment ids of the first StartDeployments output in the history, once it is there. */
-function deploymentIdsInHistory(events: HistoryEvent[]): string[] | undefined {
+export function deploymentIdsInHistory(events: HistoryEvent[]): string[] | undefined {
   for (const event of events) {
     const output = event.lambdaFunctionSucceededEventDetails?.output;
     if (!output?.includes('"deployments"')) continue;
