@@ -171,6 +171,16 @@ function newDeploymentId(): string {
   return `d-${[...randomBytes(9)].map((byte) => alphabet[byte % alphabet.length]).join('')}`;
 }
 
+/** A malformed deployment id is CodeDeploy's `InvalidDeploymentIdException`. */
+function checkDeploymentId(id: string): void {
+  if (!/^d-[A-Z0-9]{9}$/.test(id)) {
+    throw new AwsError(
+      'InvalidDeploymentIdException',
+      `${id} is not a deployment id (d- and 9 letters or digits).`,
+    );
+  }
+}
+
 /** The blue/green settings of a group, as both GetDeploymentGroup and GetDeployment report them. */
 function blueGreenStyleOf(group: DeploymentGroup) {
   const ready = group.deploymentReadyOption;
@@ -462,12 +472,7 @@ export class CodeDeployModel {
   private deployment(region: string, id: string | undefined): Deployment {
     if (!id)
       throw new AwsError('DeploymentIdRequiredException', 'deploymentId is required; pass a deployment id.');
-    if (!/^d-[A-Z0-9]{9}$/.test(id)) {
-      throw new AwsError(
-        'InvalidDeploymentIdException',
-        `${id} is not a deployment id (d- and 9 letters or digits).`,
-      );
-    }
+    checkDeploymentId(id);
     const deployment = this.deployments.get(id);
     if (!deployment || deployment.region !== region) {
       throw new AwsError('DeploymentDoesNotExistException', `Deployment ${id} does not exist in ${region}.`);
@@ -495,12 +500,7 @@ export class CodeDeployModel {
       );
     }
     const infos = deploymentIds.flatMap((id) => {
-      if (!/^d-[A-Z0-9]{9}$/.test(id)) {
-        throw new AwsError(
-          'InvalidDeploymentIdException',
-          `${id} is not a deployment id (d- and 9 letters or digits).`,
-        );
-      }
+      checkDeploymentId(id);
       const d = this.deployments.get(id);
       return d && d.region === region ? [this.info(d)] : [];
     });
