@@ -8,9 +8,12 @@ import { AnnouncementFailedError, ERROR_NAMES } from '../shared/errors.js';
 import type { Announcement, CaughtError, Outcome, TaskFailure, TaskPhaseState } from '../shared/types.js';
 import type { AnnounceEvent, AnnounceState } from './schema.js';
 
+/** The clients Announce calls: EventBridge. */
+export type AnnounceClients = Pick<Clients, 'events'>;
+
 /** What Announce needs from the outside world. */
 export interface AnnounceDeps {
-  clients: Clients;
+  clients: AnnounceClients;
   clock: Clock;
   config: DeployConfig;
 }

@@ -1,3 +1,5 @@
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { createClients } from '../shared/clients.js';
 import { systemClock } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
@@ -7,7 +9,8 @@ import type { Announcement } from '../shared/types.js';
 import { announce } from './core.js';
 import { AnnounceEventSchema } from './schema.js';
 
-const clients = createClients();
+// Only the clients this handler calls (SSM for its configuration): each SDK package adds to the cold start.
+const clients = createClients({ events: EventBridgeClient, ssm: SSMClient });
 const clock = systemClock();
 
 /** Announce: decides the run's outcome from its state and puts it on EventBridge. */

@@ -5,9 +5,12 @@ import type { DeployConfig } from '../shared/config.js';
 import { chunk, DESCRIBE_TASKS_MAX, environmentOf, stepContainer } from '../shared/ecs-tasks.js';
 import type { AggregateStatus, TaskFailure, TaskPhaseState, TaskRef } from '../shared/types.js';
 
+/** The clients CheckTasks calls: ECS. */
+export type CheckTasksClients = Pick<Clients, 'ecs'>;
+
 /** What CheckTasks needs from the outside world. */
 export interface CheckTasksDeps {
-  clients: Clients;
+  clients: CheckTasksClients;
   clock: Clock;
   config: DeployConfig;
 }

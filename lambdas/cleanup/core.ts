@@ -10,6 +10,12 @@ import { parseJsonOrUndefined } from '../shared/json.js';
 import { DeployStateSchema, PlanSchema } from '../shared/schemas.js';
 import type { DeployState, Plan, RollbackRef } from '../shared/types.js';
 
+/**
+ * What cleanup calls: Step Functions for the run's history, ECS to stop its tasks,
+ * CodeDeploy to roll back its deployments.
+ */
+export type CleanupDeps = DeploymentDeps<'sfn' | 'ecs' | 'codedeploy'>;
+
 /** What cleanup did for one execution. */
 export interface CleanupReport {
   executionArn: string;
@@ -58,11 +64,7 @@ export function traceRun(events: readonly HistoryEvent[]): RunTrace {
   return trace;
 }
 
-async function historyOf(
-  deps: DeploymentDeps,
-  region: string,
-  executionArn: string,
-): Promise<HistoryEvent[]> {
+async function historyOf(deps: CleanupDeps, region: string, executionArn: string): Promise<HistoryEvent[]> {
   const events: HistoryEvent[] = [];
   const pages = paginateGetExecutionHistory(
     { client: deps.clients.sfn(region) },
@@ -73,7 +75,7 @@ async function historyOf(
 }
 
 async function stopRunOf(
-  deps: DeploymentDeps,
+  deps: CleanupDeps,
   plan: Plan,
   executionArn: string,
   executionStatus: string,
@@ -100,7 +102,7 @@ async function stopRunOf(
  * the rollback deployments it made. An execution running again (redriven) is left alone.
  */
 export async function cleanup(
-  deps: DeploymentDeps,
+  deps: CleanupDeps,
   detail: { executionArn: string; status: string },
 ): Promise<CleanupReport> {
   const { executionArn } = detail;

@@ -19,9 +19,12 @@ import { runIdOf, TAGS } from '../shared/markers.js';
 import type { Plan, ReleaseInput, Revision } from '../shared/types.js';
 import { type PlanEvent, parseReleaseInput } from './schema.js';
 
+/** The clients Plan calls: ECS, and Step Functions to see the other executions. */
+export type PlanClients = Pick<Clients, 'ecs' | 'sfn'>;
+
 /** What Plan needs from the outside world. */
 export interface PlanDeps {
-  clients: Clients;
+  clients: PlanClients;
   clock: Clock;
   config: DeployConfig;
 }
@@ -98,7 +101,7 @@ export async function plan(event: PlanEvent, deps: PlanDeps): Promise<Plan> {
  * When this execution is not listed yet, any other running one blocks it.
  */
 export async function refuseConcurrentExecution(
-  clients: Clients,
+  clients: PlanClients,
   stateMachineArn: string,
   executionArn: string,
 ): Promise<void> {
@@ -133,7 +136,7 @@ function startedBefore(a: ExecutionListItem, b: ExecutionListItem): boolean {
 /** DescribeTaskDefinition with tags, once per (Region, task definition) for the whole Plan. */
 class TaskDefinitions {
   readonly #cache = new Map<string, Promise<Described>>();
-  constructor(private readonly clients: Clients) {}
+  constructor(private readonly clients: PlanClients) {}
 
   describe(region: string, taskDefinition: string): Promise<Described> {
     const key = `${region}|${taskDefinition}`;
@@ -172,7 +175,7 @@ class TaskDefinitions {
 /** What an environment's services and one-off tasks run now. */
 async function readEnvironment(
   environment: EnvironmentConfig,
-  clients: Clients,
+  clients: PlanClients,
   describer: TaskDefinitions,
 ): Promise<Current> {
   const ecs = clients.ecs(environment.region);
@@ -305,7 +308,7 @@ export function registrationOf(
 class ReleaseRevisions {
   readonly #made = new Map<string, Promise<Revision>>();
   constructor(
-    private readonly clients: Clients,
+    private readonly clients: PlanClients,
     private readonly describer: TaskDefinitions,
     private readonly input: ReleaseInput,
   ) {}

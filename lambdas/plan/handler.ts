@@ -1,3 +1,6 @@
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { createClients } from '../shared/clients.js';
 import { systemClock } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
@@ -7,7 +10,8 @@ import type { Plan } from '../shared/types.js';
 import { plan } from './core.js';
 import { PlanEventSchema } from './schema.js';
 
-const clients = createClients();
+// Only the clients this handler calls (SSM for its configuration): each SDK package adds to the cold start.
+const clients = createClients({ ecs: ECSClient, sfn: SFNClient, ssm: SSMClient });
 const clock = systemClock();
 
 /** Plan: validates the release input and registers its task definition revisions. */

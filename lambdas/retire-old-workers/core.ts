@@ -13,6 +13,9 @@ import { rejectionSummary } from '../shared/rejections.js';
 import type { Plan, RetireReport, Revision } from '../shared/types.js';
 import type { RetireRun } from './schema.js';
 
+/** What RetireOldWorkers calls: ECS to stop old worker tasks, CodeDeploy to end termination waits. */
+export type RetireDeps = DeploymentDeps<'ecs' | 'codedeploy'>;
+
 type WorkerReport = RetireReport['workers'][number];
 
 /**
@@ -32,10 +35,7 @@ export function isOldWorkerTask(
 }
 
 /** The service's tasks ECS still wants running, described 100 at a time. */
-async function runningTasksOf(
-  deps: DeploymentDeps,
-  { environment, service }: PlannedService,
-): Promise<Task[]> {
+async function runningTasksOf(deps: RetireDeps, { environment, service }: PlannedService): Promise<Task[]> {
   const ecs = deps.clients.ecs(environment.region);
   const arns: string[] = [];
   const listed = paginateListTasks(
@@ -51,7 +51,7 @@ async function runningTasksOf(
   return pages.flatMap((page) => page.tasks ?? []);
 }
 
-async function stopOldTasks(deps: DeploymentDeps, plan: Plan, worker: PlannedService): Promise<number> {
+async function stopOldTasks(deps: RetireDeps, plan: Plan, worker: PlannedService): Promise<number> {
   const old = (await runningTasksOf(deps, worker)).filter((task) =>
     isOldWorkerTask(task, worker.revisions.next),
   );
@@ -78,7 +78,7 @@ async function stopOldTasks(deps: DeploymentDeps, plan: Plan, worker: PlannedSer
  * signal and stopTimeout decide how gracefully they drain. Every worker is attempted; one
  * that could not be retired fails with `RetireFailedError` (the release stands).
  */
-export async function retireOldWorkers(deps: DeploymentDeps, run: RetireRun): Promise<RetireReport> {
+export async function retireOldWorkers(deps: RetireDeps, run: RetireRun): Promise<RetireReport> {
   const { plan } = run;
   const workers = plannedServices(deps.config, plan).filter((p) => p.service.role === 'worker');
   const refs = workers.flatMap((w) => {

@@ -1,3 +1,6 @@
+import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { createClients } from '../shared/clients.js';
 import { systemClock } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
@@ -6,7 +9,8 @@ import type { RetireReport } from '../shared/types.js';
 import { retireOldWorkers } from './core.js';
 import { parseRetireOldWorkersEvent } from './schema.js';
 
-const clients = createClients();
+// Only the clients this handler calls (SSM for its configuration): each SDK package adds to the cold start.
+const clients = createClients({ ecs: ECSClient, codedeploy: CodeDeployClient, ssm: SSMClient });
 const clock = systemClock();
 
 /** RetireOldWorkers: once every deployment succeeded, stops worker tasks still on the old revision. */

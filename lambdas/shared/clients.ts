@@ -1,11 +1,16 @@
-import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
-import { ECSClient } from '@aws-sdk/client-ecs';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { SSMClient } from '@aws-sdk/client-ssm';
+// Types only: a handler loads the SDK packages of the clients it passes to createClients and
+// no others, which keeps each bundle's import graph, and so its cold start, to what it uses.
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import type { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 
-/** SDK clients per Region, made once per Lambda container and reused across invocations. */
+/**
+ * SDK clients per Region, made once per Lambda container and reused across invocations.
+ * Cores take `Pick<Clients, ...>` of the clients they call.
+ */
 export interface Clients {
   ecs(region: string): ECSClient;
   codedeploy(region: string): CodeDeployClient;
@@ -16,9 +21,22 @@ export interface Clients {
   ssm(region: string): SSMClient;
 }
 
-type Ctor<T> = new (config: { region: string; retryMode: string; maxAttempts: number }) => T;
+/** The settings every client is made with. */
+export interface ClientSettings {
+  region: string;
+  retryMode: string;
+  maxAttempts: number;
+}
 
-function perRegion<T>(ctor: Ctor<T>): (region: string) => T {
+/** An SDK client class, such as `ECSClient`. */
+export type ClientConstructor<T = unknown> = new (settings: ClientSettings) => T;
+
+/** One per-Region factory for each client class of `C`, under the same key. */
+export type ClientFactories<C extends Record<string, ClientConstructor>> = {
+  readonly [K in keyof C]: (region: string) => InstanceType<C[K]>;
+};
+
+function perRegion<T>(ctor: ClientConstructor<T>): (region: string) => T {
   const byRegion = new Map<string, T>();
   return (region) => {
     let client = byRegion.get(region);
@@ -31,14 +49,17 @@ function perRegion<T>(ctor: Ctor<T>): (region: string) => T {
   };
 }
 
-/** The clients of this process. Endpoints follow the SDK's own settings (`AWS_ENDPOINT_URL`...). */
-export function createClients(): Clients {
-  return {
-    ecs: perRegion(ECSClient),
-    codedeploy: perRegion(CodeDeployClient),
-    logs: perRegion(CloudWatchLogsClient),
-    sfn: perRegion(SFNClient),
-    events: perRegion(EventBridgeClient),
-    ssm: perRegion(SSMClient),
-  };
+/**
+ * The clients of this process, one factory per class given, each making (on first use) and
+ * caching one client per Region: `createClients({ ecs: ECSClient, ssm: SSMClient })`.
+ * Name them as in {@link Clients} so the result fits the cores' `Pick<Clients, ...>`.
+ * Endpoints follow the SDK's own settings (`AWS_ENDPOINT_URL`...).
+ */
+export function createClients<C extends Record<string, ClientConstructor>>(
+  constructors: C,
+): ClientFactories<C> {
+  const factories: Record<string, (region: string) => unknown> = {};
+  for (const [key, ctor] of Object.entries(constructors)) factories[key] = perRegion(ctor);
+  // Built key by key from `constructors`, so each factory makes instances of its own class.
+  return factories as ClientFactories<C>;
 }

@@ -14,9 +14,13 @@ import { chunk, environmentOf } from './ecs-tasks.js';
 import { DeploymentFailedError, ValidationError } from './errors.js';
 import type { AggregateStatus, DeploymentRef, Plan, Revision, RollbackAction } from './types.js';
 
-/** What every deployment core is handed: the clients, the clock and the configuration. */
-export interface DeploymentDeps {
-  clients: Clients;
+/**
+ * What every deployment core is handed: the clients, the clock and the configuration.
+ * `K` names the clients the core calls (CodeDeploy unless it says more), so its handler
+ * loads only those.
+ */
+export interface DeploymentDeps<K extends keyof Clients = 'codedeploy'> {
+  clients: Pick<Clients, K>;
   clock: Clock;
   config: DeployConfig;
 }

@@ -109,7 +109,7 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
  * a state, so tasks a failed StartTasks left behind are found too; harmless when none run.
  */
 export async function stopRunTasks(
-  clients: Clients,
+  clients: Pick<Clients, 'ecs'>,
   environment: EnvironmentConfig,
   runId: string,
   reason: string,

@@ -1,3 +1,5 @@
+import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { createClients } from '../shared/clients.js';
 import { systemClock } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
@@ -6,7 +8,8 @@ import type { DeployState } from '../shared/types.js';
 import { startDeployments } from './core.js';
 import { parseStartDeploymentsEvent } from './schema.js';
 
-const clients = createClients();
+// Only the clients this handler calls (SSM for its configuration): each SDK package adds to the cold start.
+const clients = createClients({ codedeploy: CodeDeployClient, ssm: SSMClient });
 const clock = systemClock();
 
 /** StartDeployments: one CodeDeploy deployment per (environment, service) of the plan. */

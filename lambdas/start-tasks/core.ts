@@ -21,9 +21,12 @@ import { clientTokenOf, TAGS } from '../shared/markers.js';
 import type { TaskFailure, TaskLog, TaskPhaseState, TaskRef } from '../shared/types.js';
 import type { StartTasksEvent } from './schema.js';
 
+/** The clients StartTasks calls: ECS. */
+export type StartTasksClients = Pick<Clients, 'ecs'>;
+
 /** What StartTasks needs from the outside world. */
 export interface StartTasksDeps {
-  clients: Clients;
+  clients: StartTasksClients;
   clock: Clock;
   config: DeployConfig;
 }
@@ -147,7 +150,7 @@ export function awslogsOf(
 async function runTask(
   launch: Launch,
   event: StartTasksEvent,
-  clients: Clients,
+  clients: StartTasksClients,
 ): Promise<Started | { reason: string }> {
   const { environment, revision, task } = launch;
   const output = await clients.ecs(environment.region).send(
@@ -186,7 +189,7 @@ async function abandon(
   phase: string,
   started: Started[],
   failures: TaskFailure[],
-  clients: Clients,
+  clients: StartTasksClients,
 ): Promise<TaskFailedError> {
   const reason = stopReasonOf(failures);
   const stops = await Promise.allSettled(

@@ -6,9 +6,12 @@ import { environmentOf, parseTaskFailures, stopReasonOf, stopRunTasks } from '..
 import type { TaskFailure, TaskPhaseState } from '../shared/types.js';
 import type { StopTasksEvent } from './schema.js';
 
+/** The clients StopTasks calls: ECS. */
+export type StopTasksClients = Pick<Clients, 'ecs'>;
+
 /** What StopTasks needs from the outside world. */
 export interface StopTasksDeps {
-  clients: Clients;
+  clients: StopTasksClients;
   clock: Clock;
   config: DeployConfig;
 }

@@ -1,3 +1,5 @@
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { createClients } from '../shared/clients.js';
 import { systemClock } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
@@ -7,7 +9,8 @@ import type { TaskPhaseState } from '../shared/types.js';
 import { stopTasks } from './core.js';
 import { StopTasksEventSchema } from './schema.js';
 
-const clients = createClients();
+// Only the clients this handler calls (SSM for its configuration): each SDK package adds to the cold start.
+const clients = createClients({ ecs: ECSClient, ssm: SSMClient });
 const clock = systemClock();
 
 /** StopTasks: stops what a failed phase still runs and reports why the phase failed. */

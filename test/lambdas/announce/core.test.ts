@@ -16,7 +16,7 @@ import { EXECUTION_ARN, fakeClock, taskPlan, testConfig } from '../shared/fixtur
 
 const events = mockClient(EventBridgeClient);
 const deps: AnnounceDeps = {
-  clients: createClients(),
+  clients: createClients({ events: EventBridgeClient }),
   clock: fakeClock(),
   config: testConfig({ eventBusName: 'releases' }),
 };

@@ -13,7 +13,7 @@ import type { TaskPhaseState, TaskRef } from '../../../lambdas/shared/types.js';
 import { fakeClock, testConfig } from '../shared/fixtures.js';
 
 const ecs = mockClient(ECSClient);
-const clients = createClients();
+const clients = createClients({ ecs: ECSClient });
 const config = testConfig();
 
 const arnOf = (env: string, n = 1) => `arn:aws:ecs:us-east-1:123456789012:task/${env}-cluster/${env}${n}`;

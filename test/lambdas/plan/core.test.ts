@@ -27,7 +27,7 @@ import {
 
 const ecs = mockClient(ECSClient);
 const sfn = mockClient(SFNClient);
-const clients = createClients();
+const clients = createClients({ ecs: ECSClient, sfn: SFNClient });
 const IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/app:3f2c1d0';
 
 /** A task definition store behind the ECS mock: families, revisions, tags, as ECS keeps them. */

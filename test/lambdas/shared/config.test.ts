@@ -140,7 +140,7 @@ describe('loadConfig', () => {
     const names = Array.from({ length: 22 }, (_, index) => `env${index}`);
     const config = testConfig({ environments: names.map((name) => environment(name)) });
     serveConfig(ssm, config);
-    const clients = createClients();
+    const clients = createClients({ ssm: SSMClient });
 
     // Act
     const loaded = await loadConfig(clients);
@@ -161,12 +161,12 @@ describe('loadConfig', () => {
   it('reads once per client and path, and again for the clients of another endpoint', async () => {
     // Prepare
     serveConfig(ssm, testConfig());
-    const clients = createClients();
+    const clients = createClients({ ssm: SSMClient });
 
     // Act
     const first = await loadConfig(clients);
     const again = await loadConfig(clients);
-    const other = await loadConfig(createClients());
+    const other = await loadConfig(createClients({ ssm: SSMClient }));
 
     // Assess
     expect(again).toBe(first);
@@ -184,7 +184,7 @@ describe('loadConfig', () => {
       if (calls === 1) throw new Error('Rate exceeded');
       return parametersPage(served, input);
     });
-    const clients = createClients();
+    const clients = createClients({ ssm: SSMClient });
 
     // Act
     const failed = loadConfig(clients);
@@ -196,14 +196,16 @@ describe('loadConfig', () => {
 
   it('names the missing variable when the path is not set, without calling SSM', async () => {
     delete process.env[CONFIG_PATH_ENV];
-    await expect(loadConfig(createClients())).rejects.toThrow(/^STEPDEPLOY_CONFIG_PATH is not set/);
+    await expect(loadConfig(createClients({ ssm: SSMClient }))).rejects.toThrow(
+      /^STEPDEPLOY_CONFIG_PATH is not set/,
+    );
     expect(ssm).not.toHaveReceivedAnyCommand();
   });
 
   it('names the parameter that is missing under the path', async () => {
     serveConfig(ssm, testConfig(), '/stepdeploy/other');
     process.env[CONFIG_PATH_ENV] = '/stepdeploy/missing';
-    await expect(loadConfig(createClients())).rejects.toThrow(
+    await expect(loadConfig(createClients({ ssm: SSMClient }))).rejects.toThrow(
       /^Parameter \/stepdeploy\/missing\/global was not found under \/stepdeploy\/missing/,
     );
   });

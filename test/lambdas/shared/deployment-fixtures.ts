@@ -1,11 +1,13 @@
 import {
   BatchGetDeploymentsCommand,
   type BatchGetDeploymentsCommandInput,
-  type CodeDeployClient,
+  CodeDeployClient,
   type DeploymentInfo,
   ListDeploymentsCommand,
   type ListDeploymentsCommandInput,
 } from '@aws-sdk/client-codedeploy';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
 import { createClients } from '../../../lambdas/shared/clients.js';
 import type { DeployConfig, EnvironmentConfig } from '../../../lambdas/shared/config.js';
@@ -65,9 +67,18 @@ export function fakeClock(): ReturnType<typeof clockAt> {
   return clockAt(Date.parse(STARTED_AT) + 60_000);
 }
 
-/** Real SDK clients (their `send` is what the tests mock) with the fake clock and the config. */
-export function makeDeps(): DeploymentDeps & { clock: ReturnType<typeof fakeClock> } {
-  return { clients: createClients(), clock: fakeClock(), config };
+/**
+ * Real SDK clients (their `send` is what the tests mock) of every service a deployment core
+ * calls, with the fake clock and the config.
+ */
+export function makeDeps(): DeploymentDeps<'codedeploy' | 'ecs' | 'sfn'> & {
+  clock: ReturnType<typeof fakeClock>;
+} {
+  return {
+    clients: createClients({ codedeploy: CodeDeployClient, ecs: ECSClient, sfn: SFNClient }),
+    clock: fakeClock(),
+    config,
+  };
 }
 
 /** A deployment as BatchGetDeployments returns it, created one minute into the run. */

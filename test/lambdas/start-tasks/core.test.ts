@@ -17,7 +17,7 @@ import { startTasks } from '../../../lambdas/start-tasks/core.js';
 import { EXECUTION_ARN, environment, fakeClock, taskPlan, testConfig } from '../shared/fixtures.js';
 
 const ecs = mockClient(ECSClient);
-const clients = createClients();
+const clients = createClients({ ecs: ECSClient });
 const config = testConfig();
 
 const plan = taskPlan();

@@ -9,7 +9,7 @@ import { failuresOf, stopTasks } from '../../../lambdas/stop-tasks/core.js';
 import { fakeClock, taskPlan, testConfig } from '../shared/fixtures.js';
 
 const ecs = mockClient(ECSClient);
-const clients = createClients();
+const clients = createClients({ ecs: ECSClient });
 const deps = { clients, clock: fakeClock(), config: testConfig() };
 
 const plan = taskPlan();
