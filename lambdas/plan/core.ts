@@ -133,19 +133,23 @@ function startedBefore(a: ExecutionListItem, b: ExecutionListItem): boolean {
   return aMs !== bMs ? aMs < bMs : (a.executionArn ?? '') < (b.executionArn ?? '');
 }
 
+/** The value cached under `key`, made by `make` the first time it is asked for. */
+function once<T>(cache: Map<string, T>, key: string, make: () => T): T {
+  let value = cache.get(key);
+  if (value === undefined) {
+    value = make();
+    cache.set(key, value);
+  }
+  return value;
+}
+
 /** DescribeTaskDefinition with tags, once per (Region, task definition) for the whole Plan. */
 class TaskDefinitions {
   readonly #cache = new Map<string, Promise<Described>>();
   constructor(private readonly clients: PlanClients) {}
 
   describe(region: string, taskDefinition: string): Promise<Described> {
-    const key = `${region}|${taskDefinition}`;
-    let described = this.#cache.get(key);
-    if (!described) {
-      described = this.#describe(region, taskDefinition);
-      this.#cache.set(key, described);
-    }
-    return described;
+    return once(this.#cache, `${region}|${taskDefinition}`, () => this.#describe(region, taskDefinition));
   }
 
   async #describe(region: string, taskDefinition: string): Promise<Described> {
@@ -316,12 +320,7 @@ class ReleaseRevisions {
   revisionFor(region: string, base: Described): Promise<Revision> {
     // Services (or environments in one Region) sharing a definition share its new revision.
     const key = `${region}|${base.taskDefinition.taskDefinitionArn}`;
-    let made = this.#made.get(key);
-    if (!made) {
-      made = this.#reuseOrRegister(region, base);
-      this.#made.set(key, made);
-    }
-    return made;
+    return once(this.#made, key, () => this.#reuseOrRegister(region, base));
   }
 
   async #reuseOrRegister(region: string, base: Described): Promise<Revision> {
