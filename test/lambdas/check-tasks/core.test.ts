@@ -199,6 +199,10 @@ describe('checkTasks', () => {
     })),
   };
   const describedAs = (task: Described, taskArn: string): Task => ({ ...task, taskArn });
+  /** DescribeTasks answers every task it is asked about as `task`. */
+  const describeEveryTaskAs =
+    (task: Described) =>
+    ({ tasks }: { tasks: string[] }) => ({ tasks: tasks.map((arn) => describedAs(task, arn)) });
 
   beforeEach(() => {
     ecs.reset();
@@ -209,7 +213,7 @@ describe('checkTasks', () => {
     const clock = fakeClock();
     ecs
       .on(DescribeTasksCommand)
-      .callsFake(({ tasks }) => ({ tasks: tasks.map((arn: string) => describedAs(running, arn)) }))
+      .callsFake(describeEveryTaskAs(running))
       .on(DescribeTasksCommand, { cluster: 'us-cluster' })
       .resolvesOnce({ tasks: [describedAs(running, arnOf('us'))] })
       .resolves({ tasks: [describedAs(exited(0), arnOf('us'))] });
@@ -237,9 +241,7 @@ describe('checkTasks', () => {
   it('returns RUNNING once the budget of sleeps is spent', async () => {
     // Prepare
     const clock = fakeClock();
-    ecs
-      .on(DescribeTasksCommand)
-      .callsFake(({ tasks }) => ({ tasks: tasks.map((arn: string) => describedAs(running, arn)) }));
+    ecs.on(DescribeTasksCommand).callsFake(describeEveryTaskAs(running));
 
     // Act
     const result = await checkTasks(state, { clients, clock, config }, 3);
@@ -252,9 +254,7 @@ describe('checkTasks', () => {
 
   it('looks once without sleeping when there is no budget', async () => {
     const clock = fakeClock();
-    ecs
-      .on(DescribeTasksCommand)
-      .callsFake(({ tasks }) => ({ tasks: tasks.map((arn: string) => describedAs(running, arn)) }));
+    ecs.on(DescribeTasksCommand).callsFake(describeEveryTaskAs(running));
 
     const result = await checkTasks(state, { clients, clock, config }, 0);
 
@@ -265,9 +265,7 @@ describe('checkTasks', () => {
   it('fails as soon as one task failed, with a task ECS no longer knows as a failure', async () => {
     // Prepare
     const clock = fakeClock();
-    ecs
-      .on(DescribeTasksCommand)
-      .callsFake(({ tasks }) => ({ tasks: tasks.map((arn: string) => describedAs(running, arn)) }));
+    ecs.on(DescribeTasksCommand).callsFake(describeEveryTaskAs(running));
     ecs
       .on(DescribeTasksCommand, { cluster: 'eu-cluster' })
       .resolves({ failures: [{ arn: arnOf('eu'), reason: 'MISSING' }] });
@@ -289,9 +287,7 @@ describe('checkTasks', () => {
       ...state,
       tasks: [...Array.from({ length: 150 }, (_, n) => ref('us', n)), ref('eu')],
     };
-    ecs
-      .on(DescribeTasksCommand)
-      .callsFake(({ tasks }) => ({ tasks: tasks.map((arn: string) => describedAs(exited(0), arn)) }));
+    ecs.on(DescribeTasksCommand).callsFake(describeEveryTaskAs(exited(0)));
 
     // Act
     const result = await checkTasks(many, { clients, clock: fakeClock(), config }, 12);
