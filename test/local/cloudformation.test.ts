@@ -14,21 +14,14 @@ import { synthesizeSampleTemplate } from '../../infra/synthesize.js';
 import { assembleConfig, CONFIG_PATH_ENV } from '../../lambdas/shared/config.js';
 import { deployTemplate } from '../../local/cloudformation.js';
 import { LocalAws } from '../../local/local-aws.js';
+import { clientConfig } from './local-aws-fixture.js';
 
 let local: LocalAws;
-let config: {
-  region: string;
-  endpoint: string;
-  credentials: { accessKeyId: string; secretAccessKey: string };
-};
+let config: ReturnType<typeof clientConfig>;
 
 beforeEach(async () => {
   local = await LocalAws.start({ port: 0, timeScale: 600 });
-  config = {
-    region: 'eu-west-1',
-    endpoint: local.endpoint,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  };
+  config = clientConfig(local, 'eu-west-1');
 });
 
 afterEach(async () => {

@@ -24,7 +24,7 @@ import { appSpecOf } from '../../../lambdas/shared/deployments.js';
 import { deploymentMarker } from '../../../lambdas/shared/markers.js';
 import { deployTemplate } from '../../../local/cloudformation.js';
 import { LocalAws } from '../../../local/local-aws.js';
-import { eventually } from '../local-aws-fixture.js';
+import { clientConfig, eventually } from '../local-aws-fixture.js';
 
 const SERVER = [
   'node',
@@ -119,11 +119,7 @@ let v2: string;
 beforeEach(async () => {
   local = await LocalAws.start({ port: 0, timeScale: 600 });
   await deployTemplate(local, template);
-  const config = {
-    region: 'us-east-1',
-    endpoint: local.endpoint,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  };
+  const config = clientConfig(local);
   codedeploy = new CodeDeployClient(config);
   ecs = new ECSClient(config);
   const registered = await ecs.send(

@@ -14,7 +14,7 @@ import {
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deployTemplate } from '../../../local/cloudformation.js';
 import { LocalAws } from '../../../local/local-aws.js';
-import { eventually } from '../local-aws-fixture.js';
+import { clientConfig, eventually } from '../local-aws-fixture.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures', import.meta.url));
 const CONFIG = '{"pollSeconds":5}';
@@ -135,11 +135,7 @@ beforeEach(async () => {
   const stack = await deployTemplate(local, template);
   stateMachineArn = stack.stateMachines.Machine;
   boundedArn = stack.stateMachines.Bounded;
-  sfn = new SFNClient({
-    region: 'us-east-1',
-    endpoint: local.endpoint,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  sfn = new SFNClient(clientConfig(local));
 });
 
 afterEach(async () => {
