@@ -5,9 +5,10 @@ import {
 } from '@aws-sdk/client-sfn';
 import { rollBack } from '../roll-back/core.js';
 import type { DeploymentDeps } from '../shared/deployments.js';
-import { environmentOf, stopRunTasks } from '../shared/ecs-tasks.js';
+import { environmentOf } from '../shared/ecs-tasks.js';
 import { parseJsonOrUndefined } from '../shared/json.js';
 import { DeployStateSchema, PlanSchema } from '../shared/schemas.js';
+import { stopRunTasks } from '../shared/stop-run-tasks.js';
 import type { DeployState, Plan, RollbackRef } from '../shared/types.js';
 
 /**

@@ -1,5 +1,5 @@
-import { paginateListTasks, StopTaskCommand } from '@aws-sdk/client-ecs';
-import type { Clients } from './clients.js';
+// No SDK import at run time here: this module serves handlers of every service, and a
+// bundled handler loads each SDK package any of its modules imports, used or not.
 import type { DeployConfig, EnvironmentConfig } from './config.js';
 import { ValidationError } from './errors.js';
 import type { Phase, TaskFailure } from './types.js';
@@ -101,30 +101,6 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
   const chunks: T[][] = [];
   for (let start = 0; start < items.length; start += size) chunks.push(items.slice(start, start + size));
   return chunks;
-}
-
-/**
- * Stops every task of the run (found by `startedBy = runId`) the environment's cluster still
- * wants running, with `reason`; returns the ARNs it stopped. Found by listing rather than from
- * a state, so tasks a failed StartTasks left behind are found too; harmless when none run.
- */
-export async function stopRunTasks(
-  clients: Pick<Clients, 'ecs'>,
-  environment: EnvironmentConfig,
-  runId: string,
-  reason: string,
-): Promise<string[]> {
-  const ecs = clients.ecs(environment.region);
-  const taskArns: string[] = [];
-  const pages = paginateListTasks(
-    { client: ecs },
-    { cluster: environment.cluster, startedBy: runId, desiredStatus: 'RUNNING' },
-  );
-  for await (const page of pages) taskArns.push(...(page.taskArns ?? []));
-  await Promise.all(
-    taskArns.map((task) => ecs.send(new StopTaskCommand({ cluster: environment.cluster, task, reason }))),
-  );
-  return taskArns;
 }
 
 /** One readable line per failure: `eu/migrate: exit code 1, stop code EssentialContainerExited: reason`. */

@@ -2,7 +2,8 @@ import { causeText } from '../shared/caught-error.js';
 import type { Clients } from '../shared/clients.js';
 import type { Clock } from '../shared/clock.js';
 import type { DeployConfig } from '../shared/config.js';
-import { environmentOf, parseTaskFailures, stopReasonOf, stopRunTasks } from '../shared/ecs-tasks.js';
+import { environmentOf, parseTaskFailures, stopReasonOf } from '../shared/ecs-tasks.js';
+import { stopRunTasks } from '../shared/stop-run-tasks.js';
 import type { TaskFailure, TaskPhaseState } from '../shared/types.js';
 import type { StopTasksEvent } from './schema.js';
 
