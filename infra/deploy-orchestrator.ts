@@ -33,6 +33,7 @@ import {
   VERBS,
   type Verb,
 } from '../statemachine/handlers.js';
+import { HANDLER_BUNDLING } from './handler-bundling.js';
 import { acknowledgeWildcards } from './nag.js';
 
 /** The repository root: handlers are bundled from `lambdas/<verb>/handler.ts` under it. */
@@ -480,17 +481,15 @@ export class DeployOrchestrator extends Construct {
       timeout,
       logGroup,
       description: `stepdeploy ${verb}`,
-      environment: { [CONFIG_PATH_ENV]: this.configPath, NODE_OPTIONS: '--enable-source-maps' },
+      environment: { [CONFIG_PATH_ENV]: this.configPath, NODE_OPTIONS: HANDLER_BUNDLING.nodeOptions },
       bundling: {
-        minify: true,
-        sourceMap: true,
-        target: 'node22',
-        format: nodejs.OutputFormat.ESM,
-        // Some dependencies still call require(); ESM output needs it defined.
-        banner:
-          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-        // The Node 22 runtime ships the AWS SDK v3.
-        externalModules: ['@aws-sdk/*'],
+        minify: HANDLER_BUNDLING.minify,
+        keepNames: HANDLER_BUNDLING.keepNames,
+        sourceMap: HANDLER_BUNDLING.sourceMap,
+        sourcesContent: HANDLER_BUNDLING.sourcesContent,
+        target: HANDLER_BUNDLING.target,
+        format: HANDLER_BUNDLING.format === 'esm' ? nodejs.OutputFormat.ESM : nodejs.OutputFormat.CJS,
+        externalModules: [...HANDLER_BUNDLING.externalModules],
         forceDockerBundling: false,
       },
     });

@@ -1,7 +1,8 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { bundleHandler, CJS_BUNDLING, findHandlers } from '../../bench/figures/handlers.js';
+import { bundleHandler, ESM_BUNDLING, findHandlers } from '../../bench/figures/handlers.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -13,20 +14,23 @@ describe('handler bundles', () => {
     expect(handlers.map((handler) => handler.verb)).not.toContain('shared');
   });
 
-  it('bundles a handler into a module that exports the handler', async () => {
+  it('bundles a handler as the construct does, CommonJS with its source map, into a module that exports the handler', async () => {
     const [first] = await findHandlers(repoRoot);
     // Its own output folder: the bench run of main.test.ts may be bundling at the same time.
     const outRoot = join(repoRoot, 'node_modules', '.cache', 'stepdeploy-bench-test');
     const bundle = await bundleHandler(repoRoot, first.verb, first.entry, outRoot);
+    expect(bundle.endsWith('.cjs')).toBe(true);
+    const map = JSON.parse(await readFile(`${bundle}.map`, 'utf8')) as { sourcesContent?: unknown };
+    expect(map.sourcesContent).toBeUndefined();
     const module = (await import(pathToFileURL(bundle).href)) as { handler?: unknown };
     expect(typeof module.handler).toBe('function');
   });
 
-  it('bundles the CommonJS variant into a module that exports the handler', async () => {
+  it('bundles the ESM variant into a module that exports the handler', async () => {
     const [first] = await findHandlers(repoRoot);
     const outRoot = join(repoRoot, 'node_modules', '.cache', 'stepdeploy-bench-test');
-    const bundle = await bundleHandler(repoRoot, first.verb, first.entry, outRoot, CJS_BUNDLING);
-    expect(bundle.endsWith('.cjs')).toBe(true);
+    const bundle = await bundleHandler(repoRoot, first.verb, first.entry, outRoot, ESM_BUNDLING);
+    expect(bundle.endsWith('.mjs')).toBe(true);
     const module = (await import(pathToFileURL(bundle).href)) as { handler?: unknown };
     expect(typeof module.handler).toBe('function');
   });

@@ -1,0 +1,75 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { handlerEntry } from '../../infra/deploy-orchestrator.js';
+import { HANDLER_BUNDLING, handlerEsbuildOptions } from '../../infra/handler-bundling.js';
+import { VERBS, type Verb } from '../../statemachine/handlers.js';
+
+/** The SDK packages each handler calls; every one reads its configuration from SSM. */
+const SDK_PACKAGES: Record<Verb, string[]> = {
+  plan: ['client-ecs', 'client-sfn', 'client-ssm'],
+  'start-tasks': ['client-ecs', 'client-ssm'],
+  'check-tasks': ['client-ecs', 'client-ssm'],
+  'stop-tasks': ['client-ecs', 'client-ssm'],
+  'start-deployments': ['client-codedeploy', 'client-ssm'],
+  'check-deployments': ['client-codedeploy', 'client-ssm'],
+  'roll-back': ['client-codedeploy', 'client-ssm'],
+  'check-rollbacks': ['client-codedeploy', 'client-ssm'],
+  'retire-old-workers': ['client-codedeploy', 'client-ecs', 'client-ssm'],
+  announce: ['client-eventbridge', 'client-ssm'],
+  cleanup: ['client-codedeploy', 'client-ecs', 'client-sfn', 'client-ssm'],
+};
+
+let outdir: string;
+
+beforeAll(async () => {
+  // Inside the repository, so the bundle's SDK imports resolve as the Lambda runtime's would.
+  const cache = fileURLToPath(new URL('../../node_modules/.cache/', import.meta.url));
+  await mkdir(cache, { recursive: true });
+  outdir = await mkdtemp(join(cache, 'stepdeploy-bundling-'));
+});
+
+afterAll(async () => {
+  await rm(outdir, { recursive: true, force: true });
+});
+
+async function bundle(verb: Verb): Promise<{ outfile: string; sdkPackages: string[] }> {
+  const outfile = join(outdir, verb, 'index.js');
+  const result = await build({
+    ...handlerEsbuildOptions(handlerEntry(verb), outfile),
+    metafile: true,
+    logLevel: 'silent',
+  });
+  const imports = Object.values(result.metafile.outputs).flatMap((output) => output.imports);
+  const sdkPackages = [
+    ...new Set(
+      imports.filter((i) => i.external && i.path.startsWith('@aws-sdk/')).map((i) => i.path.slice(9)),
+    ),
+  ];
+  return { outfile, sdkPackages: sdkPackages.sort() };
+}
+
+describe('handler bundling', () => {
+  it.each([...VERBS])('bundles %s with only the SDK clients it calls, left to the runtime', async (verb) => {
+    const { sdkPackages } = await bundle(verb);
+    expect(sdkPackages).toEqual(SDK_PACKAGES[verb]);
+  });
+
+  it('emits CommonJS that exports the handler, with a source map that names the TypeScript sources only', async () => {
+    expect(HANDLER_BUNDLING.format).toBe('cjs');
+    const { outfile } = await bundle('check-tasks');
+    // NodejsFunction's index.js is CommonJS in Lambda, where no package.json declares ESM.
+    await writeFile(join(outdir, 'check-tasks', 'package.json'), '{"type":"commonjs"}');
+    const required = createRequire(import.meta.url)(outfile) as { handler?: unknown };
+    expect(typeof required.handler).toBe('function');
+    const map = JSON.parse(await readFile(`${outfile}.map`, 'utf8')) as {
+      sources: string[];
+      sourcesContent?: unknown;
+    };
+    expect(map.sources).toContainEqual(expect.stringMatching(/lambdas\/check-tasks\/core\.ts$/));
+    expect(map.sourcesContent).toBeUndefined();
+  });
+});
