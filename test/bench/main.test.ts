@@ -38,7 +38,7 @@ describe('npm run bench', () => {
     expect(results.figures.map((row) => row.name).sort()).toEqual(
       [
         ...verbs.flatMap((verb) => [`bundle size ${verb}`, `cold init ${verb}`]),
-        'cold init check-tasks, cjs',
+        'cold init check-tasks, esm',
       ].sort(),
     );
     for (const row of results.figures) {
