@@ -110,7 +110,8 @@ const msOf = (date: Date | undefined) => (date ? date.getTime() : undefined);
 /** The cluster of a task ARN: `arn:aws:ecs:<region>:<account>:task/<cluster>/<id>`. */
 export function clusterOf(taskArn: string): string {
   const [cluster, id] = taskArn.split(':task/')[1]?.split('/') ?? [];
-  if (!cluster || !id) throw new Error(`${taskArn} is not an ECS task ARN with a cluster (task/<cluster>/<id>).`);
+  if (!cluster || !id)
+    throw new Error(`${taskArn} is not an ECS task ARN with a cluster (task/<cluster>/<id>).`);
   return cluster;
 }
 
