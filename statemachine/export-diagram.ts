@@ -30,7 +30,7 @@ function ruleLabel(rule: Record<string, unknown>): string {
  * labelled with the status they match, Catch transitions dashed and labelled with
  * the errors they catch.
  */
-export function toDot(definition: AslDefinition): string {
+export function dotSourceOf(definition: AslDefinition): string {
   const lines = [
     'digraph stepdeploy {',
     '  rankdir=TB; nodesep=0.35; ranksep=0.4;',
@@ -64,7 +64,7 @@ export function exportDiagram(docsDir: string): { asl: string; svg: string } {
   const svg = path.join(docsDir, 'flow.svg');
   writeFileSync(asl, `${JSON.stringify(definition, null, 2)}\n`);
   try {
-    writeFileSync(svg, execFileSync('dot', ['-Tsvg'], { input: toDot(definition) }));
+    writeFileSync(svg, execFileSync('dot', ['-Tsvg'], { input: dotSourceOf(definition) }));
   } catch (error) {
     throw new Error('Rendering the diagram needs Graphviz: install it (Debian: apt-get install graphviz).', {
       cause: error,

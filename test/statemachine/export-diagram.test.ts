@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { synthesizeSampleTemplate } from '../../infra/synthesize.js';
 import { extractDefinition, type Template } from '../../statemachine/asl.js';
-import { toDot } from '../../statemachine/export-diagram.js';
+import { dotSourceOf } from '../../statemachine/export-diagram.js';
 
-describe('toDot', () => {
+describe('dotSourceOf', () => {
   it('draws transitions, labelled Choice rules and dashed Catch routes', () => {
-    const dot = toDot({
+    const dot = dotSourceOf({
       StartAt: 'Work',
       States: {
         Work: {
