@@ -116,7 +116,7 @@ export function demoCommand(): Command {
       '--time-scale <n>',
       'how many times faster than real time every wait runs',
       positiveNumber,
-      Number(process.env.STEPDEPLOY_TIME_SCALE ?? '') || 100,
+      Number(process.env.STEPDEPLOY_TIME_SCALE ?? '') || 20,
     )
     .option('--migration-delay <ms>', 'milliseconds each migration step takes', positiveNumber)
     .option('--keep', 'leave the local AWS running afterwards, with AWS CLI examples', false)
