@@ -11,7 +11,8 @@ import type { Clients } from './clients.js';
 import type { Clock } from './clock.js';
 import type { DeployConfig, EnvironmentConfig, ServiceConfig } from './config.js';
 import { chunk, environmentOf } from './ecs-tasks.js';
-import { DeploymentFailedError, ValidationError } from './errors.js';
+import { DeploymentFailedError, ForeignDeploymentError, ValidationError } from './errors.js';
+import { deploymentMarker, parseMarker } from './markers.js';
 import type { AggregateStatus, DeploymentRef, Plan, Revision, RollbackAction } from './types.js';
 
 /**
@@ -170,6 +171,104 @@ export async function findMarkedDeployments(
   return [...infos.values()]
     .filter((info) => info.description === marker && !isAutoRollback(info))
     .sort((a, b) => (b.createTime?.getTime() ?? 0) - (a.createTime?.getTime() ?? 0));
+}
+
+/** One deployment group of a release: an (environment, service) of the configuration. */
+export interface ReleaseGroup {
+  environment: EnvironmentConfig;
+  service: ServiceConfig;
+}
+
+/** What one deployment group holds before the release creates anything on it. */
+export interface GroupSurvey<G extends ReleaseGroup = ReleaseGroup> {
+  group: G;
+  /** The description marker of this release's deployment on the group. */
+  marker: string;
+  /** This release's deployment on the group, when an earlier attempt created it. */
+  ours?: DeploymentInfo;
+  /** Active deployments someone else started: another release, a person, CodeDeploy's own rollback. */
+  foreign: DeploymentInfo[];
+}
+
+/**
+ * Looks at the active deployments of every group of `release`, in parallel: one carrying
+ * the release's marker (and not a CodeDeploy rollback of it) is ours, any other is foreign.
+ * With `oursSince`, a group with no active deployment of ours is also searched for one the
+ * release created since then and that already finished, so a retry adopts it rather than
+ * deploying twice.
+ */
+export async function surveyDeploymentGroups<G extends ReleaseGroup>(
+  clients: Pick<Clients, 'codedeploy'>,
+  release: string,
+  groups: readonly G[],
+  oursSince?: Date,
+): Promise<GroupSurvey<G>[]> {
+  return Promise.all(
+    groups.map(async (group): Promise<GroupSurvey<G>> => {
+      const codedeploy = clients.codedeploy(group.environment.region);
+      const filter = {
+        application: group.service.application,
+        deploymentGroup: group.service.deploymentGroup,
+      };
+      const marker = deploymentMarker(release, group.environment.name, group.service.name);
+      const active = [
+        ...(
+          await batchGetDeployments(
+            codedeploy,
+            await listDeploymentIds(codedeploy, { ...filter, statuses: ACTIVE_STATUSES }),
+          )
+        ).values(),
+      ];
+      const isOurs = (info: DeploymentInfo) => info.description === marker && !isAutoRollback(info);
+      let ours = active.find(isOurs);
+      if (!ours && oursSince) {
+        [ours] = await findMarkedDeployments(codedeploy, { ...filter, createdAfter: oursSince }, marker);
+      }
+      return { group, marker, ours, foreign: active.filter((info) => !isOurs(info)) };
+    }),
+  );
+}
+
+/** One foreign deployment: where it is, what it is, and how to get it out of the way. */
+export function describeForeignDeployment(group: ReleaseGroup, info: DeploymentInfo): string {
+  const { environment, service } = group;
+  const where = `deployment group ${service.application}/${service.deploymentGroup} (${environment.name}/${service.name}, ${environment.region})`;
+  const marker = isAutoRollback(info) ? undefined : parseMarker(info.description);
+  const of = marker
+    ? ` of stepdeploy release ${marker.release}${marker.rollback ? ' (its rollback)' : ''}`
+    : '';
+  if (inTerminationWait(info)) {
+    return (
+      `${where} has deployment ${info.deploymentId}${of} in its termination wait: traffic already moved to its ` +
+      'replacement tasks and the original tasks are kept for the rollback window. Run ' +
+      `\`aws deploy continue-deployment --deployment-id ${info.deploymentId} --deployment-wait-type TERMINATION_WAIT ` +
+      `--region ${environment.region}\` to end the wait (the previous release's original tasks are then ` +
+      'terminated), or wait for it to finish'
+    );
+  }
+  if (marker) {
+    return `${where} has active deployment ${info.deploymentId}${of} (status ${info.status}): wait for that release's run to finish, or stop it`;
+  }
+  return `${where} has active deployment ${info.deploymentId} (status ${info.status}, creator ${info.creator ?? 'unknown'}, description "${info.description ?? ''}"): wait for it to finish, or stop it`;
+}
+
+/**
+ * Throws `ForeignDeploymentError` naming every foreign active deployment of the surveys,
+ * each with its fix; `outcome` says what the release did so far (such as "started nothing").
+ * Does nothing when every group is free.
+ */
+export function refuseForeignDeployments(
+  release: string,
+  surveys: readonly GroupSurvey[],
+  outcome: string,
+): void {
+  const foreign = surveys.flatMap((s) => s.foreign.map((info) => describeForeignDeployment(s.group, info)));
+  if (foreign.length === 0) return;
+  throw new ForeignDeploymentError(
+    `Release ${release} ${outcome}: CodeDeploy allows one active deployment per deployment group, and ` +
+      `${foreign.length === 1 ? 'one is' : `${foreign.length} are`} taken: ${foreign.join('; ')}. ` +
+      'Once every group is free, start the release again.',
+  );
 }
 
 /** True when traffic has moved to the replacement tasks and only the termination wait is left. */

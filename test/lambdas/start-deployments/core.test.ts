@@ -182,6 +182,30 @@ describe('startDeployments', () => {
 
     // Assess
     await expect(attempt).rejects.toThrow(ForeignDeploymentError);
+    await expect(attempt).rejects.toThrow(
+      "us-app/us-worker-dg (us/worker, us-east-1) has active deployment d-r0 of stepdeploy release r0 (status Created): wait for that release's run to finish, or stop it",
+    );
+    expect(codedeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+  });
+
+  it('says how to end the termination wait of a deployment that appeared after Plan', async () => {
+    // Prepare
+    deployments.push(
+      deployment('d-r0', 'eu', 'web', {
+        status: 'Ready',
+        instanceTerminationWaitTimeStarted: true,
+        description: deploymentMarker('r0', 'eu', 'web'),
+      }),
+    );
+
+    // Act
+    const attempt = startDeployments(makeDeps(), plan);
+
+    // Assess
+    await expect(attempt).rejects.toThrow(ForeignDeploymentError);
+    await expect(attempt).rejects.toThrow(
+      /^Release r1 started no deployment \(its pre-deploy steps and migrations, if any, already ran\): .*eu-app\/eu-web-dg .*d-r0 of stepdeploy release r0 in its termination wait.*`aws deploy continue-deployment --deployment-id d-r0 --deployment-wait-type TERMINATION_WAIT --region eu-west-1`/,
+    );
     expect(codedeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
   });
 
