@@ -761,11 +761,12 @@ class PolicyFactory {
     this.deploymentConfigArns = unique(groups.map((group) => group.deploymentConfig.deploymentConfigArn));
   }
 
-  /** Plan: list executions, read the services, register task definition revisions. */
+  /** Plan: list executions, look for foreign deployments, read the services, register task definition revisions. */
   plan(fn: lambda.IFunction): void {
     fn.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['states:ListExecutions'], resources: [this.stateMachineArn] }),
     );
+    this.deploymentAccess(fn, FIND_DEPLOYMENTS);
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['ecs:DescribeServices'],

@@ -12,8 +12,9 @@ import { TaskPhase } from './task-phase.js';
  * Plan → PreDeploySteps → Migrate → Deploy → RetireOldWorkers → PostDeploySteps → Announce → Released?
  *
  * A failed or erroring pre-deploy step or migration stops its phase's tasks and goes to
- * Announce; a failed deployment goes through RollBack/AwaitRollbacks to Announce; a
- * foreign active deployment goes straight to Announce (nothing to roll back). Retiring
+ * Announce; a failed deployment goes through RollBack/AwaitRollbacks to Announce. Plan
+ * refuses a foreign active deployment before anything starts; one that appears after Plan
+ * fails StartDeployments and goes straight to Announce (nothing to roll back). Retiring
  * old workers and post-deploy steps are reported (`$.retireError`, `$.postDeployError`,
  * `$.postDeploy`) but never fail the run. Announce decides the outcome from the state.
  */

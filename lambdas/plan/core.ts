@@ -13,14 +13,18 @@ import { type ExecutionListItem, paginateListExecutions } from '@aws-sdk/client-
 import type { Clients } from '../shared/clients.js';
 import type { Clock } from '../shared/clock.js';
 import type { DeployConfig, EnvironmentConfig } from '../shared/config.js';
+import { refuseForeignDeployments, surveyDeploymentGroups } from '../shared/deployments.js';
 import { chunk, environmentOf, familyOf, regionOfArn, revisionOf } from '../shared/ecs-tasks.js';
 import { DeployInProgressError, ValidationError } from '../shared/errors.js';
 import { runIdOf, TAGS } from '../shared/markers.js';
 import type { Plan, ReleaseInput, Revision } from '../shared/types.js';
 import { type PlanEvent, parseReleaseInput } from './schema.js';
 
-/** The clients Plan calls: ECS, and Step Functions to see the other executions. */
-export type PlanClients = Pick<Clients, 'ecs' | 'sfn'>;
+/**
+ * The clients Plan calls: ECS, Step Functions to see the other executions, and CodeDeploy
+ * to see the deployment groups' active deployments.
+ */
+export type PlanClients = Pick<Clients, 'ecs' | 'sfn' | 'codedeploy'>;
 
 /** What Plan needs from the outside world. */
 export interface PlanDeps {
@@ -48,8 +52,9 @@ interface Current {
 }
 
 /**
- * Validates the execution input, refuses to run beside another execution, records what
- * every service runs now and registers (or reuses) the release's task definition revisions.
+ * Validates the execution input, refuses to run beside another execution or while a
+ * deployment group of the release has a foreign active deployment, records what every
+ * service runs now and registers (or reuses) the release's task definition revisions.
  * Nothing is registered before every check passed.
  */
 export async function plan(event: PlanEvent, deps: PlanDeps): Promise<Plan> {
@@ -58,11 +63,23 @@ export async function plan(event: PlanEvent, deps: PlanDeps): Promise<Plan> {
   await refuseConcurrentExecution(clients, event.stateMachineArn, event.executionArn);
 
   const names = input.environments ?? config.environments.map((environment) => environment.name);
+  const environments = names.map((name) => environmentOf(config, name));
   const describer = new TaskDefinitions(clients);
-  const current = await Promise.all(
-    names.map((name) => readEnvironment(environmentOf(config, name), clients, describer)),
-  );
+  // Both only read. A foreign deployment is refused here, before any step or migration runs,
+  // rather than by StartDeployments once they all ran; this release's own active deployment
+  // (an earlier attempt's) is left for StartDeployments to adopt.
+  const [surveys, current] = await Promise.all([
+    surveyDeploymentGroups(
+      clients,
+      input.release,
+      environments.flatMap((environment) =>
+        environment.services.map((service) => ({ environment, service })),
+      ),
+    ),
+    Promise.all(environments.map((environment) => readEnvironment(environment, clients, describer))),
+  ]);
   checkImagesHaveContainers(input.images, current);
+  refuseForeignDeployments(input.release, surveys, 'started nothing');
 
   const registrar = new ReleaseRevisions(clients, describer, input);
   const registered = await Promise.all(

@@ -239,13 +239,34 @@ describe('least-privilege IAM', () => {
     const scoped = JSON.stringify(create?.Resource);
     expect(scoped).toContain(':deploymentgroup:');
     for (const group of groups) expect(scoped).toContain(`{"Ref":"${group}"}`);
-    for (const verb of ['check-tasks', 'announce', 'plan']) {
+    for (const verb of ['check-tasks', 'announce']) {
       expect(
         statementsOf(verb)
           .flatMap(actionsOf)
           .some((action) => action.startsWith('codedeploy:')),
       ).toBe(false);
     }
+  });
+
+  it('lets Plan list and read the deployments of the named deployment groups only, and change none', () => {
+    const groups = Object.keys(resources).filter(
+      (id) => resources[id].Type === 'AWS::CodeDeploy::DeploymentGroup',
+    );
+    const codedeployStatements = statementsOf('plan').filter((statement) =>
+      actionsOf(statement).some((action) => action.startsWith('codedeploy:')),
+    );
+    expect(codedeployStatements).toHaveLength(1);
+    const [find] = codedeployStatements;
+    expect(actionsOf(find).sort()).toEqual([
+      'codedeploy:BatchGetDeployments',
+      'codedeploy:GetDeployment',
+      'codedeploy:ListDeployments',
+    ]);
+    expect(find.Resource).toHaveLength(groups.length);
+    const scoped = JSON.stringify(find.Resource);
+    expect(scoped).toContain(':deploymentgroup:');
+    expect(scoped).not.toContain('*');
+    for (const group of groups) expect(scoped).toContain(`{"Ref":"${group}"}`);
   });
 
   it('lets Plan list only this state machine’s executions and Announce put events on the bus', () => {

@@ -10,7 +10,7 @@ import { VERBS, type Verb } from '../../statemachine/handlers.js';
 
 /** The SDK packages each handler calls; every one reads its configuration from SSM. */
 const SDK_PACKAGES: Record<Verb, string[]> = {
-  plan: ['client-ecs', 'client-sfn', 'client-ssm'],
+  plan: ['client-codedeploy', 'client-ecs', 'client-sfn', 'client-ssm'],
   'start-tasks': ['client-ecs', 'client-ssm'],
   'check-tasks': ['client-ecs', 'client-ssm'],
   'stop-tasks': ['client-ecs', 'client-ssm'],

@@ -154,6 +154,31 @@ export class FakeAws {
     return latest ? this.taskDefinitions.get(latest) : undefined;
   }
 
+  /**
+   * Puts a deployment someone else started on the group of (environment, service), with
+   * `fields` over an active one; it stays as given however often it is looked at.
+   */
+  addForeignDeployment(environment: string, service: string, fields: Partial<DeploymentInfo>): string {
+    const env = this.config.environments.find((candidate) => candidate.name === environment);
+    const group = env?.services.find((candidate) => candidate.name === service);
+    if (!group) throw new Error(`fake AWS: no service ${environment}/${service}`);
+    const deploymentId = this.next('d-foreign-');
+    this.deployments.set(deploymentId, {
+      info: {
+        deploymentId,
+        applicationName: group.application,
+        deploymentGroupName: group.deploymentGroup,
+        status: 'InProgress',
+        creator: 'user',
+        createTime: new Date(Date.now() - 3_600_000),
+        ...fields,
+      },
+      looks: 0,
+      script: { outcome: 'succeed', afterLooks: Number.POSITIVE_INFINITY },
+    });
+    return deploymentId;
+  }
+
   private environmentOfCluster(cluster: string) {
     const env = this.config.environments.find((candidate) => candidate.cluster === cluster);
     if (!env) throw new Error(`fake AWS: unknown cluster ${cluster}`);

@@ -1,5 +1,5 @@
 import { CreateDeploymentCommand, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
-import { RunTaskCommand } from '@aws-sdk/client-ecs';
+import { RegisterTaskDefinitionCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
 import type { Parameter } from '@aws-sdk/client-ssm';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -310,6 +310,34 @@ describe('a release run through the synthesized state machine', () => {
     expect(result.states).not.toContain('PreDeploySteps');
     expect(fake.ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
     expect(detailTypes()).toEqual(['Release Failed']);
+  });
+
+  it('refuses before any task starts while the previous release waits to terminate its original tasks', async () => {
+    let foreign = '';
+    const result = await run(RELEASE, (aws) => {
+      foreign = aws.addForeignDeployment('eu', 'web', {
+        status: 'InProgress',
+        instanceTerminationWaitTimeStarted: true,
+        description: 'stepdeploy:2026-11-25.1:eu/web',
+      });
+    });
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('ForeignDeploymentError');
+    expect(result.cause).toContain(`${foreign} of stepdeploy release 2026-11-25.1 in its termination wait`);
+    expect(result.cause).toContain(
+      `aws deploy continue-deployment --deployment-id ${foreign} --deployment-wait-type TERMINATION_WAIT`,
+    );
+    expect(result.states).toEqual(['Plan', 'Announce', 'Released?', 'NotReleased']);
+    expect(result.output).toBeUndefined();
+    expect(fake.ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
+    expect(fake.ecs.commandCalls(RegisterTaskDefinitionCommand)).toHaveLength(0);
+    expect(fake.codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
+    expect(detailTypes()).toEqual(['Release Failed']);
+    expect(JSON.parse(fake.announced[0].Detail ?? '{}')).toMatchObject({
+      outcome: 'FAILED',
+      error: 'ForeignDeploymentError',
+    });
   });
 
   it('rejects bad input before anything starts, naming the field', async () => {

@@ -1,3 +1,4 @@
+import { CodeDeployClient, type DeploymentInfo, ListDeploymentsCommand } from '@aws-sdk/client-codedeploy';
 import {
   type ContainerDefinition,
   DescribeServicesCommand,
@@ -14,8 +15,14 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { plan, REUSE_SEARCH_LIMIT } from '../../../lambdas/plan/core.js';
 import { createClients } from '../../../lambdas/shared/clients.js';
-import { DeployInProgressError, ValidationError } from '../../../lambdas/shared/errors.js';
-import { runIdOf, TAGS } from '../../../lambdas/shared/markers.js';
+import { ACTIVE_STATUSES } from '../../../lambdas/shared/deployments.js';
+import {
+  DeployInProgressError,
+  ForeignDeploymentError,
+  ValidationError,
+} from '../../../lambdas/shared/errors.js';
+import { deploymentMarker, rollbackMarker, runIdOf, TAGS } from '../../../lambdas/shared/markers.js';
+import { serveDeployments } from '../shared/deployment-fixtures.js';
 import {
   EXECUTION_ARN,
   environment,
@@ -27,7 +34,8 @@ import {
 
 const ecs = mockClient(ECSClient);
 const sfn = mockClient(SFNClient);
-const clients = createClients({ ecs: ECSClient, sfn: SFNClient });
+const codedeploy = mockClient(CodeDeployClient);
+const clients = createClients({ codedeploy: CodeDeployClient, ecs: ECSClient, sfn: SFNClient });
 const IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/app:3f2c1d0';
 
 /** A task definition store behind the ECS mock: families, revisions, tags, as ECS keeps them. */
@@ -138,16 +146,36 @@ const event = (input: unknown) => ({
   stateMachineArn: STATE_MACHINE_ARN,
 });
 
+/** An active deployment on the test configuration's group of (environment, service). */
+const active = (
+  deploymentId: string,
+  environment: string,
+  service: string,
+  fields: Partial<DeploymentInfo> = {},
+): DeploymentInfo => ({
+  deploymentId,
+  applicationName: `${environment}-app`,
+  deploymentGroupName: `${environment}-${service}`,
+  status: 'InProgress',
+  creator: 'user',
+  createTime: new Date('2026-11-26T06:00:00Z'),
+  ...fields,
+});
+
 describe('plan', () => {
   let store: FakeTaskDefinitions;
+  let deployments: DeploymentInfo[];
   const config = testConfig();
 
   beforeEach(() => {
     ecs.reset();
     sfn.reset();
+    codedeploy.reset();
     store = new FakeTaskDefinitions();
     store.wire();
     sfn.on(ListExecutionsCommand).resolves({ executions: [] });
+    deployments = [];
+    serveDeployments(codedeploy, deployments);
   });
 
   describe('input validation', () => {
@@ -673,6 +701,143 @@ describe('plan', () => {
       expect(result.skipMigrations).toBe(true);
       expect(Object.keys(result.services)).toEqual(['eu']);
       expect(ecs).not.toHaveReceivedCommandWith(DescribeServicesCommand, { cluster: 'us-cluster' });
+    });
+  });
+
+  describe('foreign deployments', () => {
+    const input = { release: 'r1', images: { app: IMAGE } };
+
+    it('refuses a foreign active deployment on any group, naming each, before registering anything', async () => {
+      // Prepare
+      seed(store, ['us', 'eu', 'au']);
+      deployments.push(
+        active('d-hand', 'eu', 'worker', { status: 'Ready', creator: 'user', description: 'hotfix' }),
+        active('d-queued', 'au', 'web', { status: 'Queued', creator: 'autoscaling', description: undefined }),
+      );
+
+      // Act
+      const planned = plan(event(input), { clients, clock: fakeClock(), config });
+
+      // Assess
+      await expect(planned).rejects.toThrow(ForeignDeploymentError);
+      await expect(planned).rejects.toThrow(
+        'Release r1 started nothing: CodeDeploy allows one active deployment per deployment group, and 2 are taken: ' +
+          'deployment group eu-app/eu-worker (eu/worker, eu-west-1) has active deployment d-hand ' +
+          '(status Ready, creator user, description "hotfix"): wait for it to finish, or stop it; ' +
+          'deployment group au-app/au-web (au/web, ap-southeast-2) has active deployment d-queued ' +
+          '(status Queued, creator autoscaling, description ""): wait for it to finish, or stop it. ' +
+          'Once every group is free, start the release again.',
+      );
+      expect(ecs).not.toHaveReceivedCommand(RegisterTaskDefinitionCommand);
+    });
+
+    it('says how to end the termination wait of the previous release, naming it', async () => {
+      // Prepare
+      seed(store, ['us', 'eu', 'au']);
+      deployments.push(
+        active('d-r0', 'us', 'web', {
+          status: 'InProgress',
+          instanceTerminationWaitTimeStarted: true,
+          description: deploymentMarker('r0', 'us', 'web'),
+        }),
+      );
+
+      // Act
+      const planned = plan(event(input), { clients, clock: fakeClock(), config });
+
+      // Assess
+      await expect(planned).rejects.toThrow(ForeignDeploymentError);
+      await expect(planned).rejects.toThrow(
+        'deployment group us-app/us-web (us/web, us-east-1) has deployment d-r0 of stepdeploy release r0 ' +
+          'in its termination wait: traffic already moved to its replacement tasks and the original tasks are ' +
+          'kept for the rollback window. Run `aws deploy continue-deployment --deployment-id d-r0 ' +
+          '--deployment-wait-type TERMINATION_WAIT --region us-east-1` to end the wait ' +
+          "(the previous release's original tasks are then terminated), or wait for it to finish",
+      );
+      expect(ecs).not.toHaveReceivedCommand(RegisterTaskDefinitionCommand);
+    });
+
+    it.each([
+      {
+        name: 'a deployment of another release',
+        description: deploymentMarker('r0', 'au', 'worker'),
+        named: 'd-other of stepdeploy release r0 (status Created)',
+      },
+      {
+        name: 'a rollback of another release',
+        description: rollbackMarker('r0', 'au', 'worker'),
+        named: 'd-other of stepdeploy release r0 (its rollback) (status Created)',
+      },
+    ])('names the release of $name', async ({ description, named }) => {
+      // Prepare
+      seed(store, ['us', 'eu', 'au']);
+      deployments.push(active('d-other', 'au', 'worker', { status: 'Created', description }));
+
+      // Act
+      const planned = plan(event(input), { clients, clock: fakeClock(), config });
+
+      // Assess
+      await expect(planned).rejects.toThrow(
+        `deployment group au-app/au-worker (au/worker, ap-southeast-2) has active deployment ${named}: ` +
+          "wait for that release's run to finish, or stop it.",
+      );
+      expect(ecs).not.toHaveReceivedCommand(RegisterTaskDefinitionCommand);
+    });
+
+    it('treats a CodeDeploy rollback carrying this release marker as foreign', async () => {
+      // Prepare
+      seed(store, ['us', 'eu', 'au']);
+      deployments.push(
+        active('d-auto-rb', 'eu', 'web', {
+          creator: 'codeDeployRollback',
+          description: deploymentMarker('r1', 'eu', 'web'),
+          rollbackInfo: { rollbackTriggeringDeploymentId: 'd-r1' },
+        }),
+      );
+
+      // Act
+      const planned = plan(event(input), { clients, clock: fakeClock(), config });
+
+      // Assess
+      await expect(planned).rejects.toThrow(/d-auto-rb \(status InProgress, creator codeDeployRollback/);
+      expect(ecs).not.toHaveReceivedCommand(RegisterTaskDefinitionCommand);
+    });
+
+    it("goes ahead on a retry while this release's own deployment is active, leaving it to be adopted", async () => {
+      // Prepare
+      seed(store, ['us', 'eu', 'au']);
+      deployments.push(active('d-r1', 'us', 'web', { description: deploymentMarker('r1', 'us', 'web') }));
+
+      // Act
+      const result = await plan(event(input), { clients, clock: fakeClock(), config });
+
+      // Assess
+      expect(result.services.us.web.next).toBe('us-web:2');
+      expect(ecs).toHaveReceivedCommandTimes(RegisterTaskDefinitionCommand, 9);
+    });
+
+    it('looks only at the active deployments of the groups of the environments asked for', async () => {
+      // Prepare
+      seed(store, ['us', 'eu', 'au']);
+      deployments.push(active('d-us', 'us', 'web', { description: 'hotfix' }));
+
+      // Act
+      const result = await plan(event({ ...input, environments: ['eu'] }), {
+        clients,
+        clock: fakeClock(),
+        config,
+      });
+
+      // Assess
+      expect(result.environments).toEqual(['eu']);
+      expect(codedeploy.commandCalls(ListDeploymentsCommand).map((call) => call.args[0].input)).toEqual(
+        ['eu-web', 'eu-worker'].map((deploymentGroupName) => ({
+          applicationName: 'eu-app',
+          deploymentGroupName,
+          includeOnlyStatuses: ACTIVE_STATUSES,
+          createTimeRange: undefined,
+        })),
+      );
     });
   });
 });
