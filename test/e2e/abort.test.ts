@@ -11,7 +11,7 @@ import {
   waitForExecutionEnd,
   waitForState,
 } from '../../examples/demo/sample-aws.js';
-import { describeTasks, GROUPS, planOf, primaryRevision, stateAfter, useSampleAws } from './harness.js';
+import { describeTasks, expectEveryGroupOnPrevious, GROUPS, stateAfter, useSampleAws } from './harness.js';
 
 describe('StopExecution (cancel)', () => {
   const aws = useSampleAws();
@@ -60,18 +60,6 @@ describe('StopExecution (cancel)', () => {
 
     expect(end.status).toBe('ABORTED');
     await aws().local.events.settle();
-    const plan = await planOf(aws(), executionArn);
-    for (const { environment, service } of GROUPS) {
-      const previous = plan.services[environment]?.[service]?.previous;
-      await pollUntil(`${environment}/${service} back on ${previous}`, async () => {
-        const deployments = await deploymentsOf(aws().clients.codedeploy, environment, service);
-        const inFlight = deployments.some((d) =>
-          ['Created', 'Queued', 'InProgress', 'Ready'].includes(d.status ?? ''),
-        );
-        return !inFlight && (await primaryRevision(aws(), environment, service)) === previous
-          ? true
-          : undefined;
-      });
-    }
+    await expectEveryGroupOnPrevious(aws(), executionArn);
   });
 });

@@ -9,31 +9,10 @@ import {
   waitForExecutionEnd,
   waitForState,
 } from '../../examples/demo/sample-aws.js';
-import { announcementsOf, finalState, GROUPS, planOf, primaryRevision, useSampleAws } from './harness.js';
+import { announcementsOf, expectEveryGroupOnPrevious, finalState, GROUPS, useSampleAws } from './harness.js';
 
 describe('a deployment that fails', () => {
   const aws = useSampleAws();
-
-  /** Every group is back on the revision it ran before the release, with nothing in flight. */
-  async function expectAllOnPrevious(executionArn: string, release: string) {
-    const plan = await planOf(aws(), executionArn);
-    for (const { environment, service } of GROUPS) {
-      const previous = plan.services[environment]?.[service]?.previous;
-      await pollUntil(`${environment}/${service} back on ${previous}`, async () => {
-        const deployments = await deploymentsOf(aws().clients.codedeploy, environment, service);
-        const inFlight = deployments.some((d) =>
-          ['Created', 'Queued', 'InProgress', 'Ready'].includes(d.status ?? ''),
-        );
-        return !inFlight && (await primaryRevision(aws(), environment, service)) === previous
-          ? true
-          : undefined;
-      });
-      const ours = (await deploymentsOf(aws().clients.codedeploy, environment, service)).filter((d) =>
-        d.description?.includes(`stepdeploy:${release}:${environment}/${service}`),
-      );
-      expect(ours.length, `${environment}/${service} deployments of the release`).toBeGreaterThan(0);
-    }
-  }
 
   it('eu/web fails after the others shifted traffic: every group rolls back to its previous revision', async () => {
     // The last lifecycle event: the other groups have shifted their traffic by then.
@@ -58,7 +37,7 @@ describe('a deployment that fails', () => {
     expect(
       shifted?.every((r) => r.action === 'stop' || r.action === 'redeploy' || r.action === 'adopt'),
     ).toBe(true);
-    await expectAllOnPrevious(executionArn, release);
+    await expectEveryGroupOnPrevious(aws(), executionArn, release);
     expect((await announcementsOf(aws(), release)).map((event) => event['detail-type'])).toEqual([
       'Release Rolled Back',
     ]);
@@ -100,7 +79,7 @@ describe('a deployment that fails', () => {
 
     expect(end.status).toBe('ABORTED');
     await aws().local.events.settle();
-    await expectAllOnPrevious(executionArn, release);
+    await expectEveryGroupOnPrevious(aws(), executionArn, release);
   });
 
   it('eu/web stops after every other deployment Succeeded: those are redeployed to their previous revision', async () => {
@@ -134,7 +113,7 @@ describe('a deployment that fails', () => {
       );
       expect(rollback?.action, `${environment}/${service}`).toBe('redeploy');
     }
-    await expectAllOnPrevious(executionArn, release);
+    await expectEveryGroupOnPrevious(aws(), executionArn, release);
     expect((await announcementsOf(aws(), release)).map((event) => event['detail-type'])).toEqual([
       'Release Rolled Back',
     ]);

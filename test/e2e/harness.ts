@@ -12,6 +12,7 @@ import { afterEach, beforeEach, expect } from 'vitest';
 import {
   DEMO_ENVIRONMENTS,
   DEMO_SERVICES,
+  deploymentsOf,
   executionHistory,
   pollUntil,
   type SampleAws,
@@ -128,6 +129,33 @@ export async function primaryRevision(aws: SampleAws, environment: string, servi
   const primary = services?.[0]?.taskSets?.find((set) => set.status === 'PRIMARY')?.taskDefinition;
   if (!primary) throw new Error(`${environment}/${service} has no PRIMARY task set.`);
   return primary.slice(primary.lastIndexOf('/') + 1);
+}
+
+/**
+ * Waits until every group is back on the revision it ran before the run, with nothing in
+ * flight; with `release`, also expects the release's own deployments on every group.
+ */
+export async function expectEveryGroupOnPrevious(
+  aws: SampleAws,
+  executionArn: string,
+  release?: string,
+): Promise<void> {
+  const plan = await planOf(aws, executionArn);
+  for (const { environment, service } of GROUPS) {
+    const previous = plan.services[environment]?.[service]?.previous;
+    await pollUntil(`${environment}/${service} back on ${previous}`, async () => {
+      const deployments = await deploymentsOf(aws.clients.codedeploy, environment, service);
+      const inFlight = deployments.some((d) =>
+        ['Created', 'Queued', 'InProgress', 'Ready'].includes(d.status ?? ''),
+      );
+      return !inFlight && (await primaryRevision(aws, environment, service)) === previous ? true : undefined;
+    });
+    if (release === undefined) continue;
+    const ours = (await deploymentsOf(aws.clients.codedeploy, environment, service)).filter((d) =>
+      d.description?.includes(`stepdeploy:${release}:${environment}/${service}`),
+    );
+    expect(ours.length, `${environment}/${service} deployments of the release`).toBeGreaterThan(0);
+  }
 }
 
 /** The image of a task definition's `app` container. */
