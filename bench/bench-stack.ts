@@ -154,7 +154,7 @@ export class BenchStack extends Stack {
       const fargate = new ecs.FargateService(this, `${id}Service`, {
         cluster,
         serviceName,
-        taskDefinition: taskDefinition(`${id}Task`, `bench-${name}-${serviceName}`, ['sleep', 'infinity']),
+        taskDefinition: taskDefinition(`${id}Task`, `${name}-${serviceName}`, ['sleep', 'infinity']),
         desiredCount: 1,
         deploymentController: { type: ecs.DeploymentControllerType.CODE_DEPLOY },
         securityGroups: [securityGroup],

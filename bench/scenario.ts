@@ -16,6 +16,8 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { Duration } from 'aws-cdk-lib';
+import { deploymentRefs } from '../lambdas/shared/revisions.js';
+import { DeployStateSchema } from '../lambdas/shared/schemas.js';
 import { deployTemplate } from '../local/cloudformation.js';
 import type { Fault } from '../local/faults.js';
 import { LocalAws } from '../local/local-aws.js';
@@ -140,8 +142,8 @@ export function deploymentIdsInHistory(events: HistoryEvent[]): string[] | undef
   for (const event of events) {
     const output = event.lambdaFunctionSucceededEventDetails?.output;
     if (!output?.includes('"deployments"')) continue;
-    const parsed = JSON.parse(output) as { deployments?: Array<{ deploymentId?: string }> };
-    if (Array.isArray(parsed.deployments)) return parsed.deployments.flatMap((d) => d.deploymentId ?? []);
+    const parsed = DeployStateSchema.safeParse(JSON.parse(output));
+    if (parsed.success) return deploymentRefs(parsed.data.deployments).map((d) => d.deploymentId);
   }
   return undefined;
 }

@@ -10,6 +10,7 @@ import {
 import type { Clock } from '../lambdas/shared/clock.js';
 import { batchGetByRegion } from '../lambdas/shared/deployments.js';
 import { chunk, DESCRIBE_TASKS_MAX } from '../lambdas/shared/ecs-tasks.js';
+import { deploymentRefs } from '../lambdas/shared/revisions.js';
 import type { DeployState, RollbackState, TaskPhaseState } from '../lambdas/shared/types.js';
 import { describeReadFailure, isFatalReadError, UnreadableRunError } from './errors.js';
 import type { RunStatus, SummaryEvent, TailEvent } from './events.js';
@@ -263,7 +264,7 @@ export async function followRun(props: FollowRunProps): Promise<FollowResult> {
   }
 
   function onDeployments(state: DeployState): void {
-    for (const ref of state.deployments) {
+    for (const ref of deploymentRefs(state.deployments)) {
       if (!deployments.has(ref.deploymentId)) {
         deployments.set(ref.deploymentId, { ...ref, rollback: false, status: 'Created', signature: '' });
       }

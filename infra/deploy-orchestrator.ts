@@ -705,6 +705,7 @@ function resolveEnvironments(
         service: service.service.serviceName,
         application: service.deploymentGroup.application.applicationName,
         deploymentGroup: service.deploymentGroup.deploymentGroupName,
+        family: service.service.taskDefinition.family,
         container: service.container,
         containerPort: service.containerPort,
       })),

@@ -6,6 +6,7 @@ import {
   MISSING,
   withRegion,
 } from '../shared/deployments.js';
+import { deploymentRefs } from '../shared/revisions.js';
 import type { DeploymentFailure, DeploymentRef, DeployState } from '../shared/types.js';
 
 /**
@@ -54,10 +55,11 @@ export async function checkDeployments(
   state: DeployState,
   maxPolls: number,
 ): Promise<DeployState> {
-  const refs = state.deployments.map((ref) => withRegion(deps.config, ref));
+  const listed = deploymentRefs(state.deployments);
+  const refs = listed.map((ref) => withRegion(deps.config, ref));
   for (let polls = 0; ; polls++) {
     const infos = await batchGetByRegion(deps.clients.codedeploy, refs);
-    const aggregate = aggregateDeployments(state.deployments, infos);
+    const aggregate = aggregateDeployments(listed, infos);
     if (aggregate.status !== 'RUNNING' || polls >= maxPolls)
       return { deployments: state.deployments, ...aggregate };
     await deps.clock.sleep(deps.config.pollSeconds * 1000);

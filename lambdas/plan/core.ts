@@ -17,7 +17,7 @@ import { refuseForeignDeployments, surveyDeploymentGroups } from '../shared/depl
 import { chunk, environmentOf, familyOf, regionOfArn, revisionOf } from '../shared/ecs-tasks.js';
 import { DeployInProgressError, ValidationError } from '../shared/errors.js';
 import { runIdOf, TAGS } from '../shared/markers.js';
-import type { Plan, ReleaseInput, Revision } from '../shared/types.js';
+import type { Plan, ReleaseInput, Revision, ServiceRevisions } from '../shared/types.js';
 import { type PlanEvent, parseReleaseInput } from './schema.js';
 
 /**
@@ -79,6 +79,7 @@ export async function plan(event: PlanEvent, deps: PlanDeps): Promise<Plan> {
     Promise.all(environments.map((environment) => readEnvironment(environment, clients, describer))),
   ]);
   checkImagesHaveContainers(input.images, current);
+  checkServiceFamilies(current);
   refuseForeignDeployments(input.release, surveys, 'started nothing');
 
   const registrar = new ReleaseRevisions(clients, describer, input);
@@ -89,12 +90,12 @@ export async function plan(event: PlanEvent, deps: PlanDeps): Promise<Plan> {
         registrar.revisionFor(region, oneOff),
         ...services.map(({ base }) => registrar.revisionFor(region, base)),
       ]);
-      const byService: Record<string, { previous: Revision; next: Revision }> = {};
+      const byService: Record<string, ServiceRevisions> = {};
       services.forEach(({ name, base }, index) => {
-        byService[name] = {
-          previous: revisionOf(base.taskDefinition.taskDefinitionArn),
-          next: nextServices[index],
-        };
+        byService[name] = [
+          revisionNumberOf(base.taskDefinition.taskDefinitionArn),
+          revisionNumberOf(nextServices[index]),
+        ];
       });
       return { name: environment.name, oneOff: next, services: byService };
     }),
@@ -248,6 +249,34 @@ async function currentServiceDefinitions(
     const taskDefinition = running.get(service.service);
     return taskDefinition ? [{ name: service.name, taskDefinition }] : [];
   });
+}
+
+/**
+ * The plan records revision numbers only, the family coming from the configuration: a
+ * service running another family than the configured one would be deployed and rolled back
+ * to the wrong task definition, so it is refused before anything is registered.
+ */
+function checkServiceFamilies(current: Current[]): void {
+  const problems = current.flatMap(({ environment, services }) =>
+    services.flatMap(({ name, base }) => {
+      const configured = environment.services.find((service) => service.name === name)?.family;
+      const running = base.taskDefinition.family;
+      return configured === undefined || configured === running
+        ? []
+        : [
+            `Service "${environment.name}/${name}" runs task definition family "${running}" but the configuration ` +
+              `names "${configured}": deploy the service with the configured family, or set the service's ` +
+              'task definition in the DeployOrchestrator to the one it runs.',
+          ];
+    }),
+  );
+  if (problems.length > 0) throw new ValidationError(problems.join('\n'));
+}
+
+/** The revision number of a task definition ARN or `family:revision`. */
+function revisionNumberOf(taskDefinition: string): number {
+  const revision = revisionOf(taskDefinition);
+  return Number(revision.slice(revision.lastIndexOf(':') + 1));
 }
 
 /** An image for a container no task definition of the run has is a typo: refuse it before registering anything. */

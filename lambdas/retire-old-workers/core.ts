@@ -82,10 +82,17 @@ export async function retireOldWorkers(deps: RetireDeps, run: RetireRun): Promis
   const { plan } = run;
   const workers = plannedServices(deps.config, plan).filter((p) => p.service.role === 'worker');
   const refs = workers.flatMap((w) => {
-    const ref = run.deploy?.deployments.find(
-      (d) => d.environment === w.environment.name && d.service === w.service.name,
-    );
-    return ref ? [{ ...ref, region: w.environment.region }] : [];
+    const deploymentId = run.deploy?.deployments[w.environment.name]?.[w.service.name];
+    return deploymentId
+      ? [
+          {
+            environment: w.environment.name,
+            service: w.service.name,
+            deploymentId,
+            region: w.environment.region,
+          },
+        ]
+      : [];
   });
   const infos = await batchGetByRegion(deps.clients.codedeploy, refs);
 

@@ -13,6 +13,7 @@ import {
 import { RollbackFailedError } from '../shared/errors.js';
 import { deploymentMarker, rollbackMarker } from '../shared/markers.js';
 import { rejectionSummary } from '../shared/rejections.js';
+import { deploymentRefs } from '../shared/revisions.js';
 import type { DeploymentRef, Plan, RollbackRef, RollbackState } from '../shared/types.js';
 import type { RollBackRun } from './schema.js';
 
@@ -120,7 +121,7 @@ async function rollBackOne(
 export async function rollBack(deps: DeploymentDeps, run: RollBackRun): Promise<RollbackState> {
   const { plan } = run;
   const planned = plannedServices(deps.config, plan);
-  const refs = run.deploy ? run.deploy.deployments : await findRunDeployments(deps, plan);
+  const refs = run.deploy ? deploymentRefs(run.deploy.deployments) : await findRunDeployments(deps, plan);
   const deployments = refs.map((ref) => joinPlanned(planned, ref));
   const infos = await batchGetByRegion(
     deps.clients.codedeploy,

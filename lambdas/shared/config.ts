@@ -31,6 +31,8 @@ export const ServiceSchema = z.object({
   application: z.string().min(1),
   /** CodeDeploy deployment group name. */
   deploymentGroup: z.string().min(1),
+  /** Family of the service's task definition; the plan records only its revision numbers. */
+  family: z.string().min(1),
   /** Container that receives traffic, named in the AppSpec. */
   container: z.string().min(1),
   /** Port of that container, named in the AppSpec. */

@@ -13,6 +13,7 @@ import type { DeployConfig, EnvironmentConfig, ServiceConfig } from './config.js
 import { chunk, environmentOf } from './ecs-tasks.js';
 import { DeploymentFailedError, ForeignDeploymentError, ValidationError } from './errors.js';
 import { deploymentMarker, parseMarker } from './markers.js';
+import { serviceRevision } from './revisions.js';
 import type { AggregateStatus, DeploymentRef, Plan, Revision, RollbackAction } from './types.js';
 
 /**
@@ -50,13 +51,17 @@ export function plannedServices(config: DeployConfig, plan: Plan): PlannedServic
   const planned: PlannedService[] = [];
   for (const envName of plan.environments) {
     const environment = environmentOf(config, envName, 'plan.environments');
-    for (const [serviceName, revisions] of Object.entries(plan.services[envName] ?? {})) {
+    for (const serviceName of Object.keys(plan.services[envName] ?? {})) {
       const service = environment.services.find((s) => s.name === serviceName);
       if (!service) {
         throw new ValidationError(
           `plan.services.${envName}.${serviceName}: service "${serviceName}" is not configured in environment "${envName}"; start a new execution so Plan runs against the current configuration.`,
         );
       }
+      const revisions = {
+        previous: serviceRevision(config, plan, envName, serviceName, 'previous'),
+        next: serviceRevision(config, plan, envName, serviceName, 'next'),
+      };
       planned.push({ environment, service, revisions });
     }
   }

@@ -42,6 +42,7 @@ export function parseOrThrow<T>(schema: ZodType<T>, value: unknown, root: string
 }
 
 const revision = z.string().regex(/^[^:]+:\d+$/, 'expected a task definition revision as family:revision');
+const revisionNumber = z.number().int().positive();
 const status = z.enum(['RUNNING', 'SUCCEEDED', 'FAILED']);
 
 /** A task phase. */
@@ -55,7 +56,7 @@ export const PlanSchema: ZodType<Plan> = z.object({
   environments: z.array(z.string().min(1)),
   skipMigrations: z.boolean(),
   oneOff: z.record(z.string(), revision),
-  services: z.record(z.string(), z.record(z.string(), z.object({ previous: revision, next: revision }))),
+  services: z.record(z.string(), z.record(z.string(), z.tuple([revisionNumber, revisionNumber]))),
 });
 
 /** A caught error as a Catch clause stores it (`$.error`). */
@@ -97,7 +98,7 @@ const deploymentRef = {
 
 /** The deployments' state, `$.deploy`. */
 export const DeployStateSchema: ZodType<DeployState> = z.object({
-  deployments: z.array(z.object(deploymentRef)),
+  deployments: z.record(z.string(), z.record(z.string(), z.string().min(1))),
   status,
   failures: z.array(z.object({ ...deploymentRef, status: z.string(), reason: z.string() })),
 });

@@ -28,9 +28,16 @@ export interface Plan {
   skipMigrations: boolean;
   /** Per environment: the new revision of the one-off task definition (migration and steps). */
   oneOff: Record<string, Revision>;
-  /** Per environment, per service: the revision running now (rollback target) and the new one. */
-  services: Record<string, Record<string, { previous: Revision; next: Revision }>>;
+  /**
+   * Per environment, per service: the revision number running now (rollback target) and the
+   * new one, of the service's configured task definition family (`serviceRevision` joins them).
+   * A pair rather than an object: at 400 services the names would be most of the plan.
+   */
+  services: Record<string, Record<string, ServiceRevisions>>;
 }
+
+/** Revision numbers of one service's task definition family: the one running before the release and the release's. */
+export type ServiceRevisions = [previous: number, next: number];
 
 /** The three task phases; they share one fragment and one pair of handlers. */
 export type Phase = 'pre-deploy' | 'migrate' | 'post-deploy';
@@ -81,6 +88,9 @@ export interface DeploymentRef {
   deploymentId: string;
 }
 
+/** Deployment ids per environment, per service: the names are not repeated for every deployment. */
+export type DeploymentIds = Record<string, Record<string, string>>;
+
 /** Why a deployment failed. */
 export interface DeploymentFailure extends DeploymentRef {
   status: string;
@@ -89,7 +99,8 @@ export interface DeploymentFailure extends DeploymentRef {
 
 /** Output of StartDeployments and CheckDeployments, kept at `$.deploy`. */
 export interface DeployState {
-  deployments: DeploymentRef[];
+  /** Per environment, per service: the deployment id (`deploymentRefs` lists them). */
+  deployments: DeploymentIds;
   /** SUCCEEDED once every deployment succeeded or is only waiting to terminate its original tasks. */
   status: AggregateStatus;
   failures: DeploymentFailure[];

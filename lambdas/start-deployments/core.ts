@@ -7,6 +7,7 @@ import {
 } from '../shared/deployments.js';
 import { DeploymentFailedError } from '../shared/errors.js';
 import { rejectionSummary } from '../shared/rejections.js';
+import { deploymentIds } from '../shared/revisions.js';
 import type { DeploymentRef, DeployState, Plan } from '../shared/types.js';
 
 /**
@@ -57,5 +58,5 @@ export async function startDeployments(deps: DeploymentDeps, plan: Plan): Promis
     );
   }
 
-  return { deployments, status: 'RUNNING', failures: [] };
+  return { deployments: deploymentIds(deployments), status: 'RUNNING', failures: [] };
 }

@@ -48,10 +48,7 @@ describe('tasksInHistory', () => {
 describe('deploymentIdsInHistory', () => {
   it('is undefined until a handler returned the deployments, then lists their ids', () => {
     expect(deploymentIdsInHistory([succeeded({ release: 'r' })])).toBeUndefined();
-    const deployments = [
-      { environment: 'e00', service: 's00', deploymentId: 'd-1' },
-      { environment: 'e00', service: 's01', deploymentId: 'd-2' },
-    ];
+    const deployments = { e00: { s00: 'd-1', s01: 'd-2' } };
     expect(deploymentIdsInHistory([succeeded({ deployments, status: 'RUNNING', failures: [] })])).toEqual([
       'd-1',
       'd-2',

@@ -108,7 +108,7 @@ describe('interpret', () => {
     failures: [],
   };
   const deployState = {
-    deployments: [{ environment: 'us', service: 'web', deploymentId: 'd-1' }],
+    deployments: { us: { web: 'd-1' } },
     status: 'RUNNING',
     failures: [],
   };

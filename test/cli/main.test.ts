@@ -38,7 +38,7 @@ const migrate: TaskPhaseState = {
   failures: [],
 };
 const deploy: DeployState = {
-  deployments: [{ environment: 'us', service: 'web', deploymentId: 'd-WEB' }],
+  deployments: { us: { web: 'd-WEB' } },
   status: 'FAILED',
   failures: [
     { environment: 'us', service: 'web', deploymentId: 'd-WEB', status: 'Failed', reason: 'health' },

@@ -18,7 +18,7 @@ import {
   type SampleAws,
   startSampleAws,
 } from '../../examples/demo/sample-aws.js';
-import type { RunState } from '../../lambdas/shared/types.js';
+import type { Plan, RunState } from '../../lambdas/shared/types.js';
 import type { BusEvent } from '../../local/events/events-model.js';
 
 /**
@@ -122,6 +122,23 @@ export async function planOf(aws: SampleAws, executionArn: string) {
 }
 
 /** The task definition revision (`family:revision`) of a service's PRIMARY task set. */
+/**
+ * The `family:revision` the plan recorded for a service of the sample stack, whose services'
+ * task definition families are `stepdeploy-demo-<environment>-<service>` (the configuration's
+ * `family`).
+ */
+export function plannedRevision(
+  plan: Pick<Plan, 'services'>,
+  environment: string,
+  service: string,
+  which: 'previous' | 'next',
+): string {
+  const number = plan.services[environment]?.[service]?.[which === 'previous' ? 0 : 1];
+  if (number === undefined)
+    throw new Error(`The plan has no ${which} revision for ${environment}/${service}.`);
+  return `stepdeploy-demo-${environment}-${service}:${number}`;
+}
+
 export async function primaryRevision(aws: SampleAws, environment: string, service: string): Promise<string> {
   const { services } = await aws.clients.ecs.send(
     new DescribeServicesCommand({ cluster: `stepdeploy-demo-${environment}`, services: [service] }),
@@ -142,7 +159,7 @@ export async function expectEveryGroupOnPrevious(
 ): Promise<void> {
   const plan = await planOf(aws, executionArn);
   for (const { environment, service } of GROUPS) {
-    const previous = plan.services[environment]?.[service]?.previous;
+    const previous = plannedRevision(plan, environment, service, 'previous');
     await pollUntil(`${environment}/${service} back on ${previous}`, async () => {
       const deployments = await deploymentsOf(aws.clients.codedeploy, environment, service);
       const inFlight = deployments.some((d) =>

@@ -15,6 +15,7 @@ import {
   describeTasks,
   GROUPS,
   imageOf,
+  plannedRevision,
   planOf,
   primaryRevision,
   useSampleAws,
@@ -38,8 +39,8 @@ describe('a release to three environments', () => {
     const plan = await planOf(aws(), executionArn);
     for (const { environment, service } of GROUPS) {
       const revision = await primaryRevision(aws(), environment, service);
-      expect(revision, `${environment}/${service}`).toBe(plan.services[environment]?.[service]?.next);
-      expect(revision).not.toBe(plan.services[environment]?.[service]?.previous);
+      expect(revision, `${environment}/${service}`).toBe(plannedRevision(plan, environment, service, 'next'));
+      expect(revision).not.toBe(plannedRevision(plan, environment, service, 'previous'));
       expect(await imageOf(aws(), revision)).toBe(`stepdeploy-demo/app:${release}`);
     }
     for (const environment of DEMO_ENVIRONMENTS) {
@@ -52,7 +53,7 @@ describe('a release to three environments', () => {
     // which their entrypoint turned into SIGQUIT (drain). Whether the job in hand finished
     // before the (time-scaled) stopTimeout is a matter of timing, so only the signal is checked.
     for (const environment of DEMO_ENVIRONMENTS) {
-      const previous = plan.services[environment]?.worker?.previous;
+      const previous = plannedRevision(plan, environment, 'worker', 'previous');
       const cluster = `stepdeploy-demo-${environment}`;
       const oldWorkers = await pollUntil(`the old ${environment} workers to stop`, async () => {
         const listed = await aws().clients.ecs.send(

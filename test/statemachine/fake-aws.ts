@@ -96,7 +96,7 @@ export class FakeAws {
     this.ssm.on(GetParametersByPathCommand).callsFake((input) => parametersPage(parameters, input));
     for (const env of config.environments) {
       this.register(env.region, env.taskDefinition, []);
-      for (const service of env.services) this.register(env.region, `${env.name}-${service.name}-family`, []);
+      for (const service of env.services) this.register(env.region, service.family, []);
     }
     this.wire();
   }
@@ -288,11 +288,12 @@ export class FakeAws {
       return {
         services: (input.services ?? []).map((name: string) => {
           const service = env.services.find((candidate) => candidate.service === name);
+          const family = service?.family ?? `${env.name}-${name}`;
           return {
             serviceName: name,
             serviceArn: `arn:aws:ecs:${env.region}:${ACCOUNT}:service/${env.cluster}/${name}`,
             status: 'ACTIVE',
-            taskDefinition: this.latest(`${env.name}-${service?.name}-family`),
+            taskDefinition: this.latest(family),
           };
         }),
       };

@@ -59,7 +59,7 @@ const failedPostDeploy: TaskPhaseState = {
   ],
 };
 const deployFailed: DeployState = {
-  deployments: [],
+  deployments: {},
   status: 'FAILED',
   failures: [
     {
@@ -103,7 +103,7 @@ describe('announcementOf', () => {
       name: 'everything succeeded',
       state: {
         ...base,
-        deploy: { deployments: [], status: 'SUCCEEDED', failures: [] },
+        deploy: { deployments: {}, status: 'SUCCEEDED', failures: [] },
         postDeploy: succeededPhase('post-deploy'),
       },
       outcome: 'SUCCEEDED',

@@ -7,6 +7,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { aggregateDeployments, checkDeployments } from '../../../lambdas/check-deployments/core.js';
+import { deploymentIds } from '../../../lambdas/shared/revisions.js';
 import type { DeploymentRef, DeployState } from '../../../lambdas/shared/types.js';
 import { deployment, makeDeps } from '../shared/deployment-fixtures.js';
 
@@ -114,7 +115,11 @@ describe('checkDeployments', () => {
       .resolves({ deploymentsInfo: [deployment('d-web', 'us', 'web', { status: 'Failed' })] });
 
     // Act
-    const state = await checkDeployments(deps, { deployments: [web], status: 'RUNNING', failures: [] }, 10);
+    const state = await checkDeployments(
+      deps,
+      { deployments: deploymentIds([web]), status: 'RUNNING', failures: [] },
+      10,
+    );
 
     // Assess
     expect(state.status).toBe('FAILED');
@@ -130,10 +135,14 @@ describe('checkDeployments', () => {
       .resolves({ deploymentsInfo: [deployment('d-web', 'us', 'web')] });
 
     // Act
-    const state = await checkDeployments(deps, { deployments: [web], status: 'RUNNING', failures: [] }, 2);
+    const state = await checkDeployments(
+      deps,
+      { deployments: deploymentIds([web]), status: 'RUNNING', failures: [] },
+      2,
+    );
 
     // Assess
-    expect(state).toEqual({ deployments: [web], status: 'RUNNING', failures: [] });
+    expect(state).toEqual({ deployments: { us: { web: 'd-web' } }, status: 'RUNNING', failures: [] });
     expect(deps.clock.sleeps).toHaveLength(2);
     expect(codedeploy).toHaveReceivedCommandTimes(BatchGetDeploymentsCommand, 3);
   });
@@ -142,7 +151,7 @@ describe('checkDeployments', () => {
     // Prepare
     const refs: DeploymentRef[] = Array.from({ length: 30 }, (_, i) => ({
       environment: i < 27 ? 'us' : 'eu',
-      service: 'web',
+      service: `web${i}`,
       deploymentId: `d-${i}`,
     }));
     codedeploy.on(BatchGetDeploymentsCommand).callsFake((input: { deploymentIds: string[] }) => ({
@@ -152,7 +161,7 @@ describe('checkDeployments', () => {
     // Act
     const state = await checkDeployments(
       makeDeps(),
-      { deployments: refs, status: 'RUNNING', failures: [] },
+      { deployments: deploymentIds(refs), status: 'RUNNING', failures: [] },
       0,
     );
 

@@ -21,7 +21,7 @@ describe('check-deployments handler', () => {
     // Prepare
     codedeploy.on(BatchGetDeploymentsCommand).resolves({ deploymentsInfo: [deployment('d-1', 'us', 'web')] });
     const state = {
-      deployments: [{ environment: 'us', service: 'web', deploymentId: 'd-1' }],
+      deployments: { us: { web: 'd-1' } },
       status: 'RUNNING',
       failures: [],
     };
@@ -36,7 +36,7 @@ describe('check-deployments handler', () => {
 
   it('refuses a state with an unknown status, naming the field', async () => {
     // Act
-    const attempt = handler({ state: { deployments: [], status: 'DONE', failures: [] } });
+    const attempt = handler({ state: { deployments: {}, status: 'DONE', failures: [] } });
 
     // Assess
     await expect(attempt).rejects.toThrow(ValidationError);

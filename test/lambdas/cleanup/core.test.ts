@@ -48,10 +48,7 @@ function succeeded(output: unknown): HistoryEvent {
 const deployState: DeployState = {
   status: 'RUNNING',
   failures: [],
-  deployments: [
-    { environment: 'us', service: 'web', deploymentId: 'd-us-web' },
-    { environment: 'us', service: 'worker', deploymentId: 'd-us-worker' },
-  ],
+  deployments: { us: { web: 'd-us-web', worker: 'd-us-worker' } },
 };
 
 describe('traceRun', () => {

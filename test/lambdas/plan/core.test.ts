@@ -456,16 +456,16 @@ describe('plan', () => {
         oneOff: { us: 'us-oneoff:2', eu: 'eu-oneoff:2', au: 'au-oneoff:2' },
         services: {
           us: {
-            web: { previous: 'us-web:1', next: 'us-web:2' },
-            worker: { previous: 'us-worker:1', next: 'us-worker:2' },
+            web: [1, 2],
+            worker: [1, 2],
           },
           eu: {
-            web: { previous: 'eu-web:1', next: 'eu-web:2' },
-            worker: { previous: 'eu-worker:1', next: 'eu-worker:2' },
+            web: [1, 2],
+            worker: [1, 2],
           },
           au: {
-            web: { previous: 'au-web:1', next: 'au-web:2' },
-            worker: { previous: 'au-worker:1', next: 'au-worker:2' },
+            web: [1, 2],
+            worker: [1, 2],
           },
         },
       });
@@ -577,7 +577,7 @@ describe('plan', () => {
       });
 
       // Assess
-      expect(result.services.us.web).toEqual({ previous: 'us-web:1', next: 'us-web:3' });
+      expect(result.services.us.web).toEqual([1, 3]);
     });
 
     it('ignores longer families the prefix matches and stops searching after a bound', async () => {
@@ -611,7 +611,7 @@ describe('plan', () => {
       });
 
       // Assess
-      expect(result.services.us.web.next).toBe(`us-web:${REUSE_SEARCH_LIMIT + 4}`);
+      expect(result.services.us.web[1]).toBe(REUSE_SEARCH_LIMIT + 4);
       const searched = ecs
         .commandCalls(DescribeTaskDefinitionCommand)
         .map((call) => call.args[0].input.taskDefinition)
@@ -632,19 +632,59 @@ describe('plan', () => {
         })),
       });
 
+      const us = environment('us');
+      const sharing = testConfig({
+        environments: [{ ...us, services: us.services.map((service) => ({ ...service, family: 'us-app' })) }],
+      });
+
       // Act
       const result = await plan(event({ release: 'r1', images: { app: IMAGE }, environments: ['us'] }), {
+        clients,
+        clock: fakeClock(),
+        config: sharing,
+      });
+
+      // Assess
+      expect(result.services.us).toEqual({
+        web: [1, 2],
+        worker: [1, 2],
+      });
+      expect(ecs).toHaveReceivedCommandTimes(RegisterTaskDefinitionCommand, 2);
+    });
+
+    it('refuses a service running another family than the configured one, before registering', async () => {
+      // Prepare
+      store.add('us-canary', [appContainer()]);
+      store.add('us-worker', [appContainer()]);
+      store.add('us-oneoff', [appContainer()]);
+      ecs.on(DescribeServicesCommand).resolves({
+        services: [
+          {
+            serviceName: 'us-web',
+            status: 'ACTIVE',
+            taskDefinition: 'arn:aws:ecs:us-east-1:1:task-definition/us-canary:1',
+          },
+          {
+            serviceName: 'us-worker',
+            status: 'ACTIVE',
+            taskDefinition: 'arn:aws:ecs:us-east-1:1:task-definition/us-worker:1',
+          },
+        ],
+      });
+
+      // Act
+      const planned = plan(event({ release: 'r1', images: { app: IMAGE }, environments: ['us'] }), {
         clients,
         clock: fakeClock(),
         config,
       });
 
       // Assess
-      expect(result.services.us).toEqual({
-        web: { previous: 'us-app:1', next: 'us-app:2' },
-        worker: { previous: 'us-app:1', next: 'us-app:2' },
-      });
-      expect(ecs).toHaveReceivedCommandTimes(RegisterTaskDefinitionCommand, 2);
+      await expect(planned).rejects.toThrow(ValidationError);
+      await expect(planned).rejects.toThrow(
+        /"us\/web" runs task definition family "us-canary" but the configuration names "us-web"/,
+      );
+      expect(ecs).not.toHaveReceivedCommand(RegisterTaskDefinitionCommand);
     });
 
     it('describes services in batches of 10 and follows the primary task set under CodeDeploy', async () => {
@@ -653,6 +693,7 @@ describe('plan', () => {
         ...environment('us').services[0],
         name: `svc${index}`,
         service: `us-svc${index}`,
+        family: 'us-app',
       }));
       const big = testConfig({ environments: [environment('us', { services })] });
       store.add('us-oneoff', [appContainer()]);
@@ -682,7 +723,7 @@ describe('plan', () => {
       expect(
         ecs.commandCalls(DescribeServicesCommand).map((call) => call.args[0].input.services?.length),
       ).toEqual([10, 2]);
-      expect(result.services.us.svc11.previous).toBe('us-app:1');
+      expect(result.services.us.svc11[0]).toBe(1);
     });
 
     it('plans only the environments asked for and keeps skipMigrations', async () => {
@@ -812,7 +853,7 @@ describe('plan', () => {
       const result = await plan(event(input), { clients, clock: fakeClock(), config });
 
       // Assess
-      expect(result.services.us.web.next).toBe('us-web:2');
+      expect(result.services.us.web[1]).toBe(2);
       expect(ecs).toHaveReceivedCommandTimes(RegisterTaskDefinitionCommand, 9);
     });
 

@@ -73,12 +73,10 @@ describe('retireOldWorkers', () => {
   const deploy: DeployState = {
     status: 'SUCCEEDED',
     failures: [],
-    deployments: [
-      { environment: 'us', service: 'web', deploymentId: 'd-us-web' },
-      { environment: 'us', service: 'worker', deploymentId: 'd-us-worker' },
-      { environment: 'eu', service: 'web', deploymentId: 'd-eu-web' },
-      { environment: 'eu', service: 'worker', deploymentId: 'd-eu-worker' },
-    ],
+    deployments: {
+      us: { web: 'd-us-web', worker: 'd-us-worker' },
+      eu: { web: 'd-eu-web', worker: 'd-eu-worker' },
+    },
   };
 
   beforeEach(() => {

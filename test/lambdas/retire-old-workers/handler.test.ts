@@ -22,14 +22,14 @@ describe('retire-old-workers handler', () => {
 
   it('refuses a plan whose next revision is not family:revision, naming the field', async () => {
     // Prepare
-    const broken = { ...plan, services: { us: { worker: { previous: 'us-worker:4', next: 'latest' } } } };
+    const broken = { ...plan, services: { us: { worker: [4, 'latest'] } } };
 
     // Act
     const attempt = handler({ state: { plan: broken } });
 
     // Assess
     await expect(attempt).rejects.toThrow(ValidationError);
-    await expect(attempt).rejects.toThrow(/event\.state\.plan\.services\.us\.worker\.next/);
+    await expect(attempt).rejects.toThrow(/event\.state\.plan\.services\.us\.worker\[1\]/);
   });
 
   it('stops old workers of every worker service when no deployment holds them', async () => {

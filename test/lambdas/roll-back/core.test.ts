@@ -12,6 +12,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { rollBack } from '../../../lambdas/roll-back/core.js';
 import { RollbackFailedError } from '../../../lambdas/shared/errors.js';
 import { deploymentMarker, rollbackMarker } from '../../../lambdas/shared/markers.js';
+import { deploymentIds } from '../../../lambdas/shared/revisions.js';
 import type { DeploymentRef } from '../../../lambdas/shared/types.js';
 import { deployment, makeDeps, plan, serveDeployments } from '../shared/deployment-fixtures.js';
 
@@ -60,7 +61,7 @@ describe('rollBack', () => {
     // Act
     const state = await rollBack(makeDeps(), {
       plan,
-      deploy: { deployments: refs, status: 'FAILED', failures: [] },
+      deploy: { deployments: deploymentIds(refs), status: 'FAILED', failures: [] },
     });
 
     // Assess
@@ -92,7 +93,11 @@ describe('rollBack', () => {
     deployments.push(deployment('d-2', 'us', 'worker', { status: 'Succeeded' }));
     const run = {
       plan,
-      deploy: { deployments: [ref('us', 'worker', 'd-2')], status: 'FAILED' as const, failures: [] },
+      deploy: {
+        deployments: deploymentIds([ref('us', 'worker', 'd-2')]),
+        status: 'FAILED' as const,
+        failures: [],
+      },
     };
     const first = await rollBack(makeDeps(), run);
 
@@ -149,7 +154,7 @@ describe('rollBack', () => {
     // Act
     const state = await rollBack(makeDeps(), {
       plan,
-      deploy: { deployments: [ref('eu', 'worker', 'd-4')], status: 'FAILED', failures: [] },
+      deploy: { deployments: deploymentIds([ref('eu', 'worker', 'd-4')]), status: 'FAILED', failures: [] },
     });
 
     // Assess
@@ -163,7 +168,7 @@ describe('rollBack', () => {
     // Act
     const state = await rollBack(makeDeps(), {
       plan,
-      deploy: { deployments: [ref('eu', 'web', 'd-gone')], status: 'FAILED', failures: [] },
+      deploy: { deployments: deploymentIds([ref('eu', 'web', 'd-gone')]), status: 'FAILED', failures: [] },
     });
 
     // Assess
@@ -185,7 +190,7 @@ describe('rollBack', () => {
     // Act
     const state = await rollBack(makeDeps(), {
       plan,
-      deploy: { deployments: [ref('us', 'web', 'd-1')], status: 'FAILED', failures: [] },
+      deploy: { deployments: deploymentIds([ref('us', 'web', 'd-1')]), status: 'FAILED', failures: [] },
     });
 
     // Assess
@@ -209,7 +214,7 @@ describe('rollBack', () => {
     const attempt = rollBack(makeDeps(), {
       plan,
       deploy: {
-        deployments: [ref('us', 'web', 'd-1'), ref('us', 'worker', 'd-2')],
+        deployments: deploymentIds([ref('us', 'web', 'd-1'), ref('us', 'worker', 'd-2')]),
         status: 'FAILED',
         failures: [],
       },

@@ -30,7 +30,7 @@ describe('roll-back handler', () => {
   it('reads the plan and deployments from the whole run state', async () => {
     // Act
     const result = await handler({
-      state: { release: 'r1', images: {}, plan, deploy: { deployments: [], status: 'FAILED', failures: [] } },
+      state: { release: 'r1', images: {}, plan, deploy: { deployments: {}, status: 'FAILED', failures: [] } },
     });
 
     // Assess

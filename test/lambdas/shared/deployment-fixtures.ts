@@ -52,12 +52,12 @@ export const plan: Plan = {
   oneOff: { us: 'us-oneoff:8', eu: 'eu-oneoff:8' },
   services: {
     us: {
-      web: { previous: 'us-web:4', next: 'us-web:5' },
-      worker: { previous: 'us-worker:4', next: 'us-worker:5' },
+      web: [4, 5],
+      worker: [4, 5],
     },
     eu: {
-      web: { previous: 'eu-web:4', next: 'eu-web:5' },
-      worker: { previous: 'eu-worker:4', next: 'eu-worker:5' },
+      web: [4, 5],
+      worker: [4, 5],
     },
   },
 };

@@ -39,12 +39,10 @@ describe('startDeployments', () => {
     expect(state).toEqual({
       status: 'RUNNING',
       failures: [],
-      deployments: [
-        { environment: 'us', service: 'web', deploymentId: 'd-us-web-dg' },
-        { environment: 'us', service: 'worker', deploymentId: 'd-us-worker-dg' },
-        { environment: 'eu', service: 'web', deploymentId: 'd-eu-web-dg' },
-        { environment: 'eu', service: 'worker', deploymentId: 'd-eu-worker-dg' },
-      ],
+      deployments: {
+        us: { web: 'd-us-web-dg', worker: 'd-us-worker-dg' },
+        eu: { web: 'd-eu-web-dg', worker: 'd-eu-worker-dg' },
+      },
     });
     expect(codedeploy).toHaveReceivedCommandWith(CreateDeploymentCommand, {
       applicationName: 'eu-app',
@@ -96,7 +94,7 @@ describe('startDeployments', () => {
     const state = await startDeployments(makeDeps(), plan);
 
     // Assess
-    expect(state.deployments).toContainEqual({ environment: 'us', service: 'web', deploymentId: 'd-ours' });
+    expect(state.deployments.us.web).toBe('d-ours');
     expect(createdInputs().map((i) => i.deploymentGroupName)).toEqual([
       'us-worker-dg',
       'eu-web-dg',
@@ -117,11 +115,7 @@ describe('startDeployments', () => {
     const state = await startDeployments(makeDeps(), plan);
 
     // Assess
-    expect(state.deployments).toContainEqual({
-      environment: 'eu',
-      service: 'worker',
-      deploymentId: 'd-done',
-    });
+    expect(state.deployments.eu.worker).toBe('d-done');
     expect(codedeploy).toHaveReceivedCommandTimes(CreateDeploymentCommand, 3);
   });
 
