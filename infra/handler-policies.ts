@@ -1,0 +1,208 @@
+import type { Stack } from 'aws-cdk-lib';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type { EnvironmentResources } from './resolve-props.js';
+
+/** Reading deployments by id. */
+const READ_DEPLOYMENTS = ['codedeploy:GetDeployment', 'codedeploy:BatchGetDeployments'];
+
+/** Finding a group's deployments (by marker) and reading them. */
+const FIND_DEPLOYMENTS = [...READ_DEPLOYMENTS, 'codedeploy:ListDeployments'];
+
+/** Creating a deployment after looking for the group's active ones. */
+const CREATE_DEPLOYMENTS = [
+  'codedeploy:CreateDeployment',
+  ...FIND_DEPLOYMENTS,
+  'codedeploy:GetDeploymentGroup',
+];
+
+/** Finding the run's tasks by `startedBy` and stopping them. */
+const STOP_RUN_TASKS = ['ecs:DescribeTasks', 'ecs:ListTasks', 'ecs:StopTask'];
+
+/** Builds the least-privilege policy of each handler from the configured resources. */
+export class PolicyFactory {
+  private readonly clusterArns: string[];
+  private readonly deploymentGroupArns: string[];
+  private readonly applicationArns: string[];
+  private readonly deploymentConfigArns: string[];
+
+  constructor(
+    private readonly stack: Stack,
+    private readonly environments: EnvironmentResources[],
+    private readonly stateMachineArn: string,
+    private readonly executionsArn: string,
+  ) {
+    this.clusterArns = unique(environments.map((env) => env.clusterArn));
+    const groups = environments.flatMap((env) => env.deploymentGroups);
+    this.deploymentGroupArns = unique(groups.map((group) => group.deploymentGroupArn));
+    this.applicationArns = unique(groups.map((group) => group.application.applicationArn));
+    this.deploymentConfigArns = unique(groups.map((group) => group.deploymentConfig.deploymentConfigArn));
+  }
+
+  /** Plan: list executions, look for foreign deployments, read the services, register task definition revisions. */
+  plan(fn: lambda.IFunction): void {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['states:ListExecutions'], resources: [this.stateMachineArn] }),
+    );
+    this.deploymentAccess(fn, FIND_DEPLOYMENTS);
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['ecs:DescribeServices'],
+        resources: unique(this.environments.flatMap((env) => env.serviceArns)),
+      }),
+    );
+    this.taskDefinitionAccess(fn, 'RegisterTaskDefinition');
+    this.passRoles(
+      fn,
+      this.environments.flatMap((env) => env.taskDefinitions),
+    );
+  }
+
+  /** StartTasks: RunTask from the one-off task definitions, in the configured clusters only. */
+  startTasks(fn: lambda.IFunction): void {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['ecs:RunTask'],
+        resources: unique(
+          this.environments.map((env) =>
+            this.stack.formatArn({
+              service: 'ecs',
+              region: env.config.region,
+              resource: 'task-definition',
+              resourceName: `${env.oneOff.family}:*`,
+            }),
+          ),
+        ),
+        conditions: { ArnEquals: { 'ecs:cluster': this.clusterArns } },
+      }),
+    );
+    this.taskDefinitionAccess(fn, 'RunTask');
+    this.passRoles(
+      fn,
+      this.environments.map((env) => env.oneOff),
+    );
+    // When one task of a phase fails to start, StartTasks stops the ones it did start.
+    this.taskAccess(fn, ['ecs:StopTask']);
+  }
+
+  /** CheckTasks: describe the tasks. */
+  watchTasks(fn: lambda.IFunction): void {
+    this.taskAccess(fn, ['ecs:DescribeTasks']);
+  }
+
+  /** StopTasks: find the run's tasks and stop them. */
+  stopTasks(fn: lambda.IFunction): void {
+    this.taskAccess(fn, STOP_RUN_TASKS);
+  }
+
+  /** StartDeployments: look for active deployments, create ours. */
+  createDeployments(fn: lambda.IFunction): void {
+    this.deploymentAccess(fn, CREATE_DEPLOYMENTS);
+    this.revisionAccess(fn);
+  }
+
+  /** CheckDeployments and AwaitRollbacks: read deployments. */
+  watchDeployments(fn: lambda.IFunction): void {
+    this.deploymentAccess(fn, READ_DEPLOYMENTS);
+  }
+
+  /** RollBack: stop in-flight deployments, redeploy previous revisions, adopt CodeDeploy's rollbacks. */
+  rollBack(fn: lambda.IFunction): void {
+    this.deploymentAccess(fn, ['codedeploy:StopDeployment', ...CREATE_DEPLOYMENTS]);
+    this.revisionAccess(fn);
+  }
+
+  /** RetireOldWorkers: end the termination wait, or stop the old tasks of worker services. */
+  retireWorkers(fn: lambda.IFunction): void {
+    this.deploymentAccess(fn, ['codedeploy:ContinueDeployment', ...FIND_DEPLOYMENTS]);
+    this.taskAccess(fn, STOP_RUN_TASKS);
+  }
+
+  /** Cleanup: read the failed execution, stop its tasks, roll its deployments back. */
+  cleanup(fn: lambda.IFunction): void {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:DescribeExecution', 'states:GetExecutionHistory'],
+        resources: [this.executionsArn],
+      }),
+    );
+    this.taskAccess(fn, STOP_RUN_TASKS);
+    this.rollBack(fn);
+  }
+
+  /**
+   * Task definition reads (and registration or tagging on create). These ECS actions
+   * have no resource-level permissions, so the resource is `*`; tagging is allowed
+   * only as part of the create call.
+   */
+  private taskDefinitionAccess(
+    fn: lambda.IFunction,
+    createAction: 'RegisterTaskDefinition' | 'RunTask',
+  ): void {
+    const actions = ['ecs:DescribeTaskDefinition', 'ecs:ListTaskDefinitions', 'ecs:ListTagsForResource'];
+    if (createAction === 'RegisterTaskDefinition') actions.push('ecs:RegisterTaskDefinition');
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: ['*'] }));
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['ecs:TagResource'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'ecs:CreateAction': createAction } },
+      }),
+    );
+  }
+
+  /** Task actions on any task of the configured clusters: task ARNs are only known at runtime. */
+  private taskAccess(fn: lambda.IFunction, actions: string[]): void {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions,
+        resources: ['*'],
+        conditions: { ArnEquals: { 'ecs:cluster': this.clusterArns } },
+      }),
+    );
+  }
+
+  /** iam:PassRole for exactly the task and execution roles of these task definitions, to ECS tasks only. */
+  private passRoles(fn: lambda.IFunction, taskDefinitions: ecs.TaskDefinition[]): void {
+    const roleArns = unique(
+      taskDefinitions.flatMap((taskDefinition) => [
+        taskDefinition.taskRole.roleArn,
+        ...(taskDefinition.executionRole ? [taskDefinition.executionRole.roleArn] : []),
+      ]),
+    );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['iam:PassRole'],
+        resources: roleArns,
+        conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+      }),
+    );
+  }
+
+  /** Deployment actions on the configured deployment groups. */
+  private deploymentAccess(fn: lambda.IFunction, actions: string[]): void {
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: this.deploymentGroupArns }));
+  }
+
+  /** What CreateDeployment also needs: the deployment configs and the applications' revisions. */
+  private revisionAccess(fn: lambda.IFunction): void {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['codedeploy:GetDeploymentConfig'],
+        resources: this.deploymentConfigArns,
+      }),
+    );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['codedeploy:RegisterApplicationRevision', 'codedeploy:GetApplicationRevision'],
+        resources: this.applicationArns,
+      }),
+    );
+  }
+}
+
+/** Distinct values, tokens compared by their string form. */
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}

@@ -1,0 +1,178 @@
+import type { Duration } from 'aws-cdk-lib';
+import type * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
+import type * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
+import type * as events from 'aws-cdk-lib/aws-events';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+
+/** Where an environment's one-off tasks (migration, steps) run. */
+export interface OrchestratorNetwork {
+  /**
+   * The VPC of the subnets.
+   * @default - the cluster's VPC
+   */
+  readonly vpc?: ec2.IVpc;
+  /**
+   * The subnets one-off tasks run in: a selection of the VPC's (it may list subnets).
+   * @default - the VPC's private subnets
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * The security groups of one-off tasks.
+   * @default - none: ECS uses the VPC's default security group
+   */
+  readonly securityGroups?: ec2.ISecurityGroup[];
+  /**
+   * Whether one-off tasks get a public IP (needed in public subnets without a NAT gateway).
+   * @default false
+   */
+  readonly assignPublicIp?: boolean;
+}
+
+/** The database migration of an environment, run as a one-off ECS task before the deployments. */
+export interface OrchestratorMigration {
+  /** The task definition the migration (and, unless set otherwise, every step) runs from; Plan registers a revision of it with the new images. */
+  readonly taskDefinition: ecs.TaskDefinition;
+  /** The container of that task definition that runs the command. */
+  readonly container: string;
+  /** The command, replacing the container's. */
+  readonly command: string[];
+}
+
+/** One service of an environment, deployed blue/green by CodeDeploy. */
+export interface OrchestratorService {
+  /** Logical name, unique within the environment (`web`, `worker`): it appears in markers and reports. */
+  readonly name: string;
+  /**
+   * `worker` services have their old tasks retired as soon as every deployment succeeded.
+   * @default 'web'
+   */
+  readonly role?: 'web' | 'worker';
+  /** The ECS service; its task definition gets a new revision with the new images. */
+  readonly service: ecs.BaseService;
+  /** The CodeDeploy deployment group that deploys the service. */
+  readonly deploymentGroup: codedeploy.IEcsDeploymentGroup;
+  /** The container that receives traffic, named in the AppSpec. */
+  readonly container: string;
+  /** The port of that container, named in the AppSpec. */
+  readonly containerPort: number;
+}
+
+/** One production environment: a cluster, its network, its migration and its services. */
+export interface OrchestratorEnvironment {
+  /** Logical name, unique among the environments (`us`, `eu`): the execution input picks environments by it. */
+  readonly name: string;
+  /** The ECS cluster one-off tasks run in and the services belong to. */
+  readonly cluster: ecs.ICluster;
+  /**
+   * The Region of the cluster and deployment groups.
+   * @default - the stack's Region
+   */
+  readonly region?: string;
+  /**
+   * Where one-off tasks run.
+   * @default - the cluster VPC's private subnets, the VPC's default security group, no public IP
+   */
+  readonly network?: OrchestratorNetwork;
+  /**
+   * How one-off tasks are launched.
+   * @default ecs.LaunchType.FARGATE
+   */
+  readonly launchType?: ecs.LaunchType;
+  /**
+   * The database migration.
+   * @default - none: the migrate phase runs nothing in this environment
+   */
+  readonly migration?: OrchestratorMigration;
+  /**
+   * The task definition pre- and post-deploy steps run from.
+   * @default - the migration's task definition (required when there is no migration)
+   */
+  readonly oneOffTaskDefinition?: ecs.TaskDefinition;
+  /** The services deployed in this environment (one at least). */
+  readonly services: OrchestratorService[];
+}
+
+/** A pre- or post-deploy step: a command run as a one-off task in every environment. */
+export interface OrchestratorStep {
+  /** Unique name among the steps of its phase (`assets`): it appears in tags and reports. */
+  readonly name: string;
+  /** The container of the one-off task definition that runs the command. */
+  readonly container: string;
+  /** The command, replacing the container's. */
+  readonly command: string[];
+}
+
+/** Options of the CodePipeline action that starts a release. */
+export interface ReleaseActionOptions {
+  /** The artifact that holds the execution input file (a build or source output). */
+  readonly input: codepipeline.Artifact;
+  /**
+   * Path of the execution input JSON inside the artifact.
+   * @default 'release.json'
+   */
+  readonly fileName?: string;
+  /**
+   * Name of the action in the pipeline.
+   * @default 'Release'
+   */
+  readonly actionName?: string;
+  /**
+   * Prefix of the execution names the action starts.
+   * @default - CodePipeline's own naming
+   */
+  readonly executionNamePrefix?: string;
+  /**
+   * Order of the action in its stage.
+   * @default 1
+   */
+  readonly runOrder?: number;
+}
+
+/** Props of {@link DeployOrchestrator}. */
+export interface DeployOrchestratorProps {
+  /** The environments a release goes to (one at least); the execution input may pick a subset. */
+  readonly environments: OrchestratorEnvironment[];
+  /**
+   * Steps run in every environment before the migrations; one failure fails the release.
+   * @default - none
+   */
+  readonly preDeploySteps?: OrchestratorStep[];
+  /**
+   * Steps run in every environment once the release is out; a failure is reported, never rolled back.
+   * @default - none
+   */
+  readonly postDeploySteps?: OrchestratorStep[];
+  /**
+   * Time between two looks at tasks or deployments inside one check.
+   * @default Duration.seconds(5)
+   */
+  readonly pollInterval?: Duration;
+  /**
+   * How long one check invocation keeps watching before it hands back to the state
+   * machine; the check functions time out 60 s later, so at most 14 minutes.
+   * @default Duration.minutes(10)
+   */
+  readonly watchTimeout?: Duration;
+  /**
+   * The bus announcements go to.
+   * @default - the account's default event bus
+   */
+  readonly eventBus?: events.IEventBus;
+  /**
+   * How long a whole run may take before Step Functions times it out (the cleanup then runs).
+   * @default Duration.hours(6)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Whether the state machine sends traces to X-Ray.
+   * @default true
+   */
+  readonly tracingEnabled?: boolean;
+  /**
+   * How long the state machine's and the handlers' logs are kept.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+}

@@ -1,0 +1,228 @@
+import { Duration, type Stack, Token } from 'aws-cdk-lib';
+import type * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import type { EnvironmentConfig, StepConfig } from '../lambdas/shared/config.js';
+import type { OrchestratorEnvironment, OrchestratorStep } from './orchestrator-props.js';
+
+/** Names of environments, services and steps: they end up in markers, tags and state names. */
+export const NAME_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
+
+/** What a Standard Parameter Store parameter holds; a larger part of the configuration goes to an Advanced one. */
+export const STANDARD_PARAMETER_MAX_BYTES = 4096;
+
+/** What an Advanced Parameter Store parameter holds. */
+export const ADVANCED_PARAMETER_MAX_BYTES = 8192;
+
+/** Length an unresolved token counts for in the size estimate: more than the ids and ARNs they stand for. */
+export const TOKEN_ESTIMATE_CHARS = 80;
+
+/** Lambda's own ceiling for one invocation. */
+export const LAMBDA_MAX_TIMEOUT = Duration.minutes(15);
+
+/** A check runs for its watch plus this much, so it always hands its state back before Lambda stops it. */
+export const CHECK_TIMEOUT_MARGIN = Duration.seconds(60);
+
+/** Everything one environment contributes to the IAM policies. */
+export interface EnvironmentResources {
+  readonly config: EnvironmentConfig;
+  readonly clusterArn: string;
+  readonly oneOff: ecs.TaskDefinition;
+  readonly taskDefinitions: ecs.TaskDefinition[];
+  readonly serviceArns: string[];
+  readonly deploymentGroups: codedeploy.IEcsDeploymentGroup[];
+}
+
+/**
+ * The bytes `value` takes as JSON once deployed, estimated: every unresolved token (a
+ * string token or list element, or a number token) counts as {@link TOKEN_ESTIMATE_CHARS} characters.
+ */
+export function estimatedJsonBytes(value: unknown): number {
+  const placeholder = 'x'.repeat(TOKEN_ESTIMATE_CHARS);
+  // A number token becomes a string here: its quotes make up the difference.
+  const numberPlaceholder = placeholder.slice(2);
+  const json = JSON.stringify(value, (_key, field: unknown) =>
+    typeof field === 'number' && Token.isUnresolved(field) ? numberPlaceholder : field,
+  );
+  return Buffer.byteLength(json.replace(/[$#]\{Token\[[^\]]*\]\}/g, placeholder));
+}
+
+/** Throws when the watch and poll settings cannot work together or with Lambda's limits. */
+export function validateTiming(
+  pollInterval: Duration,
+  watchTimeout: Duration,
+  timeout: Duration | undefined,
+): void {
+  if (pollInterval.toMilliseconds() < 1000) {
+    throw new Error(
+      `DeployOrchestrator: pollInterval is ${pollInterval.toHumanString()}; use at least 1 second.`,
+    );
+  }
+  if (watchTimeout.plus(CHECK_TIMEOUT_MARGIN).toSeconds() > LAMBDA_MAX_TIMEOUT.toSeconds()) {
+    throw new Error(
+      `DeployOrchestrator: watchTimeout is ${watchTimeout.toHumanString()}; a check function runs 60 s ` +
+        'longer and Lambda stops it at 15 minutes, so use 14 minutes at most.',
+    );
+  }
+  if (watchTimeout.toSeconds() < pollInterval.toSeconds()) {
+    throw new Error(
+      `DeployOrchestrator: watchTimeout (${watchTimeout.toHumanString()}) is shorter than pollInterval ` +
+        `(${pollInterval.toHumanString()}); make the watch at least one poll long.`,
+    );
+  }
+  if (timeout && timeout.toSeconds() < watchTimeout.toSeconds()) {
+    throw new Error(
+      `DeployOrchestrator: timeout (${timeout.toHumanString()}) is shorter than one check's watch ` +
+        `(${watchTimeout.toHumanString()}); raise timeout.`,
+    );
+  }
+}
+
+/** Throws on a step with a bad or duplicate name or an empty command. */
+export function validateSteps(prop: string, steps: OrchestratorStep[]): void {
+  const seen = new Set<string>();
+  for (const [index, step] of steps.entries()) {
+    validateName(`${prop}[${index}].name`, step.name);
+    if (seen.has(step.name)) {
+      throw new Error(
+        `DeployOrchestrator: ${prop} has two steps named '${step.name}'; give each a unique name.`,
+      );
+    }
+    seen.add(step.name);
+    if (step.command.length === 0) {
+      throw new Error(`DeployOrchestrator: ${prop}[${index}] ('${step.name}') has an empty command.`);
+    }
+  }
+}
+
+function validateName(where: string, name: string): void {
+  if (!NAME_PATTERN.test(name)) {
+    throw new Error(`DeployOrchestrator: ${where} is '${name}'; use 1-32 of A-Z a-z 0-9 _ -.`);
+  }
+}
+
+export function stepConfig(step: OrchestratorStep): StepConfig {
+  return { name: step.name, container: step.container, command: [...step.command] };
+}
+
+/** Throws when the task definition has no container of that name (unless the name is a token). */
+function requireContainer(where: string, taskDefinition: ecs.TaskDefinition, container: string): void {
+  if (Token.isUnresolved(container)) return;
+  if (!taskDefinition.findContainer(container)) {
+    throw new Error(
+      `DeployOrchestrator: ${where} names container '${container}', which task definition ` +
+        `${taskDefinition.node.path} does not have; name one of its containers.`,
+    );
+  }
+}
+
+/** Validates the environments and turns them into configuration and IAM inputs. */
+export function resolveEnvironments(
+  stack: Stack,
+  environments: OrchestratorEnvironment[],
+  steps: OrchestratorStep[],
+): EnvironmentResources[] {
+  if (environments.length === 0) {
+    throw new Error('DeployOrchestrator: environments is empty; configure one environment at least.');
+  }
+  const names = new Set<string>();
+  return environments.map((env, index) => {
+    const where = `environments[${index}]`;
+    validateName(`${where}.name`, env.name);
+    if (names.has(env.name)) {
+      throw new Error(
+        `DeployOrchestrator: two environments are named '${env.name}'; give each a unique name.`,
+      );
+    }
+    names.add(env.name);
+    if (env.services.length === 0) {
+      throw new Error(`DeployOrchestrator: environment '${env.name}' has no services; list one at least.`);
+    }
+
+    const oneOff = env.oneOffTaskDefinition ?? env.migration?.taskDefinition;
+    if (!oneOff) {
+      throw new Error(
+        `DeployOrchestrator: environment '${env.name}' has neither a migration nor a oneOffTaskDefinition; ` +
+          'steps need a task definition to run from.',
+      );
+    }
+    if (
+      env.migration &&
+      env.oneOffTaskDefinition &&
+      env.migration.taskDefinition !== env.oneOffTaskDefinition
+    ) {
+      throw new Error(
+        `DeployOrchestrator: environment '${env.name}' sets a oneOffTaskDefinition different from its ` +
+          "migration's; one-off tasks run from one task definition, so drop one of them.",
+      );
+    }
+    if (env.migration) {
+      requireContainer(`environment '${env.name}' migration`, oneOff, env.migration.container);
+      if (env.migration.command.length === 0) {
+        throw new Error(`DeployOrchestrator: environment '${env.name}' migration has an empty command.`);
+      }
+    }
+    for (const step of steps)
+      requireContainer(`step '${step.name}' in '${env.name}'`, oneOff, step.container);
+
+    const serviceNames = new Set<string>();
+    for (const [serviceIndex, service] of env.services.entries()) {
+      validateName(`${where}.services[${serviceIndex}].name`, service.name);
+      if (serviceNames.has(service.name)) {
+        throw new Error(
+          `DeployOrchestrator: environment '${env.name}' has two services named '${service.name}'; ` +
+            'give each a unique name.',
+        );
+      }
+      serviceNames.add(service.name);
+      const port = service.containerPort;
+      if (!Number.isInteger(port) || port < 1 || port > 65535) {
+        throw new Error(
+          `DeployOrchestrator: service '${env.name}/${service.name}' has containerPort ${port}; use 1-65535.`,
+        );
+      }
+      requireContainer(
+        `service '${env.name}/${service.name}'`,
+        service.service.taskDefinition,
+        service.container,
+      );
+    }
+
+    const network = env.network ?? {};
+    const vpc = network.vpc ?? env.cluster.vpc;
+    const subnetIds = vpc.selectSubnets(network.vpcSubnets ?? {}).subnetIds;
+    const launchType = env.launchType ?? ecs.LaunchType.FARGATE;
+    const config: EnvironmentConfig = {
+      name: env.name,
+      region: env.region ?? stack.region,
+      cluster: env.cluster.clusterName,
+      network: {
+        subnets: subnetIds,
+        securityGroups: (network.securityGroups ?? []).map((group) => group.securityGroupId),
+        assignPublicIp: network.assignPublicIp ?? false,
+      },
+      launchType: launchType === ecs.LaunchType.EC2 ? 'EC2' : 'FARGATE',
+      taskDefinition: oneOff.family,
+      migration: env.migration
+        ? { container: env.migration.container, command: [...env.migration.command] }
+        : undefined,
+      services: env.services.map((service) => ({
+        name: service.name,
+        role: service.role ?? 'web',
+        service: service.service.serviceName,
+        application: service.deploymentGroup.application.applicationName,
+        deploymentGroup: service.deploymentGroup.deploymentGroupName,
+        family: service.service.taskDefinition.family,
+        container: service.container,
+        containerPort: service.containerPort,
+      })),
+    };
+    return {
+      config,
+      clusterArn: env.cluster.clusterArn,
+      oneOff,
+      taskDefinitions: [oneOff, ...env.services.map((service) => service.service.taskDefinition)],
+      serviceArns: env.services.map((service) => service.service.serviceArn),
+      deploymentGroups: env.services.map((service) => service.deploymentGroup),
+    };
+  });
+}
