@@ -99,6 +99,20 @@ export const RollbackEventSchema = z
 /** Exit status names, as Step Functions reports them, plus DETACHED for Ctrl+C. */
 export const RunStatusSchema = z.enum(['SUCCEEDED', 'FAILED', 'ABORTED', 'TIMED_OUT', 'DETACHED']);
 
+/** A task log stream that was not read to its end. */
+export const IncompleteLogSchema = z
+  .object({
+    environment,
+    step,
+    taskArn,
+    region: z.string(),
+    logGroup: z.string(),
+    logStream: z.string(),
+    logLines: z.number().int().describe('Lines printed from the stream before it was given up.'),
+    reason: z.string().describe('Why the rest could not be read.'),
+  })
+  .describe('A log stream whose lines were not all printed.');
+
 /** The last event: how the run ended and the exit code `tail-deploy` returns. */
 export const SummaryEventSchema = z
   .object({
@@ -109,6 +123,13 @@ export const SummaryEventSchema = z
     status: RunStatusSchema,
     outcome: z.string().optional().describe('Announced outcome: SUCCEEDED, FAILED or ROLLED_BACK.'),
     exitCode: z.number().int(),
+    complete: z
+      .boolean()
+      .describe('True when every line of every task log stream was printed; false when detached.'),
+    incomplete: z
+      .array(IncompleteLogSchema)
+      .optional()
+      .describe('The log streams not read to their end, when there are any.'),
     durationMs: z.number().nullable(),
     error: z.string().optional(),
     cause: z.string().optional(),
@@ -157,6 +178,8 @@ export type TailEvent = z.infer<typeof TailEventSchema>;
 export type RunStatus = z.infer<typeof RunStatusSchema>;
 /** The closing summary. */
 export type SummaryEvent = z.infer<typeof SummaryEventSchema>;
+/** A log stream the summary reports as not read to its end. */
+export type IncompleteLog = z.infer<typeof IncompleteLogSchema>;
 
 /** The JSON Schema of one NDJSON line, as published in `docs/tail-deploy-events.schema.json`. */
 export function eventsJsonSchema(): Record<string, unknown> {

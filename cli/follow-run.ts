@@ -11,12 +11,13 @@ import type { Clock } from '../lambdas/shared/clock.js';
 import { batchGetByRegion } from '../lambdas/shared/deployments.js';
 import { chunk, DESCRIBE_TASKS_MAX } from '../lambdas/shared/ecs-tasks.js';
 import { deploymentRefs } from '../lambdas/shared/revisions.js';
-import type { DeployState, RollbackState, TaskPhaseState } from '../lambdas/shared/types.js';
+import type { DeployState, RollbackState, TaskLog, TaskPhaseState } from '../lambdas/shared/types.js';
 import { describeReadFailure, isFatalReadError, UnreadableRunError } from './errors.js';
-import type { RunStatus, SummaryEvent, TailEvent } from './events.js';
+import type { IncompleteLog, RunStatus, SummaryEvent, TailEvent } from './events.js';
 import { type ExecutionEnd, HistoryReader, interpret, type RunUpdate } from './history.js';
 import { LogFollower, type StreamEnd, type StreamRef } from './log-follower.js';
 import { RateLimiter } from './rate-limiter.js';
+import { formatDuration } from './render.js';
 
 /** The SDK clients `tail-deploy` calls, per Region. */
 export interface TailClients {
@@ -55,8 +56,9 @@ export interface FollowRunProps {
   /** On Ctrl+C stop the execution and follow on until it ended, instead of detaching. */
   readonly abortOnInterrupt: boolean;
   /**
-   * How long to wait, once the execution ended, for its tasks to stop and their streams to drain.
-   * @default 60 s
+   * How long to keep reading, once the execution ended, until its tasks stopped and their
+   * streams are drained; a stream not drained by then makes the output incomplete.
+   * @default DEFAULT_DRAIN_TIMEOUT_MS (5 minutes)
    */
   readonly drainTimeoutMs?: number;
 }
@@ -65,7 +67,18 @@ export interface FollowRunProps {
 export interface FollowResult {
   status: RunStatus;
   exitCode: number;
+  /** False when some task's log stream could not be read to its end. */
+  complete: boolean;
 }
+
+/** How long the follow keeps draining log streams after the execution ended, by default. */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 5 * 60_000;
+
+/** Throttling of CloudWatch Logs that lasts this long is told on stderr. */
+export const THROTTLE_NOTICE_MS = 10_000;
+
+/** Exit code of a run that SUCCEEDED while some of its log lines could not be read. */
+export const EXIT_INCOMPLETE = 4;
 
 /** The exit code for each way a run ends. */
 export const EXIT_CODES: Record<RunStatus, number> = {
@@ -83,7 +96,11 @@ interface TrackedTask {
   taskArn: string;
   region: string;
   cluster: string;
+  log: TaskLog;
   followed: boolean;
+  /** How its log stream's follow ended, and why when it failed. */
+  logEnd?: StreamEnd;
+  logError?: string;
   stopped: boolean;
   reported: boolean;
   exitCode: number | null;
@@ -157,9 +174,10 @@ export async function followRun(props: FollowRunProps): Promise<FollowResult> {
     emit({ type: 'error', time: now(), message, ...(code ? { code } : {}) });
   };
 
+  const limiter = new RateLimiter({ ratePerSecond: props.maxLogsRps, clock });
   const follower = new LogFollower({
     logsOf: (region) => clients.logs(region),
-    limiter: new RateLimiter({ ratePerSecond: props.maxLogsRps, clock }),
+    limiter,
     clock,
     idlePollMs: props.pollIntervalMs,
     startTimeMs: props.sinceMs,
@@ -185,16 +203,65 @@ export async function followRun(props: FollowRunProps): Promise<FollowResult> {
     const task = tasks.get(stream.key);
     if (!task) return;
     task.followed = false;
+    task.logEnd = how;
     if (how === 'failed') {
       const name = cause instanceof Error ? cause.name : undefined;
       const permission =
         name === 'AccessDeniedException' ? ' (needs logs:GetLogEvents on that log group)' : '';
+      task.logError = `${name ?? 'error'}${permission}: ${cause instanceof Error ? cause.message : String(cause)}`;
       error(
         `cannot read log stream ${stream.logGroup}/${stream.logStream} in ${stream.region}${permission}: ${cause instanceof Error ? cause.message : String(cause)}`,
         name,
       );
     }
     reportStopped(task);
+  }
+
+  // The throttling episode the user was told about, by its start.
+  let throttleNoticeFor: number | undefined;
+  /** Tells on stderr when CloudWatch Logs throttling holds the log lines back for long, and when it ends. */
+  function noticeThrottling(): void {
+    const since = limiter.throttlingSinceMs;
+    const nowMs = clock.nowMs();
+    if (since !== undefined && since !== throttleNoticeFor && nowMs - since >= THROTTLE_NOTICE_MS) {
+      throttleNoticeFor = since;
+      props.notify(
+        `CloudWatch Logs has been throttling GetLogEvents for ${formatDuration(nowMs - since)}: log lines ` +
+          'are delayed, none is skipped (each stream goes on from where it stopped). If it persists, ' +
+          'lower --max-logs-rps or raise the GetLogEvents quota.',
+      );
+    } else if (since === undefined && throttleNoticeFor !== undefined) {
+      props.notify(
+        `CloudWatch Logs answers again after ${formatDuration(nowMs - throttleNoticeFor)} of throttling.`,
+      );
+      throttleNoticeFor = undefined;
+    }
+  }
+
+  /** The tasks whose log stream was not read to its end, and why. */
+  function incompleteLogs(drainTimeoutMs: number): IncompleteLog[] {
+    const incomplete: IncompleteLog[] = [];
+    for (const task of tasks.values()) {
+      if (task.logEnd === 'drained' || task.logEnd === 'never-created') continue;
+      let reason: string;
+      if (task.logEnd === 'failed') reason = `reading it failed: ${task.logError ?? 'unknown error'}`;
+      else if (!task.stopped) reason = 'its task was not seen to stop, so its end could not be awaited';
+      else
+        reason =
+          `not drained within ${formatDuration(drainTimeoutMs)} after the run ended` +
+          (limiter.throttlingSinceMs !== undefined ? ' (CloudWatch Logs was throttling GetLogEvents)' : '');
+      incomplete.push({
+        environment: task.environment,
+        step: task.step,
+        taskArn: task.taskArn,
+        region: task.log.region,
+        logGroup: task.log.logGroup,
+        logStream: task.log.logStream,
+        logLines: task.logLines,
+        reason,
+      });
+    }
+    return incomplete;
   }
 
   function reportStopped(task: TrackedTask): void {
@@ -225,6 +292,7 @@ export async function followRun(props: FollowRunProps): Promise<FollowResult> {
           taskArn: ref.taskArn,
           region: ref.log.region,
           cluster: clusterOfTaskArn(ref.taskArn),
+          log: ref.log,
           followed: true,
           stopped: false,
           reported: false,
@@ -472,11 +540,11 @@ export async function followRun(props: FollowRunProps): Promise<FollowResult> {
 
   const detached = (): FollowResult => {
     follower.close();
-    emit(summary('DETACHED'));
-    return { status: 'DETACHED', exitCode: EXIT_CODES.DETACHED };
+    emit(summary('DETACHED', EXIT_CODES.DETACHED, []));
+    return { status: 'DETACHED', exitCode: EXIT_CODES.DETACHED, complete: false };
   };
 
-  function summary(status: RunStatus): SummaryEvent {
+  function summary(status: RunStatus, exitCode: number, incomplete: IncompleteLog[]): SummaryEvent {
     const startMs = execution.startDate?.getTime();
     const stopMs = end?.time.getTime() ?? execution.stopDate?.getTime();
     const reportedDeployments = [...deployments.values()].filter((d) => !d.rollback);
@@ -487,7 +555,9 @@ export async function followRun(props: FollowRunProps): Promise<FollowResult> {
       ...(release ? { release } : {}),
       status,
       ...(outcome ? { outcome } : {}),
-      exitCode: EXIT_CODES[status],
+      exitCode,
+      complete: status !== 'DETACHED' && incomplete.length === 0,
+      ...(incomplete.length > 0 ? { incomplete } : {}),
       durationMs: startMs !== undefined && stopMs !== undefined ? stopMs - startMs : null,
       ...(end?.error ? { error: end.error } : {}),
       ...(end?.cause ? { cause: end.cause } : {}),
@@ -548,13 +618,16 @@ export async function followRun(props: FollowRunProps): Promise<FollowResult> {
         if (update) apply(update);
       }
       await Promise.all([lookAtTasks(), lookAtDeployments()]);
+      noticeThrottling();
       if (!end) await pause(props.pollIntervalMs);
     }
 
     // The execution ended: let its tasks stop and their streams drain, within a bound.
-    const deadlineMs = clock.nowMs() + (props.drainTimeoutMs ?? 60_000);
+    const drainTimeoutMs = props.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+    const deadlineMs = clock.nowMs() + drainTimeoutMs;
     for (;;) {
       await Promise.all([lookAtTasks(), lookAtDeployments()]);
+      noticeThrottling();
       const pending = [...tasks.values()].some((t) => !t.reported);
       if (!pending || clock.nowMs() >= deadlineMs) break;
       if (interrupts > 0 && !props.abortOnInterrupt) return detached();
@@ -562,8 +635,25 @@ export async function followRun(props: FollowRunProps): Promise<FollowResult> {
       await pause(Math.min(props.pollIntervalMs, 250));
     }
     follower.close();
-    emit(summary(end.status));
-    return { status: end.status, exitCode: EXIT_CODES[end.status] };
+    const incomplete = incompleteLogs(drainTimeoutMs);
+    if (incomplete.length > 0) {
+      props.notify(
+        `the output is incomplete: ${incomplete.length} log stream(s) were not read to their end.\n` +
+          incomplete
+            .map(
+              (log) =>
+                `  [${log.environment}] ${log.step}: ${log.logLines} line(s) printed, ${log.reason}; the rest: ` +
+                `aws logs get-log-events --region ${log.region} --log-group-name ${log.logGroup} ` +
+                `--log-stream-name ${log.logStream} --start-from-head`,
+            )
+            .join('\n'),
+      );
+    }
+    // A failed run's own exit code says more than the missing lines; a succeeded one must not claim it all.
+    const exitCode =
+      incomplete.length > 0 && end.status === 'SUCCEEDED' ? EXIT_INCOMPLETE : EXIT_CODES[end.status];
+    emit(summary(end.status, exitCode, incomplete));
+    return { status: end.status, exitCode, complete: incomplete.length === 0 };
   } finally {
     stopListening();
     follower.close();

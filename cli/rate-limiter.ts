@@ -34,6 +34,7 @@ export class RateLimiter {
   private refilledAtMs: number;
   private pausedUntilMs = 0;
   private backoffMs = FIRST_BACKOFF_MS;
+  private throttledSince: number | undefined;
   private queue: Promise<void> = Promise.resolve();
 
   constructor(props: RateLimiterProps) {
@@ -62,6 +63,7 @@ export class RateLimiter {
   throttled(): number {
     const nowMs = this.clock.nowMs();
     this.tokens = 0;
+    this.throttledSince ??= nowMs;
     if (nowMs < this.pausedUntilMs) return this.pausedUntilMs - nowMs;
     const pauseMs = this.backoffMs;
     this.pausedUntilMs = nowMs + pauseMs;
@@ -73,6 +75,12 @@ export class RateLimiter {
   /** A call went through: throttling is over. */
   succeeded(): void {
     this.backoffMs = FIRST_BACKOFF_MS;
+    this.throttledSince = undefined;
+  }
+
+  /** When the current run of throttling began (ms since the epoch); undefined while calls go through. */
+  get throttlingSinceMs(): number | undefined {
+    return this.throttledSince;
   }
 
   private refill(nowMs: number): void {

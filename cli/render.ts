@@ -151,6 +151,14 @@ export class HumanRenderer implements Renderer {
             `  ${this.prefix(deployment.environment)} ${deployment.service}: ${deployment.status} (${deployment.deploymentId})`,
           );
         }
+        if (event.incomplete?.length) {
+          lines.push(
+            this.paint(
+              RED,
+              `  output incomplete: ${event.incomplete.length} log stream(s) not read to their end (exit code ${event.exitCode})`,
+            ),
+          );
+        }
         lines.push(`  ${event.executionArn}`);
         return lines.join('\n');
       }

@@ -8,12 +8,18 @@ import {
   type ListExecutionsCommandOutput,
   SFNClient,
 } from '@aws-sdk/client-sfn';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type Clock, systemClock } from '../lambdas/shared/clock.js';
 import { parseJsonOrUndefined } from '../lambdas/shared/json.js';
 import { describeReadFailure, UnreadableRunError, UsageError } from './errors.js';
 import type { TailEvent } from './events.js';
-import { followRun, type InterruptSource, releaseOf, type TailClients } from './follow-run.js';
+import {
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  followRun,
+  type InterruptSource,
+  releaseOf,
+  type TailClients,
+} from './follow-run.js';
 import { HumanRenderer, JsonRenderer, type OutputStream, type Renderer } from './render.js';
 
 /** What `main` reads and writes instead of the process's globals, so tests can drive it. */
@@ -30,6 +36,7 @@ export interface CliIo {
 
 /** Exit code for a run that could not be found or read. */
 export const EXIT_UNREADABLE = 3;
+export { EXIT_INCOMPLETE } from './follow-run.js';
 /** Exit code for a wrong command line (EX_USAGE). */
 export const EXIT_USAGE = 64;
 
@@ -47,6 +54,7 @@ export interface TailDeployOptions {
   abortOnInterrupt?: boolean;
   pollInterval: number;
   maxLogsRps: number;
+  drainTimeout: number;
 }
 
 const EXAMPLES = `
@@ -58,10 +66,12 @@ Examples:
   $ tail-deploy <execution-arn> --abort-on-interrupt
   $ tail-deploy <execution-arn> --region eu-west-1 --profile release-readonly
   $ tail-deploy <execution-arn> --poll-interval 2000 --max-logs-rps 5
+  $ tail-deploy <execution-arn> --drain-timeout 15m   # wait longer for the last lines under throttling
   $ tail-deploy <execution-arn> --endpoint-url http://127.0.0.1:4566   # the local AWS; or AWS_ENDPOINT_URL
 
 Exit codes: 0 succeeded, 1 failed or rolled back, 2 aborted or timed out,
-3 the run could not be found or read, 64 bad usage, 130 detached (Ctrl+C).
+3 the run could not be found or read, 4 succeeded but some log lines could not be read
+(the summary lists the streams), 64 bad usage, 130 detached (Ctrl+C).
 `;
 
 const ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):\d{12}:(execution|express|stateMachine):[^:]+(:[^:]+)?$/;
@@ -78,10 +88,25 @@ function positiveNumber(flag: string) {
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
+/** A duration such as `500ms`, `90s`, `10m`, `2h` or `1d`, in milliseconds; undefined when `value` is not one. */
+function durationMs(value: string): number | undefined {
+  const duration = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(value.trim());
+  return duration ? Number(duration[1]) * UNIT_MS[duration[2]] : undefined;
+}
+
+/** `--drain-timeout`: a duration (`90s`, `10m`) in milliseconds. */
+export function parseDrainTimeout(value: string): number {
+  const ms = durationMs(value);
+  if (ms === undefined || ms <= 0) {
+    throw new InvalidArgumentError(`--drain-timeout takes a duration such as 90s or 10m, got "${value}".`);
+  }
+  return ms;
+}
+
 /** `--since`: a duration back from now (`90s`, `10m`, `2h`, `1d`) or an ISO time; returns ms since the epoch. */
 export function parseSince(value: string, nowMs: number): number {
-  const duration = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(value.trim());
-  if (duration) return nowMs - Number(duration[1]) * UNIT_MS[duration[2]];
+  const back = durationMs(value);
+  if (back !== undefined) return nowMs - back;
   if (/^\d{4}-\d{2}-\d{2}/.test(value)) {
     const ms = Date.parse(value);
     if (!Number.isNaN(ms)) return ms;
@@ -125,6 +150,14 @@ function program(io: CliIo, clock: Clock): Command {
       'CloudWatch Logs calls per second, all streams together (half the GetLogEvents quota of 25/s)',
       positiveNumber('--max-logs-rps'),
       12,
+    )
+    .addOption(
+      new Option(
+        '--drain-timeout <duration>',
+        'once the run ended, how long to keep reading log streams until each is drained (e.g. 90s, 10m)',
+      )
+        .argParser(parseDrainTimeout)
+        .default(DEFAULT_DRAIN_TIMEOUT_MS, `${DEFAULT_DRAIN_TIMEOUT_MS / 60_000}m`),
     )
     .addHelpText('after', EXAMPLES)
     .exitOverride()
@@ -250,7 +283,8 @@ async function findExecution(
 /**
  * Runs `tail-deploy` with `argv` (without the node and script paths) and returns its
  * exit code: 0 succeeded, 1 failed or rolled back, 2 aborted or timed out, 3 the run
- * could not be found or read, 64 bad usage, 130 detached on Ctrl+C.
+ * could not be found or read, 4 succeeded but some log lines could not be read, 64 bad
+ * usage, 130 detached on Ctrl+C.
  */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const clock = io.clock ?? systemClock(1);
@@ -324,6 +358,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       interrupts: io.interrupts ?? processInterrupts,
       notify: (message) => io.stderr.write(`tail-deploy: ${message}\n`),
       abortOnInterrupt: options.abortOnInterrupt === true,
+      drainTimeoutMs: options.drainTimeout,
     });
     if (result.status === 'DETACHED') {
       io.stderr.write(

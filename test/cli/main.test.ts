@@ -12,6 +12,7 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../cli/tail-deploy.js';
 import type { DeployState, RollbackState, TaskPhaseState } from '../../lambdas/shared/types.js';
+import { FakeClock } from './fake-clock.js';
 import { Capture } from './tail-deploy-world.js';
 
 const sfn = mockClient(SFNClient);
@@ -104,7 +105,32 @@ const denied = (action: string) =>
     },
   );
 
-async function tail(args: string[], options: { tty?: boolean; env?: Record<string, string> } = {}) {
+/** The same run, ending SUCCEEDED after its migration. */
+function succeededRun(): HistoryEvent[] {
+  nextId = 0;
+  return [
+    historyEvent(0, 'ExecutionStarted', {
+      executionStartedEventDetails: { input: '{"release":"2026-11-26.9"}' },
+    }),
+    entered(1, 'Migrate'),
+    result(2, migrate),
+    result(3, { ...migrate, status: 'SUCCEEDED' }),
+    entered(4, 'Announce'),
+    result(5, { outcome: 'SUCCEEDED', detailType: 'Release Succeeded', summary: 'released' }),
+    historyEvent(6, 'ExecutionSucceeded', { executionSucceededEventDetails: { output: '{}' } }),
+  ];
+}
+
+const throttled = () =>
+  Object.assign(new Error('Rate exceeded'), {
+    name: 'ThrottlingException',
+    $metadata: { httpStatusCode: 400 },
+  });
+
+async function tail(
+  args: string[],
+  options: { tty?: boolean; env?: Record<string, string>; clock?: FakeClock } = {},
+) {
   const stdout = new Capture();
   stdout.isTTY = options.tty ?? false;
   const stderr = new Capture();
@@ -113,6 +139,7 @@ async function tail(args: string[], options: { tty?: boolean; env?: Record<strin
     stderr,
     env: options.env ?? {},
     interrupts: () => () => undefined,
+    clock: options.clock,
   });
   return { exitCode, stdout, stderr };
 }
@@ -257,5 +284,97 @@ describe('tail-deploy on a mocked AWS', () => {
     expect(stderr.text.match(/DescribeTasks was denied/g)).toHaveLength(1);
     expect(stdout.lines).toContain('[us] done');
     expect(stdout.lines).toContain('[us] migrate stopped without an exit code');
+  });
+
+  describe('when CloudWatch Logs throttles', () => {
+    beforeEach(() => {
+      sfn.on(DescribeExecutionCommand).resolves({
+        executionArn: ARN,
+        status: 'SUCCEEDED',
+        startDate: started,
+        stopDate: at(6),
+        input: '{"release":"2026-11-26.9"}',
+      });
+      sfn.on(GetExecutionHistoryCommand).resolves({ events: succeededRun() });
+    });
+
+    it('tells on stderr when throttling holds the lines back, and when it ends; no line is lost', async () => {
+      // Prepare: the first 8 reads are throttled, about 20 s of the limiter's growing pauses.
+      let calls = 0;
+      const answer = {
+        events: [
+          { timestamp: at(1).getTime(), message: 'migrating 001_users' },
+          { timestamp: at(2).getTime(), message: 'done' },
+        ],
+        nextForwardToken: 'f/2',
+      };
+      logs.reset();
+      logs.on(GetLogEventsCommand).callsFake(async (input: { nextToken?: string }) => {
+        calls += 1;
+        if (calls <= 8) throw throttled();
+        return input.nextToken ? { events: [], nextForwardToken: 'f/2' } : answer;
+      });
+      // Act
+      const { exitCode, stdout, stderr } = await tail(['--no-color'], { clock: new FakeClock() });
+      // Assess
+      expect(exitCode).toBe(0);
+      expect(stderr.text).toMatch(/CloudWatch Logs has been throttling GetLogEvents for \d+(\.\d)?s/);
+      expect(stderr.text).toMatch(/CloudWatch Logs answers again after \d+(\.\d)?s of throttling/);
+      expect(stdout.lines.filter((line) => line === '[us] migrating 001_users')).toHaveLength(1);
+      expect(stdout.lines).toContain('[us] done');
+      expect(stdout.text).not.toContain('output incomplete');
+    });
+
+    it('gives up at --drain-timeout, names each unread stream on stderr and in the summary, and exits 4', async () => {
+      // Prepare
+      logs.reset();
+      logs.on(GetLogEventsCommand).rejects(throttled());
+      // Act
+      const human = await tail(['--no-color', '--drain-timeout', '30s'], { clock: new FakeClock() });
+      const json = await tail(['--json', '--drain-timeout', '30s'], { clock: new FakeClock() });
+      // Assess
+      expect(human.exitCode).toBe(4);
+      expect(human.stderr.text).toContain(
+        'the output is incomplete: 1 log stream(s) were not read to their end',
+      );
+      expect(human.stderr.text).toContain(
+        '[us] migrate: 0 line(s) printed, not drained within 30.0s after the run ended (CloudWatch Logs was throttling GetLogEvents)',
+      );
+      expect(human.stderr.text).toContain(
+        'aws logs get-log-events --region us-east-1 --log-group-name /one-off/us --log-stream-name run/app/0a1b2c --start-from-head',
+      );
+      expect(human.stdout.text).toContain('Release 2026-11-26.9 SUCCEEDED');
+      expect(human.stdout.text).toContain(
+        'output incomplete: 1 log stream(s) not read to their end (exit code 4)',
+      );
+      const summary = JSON.parse(json.stdout.lines.at(-1) ?? '{}');
+      expect(json.exitCode).toBe(4);
+      expect(summary).toMatchObject({
+        type: 'summary',
+        status: 'SUCCEEDED',
+        exitCode: 4,
+        complete: false,
+        incomplete: [
+          {
+            environment: 'us',
+            step: 'migrate',
+            taskArn: TASK,
+            region: 'us-east-1',
+            logGroup: '/one-off/us',
+            logStream: 'run/app/0a1b2c',
+            logLines: 0,
+          },
+        ],
+      });
+    });
+
+    it('reports a complete output when every stream was drained', async () => {
+      // Act
+      const { exitCode, stdout } = await tail(['--json'], { clock: new FakeClock() });
+      // Assess
+      expect(exitCode).toBe(0);
+      expect(JSON.parse(stdout.lines.at(-1) ?? '{}')).toMatchObject({ complete: true, exitCode: 0 });
+      expect(JSON.parse(stdout.lines.at(-1) ?? '{}')).not.toHaveProperty('incomplete');
+    });
   });
 });

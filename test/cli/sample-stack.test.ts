@@ -125,9 +125,11 @@ describe('the tail-deploy command', () => {
   const bin = fileURLToPath(new URL('../../bin/tail-deploy.js', import.meta.url));
 
   function run(args: string[], onStdout?: (text: string, child: ChildProcess) => void) {
+    // As a user's shell has it: the SDK's Node version warning is not switched off beforehand.
+    const { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: _switch, ...userEnv } = process.env;
     const child = spawn(process.execPath, [bin, ...args], {
       env: {
-        ...process.env,
+        ...userEnv,
         AWS_ENDPOINT_URL: aws.endpoint,
         AWS_ACCESS_KEY_ID: 'local',
         AWS_SECRET_ACCESS_KEY: 'local',
@@ -153,9 +155,10 @@ describe('the tail-deploy command', () => {
     const release = releaseNameAt(new Date(), 'tail-bin');
     const executionArn = await startRelease(aws, release);
     // Act
-    const { code, stdout } = await run([executionArn, '--poll-interval', '250']);
+    const { code, stdout, stderr } = await run([executionArn, '--poll-interval', '250']);
     // Assess
     expect(code).toBe(0);
+    expect(stderr).toBe('');
     expect(stdout).toMatch(/^\[eu\] migrations complete: 5 applied$/m);
     expect(stdout).toContain(`Release ${release} SUCCEEDED`);
   });

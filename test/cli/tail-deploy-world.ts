@@ -221,6 +221,12 @@ export class World {
       throw new Error(`POST /_local/faults answered ${response.status}: ${await response.text()}`);
   }
 
+  /** Clears every fault through the control path. */
+  async clearFaults(): Promise<void> {
+    const response = await fetch(`${this.local.endpoint}/_local/faults`, { method: 'DELETE' });
+    if (!response.ok) throw new Error(`DELETE /_local/faults answered ${response.status}`);
+  }
+
   stop(): Promise<void> {
     return this.local.stop();
   }

@@ -140,6 +140,36 @@ describe('tail-deploy against the local AWS', () => {
     }
   });
 
+  it('under throttling that outlasts --drain-timeout, names the unread streams, marks the summary incomplete and exits 4', async () => {
+    // Prepare
+    const arn = await world.startRun(release(), migrations(40, { tickMs: 50 }));
+    const stdout = new Capture();
+    const stderr = new Capture();
+    const throttled = stdout
+      .waitFor((line) => line.includes('"type":"log"'))
+      .then(() =>
+        world.fault({ kind: 'throttle', service: 'logs', operation: 'GetLogEvents', count: 1_000_000 }),
+      );
+    try {
+      // Act
+      const { exitCode } = await world.tail([arn, '--json', '--drain-timeout', '3s'], { stdout, stderr });
+      await throttled;
+      // Assess
+      expect(exitCode).toBe(4);
+      const summary = parseNdjson(stdout.text).at(-1);
+      expect(summary).toMatchObject({ type: 'summary', status: 'SUCCEEDED', exitCode: 4, complete: false });
+      const incomplete = summary?.type === 'summary' ? (summary.incomplete ?? []) : [];
+      expect(incomplete.length).toBeGreaterThan(0);
+      for (const log of incomplete) {
+        expect(stderr.text).toContain(`--log-stream-name ${log.logStream} --start-from-head`);
+        expect(log.reason).toContain('CloudWatch Logs was throttling GetLogEvents');
+      }
+      expect(stderr.text).toContain('the output is incomplete');
+    } finally {
+      await world.clearFaults();
+    }
+  });
+
   it('attached mid-run, prints each stream from its head', async () => {
     // Prepare
     const arn = await world.startRun(release(), migrations(100, { tickMs: 50 }));
@@ -347,6 +377,7 @@ describe('tail-deploy usage', () => {
       '--abort-on-interrupt',
       '--poll-interval',
       '--max-logs-rps',
+      '--drain-timeout',
     ];
     for (const flag of flags) {
       expect(stdout.text).toContain(flag);
