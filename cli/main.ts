@@ -1,7 +1,8 @@
 import { main } from './tail-deploy.js';
 
 // The SDK warns on every run under Node 20 that its releases after early 2027 need Node 22;
-// the command's stderr is for its own messages, so the SDK's documented switch turns it off.
+// the command's stderr is for its own messages, so the SDK's documented switch turns it off
+// (https://github.com/aws/aws-sdk-js-v3/issues/7983).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 // The entry point of the `tail-deploy` command (see bin/tail-deploy.js).
