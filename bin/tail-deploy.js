@@ -1,6 +1,3 @@
 #!/usr/bin/env node
-// Runs the TypeScript source directly: tsx compiles it on the fly.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../cli/main.ts');
+// The compiled CLI, built by `npm run build` (and by `npm ci` in the repository, through `prepare`).
+await import('../dist/cli/main.js');

@@ -5,5 +5,11 @@ import { main } from './tail-deploy.js';
 // (https://github.com/aws/aws-sdk-js-v3/issues/7983).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+// Output piped into a command that stopped reading (`| head`) ends the command quietly.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 // The entry point of the `tail-deploy` command (see bin/tail-deploy.js).
 process.exitCode = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr });

@@ -1,12 +1,9 @@
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ArnFormat, Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as codepipelineActions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventsTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -28,6 +25,7 @@ import {
   type Verb,
 } from '../statemachine/handlers.js';
 import { HANDLER_BUNDLING } from './handler-bundling.js';
+import { requireHandlerBundle } from './handler-code.js';
 import { PolicyFactory } from './handler-policies.js';
 import { acknowledgeWildcards } from './nag.js';
 import type { DeployOrchestratorProps, ReleaseActionOptions } from './orchestrator-props.js';
@@ -43,17 +41,10 @@ import {
   validateTiming,
 } from './resolve-props.js';
 
-/** The repository root: handlers are bundled from `lambdas/<verb>/handler.ts` under it. */
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
 export { HANDLER_METADATA_KEY } from '../statemachine/handlers.js';
+export { handlerEntry } from './handler-code.js';
 export type * from './orchestrator-props.js';
 export { estimatedJsonBytes } from './resolve-props.js';
-
-/** The path of a verb's handler module. */
-export function handlerEntry(verb: Verb): string {
-  return path.join(REPO_ROOT, 'lambdas', verb, 'handler.ts');
-}
 
 /**
  * A Step Functions state machine that ships a release of an ECS application to every
@@ -66,7 +57,7 @@ export class DeployOrchestrator extends Construct {
   /** The state machine; start a release with an execution input `{ release, images, environments?, skipMigrations? }`. */
   public readonly stateMachine: sfn.StateMachine;
   /** The handler functions by verb. */
-  public readonly functions: Readonly<Record<Verb, nodejs.NodejsFunction>>;
+  public readonly functions: Readonly<Record<Verb, lambda.Function>>;
   /** The configuration the handlers read from Parameter Store. */
   public readonly config: DeployConfig;
   /**
@@ -143,7 +134,7 @@ export class DeployOrchestrator extends Construct {
       actions: ['ssm:GetParametersByPath'],
       resources: [configPathArn, `${configPathArn}/*`],
     });
-    const functions = {} as Record<Verb, nodejs.NodejsFunction>;
+    const functions = {} as Record<Verb, lambda.Function>;
     for (const verb of VERBS) {
       functions[verb] = this.handlerFunction(verb, timeouts[verb], retention);
       functions[verb].addToRolePolicy(readConfig);
@@ -263,11 +254,7 @@ export class DeployOrchestrator extends Construct {
     }
   }
 
-  private handlerFunction(
-    verb: Verb,
-    timeout: Duration,
-    retention: logs.RetentionDays,
-  ): nodejs.NodejsFunction {
+  private handlerFunction(verb: Verb, timeout: Duration, retention: logs.RetentionDays): lambda.Function {
     const id = pascalCase(verb);
     const logGroup = new logs.LogGroup(this, `${id}Logs`, {
       retention,
@@ -279,12 +266,11 @@ export class DeployOrchestrator extends Construct {
       description: `stepdeploy ${verb} handler`,
     });
     logGroup.grantWrite(role);
-    const fn = new nodejs.NodejsFunction(this, id, {
+    // Bundled when stepdeploy is built (infra/bundle-handlers.ts), so a synth needs no esbuild, tsx or Docker.
+    const fn = new lambda.Function(this, id, {
       role,
-      entry: handlerEntry(verb),
-      handler: 'handler',
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
+      code: lambda.Code.fromAsset(requireHandlerBundle(verb)),
+      handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
@@ -292,16 +278,6 @@ export class DeployOrchestrator extends Construct {
       logGroup,
       description: `stepdeploy ${verb}`,
       environment: { [CONFIG_PATH_ENV]: this.configPath, NODE_OPTIONS: HANDLER_BUNDLING.nodeOptions },
-      bundling: {
-        minify: HANDLER_BUNDLING.minify,
-        keepNames: HANDLER_BUNDLING.keepNames,
-        sourceMap: HANDLER_BUNDLING.sourceMap,
-        sourcesContent: HANDLER_BUNDLING.sourcesContent,
-        target: HANDLER_BUNDLING.target,
-        format: HANDLER_BUNDLING.format === 'esm' ? nodejs.OutputFormat.ESM : nodejs.OutputFormat.CJS,
-        externalModules: [...HANDLER_BUNDLING.externalModules],
-        forceDockerBundling: false,
-      },
     });
     (fn.node.defaultChild as lambda.CfnFunction).addMetadata(HANDLER_METADATA_KEY, verb);
     return fn;

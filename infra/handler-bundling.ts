@@ -1,6 +1,6 @@
 import type { BuildOptions } from 'esbuild';
 
-/** The bundling settings of the handlers, in the terms NodejsFunction's `bundling` takes. */
+/** The bundling settings of the handlers. */
 export interface HandlerBundling {
   format: 'cjs' | 'esm';
   target: string;
@@ -15,8 +15,9 @@ export interface HandlerBundling {
 }
 
 /**
- * How every handler is bundled and run. The construct's NodejsFunctions and the bench's
- * figure 5 both read it, so the figure measures what is deployed.
+ * How every handler is bundled and run. The build's bundles (`infra/bundle-handlers.ts`),
+ * which the construct deploys, and the bench's figure 5 both read it, so the figure measures
+ * what is deployed.
  *
  * CommonJS rather than ESM: Node then loads the AWS SDK's single-file CommonJS builds instead
  * of its ESM builds of hundreds of files, which took the cold init from about 100 ms to 160 ms
@@ -35,10 +36,7 @@ export const HANDLER_BUNDLING: HandlerBundling = {
   nodeOptions: '--enable-source-maps',
 };
 
-/**
- * The esbuild options NodejsFunction derives from {@link HANDLER_BUNDLING} (it runs the
- * esbuild CLI with the same flags), for bundling a handler outside the CDK.
- */
+/** The esbuild options of one handler's bundle, from {@link HANDLER_BUNDLING}. */
 export function handlerEsbuildOptions(entry: string, outfile: string): BuildOptions {
   return {
     entryPoints: [entry],

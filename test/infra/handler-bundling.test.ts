@@ -1,11 +1,10 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { handlerEntry } from '../../infra/deploy-orchestrator.js';
-import { HANDLER_BUNDLING, handlerEsbuildOptions } from '../../infra/handler-bundling.js';
+import { bundleHandlers } from '../../infra/bundle-handlers.js';
+import { HANDLER_BUNDLING } from '../../infra/handler-bundling.js';
 import { VERBS, type Verb } from '../../statemachine/handlers.js';
 
 /** The SDK packages each handler calls; every one reads its configuration from SSM. */
@@ -37,19 +36,14 @@ afterAll(async () => {
 });
 
 async function bundle(verb: Verb): Promise<{ outfile: string; sdkPackages: string[] }> {
-  const outfile = join(outdir, verb, 'index.js');
-  const result = await build({
-    ...handlerEsbuildOptions(handlerEntry(verb), outfile),
-    metafile: true,
-    logLevel: 'silent',
-  });
-  const imports = Object.values(result.metafile.outputs).flatMap((output) => output.imports);
+  const [{ dir, metafile }] = await bundleHandlers(outdir, [verb]);
+  const imports = Object.values(metafile.outputs).flatMap((output) => output.imports);
   const sdkPackages = [
     ...new Set(
       imports.filter((i) => i.external && i.path.startsWith('@aws-sdk/')).map((i) => i.path.slice(9)),
     ),
   ];
-  return { outfile, sdkPackages: sdkPackages.sort() };
+  return { outfile: join(dir, 'index.js'), sdkPackages: sdkPackages.sort() };
 }
 
 describe('handler bundling', () => {
@@ -61,8 +55,7 @@ describe('handler bundling', () => {
   it('emits CommonJS that exports the handler, with a source map that names the TypeScript sources only', async () => {
     expect(HANDLER_BUNDLING.format).toBe('cjs');
     const { outfile } = await bundle('check-tasks');
-    // NodejsFunction's index.js is CommonJS in Lambda, where no package.json declares ESM.
-    await writeFile(join(outdir, 'check-tasks', 'package.json'), '{"type":"commonjs"}');
+    // The bundle's own package.json makes index.js CommonJS here too, as it is in Lambda.
     const required = createRequire(import.meta.url)(outfile) as { handler?: unknown };
     expect(typeof required.handler).toBe('function');
     const map = JSON.parse(await readFile(`${outfile}.map`, 'utf8')) as {
