@@ -235,6 +235,15 @@ function target(arn: string | undefined, options: TailDeployOptions): { arn: str
   return { arn: given, region: options.region ?? match[1] };
 }
 
+/** The execution started last among `items`, as a list of one (none when empty). */
+function newestStarted<T extends { startDate?: Date }>(items: readonly T[]): T[] {
+  let newest: T | undefined;
+  for (const item of items) {
+    if (!newest || (item.startDate?.getTime() ?? 0) > (newest.startDate?.getTime() ?? 0)) newest = item;
+  }
+  return newest ? [newest] : [];
+}
+
 /** How many executions `--release` looks through, newest first, before giving up. */
 export const RELEASE_SEARCH_LIMIT = 500;
 
@@ -253,13 +262,14 @@ async function findExecution(
   do {
     let page: ListExecutionsCommandOutput;
     try {
-      page = await sfn.send(
-        new ListExecutionsCommand({ stateMachineArn, maxResults: options.latest ? 1 : 100, nextToken }),
-      );
+      page = await sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: 100, nextToken }));
     } catch (error) {
       throw fail('ListExecutions', 'states:ListExecutions', error);
     }
-    for (const item of page.executions ?? []) {
+    // ListExecutions orders running executions by start and closed ones by stop: the newest
+    // started one need not come first, so --latest picks it by its start among the page.
+    const listed = options.latest ? newestStarted(page.executions ?? []) : (page.executions ?? []);
+    for (const item of listed) {
       if (!item.executionArn) continue;
       seen += 1;
       let described: DescribeExecutionCommandOutput;

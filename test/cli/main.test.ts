@@ -5,6 +5,7 @@ import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
   type HistoryEvent,
+  ListExecutionsCommand,
   SFNClient,
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -284,6 +285,41 @@ describe('tail-deploy on a mocked AWS', () => {
     expect(stderr.text.match(/DescribeTasks was denied/g)).toHaveLength(1);
     expect(stdout.lines).toContain('[us] done');
     expect(stdout.lines).toContain('[us] migrate stopped without an exit code');
+  });
+
+  it('--latest follows the execution started last, though AWS lists closed ones by their stop', async () => {
+    // Prepare: the older run stopped after the newer one started, so it is listed first.
+    const older = `${ARN.slice(0, ARN.lastIndexOf(':'))}:older`;
+    sfn.on(ListExecutionsCommand).resolves({
+      executions: [
+        {
+          executionArn: older,
+          stateMachineArn: 'sm',
+          name: 'older',
+          status: 'FAILED',
+          startDate: at(-60),
+          stopDate: at(20),
+        },
+        {
+          executionArn: ARN,
+          stateMachineArn: 'sm',
+          name: 'newer',
+          status: 'FAILED',
+          startDate: at(0),
+          stopDate: at(9),
+        },
+      ],
+    });
+    const stdout = new Capture();
+    // Act
+    const exitCode = await main(
+      ['--state-machine', 'arn:aws:states:us-east-1:123456789012:stateMachine:Deploy', '--latest', '--json'],
+      { stdout, stderr: new Capture(), env: {}, interrupts: () => () => undefined },
+    );
+    // Assess
+    expect(exitCode).toBe(1);
+    expect(sfn).toHaveReceivedCommandWith(DescribeExecutionCommand, { executionArn: ARN });
+    expect(sfn).not.toHaveReceivedCommandWith(DescribeExecutionCommand, { executionArn: older });
   });
 
   describe('when CloudWatch Logs throttles', () => {
