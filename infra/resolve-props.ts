@@ -91,6 +91,23 @@ export function validateSteps(prop: string, steps: OrchestratorStep[]): void {
     if (step.command.length === 0) {
       throw new Error(`DeployOrchestrator: ${prop}[${index}] ('${step.name}') has an empty command.`);
     }
+    refuseNestedParameter(`${prop}[${index}] ('${step.name}') command`, step.command);
+  }
+}
+
+/**
+ * Throws on a command argument holding `{{...}}`: commands are written into the configuration's
+ * Parameter Store parameters, and PutParameter refuses values wrapped in double braces
+ * (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html),
+ * so the stack would fail to deploy.
+ */
+function refuseNestedParameter(where: string, command: readonly string[]): void {
+  const argument = command.find((arg) => !Token.isUnresolved(arg) && /\{\{.*\}\}/s.test(arg));
+  if (argument !== undefined) {
+    throw new Error(
+      `DeployOrchestrator: ${where} has the argument '${argument}'; Parameter Store, which holds the ` +
+        "configuration, refuses values with '{{...}}' in them. Move it into a script in the image and run that.",
+    );
   }
 }
 
@@ -160,6 +177,7 @@ export function resolveEnvironments(
       if (env.migration.command.length === 0) {
         throw new Error(`DeployOrchestrator: environment '${env.name}' migration has an empty command.`);
       }
+      refuseNestedParameter(`environment '${env.name}' migration command`, env.migration.command);
     }
     for (const step of steps)
       requireContainer(`step '${step.name}' in '${env.name}'`, oneOff, step.container);

@@ -434,6 +434,23 @@ describe('props validation', () => {
       () => ({ postDeploySteps: [{ name: 'tag', container: 'app', command: [] }] }),
       /postDeploySteps\[0\] \('tag'\) has an empty command/,
     ],
+    [
+      // PutParameter refuses values wrapped in double braces, and the commands go to Parameter Store.
+      'a step argument with {{...}} in it',
+      () => ({
+        preDeploySteps: [{ name: 'inspect', container: 'app', command: ['docker', '--format', '{{.Id}}'] }],
+      }),
+      /preDeploySteps\[0\] \('inspect'\) command has the argument '\{\{\.Id\}\}'; Parameter Store.*refuses values with '\{\{\.\.\.\}\}'/,
+    ],
+    [
+      'a migration argument with {{...}} in it',
+      (stack: ReturnType<typeof testStack>) => {
+        const env = testEnvironment(stack, 'us');
+        const migration = env.migration && { ...env.migration, command: ['migrate', '--to', '{{latest}}'] };
+        return { environments: [{ ...env, migration }] };
+      },
+      /environment 'us' migration command has the argument '\{\{latest\}\}'/,
+    ],
   ])('rejects %s', (_case, overrides, message) => {
     expect(build(overrides)).toThrow(message);
   });
