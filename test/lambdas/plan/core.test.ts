@@ -451,6 +451,7 @@ describe('plan', () => {
         release: '2026-11-26.3',
         runId: runIdOf(EXECUTION_ARN),
         startedAt: '2026-11-26T07:00:00.000Z',
+        account: '123456789012',
         environments: ['us', 'eu', 'au'],
         skipMigrations: false,
         oneOff: { us: 'us-oneoff:2', eu: 'eu-oneoff:2', au: 'au-oneoff:2' },
