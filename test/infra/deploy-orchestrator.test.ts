@@ -112,7 +112,12 @@ describe('handler functions', () => {
     });
     expect(config.preDeploySteps.map((step) => step.name)).toEqual(['assets']);
     expect(config.postDeploySteps.map((step) => step.name)).toEqual(['tag-release']);
-    expect(config).toMatchObject({ pollSeconds: 5, watchSeconds: 600, eventBusName: 'default' });
+    expect(config).toMatchObject({
+      pollSeconds: 5,
+      watchSeconds: 600,
+      deploymentTimeoutSeconds: 7200,
+      eventBusName: 'default',
+    });
   });
 
   it('gives the checks their watch plus 60 s and keeps every function within Lambda limits', () => {
@@ -436,6 +441,16 @@ describe('props validation', () => {
       'a poll under a second',
       () => ({ pollInterval: Duration.millis(500) }),
       /pollInterval is 500 millis; use at least 1 second/,
+    ],
+    [
+      'a deployment timeout shorter than a poll',
+      () => ({ pollInterval: Duration.minutes(2), deploymentTimeout: Duration.minutes(1) }),
+      /deploymentTimeout \(1 minute\) is shorter than pollInterval/,
+    ],
+    [
+      'a deployment timeout not shorter than the run',
+      () => ({ deploymentTimeout: Duration.hours(6) }),
+      /deploymentTimeout \(6 hours\) is not shorter than timeout \(6 hours\)/,
     ],
     [
       'a watch shorter than a poll',
