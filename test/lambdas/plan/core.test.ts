@@ -1,4 +1,10 @@
-import { CodeDeployClient, type DeploymentInfo, ListDeploymentsCommand } from '@aws-sdk/client-codedeploy';
+import {
+  BatchGetDeploymentTargetsCommand,
+  CodeDeployClient,
+  type DeploymentInfo,
+  ListDeploymentsCommand,
+  ListDeploymentTargetsCommand,
+} from '@aws-sdk/client-codedeploy';
 import {
   type ContainerDefinition,
   DescribeServicesCommand,
@@ -774,15 +780,22 @@ describe('plan', () => {
     });
 
     it('says how to end the termination wait of the previous release, naming it', async () => {
-      // Prepare
+      // Prepare: CodeDeploy keeps instanceTerminationWaitTimeStarted false for ECS; the target
+      // Succeeded while the deployment is InProgress says it waits (containers-roadmap#269).
       seed(store, ['us', 'eu', 'au']);
       deployments.push(
         active('d-r0', 'us', 'web', {
           status: 'InProgress',
-          instanceTerminationWaitTimeStarted: true,
+          instanceTerminationWaitTimeStarted: false,
           description: deploymentMarker('r0', 'us', 'web'),
         }),
       );
+      codedeploy.on(ListDeploymentTargetsCommand).resolves({ targetIds: ['us-cluster:us-web'] });
+      codedeploy
+        .on(BatchGetDeploymentTargetsCommand)
+        .resolves({
+          deploymentTargets: [{ deploymentTargetType: 'ECSTarget', ecsTarget: { status: 'Succeeded' } }],
+        });
 
       // Act
       const planned = plan(event(input), { clients, clock: fakeClock(), config });
