@@ -8,7 +8,7 @@ import {
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import type { Clock } from '../lambdas/shared/clock.js';
-import { batchGetByRegion } from '../lambdas/shared/deployments.js';
+import { batchGetByRegion, DeploymentTargets, hasTrafficMoved } from '../lambdas/shared/deployments.js';
 import { chunk, DESCRIBE_TASKS_MAX } from '../lambdas/shared/ecs-tasks.js';
 import { deploymentRefs } from '../lambdas/shared/revisions.js';
 import type { DeployState, RollbackState, TaskLog, TaskPhaseState } from '../lambdas/shared/types.js';
@@ -157,6 +157,7 @@ export async function followRun(props: FollowRunProps): Promise<FollowResult> {
   const rollbackSignatures = new Map<string, string>();
   const regionOfEnv = new Map<string, string>();
   const deniedOperations = new Set<string>();
+  const targets = new DeploymentTargets((region) => clients.codedeploy(region));
   const reportedStartFailures = new Set<string>();
   let lastPhase: string | undefined;
   let release = releaseOf(parseInput(execution.input));
@@ -498,10 +499,11 @@ export async function followRun(props: FollowRunProps): Promise<FollowResult> {
       }
       return;
     }
+    const moved = await trafficMovedOf(open, infos);
     for (const deployment of open) {
       const info = infos.get(deployment.deploymentId);
       if (!info?.status) continue;
-      const trafficShifted = info.instanceTerminationWaitTimeStarted === true || info.status === 'Succeeded';
+      const trafficShifted = hasTrafficMoved(info, moved.has(deployment.deploymentId));
       const message =
         info.errorInformation?.message ??
         info.deploymentStatusMessages?.at(-1) ??
@@ -521,6 +523,35 @@ export async function followRun(props: FollowRunProps): Promise<FollowResult> {
         rollback: deployment.rollback,
         ...(message ? { message } : {}),
       });
+    }
+  }
+
+  /**
+   * Ids of the in-flight deployments whose ECS target Succeeded: CodeDeploy keeps
+   * instanceTerminationWaitTimeStarted false for ECS, so the target tells that traffic moved.
+   */
+  async function trafficMovedOf(
+    open: TrackedDeployment[],
+    infos: Map<string, DeploymentInfo>,
+  ): Promise<Set<string>> {
+    if (deniedOperations.has('ListDeploymentTargets')) return new Set();
+    try {
+      return await targets.trafficMoved(
+        open.flatMap((d) => {
+          const info = infos.get(d.deploymentId);
+          return info ? [{ region: regionOfEnv.get(d.environment) ?? props.region, info }] : [];
+        }),
+      );
+    } catch (cause) {
+      const permission = 'codedeploy:ListDeploymentTargets and codedeploy:BatchGetDeploymentTargets';
+      if (!denied('ListDeploymentTargets', permission, props.region, cause)) {
+        error(
+          `Reading deployment targets failed, retrying: ${String(cause)}`,
+          (cause as Error).name,
+          'ListDeploymentTargets',
+        );
+      }
+      return new Set();
     }
   }
 

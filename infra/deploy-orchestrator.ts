@@ -37,6 +37,7 @@ import {
   STANDARD_PARAMETER_MAX_BYTES,
   stepConfig,
   TOKEN_ESTIMATE_CHARS,
+  validateDeploymentTimeout,
   validateSteps,
   validateTiming,
 } from './resolve-props.js';
@@ -71,10 +72,14 @@ export class DeployOrchestrator extends Construct {
     const stack = Stack.of(this);
     const pollInterval = props.pollInterval ?? Duration.seconds(5);
     const watchTimeout = props.watchTimeout ?? Duration.minutes(10);
+    const deploymentTimeout = props.deploymentTimeout ?? Duration.hours(2);
     const preDeploySteps = props.preDeploySteps ?? [];
     const postDeploySteps = props.postDeploySteps ?? [];
     const retention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
     validateTiming(pollInterval, watchTimeout, props.timeout);
+    if (props.deploymentTimeout) {
+      validateDeploymentTimeout(deploymentTimeout, pollInterval, props.timeout ?? Duration.hours(6));
+    }
     validateSteps('preDeploySteps', preDeploySteps);
     validateSteps('postDeploySteps', postDeploySteps);
 
@@ -89,6 +94,7 @@ export class DeployOrchestrator extends Construct {
       postDeploySteps: postDeploySteps.map(stepConfig),
       pollSeconds: pollInterval.toSeconds(),
       watchSeconds: watchTimeout.toSeconds(),
+      deploymentTimeoutSeconds: deploymentTimeout.toSeconds(),
       eventBusName: eventBus.eventBusName,
     };
 
@@ -295,8 +301,16 @@ export class DeployOrchestrator extends Construct {
       if (finding === 'Resource::*') {
         return (
           'ECS Describe*/List*/RegisterTaskDefinition have no resource-level permissions, TagResource is ' +
-          'allowed only on create, task actions are conditioned on the configured clusters; X-Ray and log ' +
-          'delivery of the state machine take no resource either.'
+          'allowed only on create, task actions are conditioned on the configured clusters; CodeDeploy ' +
+          'StopDeployment, ContinueDeployment, ListDeploymentTargets and BatchGetDeploymentTargets name no ' +
+          'resource type in the Service Authorization Reference; X-Ray and log delivery of the state machine ' +
+          'take no resource either.'
+        );
+      }
+      if (/:deploymentconfig:\*$/.test(finding)) {
+        return (
+          'CreateDeployment reads the deployment configuration of the group, and an imported group does ' +
+          'not tell which it uses: every configuration of the account in the Region (read only).'
         );
       }
       if (/:task-definition\/.+:\*$/.test(finding)) {

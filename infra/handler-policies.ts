@@ -1,4 +1,4 @@
-import type { Stack } from 'aws-cdk-lib';
+import { ArnFormat, type Stack } from 'aws-cdk-lib';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -16,6 +16,12 @@ const CREATE_DEPLOYMENTS = [
   ...FIND_DEPLOYMENTS,
   'codedeploy:GetDeploymentGroup',
 ];
+
+/**
+ * Reading a deployment's ECS target (traffic moved while the deployment is InProgress). The
+ * Service Authorization Reference lists no resource type for these, so they take `*`.
+ */
+const READ_TARGETS = ['codedeploy:ListDeploymentTargets', 'codedeploy:BatchGetDeploymentTargets'];
 
 /** Finding the run's tasks by `startedBy` and stopping them. */
 const STOP_RUN_TASKS = ['ecs:DescribeTasks', 'ecs:ListTasks', 'ecs:StopTask'];
@@ -37,7 +43,19 @@ export class PolicyFactory {
     const groups = environments.flatMap((env) => env.deploymentGroups);
     this.deploymentGroupArns = unique(groups.map((group) => group.deploymentGroupArn));
     this.applicationArns = unique(groups.map((group) => group.application.applicationArn));
-    this.deploymentConfigArns = unique(groups.map((group) => group.deploymentConfig.deploymentConfigArn));
+    // An imported group reports ECSAllAtOnce whatever its real configuration, so every
+    // configuration of the account in each Region the groups live in.
+    this.deploymentConfigArns = unique(
+      environments.map((env) =>
+        stack.formatArn({
+          service: 'codedeploy',
+          region: env.config.region,
+          resource: 'deploymentconfig',
+          resourceName: '*',
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ),
+    );
   }
 
   /** Plan: list executions, look for foreign deployments, read the services, register task definition revisions. */
@@ -46,6 +64,7 @@ export class PolicyFactory {
       new iam.PolicyStatement({ actions: ['states:ListExecutions'], resources: [this.stateMachineArn] }),
     );
     this.deploymentAccess(fn, FIND_DEPLOYMENTS);
+    this.targetAccess(fn);
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['ecs:DescribeServices'],
@@ -99,24 +118,34 @@ export class PolicyFactory {
   /** StartDeployments: look for active deployments, create ours. */
   createDeployments(fn: lambda.IFunction): void {
     this.deploymentAccess(fn, CREATE_DEPLOYMENTS);
+    this.targetAccess(fn);
     this.revisionAccess(fn);
   }
 
-  /** CheckDeployments and AwaitRollbacks: read deployments. */
+  /** CheckDeployments and AwaitRollbacks: read deployments and their targets. */
   watchDeployments(fn: lambda.IFunction): void {
     this.deploymentAccess(fn, READ_DEPLOYMENTS);
+    this.targetAccess(fn);
   }
 
-  /** RollBack: stop in-flight deployments, redeploy previous revisions, adopt CodeDeploy's rollbacks. */
+  /**
+   * RollBack: stop in-flight deployments, redeploy previous revisions, adopt CodeDeploy's
+   * rollbacks. StopDeployment has no resource type in the Service Authorization Reference: `*`.
+   */
   rollBack(fn: lambda.IFunction): void {
-    this.deploymentAccess(fn, ['codedeploy:StopDeployment', ...CREATE_DEPLOYMENTS]);
+    this.deploymentAccess(fn, CREATE_DEPLOYMENTS);
+    this.anyDeployment(fn, ['codedeploy:StopDeployment']);
     this.revisionAccess(fn);
   }
 
-  /** RetireOldWorkers: end the termination wait, or stop the old tasks of worker services. */
+  /**
+   * RetireOldWorkers: read the workers' deployments and targets, end their termination wait.
+   * ContinueDeployment has no resource type in the Service Authorization Reference: `*`.
+   */
   retireWorkers(fn: lambda.IFunction): void {
-    this.deploymentAccess(fn, ['codedeploy:ContinueDeployment', ...FIND_DEPLOYMENTS]);
-    this.taskAccess(fn, STOP_RUN_TASKS);
+    this.deploymentAccess(fn, READ_DEPLOYMENTS);
+    this.targetAccess(fn);
+    this.anyDeployment(fn, ['codedeploy:ContinueDeployment']);
   }
 
   /** Cleanup: read the failed execution, stop its tasks, roll its deployments back. */
@@ -128,6 +157,7 @@ export class PolicyFactory {
       }),
     );
     this.taskAccess(fn, STOP_RUN_TASKS);
+    this.targetAccess(fn);
     this.rollBack(fn);
   }
 
@@ -185,7 +215,20 @@ export class PolicyFactory {
     fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: this.deploymentGroupArns }));
   }
 
-  /** What CreateDeployment also needs: the deployment configs and the applications' revisions. */
+  /** Deployment target reads; they authorize on no resource type, so `*`. */
+  private targetAccess(fn: lambda.IFunction): void {
+    this.anyDeployment(fn, READ_TARGETS);
+  }
+
+  /** CodeDeploy actions that name no resource type (the Service Authorization Reference): `*`. */
+  private anyDeployment(fn: lambda.IFunction, actions: string[]): void {
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: ['*'] }));
+  }
+
+  /**
+   * What CreateDeployment also needs: every deployment configuration of the account in the
+   * groups' Regions (GetDeploymentConfig), and the applications' revisions.
+   */
   private revisionAccess(fn: lambda.IFunction): void {
     fn.addToRolePolicy(
       new iam.PolicyStatement({

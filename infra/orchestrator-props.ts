@@ -156,6 +156,14 @@ export interface DeployOrchestratorProps {
    */
   readonly watchTimeout?: Duration;
   /**
+   * How long a deployment may stay in flight, traffic not moved, before CheckDeployments fails
+   * the run (naming the groups still in flight) and every group is rolled back. CodeDeploy itself
+   * fails an ECS deployment whose replacement tasks stay unhealthy after about an hour; this bounds
+   * what it does not, such as a ready wait nobody continues or a slow linear configuration.
+   * @default Duration.hours(2)
+   */
+  readonly deploymentTimeout?: Duration;
+  /**
    * The bus announcements go to.
    * @default - the account's default event bus
    */

@@ -77,6 +77,29 @@ export function validateTiming(
   }
 }
 
+/**
+ * Throws when `deploymentTimeout` cannot work: shorter than one poll, or not shorter than the
+ * run's own timeout (the run would time out first and the cleanup roll back without a reason).
+ */
+export function validateDeploymentTimeout(
+  deploymentTimeout: Duration,
+  pollInterval: Duration,
+  timeout: Duration | undefined,
+): void {
+  if (deploymentTimeout.toSeconds() < pollInterval.toSeconds()) {
+    throw new Error(
+      `DeployOrchestrator: deploymentTimeout (${deploymentTimeout.toHumanString()}) is shorter than ` +
+        `pollInterval (${pollInterval.toHumanString()}); give deployments at least one poll.`,
+    );
+  }
+  if (timeout && deploymentTimeout.toSeconds() >= timeout.toSeconds()) {
+    throw new Error(
+      `DeployOrchestrator: deploymentTimeout (${deploymentTimeout.toHumanString()}) is not shorter than ` +
+        `timeout (${timeout.toHumanString()}); lower deploymentTimeout or raise timeout.`,
+    );
+  }
+}
+
 /** Throws on a step with a bad or duplicate name or an empty command. */
 export function validateSteps(prop: string, steps: OrchestratorStep[]): void {
   const seen = new Set<string>();

@@ -37,7 +37,7 @@ export function overheadOf(report: ScenarioReport): Overhead {
     phasesMs[phase] = Math.max(phasesMs[phase] ?? 0, task.stoppedAtMs - task.createdAtMs);
   }
   const released = report.deployments.filter(
-    (d) => d.creator !== 'autoRollback' && d.approvedAtMs !== undefined,
+    (d) => d.creator !== 'codeDeployRollback' && d.approvedAtMs !== undefined,
   );
   phasesMs.deploy = longest(released.map((d) => (d.approvedAtMs as number) - (d.createTimeMs as number)));
   const criticalPathMs = Object.values(phasesMs).reduce((sum, ms) => sum + ms, 0);

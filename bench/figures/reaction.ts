@@ -77,7 +77,7 @@ export function migrationReaction(report: ScenarioReport): Reaction {
 }
 
 const isRollback = (d: DeploymentReport) =>
-  d.creator === 'autoRollback' || /:rollback\b/.test(d.description ?? '');
+  d.creator === 'codeDeployRollback' || /:rollback\b/.test(d.description ?? '');
 
 /**
  * Deployment failure to the last rollback request: the failed deployment's completeTime,

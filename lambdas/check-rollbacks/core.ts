@@ -2,6 +2,7 @@ import type { DeploymentInfo } from '@aws-sdk/client-codedeploy';
 import {
   batchGetByRegion,
   type DeploymentDeps,
+  DeploymentTargets,
   deploymentVerdict,
   MISSING,
   withRegion,
@@ -14,10 +15,24 @@ export interface SettledRollback {
   verdict: AggregateStatus;
 }
 
-function followRollback(ref: RollbackRef, rollback: DeploymentInfo | undefined): SettledRollback {
+/** What a look learnt about the deployments besides their infos. */
+export interface RollbackLook {
+  /** The deployment with this id, as BatchGetDeployments returned it. */
+  lookup: (deploymentId: string) => DeploymentInfo | undefined;
+  /** Ids of in-flight deployments whose ECS target Succeeded: traffic moved. */
+  trafficMoved: ReadonlySet<string>;
+  /** Ids of stopped or failed deployments whose traffic never reached the replacement. */
+  neverShifted: ReadonlySet<string>;
+}
+
+function followRollback(
+  ref: RollbackRef,
+  rollback: DeploymentInfo | undefined,
+  look: RollbackLook,
+): SettledRollback {
   // Not visible yet: CodeDeploy has only just made it.
   if (!rollback) return { ref, verdict: 'RUNNING' };
-  switch (deploymentVerdict(rollback)) {
+  switch (deploymentVerdict(rollback, look.trafficMoved.has(rollback.deploymentId ?? ''))) {
     case 'SUCCEEDED':
       // Traffic is back on the previous revision; a termination wait left (which may last
       // days) only delays removing the replacement, as for the deployments themselves.
@@ -30,28 +45,30 @@ function followRollback(ref: RollbackRef, rollback: DeploymentInfo | undefined):
 }
 
 /**
- * Where one rollback stands, given the deployments looked up by id. A stopped deployment
- * names its rollback deployment in `rollbackInfo` once CodeDeploy made one; stopped without
- * one means no traffic had moved, so the original tasks still serve. A stop that came too
+ * Where one rollback stands, given what a look learnt. StopDeployment only answers Pending:
+ * the deployment turns Stopped, and names its rollback deployment in `rollbackInfo`, later
+ * (https://github.com/kayac/ecspresso/blob/main/rollback.go waits for both). So a stop is
+ * in flight until then, and is followed once the rollback shows; stopped without one is back
+ * only when traffic never reached the replacement (its target says so). A stop that came too
  * late (the deployment succeeded) leaves the new revision serving: that rollback failed.
  */
-export function settleRollback(
-  ref: RollbackRef,
-  lookup: (deploymentId: string) => DeploymentInfo | undefined,
-): SettledRollback {
+export function settleRollback(ref: RollbackRef, look: RollbackLook): SettledRollback {
+  const { lookup } = look;
   // A deployment CodeDeploy does not know cannot be said to be back.
   if (ref.action === 'none') return { ref, verdict: ref.status === MISSING ? 'FAILED' : 'SUCCEEDED' };
-  if (ref.rollbackDeploymentId) return followRollback(ref, lookup(ref.rollbackDeploymentId));
+  if (ref.rollbackDeploymentId) return followRollback(ref, lookup(ref.rollbackDeploymentId), look);
   if (ref.action !== 'stop') return { ref: { ...ref, status: MISSING }, verdict: 'FAILED' };
 
   const original = lookup(ref.deploymentId);
   if (!original) return { ref: { ...ref, status: MISSING }, verdict: 'FAILED' };
   const rollbackDeploymentId = original.rollbackInfo?.rollbackDeploymentId;
   if (rollbackDeploymentId)
-    return followRollback({ ...ref, rollbackDeploymentId }, lookup(rollbackDeploymentId));
+    return followRollback({ ...ref, rollbackDeploymentId }, lookup(rollbackDeploymentId), look);
   switch (original.status) {
     case 'Stopped':
     case 'Failed':
+      // Its rollback may still be on its way; without traffic on the replacement, none is needed.
+      if (!look.neverShifted.has(ref.deploymentId)) return { ref, verdict: 'RUNNING' };
       return { ref: { ...ref, status: original.status }, verdict: 'SUCCEEDED' };
     case 'Succeeded':
       return { ref: { ...ref, status: 'Succeeded' }, verdict: 'FAILED' };
@@ -66,7 +83,11 @@ export function aggregateRollbacks(settled: readonly SettledRollback[]): Aggrega
   return settled.some((s) => s.verdict === 'FAILED') ? 'FAILED' : 'SUCCEEDED';
 }
 
-async function look(deps: DeploymentDeps, rollbacks: RollbackRef[]): Promise<SettledRollback[]> {
+async function look(
+  deps: DeploymentDeps,
+  targets: DeploymentTargets,
+  rollbacks: RollbackRef[],
+): Promise<SettledRollback[]> {
   const located = rollbacks.map((ref) => withRegion(deps.config, ref));
   // Stops without a known rollback deployment: re-read the original to learn it.
   const originals = await batchGetByRegion(
@@ -79,7 +100,25 @@ async function look(deps: DeploymentDeps, rollbacks: RollbackRef[]): Promise<Set
   });
   const followed = await batchGetByRegion(deps.clients.codedeploy, rollbackIds);
   const lookup = (id: string) => followed.get(id) ?? originals.get(id);
-  return rollbacks.map((ref) => settleRollback(ref, lookup));
+  const trafficMoved = await targets.trafficMoved(
+    rollbackIds.flatMap(({ region, deploymentId }) => {
+      const info = followed.get(deploymentId);
+      return info ? [{ region, info }] : [];
+    }),
+  );
+  // Stopped or failed without a rollback named: did traffic ever reach the replacement?
+  const ended = located.filter((r) => {
+    const info = originals.get(r.deploymentId);
+    return (
+      r.action === 'stop' &&
+      !r.rollbackDeploymentId &&
+      !info?.rollbackInfo?.rollbackDeploymentId &&
+      (info?.status === 'Stopped' || info?.status === 'Failed')
+    );
+  });
+  const reached = await Promise.all(ended.map((r) => targets.trafficReached(r.region, r.deploymentId)));
+  const neverShifted = new Set(ended.filter((_, i) => !reached[i]).map((r) => r.deploymentId));
+  return rollbacks.map((ref) => settleRollback(ref, { lookup, trafficMoved, neverShifted }));
 }
 
 /**
@@ -93,8 +132,9 @@ export async function checkRollbacks(
   maxPolls: number,
 ): Promise<RollbackState> {
   let rollbacks = state.rollbacks;
+  const targets = new DeploymentTargets(deps.clients.codedeploy);
   for (let polls = 0; ; polls++) {
-    const settled = await look(deps, rollbacks);
+    const settled = await look(deps, targets, rollbacks);
     rollbacks = settled.map((s) => s.ref);
     const status = aggregateRollbacks(settled);
     if (status !== 'RUNNING' || polls >= maxPolls) return { rollbacks, status };

@@ -4,9 +4,16 @@ import {
   paginateGetExecutionHistory,
 } from '@aws-sdk/client-sfn';
 import { rollBack } from '../roll-back/core.js';
-import type { DeploymentDeps } from '../shared/deployments.js';
+import {
+  batchGetByRegion,
+  type DeploymentDeps,
+  DeploymentTargets,
+  hasTrafficMoved,
+  withRegion,
+} from '../shared/deployments.js';
 import { environmentOf } from '../shared/ecs-tasks.js';
 import { parseJsonOrUndefined } from '../shared/json.js';
+import { deploymentRefs } from '../shared/revisions.js';
 import { DeployStateSchema, PlanSchema } from '../shared/schemas.js';
 import { stopRunTasks } from '../shared/stop-run-tasks.js';
 import type { DeployState, Plan, RollbackRef } from '../shared/types.js';
@@ -94,10 +101,29 @@ async function stopRunOf(
 }
 
 /**
+ * True when traffic moved on every deployment of `deploy`, as CodeDeploy tells now: each
+ * succeeded, or waits to terminate its original tasks (its ECS target Succeeded while it is
+ * InProgress). The run may have ended before its check saw it.
+ */
+export async function everyDeploymentMoved(deps: CleanupDeps, deploy: DeployState): Promise<boolean> {
+  const refs = deploymentRefs(deploy.deployments).map((ref) => withRegion(deps.config, ref));
+  if (refs.length === 0) return false;
+  const infos = await batchGetByRegion(deps.clients.codedeploy, refs);
+  const located = refs.flatMap((ref) => {
+    const info = infos.get(ref.deploymentId);
+    return info ? [{ region: ref.region, info }] : [];
+  });
+  if (located.length < refs.length) return false;
+  const moved = await new DeploymentTargets(deps.clients.codedeploy).trafficMoved(located);
+  return located.every(({ info }) => hasTrafficMoved(info, moved.has(info.deploymentId ?? '')));
+}
+
+/**
  * Cleans up after an execution that ended without running its own Catch (aborted, timed out,
  * or failed): stops every task the run started (by `startedBy`) and starts the rollback of
  * its deployments with RollBack's logic, without waiting for it. Deployments are left alone
- * when the run had seen them all succeed: a release that is deployed is not rolled back for
+ * when the run had seen them all succeed, or CodeDeploy shows traffic moved on every one (some
+ * still in their termination wait): a release that is deployed is not rolled back for
  * what happened after (post-deploy steps, announcing), as the flow itself does. Idempotent:
  * a second call finds stopped tasks gone from the listing, adopts CodeDeploy's rollbacks and
  * the rollback deployments it made. An execution running again (redriven) is left alone.
@@ -124,7 +150,10 @@ export async function cleanup(
   const { plan } = trace;
 
   report.stoppedTasks = await stopRunOf(deps, plan, executionArn, executionStatus);
-  if (trace.deploy?.status === 'SUCCEEDED') {
+  if (
+    trace.deploy?.status === 'SUCCEEDED' ||
+    (trace.deploy && (await everyDeploymentMoved(deps, trace.deploy)))
+  ) {
     return { ...report, note: `every deployment of release ${plan.release} had succeeded; they are kept` };
   }
   const rollback = await rollBack(deps, { plan, deploy: trace.deploy });

@@ -80,6 +80,7 @@ export async function plan(event: PlanEvent, deps: PlanDeps): Promise<Plan> {
   ]);
   checkImagesHaveContainers(input.images, current);
   checkServiceFamilies(current);
+  const account = accountOf(current);
   refuseForeignDeployments(input.release, surveys, 'started nothing');
 
   const registrar = new ReleaseRevisions(clients, describer, input);
@@ -105,11 +106,35 @@ export async function plan(event: PlanEvent, deps: PlanDeps): Promise<Plan> {
     release: input.release,
     runId: runIdOf(event.executionArn),
     startedAt: new Date(clock.nowMs()).toISOString(),
+    account,
     environments: names,
     skipMigrations: input.skipMigrations ?? false,
     oneOff: Object.fromEntries(registered.map(({ name, oneOff }) => [name, oneOff])),
     services: Object.fromEntries(registered.map(({ name, services }) => [name, services])),
   };
+}
+
+/**
+ * The AWS account of every environment's services, read from the ARNs of the task definitions
+ * they run: CodeDeploy's AppSpec names a task definition by its full ARN, and a deployment group
+ * deploys to services of its own account. Services of several accounts are a `ValidationError`:
+ * the handlers reach every environment with one role.
+ */
+export function accountOf(current: ReadonlyArray<Pick<Current, 'environment' | 'services'>>): string {
+  const accounts = new Map<string, string>();
+  for (const { environment, services } of current) {
+    for (const { name, base } of services) {
+      const account = base.taskDefinition.taskDefinitionArn.split(':')[4] ?? '';
+      if (!accounts.has(account)) accounts.set(account, `${environment.name}/${name}`);
+    }
+  }
+  const [first, ...others] = [...accounts];
+  if (!first || !/^\d{12}$/.test(first[0]) || others.length > 0) {
+    throw new ValidationError(
+      `The services run task definitions of ${[...accounts].map(([account, where]) => `account "${account}" (${where})`).join(' and ')}; stepdeploy deploys within one AWS account: configure environments of the account the state machine runs in.`,
+    );
+  }
+  return first[0];
 }
 
 /**

@@ -1,120 +1,88 @@
-import { ContinueDeploymentCommand } from '@aws-sdk/client-codedeploy';
-import { DescribeTasksCommand, paginateListTasks, StopTaskCommand, type Task } from '@aws-sdk/client-ecs';
+import { ContinueDeploymentCommand, type DeploymentInfo } from '@aws-sdk/client-codedeploy';
 import {
   batchGetByRegion,
   type DeploymentDeps,
+  DeploymentTargets,
   inTerminationWait,
-  type PlannedService,
   plannedServices,
 } from '../shared/deployments.js';
-import { chunk, DESCRIBE_TASKS_MAX, revisionOf } from '../shared/ecs-tasks.js';
 import { RetireFailedError } from '../shared/errors.js';
 import { rejectionSummary } from '../shared/rejections.js';
-import type { Plan, RetireReport, Revision } from '../shared/types.js';
+import type { RetireReport } from '../shared/types.js';
 import type { RetireRun } from './schema.js';
 
-/** What RetireOldWorkers calls: ECS to stop old worker tasks, CodeDeploy to end termination waits. */
-export type RetireDeps = DeploymentDeps<'ecs' | 'codedeploy'>;
+/** What RetireOldWorkers calls: CodeDeploy only, to end termination waits. */
+export type RetireDeps = DeploymentDeps;
 
 type WorkerReport = RetireReport['workers'][number];
 
-/**
- * True for a task that still runs an old revision of a worker and has not been asked to
- * stop yet, so a retry does not stop (or count) it twice.
- */
-export function isOldWorkerTask(
-  task: Pick<Task, 'lastStatus' | 'desiredStatus' | 'taskDefinitionArn'>,
-  next: Revision,
-): boolean {
-  return (
-    task.lastStatus === 'RUNNING' &&
-    task.desiredStatus !== 'STOPPED' &&
-    task.taskDefinitionArn !== undefined &&
-    revisionOf(task.taskDefinitionArn) !== revisionOf(next)
-  );
+/** What to do for one worker's deployment: end its termination wait, or nothing (and why). */
+export function decideRetire(
+  info: DeploymentInfo | undefined,
+  trafficMoved: boolean,
+): Pick<WorkerReport, 'action' | 'reason'> {
+  if (!info) return { action: 'none', reason: 'CodeDeploy did not return the deployment' };
+  if (info.status === 'Succeeded') {
+    return {
+      action: 'none',
+      reason: 'the deployment already succeeded: CodeDeploy terminated the original tasks',
+    };
+  }
+  if (inTerminationWait(info, trafficMoved)) {
+    return { action: 'continue-deployment', reason: 'traffic moved; the termination wait was ended' };
+  }
+  return {
+    action: 'none',
+    reason: `the deployment is ${info.status ?? 'in an unknown status'}, traffic not moved`,
+  };
 }
 
-/** The service's tasks ECS still wants running, described 100 at a time. */
-async function runningTasksOf(deps: RetireDeps, { environment, service }: PlannedService): Promise<Task[]> {
-  const ecs = deps.clients.ecs(environment.region);
-  const arns: string[] = [];
-  const listed = paginateListTasks(
-    { client: ecs },
-    { cluster: environment.cluster, serviceName: service.service, desiredStatus: 'RUNNING' },
-  );
-  for await (const page of listed) arns.push(...(page.taskArns ?? []));
-  const pages = await Promise.all(
-    chunk(arns, DESCRIBE_TASKS_MAX).map((tasks) =>
-      ecs.send(new DescribeTasksCommand({ cluster: environment.cluster, tasks })),
-    ),
-  );
-  return pages.flatMap((page) => page.tasks ?? []);
-}
-
-async function stopOldTasks(deps: RetireDeps, plan: Plan, worker: PlannedService): Promise<number> {
-  const old = (await runningTasksOf(deps, worker)).filter((task) =>
-    isOldWorkerTask(task, worker.revisions.next),
-  );
-  const ecs = deps.clients.ecs(worker.environment.region);
-  await Promise.all(
-    old.map((task) =>
-      ecs.send(
-        new StopTaskCommand({
-          cluster: worker.environment.cluster,
-          task: task.taskArn,
-          reason: `stepdeploy: old worker retired by release ${plan.release}`,
-        }),
-      ),
-    ),
-  );
-  return old.length;
+function isAlreadyCompleted(error: unknown): boolean {
+  return error instanceof Error && error.name === 'DeploymentAlreadyCompletedException';
 }
 
 /**
- * Retires the old tasks of every `worker` service once the deployments succeeded: where the
- * deployment still holds the original task set in its termination wait, it skips the wait
- * (ContinueDeployment TERMINATION_WAIT); where no deployment holds them any more, it stops
- * the service's tasks still running another revision than the plan's new one. Their stop
- * signal and stopTimeout decide how gracefully they drain. Every worker is attempted; one
- * that could not be retired fails with `RetireFailedError` (the release stands).
+ * Retires the old tasks of every `worker` service once the deployments succeeded, through
+ * CodeDeploy only: where the deployment keeps the original task set in its termination wait
+ * (traffic moved: its ECS target Succeeded while it is InProgress), it ends the wait
+ * (ContinueDeployment TERMINATION_WAIT) and CodeDeploy stops the original tasks now; their
+ * stop signal and stopTimeout decide how gracefully they drain. Stopping the tasks directly
+ * would not do: the service scheduler replaces a stopped service task. Every worker is
+ * attempted; one that could not be retired fails with `RetireFailedError` (the release stands).
  */
 export async function retireOldWorkers(deps: RetireDeps, run: RetireRun): Promise<RetireReport> {
   const { plan } = run;
   const workers = plannedServices(deps.config, plan).filter((p) => p.service.role === 'worker');
   const refs = workers.flatMap((w) => {
     const deploymentId = run.deploy?.deployments[w.environment.name]?.[w.service.name];
-    return deploymentId
-      ? [
-          {
-            environment: w.environment.name,
-            service: w.service.name,
-            deploymentId,
-            region: w.environment.region,
-          },
-        ]
-      : [];
+    return deploymentId ? [{ region: w.environment.region, deploymentId }] : [];
   });
   const infos = await batchGetByRegion(deps.clients.codedeploy, refs);
+  const trafficMoved = await new DeploymentTargets(deps.clients.codedeploy).trafficMoved(
+    refs.flatMap(({ region, deploymentId }) => {
+      const info = infos.get(deploymentId);
+      return info ? [{ region, info }] : [];
+    }),
+  );
 
   const results = await Promise.allSettled(
     workers.map(async (worker): Promise<WorkerReport> => {
       const report = { environment: worker.environment.name, service: worker.service.name };
-      const ref = refs.find((r) => r.environment === report.environment && r.service === report.service);
-      const info = ref && infos.get(ref.deploymentId);
-      if (ref && info && inTerminationWait(info)) {
-        await deps.clients.codedeploy(worker.environment.region).send(
-          new ContinueDeploymentCommand({
-            deploymentId: ref.deploymentId,
-            deploymentWaitType: 'TERMINATION_WAIT',
-          }),
-        );
-        return { ...report, action: 'continue-deployment', stoppedTasks: 0 };
+      const deploymentId = run.deploy?.deployments[report.environment]?.[report.service];
+      if (!deploymentId) return { ...report, action: 'none', reason: 'the run made no deployment for it' };
+      const decision = decideRetire(infos.get(deploymentId), trafficMoved.has(deploymentId));
+      if (decision.action === 'continue-deployment') {
+        try {
+          await deps.clients
+            .codedeploy(worker.environment.region)
+            .send(new ContinueDeploymentCommand({ deploymentId, deploymentWaitType: 'TERMINATION_WAIT' }));
+        } catch (error) {
+          // It finished between the look and the call: CodeDeploy terminated the originals itself.
+          if (!isAlreadyCompleted(error)) throw error;
+          return { ...report, deploymentId, action: 'none', reason: 'the deployment succeeded meanwhile' };
+        }
       }
-      if (!info || info.status === 'Succeeded') {
-        return { ...report, action: 'stop-tasks', stoppedTasks: await stopOldTasks(deps, plan, worker) };
-      }
-      // Still shifting traffic: CodeDeploy owns the old tasks until it is done.
-      return { ...report, action: 'none', stoppedTasks: 0 };
+      return { ...report, deploymentId, ...decision };
     }),
   );
 
@@ -122,11 +90,11 @@ export async function retireOldWorkers(deps: RetireDeps, run: RetireRun): Promis
     results,
     workers,
     (worker) =>
-      `${worker.environment.name}/${worker.service.name} (service ${worker.service.service} on ${worker.environment.cluster})`,
+      `${worker.environment.name}/${worker.service.name} (deployment group ${worker.service.deploymentGroup})`,
   );
   if (failed) {
     throw new RetireFailedError(
-      `Release ${plan.release} is deployed but old workers were not all retired: ${failed.what}. They stop when their deployment's termination wait ends; stop them by hand to retire them sooner.`,
+      `Release ${plan.release} is deployed but old workers were not all retired: ${failed.what}. They stop when their deployment's termination wait ends; end it sooner with \`aws deploy continue-deployment --deployment-wait-type TERMINATION_WAIT\`.`,
       { cause: failed.cause },
     );
   }

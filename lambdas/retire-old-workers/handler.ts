@@ -1,5 +1,4 @@
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
-import { ECSClient } from '@aws-sdk/client-ecs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { createClients } from '../shared/clients.js';
 import { systemClock } from '../shared/clock.js';
@@ -10,10 +9,10 @@ import { retireOldWorkers } from './core.js';
 import { parseRetireOldWorkersEvent } from './schema.js';
 
 // Only the clients this handler calls (SSM for its configuration): each SDK package adds to the cold start.
-const clients = createClients({ ecs: ECSClient, codedeploy: CodeDeployClient, ssm: SSMClient });
+const clients = createClients({ codedeploy: CodeDeployClient, ssm: SSMClient });
 const clock = systemClock();
 
-/** RetireOldWorkers: once every deployment succeeded, stops worker tasks still on the old revision. */
+/** RetireOldWorkers: once every deployment succeeded, ends the termination wait of the worker services' deployments. */
 export const handler = async (event: unknown, _context?: LambdaContext): Promise<RetireReport> => {
   const { state } = parseRetireOldWorkersEvent(event);
   return retireOldWorkers({ clients, clock, config: await loadConfig(clients) }, state);

@@ -4,6 +4,8 @@ export interface Clock {
   nowMs(): number;
   /** Resolves after `ms` milliseconds of (possibly scaled) time. */
   sleep(ms: number): Promise<void>;
+  /** Milliseconds of (possibly scaled) time since the epoch time `sinceMs`, measured as `sleep` measures. */
+  elapsedMs(sinceMs: number): number;
 }
 
 /**
@@ -14,5 +16,6 @@ export function systemClock(scale = Number(process.env.STEPDEPLOY_TIME_SCALE ?? 
   return {
     nowMs: () => Date.now(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms / scale))),
+    elapsedMs: (sinceMs) => (Date.now() - sinceMs) * scale,
   };
 }

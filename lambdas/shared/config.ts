@@ -67,6 +67,8 @@ export const ConfigSchema = z.object({
   pollSeconds: z.number().positive(),
   /** Seconds one check invocation keeps watching before it hands back to the state machine. */
   watchSeconds: z.number().positive(),
+  /** Seconds a deployment may stay in flight (traffic not moved) before CheckDeployments fails the run. */
+  deploymentTimeoutSeconds: z.number().positive(),
   /** EventBridge bus the announcements go to. */
   eventBusName: z.string().min(1),
 });

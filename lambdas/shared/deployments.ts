@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
 import {
   BatchGetDeploymentsCommand,
+  BatchGetDeploymentTargetsCommand,
   type CodeDeployClient,
   CreateDeploymentCommand,
   type DeploymentInfo,
   type DeploymentStatus,
+  type ECSTarget,
+  ListDeploymentTargetsCommand,
   paginateListDeployments,
 } from '@aws-sdk/client-codedeploy';
 import type { Clients } from './clients.js';
@@ -13,8 +16,8 @@ import type { DeployConfig, EnvironmentConfig, ServiceConfig } from './config.js
 import { chunk, environmentOf } from './ecs-tasks.js';
 import { DeploymentFailedError, ForeignDeploymentError, ValidationError } from './errors.js';
 import { deploymentMarker, parseMarker } from './markers.js';
-import { serviceRevision } from './revisions.js';
-import type { AggregateStatus, DeploymentRef, Plan, Revision, RollbackAction } from './types.js';
+import { serviceTaskDefinitionArn } from './revisions.js';
+import type { AggregateStatus, DeploymentRef, Plan, RollbackAction, TaskDefinitionArn } from './types.js';
 
 /**
  * What every deployment core is handed: the clients, the clock and the configuration.
@@ -27,8 +30,12 @@ export interface DeploymentDeps<K extends keyof Clients = 'codedeploy'> {
   config: DeployConfig;
 }
 
-/** Statuses of a deployment that has not finished; CodeDeploy allows one such per deployment group. */
-export const ACTIVE_STATUSES: DeploymentStatus[] = ['Created', 'Queued', 'InProgress', 'Ready'];
+/**
+ * Statuses of a deployment that has not finished; CodeDeploy allows one such per deployment
+ * group. `Baking` is one of them (ListDeployments filters on it) though ECS deployments are not
+ * known to enter it.
+ */
+export const ACTIVE_STATUSES: DeploymentStatus[] = ['Created', 'Queued', 'InProgress', 'Baking', 'Ready'];
 
 /** Status recorded for a deployment CodeDeploy did not return. */
 export const MISSING = 'Missing';
@@ -40,7 +47,8 @@ export const BATCH_GET_DEPLOYMENTS_MAX = 25;
 export interface PlannedService {
   environment: EnvironmentConfig;
   service: ServiceConfig;
-  revisions: { previous: Revision; next: Revision };
+  /** Task definition ARNs of the service before the release (the rollback target) and of the release. */
+  revisions: { previous: TaskDefinitionArn; next: TaskDefinitionArn };
 }
 
 /**
@@ -59,8 +67,8 @@ export function plannedServices(config: DeployConfig, plan: Plan): PlannedServic
         );
       }
       const revisions = {
-        previous: serviceRevision(config, plan, envName, serviceName, 'previous'),
-        next: serviceRevision(config, plan, envName, serviceName, 'next'),
+        previous: serviceTaskDefinitionArn(config, plan, envName, serviceName, 'previous'),
+        next: serviceTaskDefinitionArn(config, plan, envName, serviceName, 'next'),
       };
       planned.push({ environment, service, revisions });
     }
@@ -155,9 +163,7 @@ export async function batchGetByRegion(
  */
 export function isAutoRollback(info: Pick<DeploymentInfo, 'creator' | 'rollbackInfo'>): boolean {
   return (
-    info.rollbackInfo?.rollbackTriggeringDeploymentId !== undefined ||
-    info.creator === 'codeDeployRollback' ||
-    (info.creator as string | undefined) === 'autoRollback'
+    info.rollbackInfo?.rollbackTriggeringDeploymentId !== undefined || info.creator === 'codeDeployRollback'
   );
 }
 
@@ -193,6 +199,8 @@ export interface GroupSurvey<G extends ReleaseGroup = ReleaseGroup> {
   ours?: DeploymentInfo;
   /** Active deployments someone else started: another release, a person, CodeDeploy's own rollback. */
   foreign: DeploymentInfo[];
+  /** Ids of the foreign deployments whose traffic already moved (in their termination wait). */
+  trafficMoved: ReadonlySet<string>;
 }
 
 /**
@@ -229,20 +237,28 @@ export async function surveyDeploymentGroups<G extends ReleaseGroup>(
       if (!ours && oursSince) {
         [ours] = await findMarkedDeployments(codedeploy, { ...filter, createdAfter: oursSince }, marker);
       }
-      return { group, marker, ours, foreign: active.filter((info) => !isOurs(info)) };
+      const foreign = active.filter((info) => !isOurs(info));
+      const trafficMoved = await new DeploymentTargets(clients.codedeploy).trafficMoved(
+        foreign.map((info) => ({ region: group.environment.region, info })),
+      );
+      return { group, marker, ours, foreign, trafficMoved };
     }),
   );
 }
 
 /** One foreign deployment: where it is, what it is, and how to get it out of the way. */
-export function describeForeignDeployment(group: ReleaseGroup, info: DeploymentInfo): string {
+export function describeForeignDeployment(
+  group: ReleaseGroup,
+  info: DeploymentInfo,
+  trafficMoved: boolean,
+): string {
   const { environment, service } = group;
   const where = `deployment group ${service.application}/${service.deploymentGroup} (${environment.name}/${service.name}, ${environment.region})`;
   const marker = isAutoRollback(info) ? undefined : parseMarker(info.description);
   const of = marker
     ? ` of stepdeploy release ${marker.release}${marker.rollback ? ' (its rollback)' : ''}`
     : '';
-  if (inTerminationWait(info)) {
+  if (inTerminationWait(info, trafficMoved)) {
     return (
       `${where} has deployment ${info.deploymentId}${of} in its termination wait: traffic already moved to its ` +
       'replacement tasks and the original tasks are kept for the rollback window. Run ' +
@@ -267,7 +283,15 @@ export function refuseForeignDeployments(
   surveys: readonly GroupSurvey[],
   outcome: string,
 ): void {
-  const foreign = surveys.flatMap((s) => s.foreign.map((info) => describeForeignDeployment(s.group, info)));
+  const foreign = surveys.flatMap((s) =>
+    s.foreign.map((info) =>
+      describeForeignDeployment(
+        s.group,
+        info,
+        info.deploymentId !== undefined && s.trafficMoved.has(info.deploymentId),
+      ),
+    ),
+  );
   if (foreign.length === 0) return;
   throw new ForeignDeploymentError(
     `Release ${release} ${outcome}: CodeDeploy allows one active deployment per deployment group, and ` +
@@ -276,22 +300,125 @@ export function refuseForeignDeployments(
   );
 }
 
-/** True when traffic has moved to the replacement tasks and only the termination wait is left. */
-export function inTerminationWait(info: DeploymentInfo): boolean {
+/**
+ * True when traffic has moved to the replacement tasks and only the termination wait is left:
+ * the deployment is still in flight and its ECS target Succeeded (`targetSucceeded`). CodeDeploy
+ * leaves `instanceTerminationWaitTimeStarted` false for ECS
+ * (https://github.com/aws/containers-roadmap/issues/269); should it ever say true, that counts too.
+ */
+export function inTerminationWait(
+  info: Pick<DeploymentInfo, 'status' | 'instanceTerminationWaitTimeStarted'>,
+  targetSucceeded: boolean,
+): boolean {
   return (
     (info.status === 'InProgress' || info.status === 'Ready') &&
-    info.instanceTerminationWaitTimeStarted === true
+    (targetSucceeded || info.instanceTerminationWaitTimeStarted === true)
   );
 }
 
+/** True once production traffic is on the deployment's replacement tasks: it succeeded, or waits to terminate the originals. */
+export function hasTrafficMoved(
+  info: Pick<DeploymentInfo, 'status' | 'instanceTerminationWaitTimeStarted'>,
+  targetSucceeded: boolean,
+): boolean {
+  return info.status === 'Succeeded' || inTerminationWait(info, targetSucceeded);
+}
+
 /**
- * Where one deployment stands for the run: SUCCEEDED once it succeeded or only waits to
- * terminate the original tasks, FAILED once it failed or was stopped, RUNNING otherwise.
+ * Where one deployment stands for the run: SUCCEEDED once traffic moved (it succeeded, or only
+ * waits to terminate the original tasks), FAILED once it failed or was stopped, RUNNING otherwise.
  */
-export function deploymentVerdict(info: DeploymentInfo): AggregateStatus {
-  if (info.status === 'Succeeded' || inTerminationWait(info)) return 'SUCCEEDED';
+export function deploymentVerdict(info: DeploymentInfo, targetSucceeded: boolean): AggregateStatus {
+  if (hasTrafficMoved(info, targetSucceeded)) return 'SUCCEEDED';
   if (info.status === 'Failed' || info.status === 'Stopped') return 'FAILED';
   return 'RUNNING';
+}
+
+/** BatchGetDeploymentTargets takes at most 25 target ids per call. */
+export const BATCH_GET_TARGETS_MAX = 25;
+
+/** A deployment looked up, with the Region it lives in. */
+export interface LocatedDeployment {
+  region: string;
+  info: DeploymentInfo;
+}
+
+/**
+ * Reads the ECS targets of in-flight deployments to learn whether their traffic moved: one
+ * ListDeploymentTargets per deployment (remembered), then one BatchGetDeploymentTargets per
+ * look, only for deployments InProgress whose traffic was not yet seen moved. Keep one reader
+ * for the looks of one invocation, so each deployment's target ids are listed once.
+ */
+export class DeploymentTargets {
+  private readonly targetIds = new Map<string, string[]>();
+  private readonly moved = new Set<string>();
+
+  constructor(private readonly codedeployOf: (region: string) => CodeDeployClient) {}
+
+  /** Ids of the deployments among `deployments` whose ECS target Succeeded while they are in flight. */
+  async trafficMoved(deployments: ReadonlyArray<LocatedDeployment>): Promise<Set<string>> {
+    const inFlight = deployments.filter(
+      ({ info }) =>
+        info.deploymentId !== undefined && (info.status === 'InProgress' || info.status === 'Ready'),
+    );
+    await Promise.all(
+      inFlight.map(async ({ region, info }) => {
+        const id = info.deploymentId as string;
+        if (this.moved.has(id) || info.status !== 'InProgress') return;
+        const targets = await this.targetsOf(region, id);
+        // An ECS deployment has one target, its service; every one of them must have moved.
+        if (targets.length > 0 && targets.every((target) => target.status === 'Succeeded'))
+          this.moved.add(id);
+      }),
+    );
+    return new Set(
+      inFlight.map(({ info }) => info.deploymentId as string).filter((id) => this.moved.has(id)),
+    );
+  }
+
+  /**
+   * True when traffic may have reached the replacement of a deployment that ended: its target
+   * Succeeded, or its AllowTraffic lifecycle event started. False means the original tasks
+   * never stopped serving. An unreadable target counts as true.
+   */
+  async trafficReached(region: string, deploymentId: string): Promise<boolean> {
+    const targets = await this.targetsOf(region, deploymentId).catch(() => undefined);
+    if (!targets || targets.length === 0) return true;
+    return targets.some(
+      (target) =>
+        target.status === 'Succeeded' ||
+        target.lifecycleEvents?.some(
+          (event) =>
+            event.lifecycleEventName === 'AllowTraffic' &&
+            event.status !== 'Pending' &&
+            event.status !== 'Skipped',
+        ),
+    );
+  }
+
+  /** The ECS targets of a deployment: its target ids listed once, then read 25 at a time. */
+  private async targetsOf(region: string, deploymentId: string): Promise<ECSTarget[]> {
+    const codedeploy = this.codedeployOf(region);
+    let ids = this.targetIds.get(deploymentId);
+    if (!ids) {
+      ids = [];
+      let nextToken: string | undefined;
+      do {
+        const page = await codedeploy.send(new ListDeploymentTargetsCommand({ deploymentId, nextToken }));
+        ids.push(...(page?.targetIds ?? []));
+        nextToken = page?.nextToken;
+      } while (nextToken);
+      this.targetIds.set(deploymentId, ids);
+    }
+    const pages = await Promise.all(
+      chunk(ids, BATCH_GET_TARGETS_MAX).map((targetIds) =>
+        codedeploy.send(new BatchGetDeploymentTargetsCommand({ deploymentId, targetIds })),
+      ),
+    );
+    return pages
+      .flatMap((page) => page.deploymentTargets ?? [])
+      .flatMap((t) => (t.ecsTarget ? [t.ecsTarget] : []));
+  }
 }
 
 /**
@@ -307,14 +434,17 @@ export function decideRollback(info: Pick<DeploymentInfo, 'status' | 'rollbackIn
     case 'Stopped':
       return info.rollbackInfo?.rollbackDeploymentId ? 'adopt' : 'none';
     default:
-      // Created, Queued, InProgress, Ready (termination wait included), Baking: still in flight.
+      // Created, Queued, InProgress, Baking, Ready (termination wait included): still in flight.
       return 'stop';
   }
 }
 
-/** AppSpec content of an ECS blue/green deployment and the hex sha256 CodeDeploy checks it against. */
+/**
+ * AppSpec content of an ECS blue/green deployment and the hex sha256 CodeDeploy checks it
+ * against. `taskDefinition` is the task definition's full ARN, as the AppSpec takes it.
+ */
 export function appSpecOf(
-  taskDefinition: Revision,
+  taskDefinition: TaskDefinitionArn,
   service: Pick<ServiceConfig, 'container' | 'containerPort'>,
 ) {
   const resources = [
@@ -333,11 +463,11 @@ export function appSpecOf(
   return { content, sha256: createHash('sha256').update(content).digest('hex') };
 }
 
-/** Creates a deployment of `taskDefinition` on the service's group, marked by `description`; returns its id. */
+/** Creates a deployment of `taskDefinition` (its ARN) on the service's group, marked by `description`; returns its id. */
 export async function createEcsDeployment(
   codedeploy: CodeDeployClient,
   service: ServiceConfig,
-  taskDefinition: Revision,
+  taskDefinition: TaskDefinitionArn,
   description: string,
 ): Promise<string> {
   const appSpec = appSpecOf(taskDefinition, service);

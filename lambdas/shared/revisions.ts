@@ -1,6 +1,6 @@
 import type { DeployConfig } from './config.js';
 import { ValidationError } from './errors.js';
-import type { DeploymentIds, DeploymentRef, Plan, Revision } from './types.js';
+import type { DeploymentIds, DeploymentRef, Plan, Revision, TaskDefinitionArn } from './types.js';
 
 /**
  * The plan and the deployments' state in the compact shapes the state machine carries,
@@ -31,6 +31,30 @@ export function serviceRevision(
     );
   }
   return `${configured.family}:${number}`;
+}
+
+/** The ARN partition of a Region: `aws-cn` in China, `aws-us-gov` in GovCloud, `aws` elsewhere. */
+export function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+}
+
+/**
+ * The full ARN of `service`'s task definition in `environment`, before or after the release,
+ * as CodeDeploy's AppSpec takes it: the configured family and the plan's revision number, in
+ * the environment's Region and the plan's account.
+ */
+export function serviceTaskDefinitionArn(
+  config: DeployConfig,
+  plan: Pick<Plan, 'services' | 'account'>,
+  environment: string,
+  service: string,
+  which: 'previous' | 'next',
+): TaskDefinitionArn {
+  const revision = serviceRevision(config, plan, environment, service, which);
+  const region = config.environments.find((env) => env.name === environment)?.region as string;
+  return `arn:${partitionOf(region)}:ecs:${region}:${plan.account}:task-definition/${revision}`;
 }
 
 /** The deployments of `ids` as a list, in environment then service order of the record. */

@@ -53,6 +53,7 @@ export const PlanSchema: ZodType<Plan> = z.object({
   release: z.string().min(1),
   runId: z.string().regex(/^[A-Za-z0-9_-]{1,36}$/, 'expected an ECS startedBy of 1-36 of A-Z a-z 0-9 _ -'),
   startedAt: z.string().min(1),
+  account: z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id'),
   environments: z.array(z.string().min(1)),
   skipMigrations: z.boolean(),
   oneOff: z.record(z.string(), revision),
@@ -122,8 +123,9 @@ export const RetireReportSchema: ZodType<RetireReport> = z.object({
     z.object({
       environment: z.string(),
       service: z.string(),
-      action: z.enum(['continue-deployment', 'stop-tasks', 'none']),
-      stoppedTasks: z.number().int().min(0),
+      deploymentId: z.string().optional(),
+      action: z.enum(['continue-deployment', 'none']),
+      reason: z.string(),
     }),
   ),
 });

@@ -17,6 +17,9 @@ export interface ReleaseInput {
 /** A task definition revision as `family:revision`. */
 export type Revision = string;
 
+/** A task definition's full ARN (`arn:aws:ecs:<region>:<account>:task-definition/<family>:<revision>`). */
+export type TaskDefinitionArn = string;
+
 /** Output of Plan, kept at `$.plan`. */
 export interface Plan {
   release: string;
@@ -24,6 +27,11 @@ export interface Plan {
   runId: string;
   /** ISO time Plan ran; deployments of this run were created after it. */
   startedAt: string;
+  /**
+   * The AWS account of the clusters, from the task definition ARNs Plan read: with each
+   * environment's Region it makes the task definition ARNs the AppSpecs name.
+   */
+  account: string;
   environments: string[];
   skipMigrations: boolean;
   /** Per environment: the new revision of the one-off task definition (migration and steps). */
@@ -138,8 +146,12 @@ export interface RetireReport {
   workers: Array<{
     environment: string;
     service: string;
-    action: 'continue-deployment' | 'stop-tasks' | 'none';
-    stoppedTasks: number;
+    /** The worker's deployment of this run, when it has one. */
+    deploymentId?: string;
+    /** `continue-deployment`: its termination wait was ended, so CodeDeploy stops the original tasks now. */
+    action: 'continue-deployment' | 'none';
+    /** Why, in a few words (such as "the deployment already succeeded"). */
+    reason: string;
   }>;
 }
 

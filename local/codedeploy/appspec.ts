@@ -4,7 +4,7 @@ import { AwsError } from '../aws-error.js';
 
 /** What an ECS AppSpec tells CodeDeploy: the task definition to roll out and where traffic goes. */
 export interface EcsAppSpec {
-  /** Task definition ARN (or `family:revision`) of the replacement task set. */
+  /** Task definition ARN of the replacement task set. */
   taskDefinition: string;
   /** Container that receives the load balancer's traffic. */
   containerName: string;
@@ -22,6 +22,13 @@ const invalid = (message: string) =>
     'InvalidRevisionException',
     `${message} An ECS AppSpec is { version: 0.0, Resources: [{ <name>: { Type: AWS::ECS::Service, Properties: { TaskDefinition, LoadBalancerInfo: { ContainerName, ContainerPort } } } }] }.`,
   );
+
+/**
+ * What CodeDeploy accepts as an ECS AppSpec's TaskDefinition: the task definition's full ARN
+ * (https://docs.aws.amazon.com/codedeploy/latest/userguide/reference-appspec-file-structure-resources.html).
+ */
+const TASK_DEFINITION_ARN =
+  /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task-definition\/[A-Za-z0-9_-]{1,255}:\d+$/;
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -58,6 +65,11 @@ export function parseEcsAppSpec(content: string, sha256?: string): EcsAppSpec {
   const taskDefinition = properties.TaskDefinition;
   if (typeof taskDefinition !== 'string' || taskDefinition === '') {
     throw invalid('The AppSpec resource has no Properties.TaskDefinition.');
+  }
+  if (!TASK_DEFINITION_ARN.test(taskDefinition)) {
+    throw invalid(
+      `The AppSpec's TaskDefinition ${taskDefinition} is not a task definition ARN; give the full ARN (arn:aws:ecs:<region>:<account>:task-definition/<family>:<revision>).`,
+    );
   }
   const loadBalancer = isRecord(properties.LoadBalancerInfo) ? properties.LoadBalancerInfo : {};
   const containerName = loadBalancer.ContainerName;

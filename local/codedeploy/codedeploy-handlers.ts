@@ -74,6 +74,18 @@ export function codedeployHandlers(model: CodeDeployModel): Record<string, Handl
       'StopDeployment',
       (input, region) => model.stopDeployment(region, input.deploymentId, input.autoRollbackEnabled),
     ),
+    ListDeploymentTargets: op<Parameters<CodeDeployModel['listDeploymentTargets']>[1]>(
+      'ListDeploymentTargets',
+      (input, region) => model.listDeploymentTargets(region, input),
+    ),
+    BatchGetDeploymentTargets: op<Parameters<CodeDeployModel['batchGetDeploymentTargets']>[1]>(
+      'BatchGetDeploymentTargets',
+      (input, region) => model.batchGetDeploymentTargets(region, input),
+    ),
+    GetDeploymentTarget: op<Parameters<CodeDeployModel['getDeploymentTarget']>[1]>(
+      'GetDeploymentTarget',
+      (input, region) => model.getDeploymentTarget(region, input),
+    ),
     ContinueDeployment: op<{ deploymentId?: string; deploymentWaitType?: string }>(
       'ContinueDeployment',
       (input, region) => model.continueDeployment(region, input.deploymentId, input.deploymentWaitType),

@@ -1,6 +1,6 @@
 import { AwsError } from '../aws-error.js';
 import type { EcsModel } from '../ecs/ecs-model.js';
-import type { TaskSetPort } from './model.js';
+import type { TaskSetPort } from './records.js';
 
 /** The task set operations of the local ECS, as CodeDeploy drives them (by cluster, service and id). */
 export function ecsTaskSetPort(ecs: EcsModel): TaskSetPort {
@@ -41,6 +41,20 @@ export function ecsTaskSetPort(ecs: EcsModel): TaskSetPort {
       const set = ecs.taskSet(record, id);
       // Deleting a task set that is already gone is what a retry of the same step does.
       if (set) await ecs.deleteTaskSet(record, set, `CodeDeploy removed task set ${id}`);
+    },
+    describeService(region, cluster, service) {
+      const record = ecs.service(region, cluster, service);
+      const described = ecs.describeService(record, false);
+      return {
+        serviceArn: described.serviceArn as string,
+        taskSets: (described.taskSets ?? []).map((set) => ({
+          id: set.id as string,
+          status: set.status ?? 'ACTIVE',
+          desiredCount: set.computedDesiredCount ?? 0,
+          pendingCount: set.pendingCount ?? 0,
+          runningCount: set.runningCount ?? 0,
+        })),
+      };
     },
     async isTaskSetHealthy(region, cluster, service, id) {
       const found = ecs.taskSet(ecs.service(region, cluster, service), id);

@@ -25,7 +25,7 @@ const deployment = (
 ): DeploymentReport => ({
   environment,
   service,
-  deploymentId: `d-${environment}-${service}${fields.creator === 'autoRollback' ? '-rb' : ''}`,
+  deploymentId: `d-${environment}-${service}${fields.creator === 'codeDeployRollback' ? '-rb' : ''}`,
   creator: 'user',
   description: `stepdeploy:bench-release:${environment}/${service}`,
   ...fields,
@@ -74,7 +74,7 @@ describe('overheadOf', () => {
           deployment('a', 's', { createTimeMs: 430, approvedAtMs: 830 }),
           deployment('b', 's', { createTimeMs: 430, approvedAtMs: 630 }),
           // A rollback is not work the release waits for.
-          deployment('b', 's', { creator: 'autoRollback', createTimeMs: 0, approvedAtMs: 1000 }),
+          deployment('b', 's', { creator: 'codeDeployRollback', createTimeMs: 0, approvedAtMs: 1000 }),
         ],
       }),
     );
@@ -142,7 +142,7 @@ describe('deploymentReaction', () => {
             status: 'Succeeded',
             createTimeMs: 1500,
           }),
-          deployment('a', 's', { creator: 'autoRollback', status: 'Succeeded', createTimeMs: 1200 }),
+          deployment('a', 's', { creator: 'codeDeployRollback', status: 'Succeeded', createTimeMs: 1200 }),
         ],
       }),
     );

@@ -19,6 +19,10 @@ export class FakeClock implements Clock {
     return this.now;
   }
 
+  elapsedMs(sinceMs: number): number {
+    return this.now - sinceMs;
+  }
+
   sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       this.timers.push({ atMs: this.now + Math.max(0, ms), seq: this.seq++, resolve });

@@ -1,5 +1,10 @@
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { BatchGetDeploymentsCommand, CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import {
+  BatchGetDeploymentsCommand,
+  BatchGetDeploymentTargetsCommand,
+  CodeDeployClient,
+  ListDeploymentTargetsCommand,
+} from '@aws-sdk/client-codedeploy';
 import { DescribeTasksCommand, ECSClient } from '@aws-sdk/client-ecs';
 import {
   DescribeExecutionCommand,
@@ -222,6 +227,28 @@ describe('tail-deploy on a mocked AWS', () => {
       '  [us] web: Failed (d-WEB)',
       `  ${ARN}`,
     ]);
+  });
+
+  it('tells traffic shifted from the ECS target while the deployment is InProgress', async () => {
+    // Prepare: CodeDeploy keeps instanceTerminationWaitTimeStarted false for ECS; the target
+    // Succeeded while the deployment is InProgress means traffic moved (containers-roadmap#269).
+    codedeploy.on(BatchGetDeploymentsCommand).callsFake(async (input) => ({
+      deploymentsInfo: (input.deploymentIds ?? []).map((deploymentId: string) => ({
+        deploymentId,
+        status: 'InProgress',
+        instanceTerminationWaitTimeStarted: false,
+      })),
+    }));
+    codedeploy.on(ListDeploymentTargetsCommand).resolves({ targetIds: ['us:web'] });
+    codedeploy
+      .on(BatchGetDeploymentTargetsCommand)
+      .resolves({
+        deploymentTargets: [{ deploymentTargetType: 'ECSTarget', ecsTarget: { status: 'Succeeded' } }],
+      });
+    // Act
+    const { stdout } = await tail([]);
+    // Assess
+    expect(stdout.lines).toContain('[us] web rollback deployment d-BACK InProgress, traffic shifted');
   });
 
   it('colours the environment prefix on a terminal, and not when NO_COLOR is set', async () => {

@@ -13,6 +13,7 @@ import {
   announcementsOf,
   appliedMigrations,
   describeTasks,
+  finalState,
   GROUPS,
   imageOf,
   plannedRevision,
@@ -48,6 +49,14 @@ describe('a release to three environments', () => {
     }
     const announcements = await announcementsOf(aws(), release);
     expect(announcements.map((event) => event['detail-type'])).toEqual(['Release Succeeded']);
+
+    // CodeDeploy keeps instanceTerminationWaitTimeStarted false for ECS; the run saw traffic
+    // moved on the workers' targets (https://github.com/aws/containers-roadmap/issues/269) and
+    // ended their termination wait instead of sitting through it.
+    const { retire } = await finalState(aws(), executionArn);
+    expect(retire?.workers.map((worker) => [worker.environment, worker.action])).toEqual(
+      DEMO_ENVIRONMENTS.map((environment) => [environment, 'continue-deployment']),
+    );
 
     // RetireOldWorkers ended the workers' termination wait: the old workers got SIGTERM,
     // which their entrypoint turned into SIGQUIT (drain). Whether the job in hand finished

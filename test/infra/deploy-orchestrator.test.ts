@@ -112,7 +112,12 @@ describe('handler functions', () => {
     });
     expect(config.preDeploySteps.map((step) => step.name)).toEqual(['assets']);
     expect(config.postDeploySteps.map((step) => step.name)).toEqual(['tag-release']);
-    expect(config).toMatchObject({ pollSeconds: 5, watchSeconds: 600, eventBusName: 'default' });
+    expect(config).toMatchObject({
+      pollSeconds: 5,
+      watchSeconds: 600,
+      deploymentTimeoutSeconds: 7200,
+      eventBusName: 'default',
+    });
   });
 
   it('gives the checks their watch plus 60 s and keeps every function within Lambda limits', () => {
@@ -198,7 +203,7 @@ describe('least-privilege IAM', () => {
   });
 
   it('conditions task actions on the configured clusters', () => {
-    for (const verb of ['start-tasks', 'check-tasks', 'stop-tasks', 'retire-old-workers', 'cleanup']) {
+    for (const verb of ['start-tasks', 'check-tasks', 'stop-tasks', 'cleanup']) {
       const taskStatements = statementsOf(verb).filter((statement) =>
         actionsOf(statement).some((action) =>
           ['ecs:StopTask', 'ecs:DescribeTasks', 'ecs:ListTasks'].includes(action),
@@ -255,8 +260,15 @@ describe('least-privilege IAM', () => {
     const codedeployStatements = statementsOf('plan').filter((statement) =>
       actionsOf(statement).some((action) => action.startsWith('codedeploy:')),
     );
-    expect(codedeployStatements).toHaveLength(1);
-    const [find] = codedeployStatements;
+    expect(codedeployStatements).toHaveLength(2);
+    const [find, targets] = codedeployStatements;
+    // ListDeploymentTargets and BatchGetDeploymentTargets name no resource type in the Service
+    // Authorization Reference (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodedeploy.html).
+    expect(actionsOf(targets).sort()).toEqual([
+      'codedeploy:BatchGetDeploymentTargets',
+      'codedeploy:ListDeploymentTargets',
+    ]);
+    expect(targets.Resource).toBe('*');
     expect(actionsOf(find).sort()).toEqual([
       'codedeploy:BatchGetDeployments',
       'codedeploy:GetDeployment',
@@ -267,6 +279,22 @@ describe('least-privilege IAM', () => {
     expect(scoped).toContain(':deploymentgroup:');
     expect(scoped).not.toContain('*');
     for (const group of groups) expect(scoped).toContain(`{"Ref":"${group}"}`);
+  });
+
+  it('retires workers through CodeDeploy only: no ECS task action, ContinueDeployment on any deployment', () => {
+    const statements = statementsOf('retire-old-workers');
+    expect(statements.flatMap(actionsOf).filter((action) => action.startsWith('ecs:'))).toEqual([]);
+    const resume = statements.find((statement) =>
+      actionsOf(statement).includes('codedeploy:ContinueDeployment'),
+    );
+    expect(resume?.Resource).toBe('*');
+  });
+
+  it('grants GetDeploymentConfig on every deployment configuration of the account in the groups’ Regions', () => {
+    const statement = statementsOf('start-deployments').find((s) =>
+      actionsOf(s).includes('codedeploy:GetDeploymentConfig'),
+    );
+    expect(JSON.stringify(statement?.Resource)).toMatch(/:deploymentconfig:\*/);
   });
 
   it('lets Plan list only this state machine’s executions and Announce put events on the bus', () => {
@@ -413,6 +441,16 @@ describe('props validation', () => {
       'a poll under a second',
       () => ({ pollInterval: Duration.millis(500) }),
       /pollInterval is 500 millis; use at least 1 second/,
+    ],
+    [
+      'a deployment timeout shorter than a poll',
+      () => ({ pollInterval: Duration.minutes(2), deploymentTimeout: Duration.minutes(1) }),
+      /deploymentTimeout \(1 minute\) is shorter than pollInterval/,
+    ],
+    [
+      'a deployment timeout not shorter than the run',
+      () => ({ deploymentTimeout: Duration.hours(6) }),
+      /deploymentTimeout \(6 hours\) is not shorter than timeout \(6 hours\)/,
     ],
     [
       'a watch shorter than a poll',

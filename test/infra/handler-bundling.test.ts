@@ -17,7 +17,7 @@ const SDK_PACKAGES: Record<Verb, string[]> = {
   'check-deployments': ['client-codedeploy', 'client-ssm'],
   'roll-back': ['client-codedeploy', 'client-ssm'],
   'check-rollbacks': ['client-codedeploy', 'client-ssm'],
-  'retire-old-workers': ['client-codedeploy', 'client-ecs', 'client-ssm'],
+  'retire-old-workers': ['client-codedeploy', 'client-ssm'],
   announce: ['client-eventbridge', 'client-ssm'],
   cleanup: ['client-codedeploy', 'client-ecs', 'client-sfn', 'client-ssm'],
 };

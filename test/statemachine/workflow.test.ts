@@ -202,8 +202,9 @@ describe('a release run through the synthesized state machine', () => {
       workers: ['us', 'eu', 'au'].map((environment) => ({
         environment,
         service: 'worker',
+        deploymentId: expect.any(String),
         action: 'continue-deployment',
-        stoppedTasks: 0,
+        reason: 'traffic moved; the termination wait was ended',
       })),
     });
     expect(result.output?.announce).toMatchObject({ outcome: 'SUCCEEDED', detailType: 'Release Succeeded' });

@@ -1,7 +1,9 @@
 import {
   BatchGetDeploymentsCommand,
+  BatchGetDeploymentTargetsCommand,
   CodeDeployClient,
   type DeploymentInfo,
+  ListDeploymentTargetsCommand,
 } from '@aws-sdk/client-codedeploy';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
@@ -20,8 +22,52 @@ describe('aggregateDeployments', () => {
   it.each<{
     name: string;
     infos: Array<Partial<DeploymentInfo>>;
+    /** Deployments whose ECS target Succeeded. */
+    moved?: string[];
+    /** How long every deployment has been in flight. */
+    elapsedMs?: number;
     expected: Pick<DeployState, 'status' | 'failures'>;
   }>([
+    {
+      name: 'both InProgress with their targets Succeeded (ECS termination wait)',
+      infos: [{ status: 'InProgress' }, { status: 'InProgress', instanceTerminationWaitTimeStarted: false }],
+      moved: ['d-web', 'd-worker'],
+      expected: { status: 'SUCCEEDED', failures: [] },
+    },
+    {
+      name: 'one InProgress whose target has not Succeeded yet',
+      infos: [{ status: 'InProgress' }, { status: 'InProgress' }],
+      moved: ['d-web'],
+      expected: { status: 'RUNNING', failures: [] },
+    },
+    {
+      name: 'one Baking',
+      infos: [{ status: 'Succeeded' }, { status: 'Baking' }],
+      expected: { status: 'RUNNING', failures: [] },
+    },
+    {
+      name: 'one in flight past the deployment timeout',
+      infos: [{ status: 'Succeeded' }, { status: 'InProgress' }],
+      elapsedMs: 7_200_001,
+      expected: {
+        status: 'FAILED',
+        failures: [
+          {
+            ...worker,
+            status: 'TimedOut',
+            reason:
+              'the deployment timeout of 120 minutes ran out with 1 deployment still in flight (eu/worker); this one was InProgress',
+          },
+        ],
+      },
+    },
+    {
+      name: 'traffic moved everywhere when the deployment timeout ran out',
+      infos: [{ status: 'InProgress' }, { status: 'Succeeded' }],
+      moved: ['d-web'],
+      elapsedMs: 7_200_001,
+      expected: { status: 'SUCCEEDED', failures: [] },
+    },
     {
       name: 'all succeeded',
       infos: [{ status: 'Succeeded' }, { status: 'Succeeded' }],
@@ -85,7 +131,7 @@ describe('aggregateDeployments', () => {
         failures: [{ ...worker, status: 'Missing', reason: 'CodeDeploy did not return deployment d-worker' }],
       },
     },
-  ])('$name', ({ infos, expected }) => {
+  ])('$name', ({ infos, expected, moved, elapsedMs }) => {
     // Prepare
     const refs = [web, worker];
     const byId = new Map(
@@ -93,7 +139,11 @@ describe('aggregateDeployments', () => {
     );
 
     // Act
-    const aggregate = aggregateDeployments(refs, byId);
+    const aggregate = aggregateDeployments(refs, byId, {
+      trafficMoved: new Set(moved ?? []),
+      elapsedMs: () => elapsedMs ?? 0,
+      timeoutMs: 7_200_000,
+    });
 
     // Assess
     expect(aggregate).toEqual(expected);
@@ -125,6 +175,38 @@ describe('checkDeployments', () => {
     expect(state.status).toBe('FAILED');
     expect(deps.clock.sleeps).toEqual([5000, 5000]);
     expect(codedeploy).toHaveReceivedCommandTimes(BatchGetDeploymentsCommand, 3);
+  });
+
+  it('counts a deployment InProgress whose ECS target Succeeded as moved, listing its targets once', async () => {
+    // Prepare: CodeDeploy keeps instanceTerminationWaitTimeStarted false for ECS
+    // (https://github.com/aws/containers-roadmap/issues/269); the target tells.
+    const deps = makeDeps();
+    codedeploy
+      .on(BatchGetDeploymentsCommand)
+      .resolves({ deploymentsInfo: [deployment('d-web', 'us', 'web', { status: 'InProgress' })] });
+    codedeploy.on(ListDeploymentTargetsCommand).resolves({ targetIds: ['us-cluster:web'] });
+    codedeploy
+      .on(BatchGetDeploymentTargetsCommand)
+      .resolvesOnce({ deploymentTargets: [{ ecsTarget: { status: 'InProgress' } }] })
+      .resolves({
+        deploymentTargets: [{ deploymentTargetType: 'ECSTarget', ecsTarget: { status: 'Succeeded' } }],
+      });
+
+    // Act
+    const state = await checkDeployments(
+      deps,
+      { deployments: deploymentIds([web]), status: 'RUNNING', failures: [] },
+      10,
+    );
+
+    // Assess
+    expect(state.status).toBe('SUCCEEDED');
+    expect(deps.clock.sleeps).toEqual([5000]);
+    expect(codedeploy).toHaveReceivedCommandTimes(ListDeploymentTargetsCommand, 1);
+    expect(codedeploy).toHaveReceivedCommandWith(BatchGetDeploymentTargetsCommand, {
+      deploymentId: 'd-web',
+      targetIds: ['us-cluster:web'],
+    });
   });
 
   it('hands the state back RUNNING once its poll budget is spent', async () => {

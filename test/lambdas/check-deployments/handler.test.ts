@@ -19,7 +19,9 @@ describe('check-deployments handler', () => {
 
   it('looks once and returns when the Lambda has no time left to watch', async () => {
     // Prepare
-    codedeploy.on(BatchGetDeploymentsCommand).resolves({ deploymentsInfo: [deployment('d-1', 'us', 'web')] });
+    codedeploy
+      .on(BatchGetDeploymentsCommand)
+      .resolves({ deploymentsInfo: [deployment('d-1', 'us', 'web', { createTime: new Date() })] });
     const state = {
       deployments: { us: { web: 'd-1' } },
       status: 'RUNNING',

@@ -68,6 +68,14 @@ describe('settleRollback', () => {
       expected: { ref: { ...base, action: 'stop', status: 'Stopped' }, verdict: 'SUCCEEDED' },
     },
     {
+      // StopDeployment is asynchronous: the rollback shows after Stopped
+      // (https://github.com/kayac/ecspresso/blob/main/rollback.go waits for both).
+      name: 'stopped after traffic moved, its rollback not named yet',
+      ref: { ...base, action: 'stop', deploymentId: 'd-2' },
+      known: [{ deploymentId: 'd-2', status: 'Stopped' }],
+      expected: { ref: { ...base, action: 'stop', deploymentId: 'd-2' }, verdict: 'RUNNING' },
+    },
+    {
       name: 'stop came too late: the new revision serves',
       ref: { ...base, action: 'stop' },
       known: [{ deploymentId: 'd-1', status: 'Succeeded' }],
@@ -123,7 +131,11 @@ describe('settleRollback', () => {
     const byId = new Map(known.map((info) => [info.deploymentId, info]));
 
     // Act
-    const settled = settleRollback(ref, (id) => byId.get(id));
+    const settled = settleRollback(ref, {
+      lookup: (id) => byId.get(id),
+      trafficMoved: new Set(),
+      neverShifted: new Set(['d-1']),
+    });
 
     // Assess
     expect(settled).toEqual(expected);

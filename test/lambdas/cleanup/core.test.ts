@@ -1,8 +1,10 @@
 import {
+  BatchGetDeploymentTargetsCommand,
   CodeDeployClient,
   CreateDeploymentCommand,
   type CreateDeploymentCommandInput,
   type DeploymentInfo,
+  ListDeploymentTargetsCommand,
   StopDeploymentCommand,
   type StopDeploymentCommandInput,
 } from '@aws-sdk/client-codedeploy';
@@ -250,6 +252,31 @@ describe('cleanup', () => {
     expect(report.stoppedTasks).toHaveLength(2);
     expect(codedeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
     expect(codedeploy).not.toHaveReceivedCommand(StopDeploymentCommand);
+  });
+
+  it('keeps deployments whose traffic had moved when the run was aborted in their termination wait', async () => {
+    // Prepare: the check had not seen it yet; CodeDeploy shows every target Succeeded while the
+    // deployments are InProgress (https://github.com/aws/containers-roadmap/issues/269).
+    history([succeeded(plan), succeeded(deployState)]);
+    deployments.push(
+      deployment('d-us-web', 'us', 'web', { status: 'Succeeded' }),
+      deployment('d-us-worker', 'us', 'worker', { status: 'InProgress' }),
+    );
+    codedeploy.on(ListDeploymentTargetsCommand).resolves({ targetIds: ['us-cluster:us-worker'] });
+    codedeploy
+      .on(BatchGetDeploymentTargetsCommand)
+      .resolves({
+        deploymentTargets: [{ deploymentTargetType: 'ECSTarget', ecsTarget: { status: 'Succeeded' } }],
+      });
+
+    // Act
+    const report = await cleanup(makeDeps(), detail);
+
+    // Assess
+    expect(report.rollbacks).toEqual([]);
+    expect(report.note).toMatch(/had succeeded; they are kept/);
+    expect(codedeploy).not.toHaveReceivedCommand(StopDeploymentCommand);
+    expect(codedeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
   });
 
   it('leaves an execution that is running again alone', async () => {

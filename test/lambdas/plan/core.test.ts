@@ -1,4 +1,10 @@
-import { CodeDeployClient, type DeploymentInfo, ListDeploymentsCommand } from '@aws-sdk/client-codedeploy';
+import {
+  BatchGetDeploymentTargetsCommand,
+  CodeDeployClient,
+  type DeploymentInfo,
+  ListDeploymentsCommand,
+  ListDeploymentTargetsCommand,
+} from '@aws-sdk/client-codedeploy';
 import {
   type ContainerDefinition,
   DescribeServicesCommand,
@@ -451,6 +457,7 @@ describe('plan', () => {
         release: '2026-11-26.3',
         runId: runIdOf(EXECUTION_ARN),
         startedAt: '2026-11-26T07:00:00.000Z',
+        account: '123456789012',
         environments: ['us', 'eu', 'au'],
         skipMigrations: false,
         oneOff: { us: 'us-oneoff:2', eu: 'eu-oneoff:2', au: 'au-oneoff:2' },
@@ -773,15 +780,22 @@ describe('plan', () => {
     });
 
     it('says how to end the termination wait of the previous release, naming it', async () => {
-      // Prepare
+      // Prepare: CodeDeploy keeps instanceTerminationWaitTimeStarted false for ECS; the target
+      // Succeeded while the deployment is InProgress says it waits (containers-roadmap#269).
       seed(store, ['us', 'eu', 'au']);
       deployments.push(
         active('d-r0', 'us', 'web', {
           status: 'InProgress',
-          instanceTerminationWaitTimeStarted: true,
+          instanceTerminationWaitTimeStarted: false,
           description: deploymentMarker('r0', 'us', 'web'),
         }),
       );
+      codedeploy.on(ListDeploymentTargetsCommand).resolves({ targetIds: ['us-cluster:us-web'] });
+      codedeploy
+        .on(BatchGetDeploymentTargetsCommand)
+        .resolves({
+          deploymentTargets: [{ deploymentTargetType: 'ECSTarget', ecsTarget: { status: 'Succeeded' } }],
+        });
 
       // Act
       const planned = plan(event(input), { clients, clock: fakeClock(), config });

@@ -1,70 +1,44 @@
-import { CodeDeployClient, ContinueDeploymentCommand, type DeploymentInfo } from '@aws-sdk/client-codedeploy';
 import {
-  DescribeTasksCommand,
-  type DescribeTasksCommandInput,
-  ECSClient,
-  ListTasksCommand,
-  StopTaskCommand,
-  type Task,
-} from '@aws-sdk/client-ecs';
+  BatchGetDeploymentTargetsCommand,
+  CodeDeployClient,
+  ContinueDeploymentCommand,
+  type DeploymentInfo,
+  ListDeploymentTargetsCommand,
+} from '@aws-sdk/client-codedeploy';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { isOldWorkerTask, retireOldWorkers } from '../../../lambdas/retire-old-workers/core.js';
+import { decideRetire, retireOldWorkers } from '../../../lambdas/retire-old-workers/core.js';
 import { RetireFailedError } from '../../../lambdas/shared/errors.js';
 import type { DeployState } from '../../../lambdas/shared/types.js';
 import { deployment, makeDeps, plan, serveDeployments } from '../shared/deployment-fixtures.js';
 
 const codedeploy = mockClient(CodeDeployClient);
-const ecs = mockClient(ECSClient);
 
-const TD = 'arn:aws:ecs:us-east-1:000000000000:task-definition';
-
-describe('isOldWorkerTask', () => {
-  it.each<[string, Partial<Task>, string, boolean]>([
+describe('decideRetire', () => {
+  it.each<[string, Partial<DeploymentInfo> | undefined, boolean, string]>([
+    ['succeeded: CodeDeploy terminated the originals', { status: 'Succeeded' }, false, 'none'],
     [
-      'old revision, running',
-      { lastStatus: 'RUNNING', taskDefinitionArn: `${TD}/us-worker:4` },
-      'us-worker:5',
+      'InProgress, target Succeeded: in its termination wait',
+      { status: 'InProgress' },
       true,
+      'continue-deployment',
     ],
     [
-      'new revision, running',
-      { lastStatus: 'RUNNING', taskDefinitionArn: `${TD}/us-worker:5` },
-      'us-worker:5',
+      'InProgress, flag set',
+      { status: 'InProgress', instanceTerminationWaitTimeStarted: true },
       false,
+      'continue-deployment',
     ],
-    [
-      'new revision given as an ARN',
-      { lastStatus: 'RUNNING', taskDefinitionArn: `${TD}/us-worker:5` },
-      `${TD}/us-worker:5`,
-      false,
-    ],
-    [
-      'revision 5 is not revision 15',
-      { lastStatus: 'RUNNING', taskDefinitionArn: `${TD}/us-worker:15` },
-      'us-worker:5',
-      true,
-    ],
-    [
-      'old revision, still starting',
-      { lastStatus: 'PENDING', taskDefinitionArn: `${TD}/us-worker:4` },
-      'us-worker:5',
-      false,
-    ],
-    [
-      'old revision, already asked to stop',
-      { lastStatus: 'RUNNING', desiredStatus: 'STOPPED', taskDefinitionArn: `${TD}/us-worker:4` },
-      'us-worker:5',
-      false,
-    ],
-    ['no task definition', { lastStatus: 'RUNNING' }, 'us-worker:5', false],
-  ])('%s -> %s', (_name, task, next, expected) => {
+    ['InProgress, traffic not moved', { status: 'InProgress' }, false, 'none'],
+    ['Ready before traffic moved', { status: 'Ready' }, false, 'none'],
+    ['unknown to CodeDeploy', undefined, false, 'none'],
+  ])('%s -> %s', (_name, info, moved, expected) => {
     // Act
-    const old = isOldWorkerTask(task, next);
+    const decision = decideRetire(info, moved);
 
     // Assess
-    expect(old).toBe(expected);
+    expect(decision.action).toBe(expected);
   });
 });
 
@@ -81,95 +55,77 @@ describe('retireOldWorkers', () => {
 
   beforeEach(() => {
     codedeploy.reset();
-    ecs.reset();
     deployments = [];
     serveDeployments(codedeploy, deployments);
     codedeploy.on(ContinueDeploymentCommand).resolves({});
-    ecs.on(ListTasksCommand).resolves({ taskArns: [] });
-    ecs.on(StopTaskCommand).resolves({});
+    codedeploy
+      .on(ListDeploymentTargetsCommand)
+      .callsFake((input: { deploymentId: string }) => ({ targetIds: [`${input.deploymentId}-target`] }));
+    // The target of an InProgress deployment Succeeded: traffic moved (containers-roadmap#269).
+    codedeploy.on(BatchGetDeploymentTargetsCommand).resolves({
+      deploymentTargets: [{ deploymentTargetType: 'ECSTarget', ecsTarget: { status: 'Succeeded' } }],
+    });
   });
 
-  it('skips the termination wait of a worker deployment that still holds the old tasks', async () => {
+  it('ends the termination wait of worker deployments whose traffic moved, read from their target', async () => {
     // Prepare
     deployments.push(
-      deployment('d-us-worker', 'us', 'worker', {
-        status: 'Ready',
-        instanceTerminationWaitTimeStarted: true,
-      }),
-      deployment('d-eu-worker', 'eu', 'worker', {
-        status: 'InProgress',
-        instanceTerminationWaitTimeStarted: true,
-      }),
+      deployment('d-us-worker', 'us', 'worker', { status: 'InProgress' }),
+      deployment('d-eu-worker', 'eu', 'worker', { status: 'Succeeded' }),
     );
-
-    // Act
-    const report = await retireOldWorkers(makeDeps(), { plan, deploy });
-
-    // Assess
-    expect(report).toEqual({
-      workers: [
-        { environment: 'us', service: 'worker', action: 'continue-deployment', stoppedTasks: 0 },
-        { environment: 'eu', service: 'worker', action: 'continue-deployment', stoppedTasks: 0 },
-      ],
-    });
-    expect(codedeploy).toHaveReceivedCommandWith(ContinueDeploymentCommand, {
-      deploymentId: 'd-us-worker',
-      deploymentWaitType: 'TERMINATION_WAIT',
-    });
-    expect(codedeploy).not.toHaveReceivedCommandWith(ContinueDeploymentCommand, { deploymentId: 'd-us-web' });
-    expect(ecs).not.toHaveReceivedCommand(StopTaskCommand);
-  });
-
-  it('stops the running tasks of an old revision once the deployment succeeded', async () => {
-    // Prepare
-    deployments.push(
-      deployment('d-us-worker', 'us', 'worker', { status: 'Succeeded' }),
-      deployment('d-eu-worker', 'eu', 'worker', {
-        status: 'Ready',
-        instanceTerminationWaitTimeStarted: true,
-      }),
-    );
-    const tasks: Task[] = [
-      { taskArn: 't-old', lastStatus: 'RUNNING', taskDefinitionArn: `${TD}/us-worker:4` },
-      { taskArn: 't-new', lastStatus: 'RUNNING', taskDefinitionArn: `${TD}/us-worker:5` },
-      { taskArn: 't-older', lastStatus: 'RUNNING', taskDefinitionArn: `${TD}/us-worker:3` },
-    ];
-    ecs
-      .on(ListTasksCommand, { cluster: 'us-cluster', serviceName: 'us-worker' })
-      .resolvesOnce({ taskArns: ['t-old', 't-new'], nextToken: 'page-2' })
-      .resolves({ taskArns: ['t-older'] });
-    ecs.on(DescribeTasksCommand).callsFake((input: DescribeTasksCommandInput) => ({
-      tasks: tasks.filter((t) => input.tasks?.includes(t.taskArn ?? '')),
-    }));
 
     // Act
     const report = await retireOldWorkers(makeDeps(), { plan, deploy });
 
     // Assess
     expect(report.workers).toEqual([
-      { environment: 'us', service: 'worker', action: 'stop-tasks', stoppedTasks: 2 },
-      { environment: 'eu', service: 'worker', action: 'continue-deployment', stoppedTasks: 0 },
+      {
+        environment: 'us',
+        service: 'worker',
+        deploymentId: 'd-us-worker',
+        action: 'continue-deployment',
+        reason: 'traffic moved; the termination wait was ended',
+      },
+      {
+        environment: 'eu',
+        service: 'worker',
+        deploymentId: 'd-eu-worker',
+        action: 'none',
+        reason: 'the deployment already succeeded: CodeDeploy terminated the original tasks',
+      },
     ]);
-    expect(ecs).toHaveReceivedCommandTimes(StopTaskCommand, 2);
-    expect(ecs).toHaveReceivedCommandWith(StopTaskCommand, {
-      cluster: 'us-cluster',
-      task: 't-older',
-      reason: 'stepdeploy: old worker retired by release r1',
+    expect(codedeploy).toHaveReceivedCommandTimes(ContinueDeploymentCommand, 1);
+    expect(codedeploy).toHaveReceivedCommandWith(ContinueDeploymentCommand, {
+      deploymentId: 'd-us-worker',
+      deploymentWaitType: 'TERMINATION_WAIT',
     });
-    expect(ecs).not.toHaveReceivedCommandWith(StopTaskCommand, { task: 't-new' });
+    expect(codedeploy).toHaveReceivedCommandWith(BatchGetDeploymentTargetsCommand, {
+      deploymentId: 'd-us-worker',
+      targetIds: ['d-us-worker-target'],
+    });
+  });
+
+  it('leaves a deployment that finished meanwhile alone', async () => {
+    // Prepare
+    deployments.push(
+      deployment('d-us-worker', 'us', 'worker', { status: 'InProgress' }),
+      deployment('d-eu-worker', 'eu', 'worker', { status: 'Succeeded' }),
+    );
+    const completed = Object.assign(new Error('done'), { name: 'DeploymentAlreadyCompletedException' });
+    codedeploy.on(ContinueDeploymentCommand).rejects(completed);
+
+    // Act
+    const report = await retireOldWorkers(makeDeps(), { plan, deploy });
+
+    // Assess
+    expect(report.workers[0]).toMatchObject({ action: 'none', reason: 'the deployment succeeded meanwhile' });
   });
 
   it('tries every worker and reports the one it could not retire', async () => {
     // Prepare
     deployments.push(
-      deployment('d-us-worker', 'us', 'worker', {
-        status: 'Ready',
-        instanceTerminationWaitTimeStarted: true,
-      }),
-      deployment('d-eu-worker', 'eu', 'worker', {
-        status: 'Ready',
-        instanceTerminationWaitTimeStarted: true,
-      }),
+      deployment('d-us-worker', 'us', 'worker', { status: 'InProgress' }),
+      deployment('d-eu-worker', 'eu', 'worker', { status: 'InProgress' }),
     );
     codedeploy
       .on(ContinueDeploymentCommand, { deploymentId: 'd-us-worker' })
@@ -180,7 +136,7 @@ describe('retireOldWorkers', () => {
 
     // Assess
     await expect(attempt).rejects.toThrow(RetireFailedError);
-    await expect(attempt).rejects.toThrow(/us\/worker \(service us-worker on us-cluster\)/);
+    await expect(attempt).rejects.toThrow(/us\/worker \(deployment group us-worker-dg\)/);
     expect(codedeploy).toHaveReceivedCommandWith(ContinueDeploymentCommand, { deploymentId: 'd-eu-worker' });
   });
 });

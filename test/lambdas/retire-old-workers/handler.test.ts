@@ -1,5 +1,4 @@
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
-import { ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
@@ -11,12 +10,10 @@ import { config, plan } from '../shared/deployment-fixtures.js';
 
 const codedeploy = mockClient(CodeDeployClient);
 const ssm = mockClient(SSMClient);
-const ecs = mockClient(ECSClient);
 
 describe('retire-old-workers handler', () => {
   beforeEach(() => {
     codedeploy.reset();
-    ecs.reset();
     serveConfig(ssm, config);
   });
 
@@ -32,21 +29,14 @@ describe('retire-old-workers handler', () => {
     await expect(attempt).rejects.toThrow(/event\.state\.plan\.services\.us\.worker\[1\]/);
   });
 
-  it('stops old workers of every worker service when no deployment holds them', async () => {
-    // Prepare
-    ecs.on(ListTasksCommand).resolves({ taskArns: [] });
-
+  it('does nothing for workers the run made no deployment for', async () => {
     // Act
     const report = await handler({ state: { plan } });
 
     // Assess
     expect(report.workers).toEqual([
-      { environment: 'us', service: 'worker', action: 'stop-tasks', stoppedTasks: 0 },
-      { environment: 'eu', service: 'worker', action: 'stop-tasks', stoppedTasks: 0 },
+      { environment: 'us', service: 'worker', action: 'none', reason: 'the run made no deployment for it' },
+      { environment: 'eu', service: 'worker', action: 'none', reason: 'the run made no deployment for it' },
     ]);
-    expect(ecs).toHaveReceivedCommandWith(ListTasksCommand, {
-      cluster: 'eu-cluster',
-      serviceName: 'eu-worker',
-    });
   });
 });

@@ -85,7 +85,9 @@ describe('rollBack', () => {
     });
     const content =
       codedeploy.commandCalls(CreateDeploymentCommand)[0].args[0].input.revision?.appSpecContent?.content;
-    expect(content).toContain('"TaskDefinition":"us-worker:4"');
+    expect(content).toContain(
+      '"TaskDefinition":"arn:aws:ecs:us-east-1:123456789012:task-definition/us-worker:4"',
+    );
   });
 
   it('does not duplicate a rollback deployment when retried', async () => {

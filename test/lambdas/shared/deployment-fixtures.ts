@@ -36,6 +36,7 @@ export const config: DeployConfig = {
   postDeploySteps: [],
   pollSeconds: 5,
   watchSeconds: 60,
+  deploymentTimeoutSeconds: 7200,
   eventBusName: 'default',
 };
 
@@ -47,6 +48,7 @@ export const plan: Plan = {
   release: 'r1',
   runId: 'sd-0123456789abcdef0123456789abcdef0',
   startedAt: STARTED_AT,
+  account: '123456789012',
   environments: ['us', 'eu'],
   skipMigrations: false,
   oneOff: { us: 'us-oneoff:8', eu: 'eu-oneoff:8' },

@@ -43,17 +43,23 @@ describe('decideRollback', () => {
 });
 
 describe('deploymentVerdict', () => {
-  it.each<[Partial<DeploymentInfo>, string]>([
-    [{ status: 'Succeeded' }, 'SUCCEEDED'],
-    [{ status: 'InProgress', instanceTerminationWaitTimeStarted: true }, 'SUCCEEDED'],
-    [{ status: 'Ready', instanceTerminationWaitTimeStarted: true }, 'SUCCEEDED'],
-    [{ status: 'Ready' }, 'RUNNING'],
-    [{ status: 'Created' }, 'RUNNING'],
-    [{ status: 'Failed' }, 'FAILED'],
-    [{ status: 'Stopped', instanceTerminationWaitTimeStarted: true }, 'FAILED'],
-  ])('%j -> %s', (info, expected) => {
+  // CodeDeploy leaves instanceTerminationWaitTimeStarted false for ECS; the target Succeeded
+  // while the deployment is InProgress tells traffic moved (containers-roadmap#269).
+  it.each<[Partial<DeploymentInfo>, boolean, string]>([
+    [{ status: 'Succeeded' }, false, 'SUCCEEDED'],
+    [{ status: 'InProgress' }, true, 'SUCCEEDED'],
+    [{ status: 'InProgress', instanceTerminationWaitTimeStarted: false }, false, 'RUNNING'],
+    [{ status: 'InProgress', instanceTerminationWaitTimeStarted: true }, false, 'SUCCEEDED'],
+    [{ status: 'Ready', instanceTerminationWaitTimeStarted: true }, false, 'SUCCEEDED'],
+    [{ status: 'Ready' }, false, 'RUNNING'],
+    [{ status: 'Baking' }, false, 'RUNNING'],
+    [{ status: 'Created' }, false, 'RUNNING'],
+    [{ status: 'Failed' }, false, 'FAILED'],
+    [{ status: 'Stopped' }, true, 'FAILED'],
+    [{ status: 'Stopped', instanceTerminationWaitTimeStarted: true }, false, 'FAILED'],
+  ])('%j, target succeeded %s -> %s', (info, targetSucceeded, expected) => {
     // Act
-    const verdict = deploymentVerdict(info);
+    const verdict = deploymentVerdict(info, targetSucceeded);
 
     // Assess
     expect(verdict).toBe(expected);
@@ -63,7 +69,10 @@ describe('deploymentVerdict', () => {
 describe('appSpecOf', () => {
   it('hashes exactly the content it returns and keeps the AppSpec version 0.0', () => {
     // Act
-    const appSpec = appSpecOf('web:7', { container: 'app', containerPort: 3000 });
+    const appSpec = appSpecOf('arn:aws:ecs:us-east-1:123456789012:task-definition/web:7', {
+      container: 'app',
+      containerPort: 3000,
+    });
 
     // Assess
     expect(appSpec.sha256).toBe(createHash('sha256').update(appSpec.content).digest('hex'));

@@ -50,6 +50,7 @@ export function testConfig(overrides: Partial<DeployConfig> = {}): DeployConfig 
     postDeploySteps: [{ name: 'tag-release', container: 'app', command: ['node', 'tag-release.mjs'] }],
     pollSeconds: 5,
     watchSeconds: 60,
+    deploymentTimeoutSeconds: 7200,
     eventBusName: 'default',
     ...overrides,
   };
@@ -63,6 +64,9 @@ export function fakeClock(nowMs = Date.parse('2026-11-26T07:00:00.000Z')): Clock
     nowMs: () => nowMs + sleeps.reduce((total, ms) => total + ms, 0),
     sleep: async (ms) => {
       sleeps.push(ms);
+    },
+    elapsedMs(sinceMs) {
+      return this.nowMs() - sinceMs;
     },
   };
 }
@@ -78,6 +82,7 @@ export function taskPlan(): Plan {
     release: '2026-11-26.3',
     runId: runIdOf(EXECUTION_ARN),
     startedAt: '2026-11-26T07:00:00.000Z',
+    account: '123456789012',
     environments: ['us', 'eu', 'au'],
     skipMigrations: false,
     oneOff: { us: 'us-oneoff:2', eu: 'eu-oneoff:2', au: 'au-oneoff:2' },

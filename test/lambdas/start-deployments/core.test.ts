@@ -72,7 +72,7 @@ describe('startDeployments', () => {
           TargetService: {
             Type: 'AWS::ECS::Service',
             Properties: {
-              TaskDefinition: 'us-worker:5',
+              TaskDefinition: 'arn:aws:ecs:us-east-1:123456789012:task-definition/us-worker:5',
               LoadBalancerInfo: { ContainerName: 'app', ContainerPort: 4000 },
             },
           },

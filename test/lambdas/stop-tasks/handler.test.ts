@@ -17,6 +17,7 @@ const plan: Plan = {
   release: 'r1',
   runId: runIdOf(EXECUTION_ARN),
   startedAt: '2026-11-26T07:00:00.000Z',
+  account: '123456789012',
   environments: ['us'],
   skipMigrations: false,
   oneOff: { us: 'us-oneoff:2' },

@@ -3,14 +3,16 @@ import { appSpecOf } from '../../../lambdas/shared/deployments.js';
 import { AwsError } from '../../../local/aws-error.js';
 import { appSpecSha256, ecsAppSpecContent, parseEcsAppSpec } from '../../../local/codedeploy/appspec.js';
 
-const spec = { taskDefinition: 'app:7', containerName: 'web', containerPort: 3000 };
+const TASK_DEFINITION = 'arn:aws:ecs:us-east-1:123456789012:task-definition/app:7';
+
+const spec = { taskDefinition: TASK_DEFINITION, containerName: 'web', containerPort: 3000 };
 
 const yaml = `version: 0.0
 Resources:
   - TargetService:
       Type: AWS::ECS::Service
       Properties:
-        TaskDefinition: "app:7"
+        TaskDefinition: "arn:aws:ecs:us-east-1:123456789012:task-definition/app:7"
         LoadBalancerInfo:
           ContainerName: "web"
           ContainerPort: 3000
@@ -18,7 +20,10 @@ Resources:
 
 describe('parseEcsAppSpec', () => {
   it.each([
-    ['JSON as the handlers write it', appSpecOf('app:7', { container: 'web', containerPort: 3000 }).content],
+    [
+      'JSON as the handlers write it',
+      appSpecOf(TASK_DEFINITION, { container: 'web', containerPort: 3000 }).content,
+    ],
     ['YAML', yaml],
     ['JSON as the local AWS writes a rollback revision', ecsAppSpecContent(spec)],
   ])('reads %s', (_name, content) => {
@@ -46,15 +51,23 @@ describe('parseEcsAppSpec', () => {
     ],
     [
       'no container name',
-      '{"Resources":[{"T":{"Type":"AWS::ECS::Service","Properties":{"TaskDefinition":"a:1","LoadBalancerInfo":{"ContainerPort":80}}}}]}',
+      '{"Resources":[{"T":{"Type":"AWS::ECS::Service","Properties":{"TaskDefinition":"arn:aws:ecs:us-east-1:123456789012:task-definition/a:1","LoadBalancerInfo":{"ContainerPort":80}}}}]}',
       undefined,
       /ContainerName/,
     ],
     [
       'a port that is not one',
-      '{"Resources":[{"T":{"Type":"AWS::ECS::Service","Properties":{"TaskDefinition":"a:1","LoadBalancerInfo":{"ContainerName":"w","ContainerPort":70000}}}}]}',
+      '{"Resources":[{"T":{"Type":"AWS::ECS::Service","Properties":{"TaskDefinition":"arn:aws:ecs:us-east-1:123456789012:task-definition/a:1","LoadBalancerInfo":{"ContainerName":"w","ContainerPort":70000}}}}]}',
       undefined,
       /ContainerPort 70000/,
+    ],
+    [
+      // CodeDeploy takes the task definition's full ARN only
+      // (https://docs.aws.amazon.com/codedeploy/latest/userguide/reference-appspec-file-structure-resources.html).
+      'a task definition given as family:revision',
+      '{"Resources":[{"T":{"Type":"AWS::ECS::Service","Properties":{"TaskDefinition":"app:7","LoadBalancerInfo":{"ContainerName":"w","ContainerPort":80}}}}]}',
+      undefined,
+      /TaskDefinition app:7 is not a task definition ARN/,
     ],
     ['text that is no document', 'Resources: [unclosed', undefined, /neither JSON nor YAML/],
   ])('refuses %s with InvalidRevisionException', (_name, content, sha256, message) => {

@@ -1,15 +1,23 @@
 import {
   BatchGetDeploymentsCommand,
+  BatchGetDeploymentTargetsCommand,
   BatchLimitExceededException,
   CodeDeployClient,
   ContinueDeploymentCommand,
   CreateDeploymentCommand,
   type DeploymentInfo,
+  DeploymentIsNotInReadyStateException,
   DeploymentLimitExceededException,
+  DeploymentTargetDoesNotExistException,
+  DeploymentTargetListSizeExceededException,
+  type ECSTarget,
   GetDeploymentCommand,
   GetDeploymentGroupCommand,
+  GetDeploymentTargetCommand,
+  InvalidDeploymentTargetIdException,
   InvalidRevisionException,
   ListDeploymentsCommand,
+  ListDeploymentTargetsCommand,
   StopDeploymentCommand,
 } from '@aws-sdk/client-codedeploy';
 import {
@@ -63,12 +71,19 @@ const template = {
     },
     Web: service('web'),
     Api: service('api'),
+    Lin: service('lin'),
     App: {
       Type: 'AWS::CodeDeploy::Application',
       Properties: { ApplicationName: 'cd-app', ComputePlatform: 'ECS' },
     },
     WebGroup: group('Web', 'cd-web', { ActionOnTimeout: 'CONTINUE_DEPLOYMENT', WaitTimeInMinutes: 0 }),
     ApiGroup: group('Api', 'cd-api', { ActionOnTimeout: 'STOP_DEPLOYMENT', WaitTimeInMinutes: 2880 }),
+    LinGroup: group(
+      'Lin',
+      'cd-lin',
+      { ActionOnTimeout: 'CONTINUE_DEPLOYMENT', WaitTimeInMinutes: 0 },
+      'CodeDeployDefault.ECSLinear10PercentEvery1Minutes',
+    ),
   },
 };
 
@@ -85,14 +100,19 @@ function service(name: string) {
   };
 }
 
-function group(serviceId: string, name: string, ready: Record<string, unknown>) {
+function group(
+  serviceId: string,
+  name: string,
+  ready: Record<string, unknown>,
+  config = 'CodeDeployDefault.ECSAllAtOnce',
+) {
   return {
     Type: 'AWS::CodeDeploy::DeploymentGroup',
     Properties: {
       ApplicationName: { Ref: 'App' },
       DeploymentGroupName: name,
       ServiceRoleArn: 'arn:aws:iam::000000000000:role/codedeploy',
-      DeploymentConfigName: 'CodeDeployDefault.ECSAllAtOnce',
+      DeploymentConfigName: config,
       DeploymentStyle: { DeploymentType: 'BLUE_GREEN', DeploymentOption: 'WITH_TRAFFIC_CONTROL' },
       ECSServices: [{ ClusterName: { Ref: 'Cluster' }, ServiceName: { 'Fn::GetAtt': [serviceId, 'Name'] } }],
       BlueGreenDeploymentConfiguration: {
@@ -150,8 +170,32 @@ const reaches = (deploymentId: string, accept: (info: DeploymentInfo) => boolean
     `deployment ${deploymentId} ${what}`,
   );
 
+/** The ECS target of a deployment, read as the product reads it: ListDeploymentTargets, then BatchGetDeploymentTargets. */
+async function targetOf(deploymentId: string): Promise<ECSTarget> {
+  const { targetIds } = await codedeploy.send(new ListDeploymentTargetsCommand({ deploymentId }));
+  const { deploymentTargets } = await codedeploy.send(
+    new BatchGetDeploymentTargetsCommand({ deploymentId, targetIds }),
+  );
+  expect(deploymentTargets?.[0]?.deploymentTargetType).toBe('ECSTarget');
+  return deploymentTargets?.[0]?.ecsTarget as ECSTarget;
+}
+
+/**
+ * In its termination wait: CodeDeploy leaves instanceTerminationWaitTimeStarted false for ECS and
+ * marks the target Succeeded while the deployment stays InProgress
+ * (https://github.com/aws/containers-roadmap/issues/269).
+ */
 const inTerminationWait = (id: string) =>
-  reaches(id, (info) => info.instanceTerminationWaitTimeStarted === true, 'to start its termination wait');
+  eventually(
+    async () => {
+      const info = await get(id);
+      if (info.status !== 'InProgress') return undefined;
+      const target = await targetOf(id);
+      return target.status === 'Succeeded' ? { info, target } : undefined;
+    },
+    DEPLOYMENT_WAIT_MS,
+    `deployment ${id} to start its termination wait`,
+  );
 
 async function deploy(groupName: string, description: string, content?: string): Promise<string> {
   const appSpec = appSpecOf(v2, { container: 'app', containerPort: 8080 });
@@ -210,19 +254,77 @@ describe('CodeDeploy ECS blue/green', () => {
       '          ContainerName: "app"',
       '          ContainerPort: 8080',
     ].join('\n');
+    const notAnArn = await deploy(
+      'cd-web',
+      'family:revision',
+      appSpecOf('cd-app:2', { container: 'app', containerPort: 8080 }).content,
+    ).catch((error: unknown) => error);
     const id = await deploy('cd-web', 'release 2', yaml);
     const second = await deploy('cd-web', 'release 3').catch((error: unknown) => error);
-    const waiting = await inTerminationWait(id);
+    const { info: waiting, target } = await inTerminationWait(id);
     const shifted = await serviceState('web');
+    const { services } = await ecs.send(
+      new DescribeServicesCommand({ cluster: 'cd-test', services: ['web'] }),
+    );
+    const single = await codedeploy.send(
+      new GetDeploymentTargetCommand({ deploymentId: id, targetId: 'cd-test:web' }),
+    );
+    const targetErrors = await Promise.all(
+      [Array.from({ length: 26 }, () => 'cd-test:web'), ['web'], ['cd-test:api']].map((targetIds) =>
+        codedeploy
+          .send(new BatchGetDeploymentTargetsCommand({ deploymentId: id, targetIds }))
+          .catch((error: unknown) => error),
+      ),
+    );
+    const filtered = await codedeploy.send(
+      new ListDeploymentTargetsCommand({ deploymentId: id, targetFilters: { TargetStatus: ['Failed'] } }),
+    );
     await codedeploy.send(
       new ContinueDeploymentCommand({ deploymentId: id, deploymentWaitType: 'TERMINATION_WAIT' }),
     );
     const done = await reaches(id, (info) => info.status === 'Succeeded', 'to succeed');
 
     expect(badSha).toBeInstanceOf(InvalidRevisionException);
+    // https://docs.aws.amazon.com/codedeploy/latest/userguide/reference-appspec-file-structure-resources.html
+    expect(notAnArn).toBeInstanceOf(InvalidRevisionException);
+    expect((notAnArn as Error).message).toContain('cd-app:2');
     expect(second).toBeInstanceOf(DeploymentLimitExceededException);
     expect((second as Error).message).toContain(id);
     expect(waiting.status).toBe('InProgress');
+    expect(waiting.instanceTerminationWaitTimeStarted).toBe(false);
+    // https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_ECSTarget.html
+    expect(target).toMatchObject({
+      deploymentId: id,
+      targetId: 'cd-test:web',
+      targetArn: services?.[0]?.serviceArn,
+      status: 'Succeeded',
+    });
+    expect(target.lastUpdatedAt).toBeInstanceOf(Date);
+    expect(target.lifecycleEvents?.map((e) => [e.lifecycleEventName, e.status])).toEqual(
+      [
+        'BeforeInstall',
+        'Install',
+        'AfterInstall',
+        'AllowTestTraffic',
+        'AfterAllowTestTraffic',
+        'BeforeAllowTraffic',
+        'AllowTraffic',
+        'AfterAllowTraffic',
+      ].map((name) => [name, 'Succeeded']),
+    );
+    expect(target.lifecycleEvents?.[1]?.startTime).toBeInstanceOf(Date);
+    expect(target.lifecycleEvents?.[1]?.endTime).toBeInstanceOf(Date);
+    expect(target.taskSetsInfo?.map((set) => [set.taskSetLabel, set.trafficWeight, set.status])).toEqual([
+      ['Blue', 0, 'ACTIVE'],
+      ['Green', 100, 'PRIMARY'],
+    ]);
+    expect(single.deploymentTarget?.ecsTarget?.targetId).toBe('cd-test:web');
+    // https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_BatchGetDeploymentTargets.html
+    expect(targetErrors[0]).toBeInstanceOf(DeploymentTargetListSizeExceededException);
+    expect(targetErrors[1]).toBeInstanceOf(InvalidDeploymentTargetIdException);
+    expect(targetErrors[2]).toBeInstanceOf(DeploymentTargetDoesNotExistException);
+    expect(filtered.targetIds).toEqual([]);
+    expect(waiting.deploymentOverview).toBeUndefined();
     expect(shifted.taskDefinition).toBe(v2);
     expect(shifted.taskSets).toEqual(
       expect.arrayContaining([
@@ -280,6 +382,10 @@ describe('CodeDeploy ECS blue/green', () => {
     const id = await deploy('cd-api', 'release 2');
 
     const ready = await reaches(id, (info) => info.status === 'Ready', 'to be Ready');
+    const readyTarget = await targetOf(id);
+    const earlyTermination = await codedeploy
+      .send(new ContinueDeploymentCommand({ deploymentId: id, deploymentWaitType: 'TERMINATION_WAIT' }))
+      .catch((error: unknown) => error);
     const before = await serviceState('api');
     await codedeploy.send(
       new ContinueDeploymentCommand({ deploymentId: id, deploymentWaitType: 'READY_WAIT' }),
@@ -287,6 +393,8 @@ describe('CodeDeploy ECS blue/green', () => {
     await inTerminationWait(id);
 
     expect(ready.instanceTerminationWaitTimeStarted).toBe(false);
+    expect(readyTarget.status).toBe('Ready');
+    expect(earlyTermination).toBeInstanceOf(DeploymentIsNotInReadyStateException);
     expect(before.taskDefinition).toBe(v1);
     expect((await serviceState('api')).taskDefinition).toBe(v2);
   });
@@ -300,14 +408,28 @@ describe('CodeDeploy ECS blue/green', () => {
     const stopped = await codedeploy.send(
       new StopDeploymentCommand({ deploymentId: id, autoRollbackEnabled: true }),
     );
-    const original = await get(id);
+    const justAfter = await get(id);
+    const again = await codedeploy.send(
+      new StopDeploymentCommand({ deploymentId: id, autoRollbackEnabled: true }),
+    );
+    const original = await reaches(
+      id,
+      (info) => info.rollbackInfo?.rollbackDeploymentId !== undefined,
+      'to name its rollback',
+    );
     const rollbackId = original.rollbackInfo?.rollbackDeploymentId as string;
     const rollback = await reaches(rollbackId, (info) => info.status === 'Succeeded', 'to roll back');
 
+    // StopDeployment is asynchronous: Pending now, Stopped and rollbackInfo later, as ecspresso's
+    // rollback waits for both (https://github.com/kayac/ecspresso/blob/main/rollback.go).
     expect(stopped.status).toBe('Pending');
+    expect(again.status).toBe('Pending');
+    expect(justAfter.status).toBe('InProgress');
+    expect(justAfter.rollbackInfo).toBeUndefined();
     expect(original.status).toBe('Stopped');
     expect(original.errorInformation?.code).toBe('MANUAL_STOP');
-    expect(rollback.creator).toBe('autoRollback');
+    expect(rollback.creator).toBe('codeDeployRollback');
+    expect(rollback.deploymentConfigName).toBe('CodeDeployDefault.ECSAllAtOnce');
     expect(rollback.description).toBeUndefined();
     expect(rollback.rollbackInfo?.rollbackTriggeringDeploymentId).toBe(id);
     expect(await serviceState('web')).toEqual({ taskDefinition: v1, taskSets: [['PRIMARY', v1]] });
@@ -325,12 +447,18 @@ describe('CodeDeploy ECS blue/green', () => {
 
     const id = await deploy('cd-web', deploymentMarker('r3', 'test', 'web'));
     const failed = await reaches(id, (info) => info.status === 'Failed', 'to fail');
+    const failedTarget = await targetOf(id);
     const rollbackId = failed.rollbackInfo?.rollbackDeploymentId as string;
     const rollback = await reaches(rollbackId, (info) => info.status === 'Succeeded', 'to roll back');
 
     expect(failed.errorInformation?.code).toBe('HOOK_EXECUTION_FAILURE');
+    expect(rollback.creator).toBe('codeDeployRollback');
     expect(failed.errorInformation?.message).toContain('AfterAllowTraffic');
     expect(failed.deploymentOverview?.Failed).toBe(1);
+    expect(failedTarget.status).toBe('Failed');
+    expect(failedTarget.lifecycleEvents?.find((e) => e.status === 'Failed')?.lifecycleEventName).toBe(
+      'AfterAllowTraffic',
+    );
     expect(rollback.rollbackInfo?.rollbackTriggeringDeploymentId).toBe(id);
     expect(await serviceState('web')).toEqual({ taskDefinition: v1, taskSets: [['PRIMARY', v1]] });
   });
@@ -352,12 +480,60 @@ describe('CodeDeploy ECS blue/green', () => {
     await local.clock.sleep(5 * 60_000);
     const hanging = await get(id);
     await codedeploy.send(new StopDeploymentCommand({ deploymentId: id, autoRollbackEnabled: true }));
-    const rollbackId = (await get(id)).rollbackInfo?.rollbackDeploymentId as string;
+    const stopped = await reaches(
+      id,
+      (info) => info.rollbackInfo?.rollbackDeploymentId !== undefined,
+      'to name its rollback',
+    );
+    const rollbackId = stopped.rollbackInfo?.rollbackDeploymentId as string;
     await reaches(rollbackId, (info) => info.status === 'Succeeded', 'to roll back');
 
     expect(hanging.status).toBe('InProgress');
     expect(hanging.instanceTerminationWaitTimeStarted).toBe(false);
     expect((await get(id)).status).toBe('Stopped');
     expect(await serviceState('web')).toEqual({ taskDefinition: v1, taskSets: [['PRIMARY', v1]] });
+  });
+
+  it('fails a replacement that never gets healthy once the Install lifecycle event times out (an hour, scaled)', async () => {
+    // Unhealthy replacement tasks keep an ECS deployment InProgress until Install times out, an
+    // hour by default (https://github.com/CircleCI-Public/aws-ecs-orb/issues/134).
+    local.faults.add({ kind: 'deployment-hang', environment: 'test', service: 'web' });
+
+    const id = await deploy('cd-web', deploymentMarker('r5', 'test', 'web'));
+    const failed = await reaches(id, (info) => info.status === 'Failed', 'to fail at Install');
+    const target = await targetOf(id);
+
+    expect(failed.errorInformation?.code).toBe('ECS_UPDATE_ERROR');
+    expect(failed.errorInformation?.message).toContain('60 minutes');
+    expect(target.lifecycleEvents?.find((e) => e.status === 'Failed')?.lifecycleEventName).toBe('Install');
+  });
+
+  it('a linear configuration moves traffic in steps while the deployment stays InProgress', async () => {
+    // https://docs.aws.amazon.com/codedeploy/latest/userguide/deployment-configurations.html
+    const id = await deploy('cd-lin', 'release 2');
+
+    const midway = await eventually(
+      async () => {
+        const info = await get(id);
+        const target = await targetOf(id);
+        const green = target.taskSetsInfo?.find((set) => set.taskSetLabel === 'Green')?.trafficWeight ?? 0;
+        return green > 0 && green < 100 ? { info, target, green } : undefined;
+      },
+      DEPLOYMENT_WAIT_MS,
+      'traffic to be part-way moved',
+    );
+    const { info: waiting } = await inTerminationWait(id);
+
+    expect(midway.info.status).toBe('InProgress');
+    expect(midway.info.deploymentConfigName).toBe('CodeDeployDefault.ECSLinear10PercentEvery1Minutes');
+    expect(midway.target.status).toBe('InProgress');
+    expect(midway.target.lifecycleEvents?.find((e) => e.lifecycleEventName === 'AllowTraffic')?.status).toBe(
+      'InProgress',
+    );
+    expect(midway.target.taskSetsInfo?.find((set) => set.taskSetLabel === 'Blue')?.trafficWeight).toBe(
+      100 - midway.green,
+    );
+    expect(waiting.status).toBe('InProgress');
+    expect((await serviceState('lin')).taskDefinition).toBe(v2);
   });
 });
