@@ -240,11 +240,9 @@ describe('tail-deploy on a mocked AWS', () => {
       })),
     }));
     codedeploy.on(ListDeploymentTargetsCommand).resolves({ targetIds: ['us:web'] });
-    codedeploy
-      .on(BatchGetDeploymentTargetsCommand)
-      .resolves({
-        deploymentTargets: [{ deploymentTargetType: 'ECSTarget', ecsTarget: { status: 'Succeeded' } }],
-      });
+    codedeploy.on(BatchGetDeploymentTargetsCommand).resolves({
+      deploymentTargets: [{ deploymentTargetType: 'ECSTarget', ecsTarget: { status: 'Succeeded' } }],
+    });
     // Act
     const { stdout } = await tail([]);
     // Assess

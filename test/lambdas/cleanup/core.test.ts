@@ -263,11 +263,9 @@ describe('cleanup', () => {
       deployment('d-us-worker', 'us', 'worker', { status: 'InProgress' }),
     );
     codedeploy.on(ListDeploymentTargetsCommand).resolves({ targetIds: ['us-cluster:us-worker'] });
-    codedeploy
-      .on(BatchGetDeploymentTargetsCommand)
-      .resolves({
-        deploymentTargets: [{ deploymentTargetType: 'ECSTarget', ecsTarget: { status: 'Succeeded' } }],
-      });
+    codedeploy.on(BatchGetDeploymentTargetsCommand).resolves({
+      deploymentTargets: [{ deploymentTargetType: 'ECSTarget', ecsTarget: { status: 'Succeeded' } }],
+    });
 
     // Act
     const report = await cleanup(makeDeps(), detail);

@@ -791,11 +791,9 @@ describe('plan', () => {
         }),
       );
       codedeploy.on(ListDeploymentTargetsCommand).resolves({ targetIds: ['us-cluster:us-web'] });
-      codedeploy
-        .on(BatchGetDeploymentTargetsCommand)
-        .resolves({
-          deploymentTargets: [{ deploymentTargetType: 'ECSTarget', ecsTarget: { status: 'Succeeded' } }],
-        });
+      codedeploy.on(BatchGetDeploymentTargetsCommand).resolves({
+        deploymentTargets: [{ deploymentTargetType: 'ECSTarget', ecsTarget: { status: 'Succeeded' } }],
+      });
 
       // Act
       const planned = plan(event(input), { clients, clock: fakeClock(), config });
