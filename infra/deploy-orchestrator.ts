@@ -318,9 +318,9 @@ export class DeployOrchestrator extends Construct {
     acknowledgeWildcards(this, (finding) => {
       if (finding === 'Resource::*') {
         return (
-          'ECS Describe*/List*/RegisterTaskDefinition have no resource-level permissions, TagResource is ' +
-          'allowed only on create, task actions are conditioned on the configured clusters; X-Ray and log ' +
-          'delivery of the state machine take no resource either.'
+          'ECS Describe*/List*/RegisterTaskDefinition and CodeDeploy StopDeployment/ContinueDeployment have ' +
+          'no resource-level permissions, TagResource is allowed only on create, task actions are conditioned ' +
+          'on the configured clusters; X-Ray and log delivery of the state machine take no resource either.'
         );
       }
       if (/:task-definition\/.+:\*$/.test(finding)) {

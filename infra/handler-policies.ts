@@ -109,13 +109,15 @@ export class PolicyFactory {
 
   /** RollBack: stop in-flight deployments, redeploy previous revisions, adopt CodeDeploy's rollbacks. */
   rollBack(fn: lambda.IFunction): void {
-    this.deploymentAccess(fn, ['codedeploy:StopDeployment', ...CREATE_DEPLOYMENTS]);
+    this.deploymentAccess(fn, CREATE_DEPLOYMENTS);
+    this.deploymentControl(fn, 'codedeploy:StopDeployment');
     this.revisionAccess(fn);
   }
 
   /** RetireOldWorkers: end the termination wait, or stop the old tasks of worker services. */
   retireWorkers(fn: lambda.IFunction): void {
-    this.deploymentAccess(fn, ['codedeploy:ContinueDeployment', ...FIND_DEPLOYMENTS]);
+    this.deploymentAccess(fn, FIND_DEPLOYMENTS);
+    this.deploymentControl(fn, 'codedeploy:ContinueDeployment');
     this.taskAccess(fn, STOP_RUN_TASKS);
   }
 
@@ -178,6 +180,15 @@ export class PolicyFactory {
         conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
       }),
     );
+  }
+
+  /**
+   * StopDeployment and ContinueDeployment have no resource-level permissions (the Service
+   * Authorization Reference lists no resource type for them): a statement naming deployment
+   * groups would never match, so the resource is `*`.
+   */
+  private deploymentControl(fn: lambda.IFunction, action: string): void {
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: [action], resources: ['*'] }));
   }
 
   /** Deployment actions on the configured deployment groups. */
