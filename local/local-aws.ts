@@ -257,6 +257,11 @@ export class LocalAws {
     this.server.mount(targetPrefix, protocol, handlers, service);
   }
 
+  /** Every operation the local AWS serves on an awsJson protocol, as `service.Operation` (`ecs.RunTask`). */
+  operations(): string[] {
+    return this.server.operations();
+  }
+
   /** How many times each operation was called so far, as `service.Operation` (`logs.GetLogEvents`). */
   callCounts(): Record<string, number> {
     return this.server.callCounts();

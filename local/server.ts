@@ -151,6 +151,13 @@ export class WireServer {
     this.control.set(`${method.toUpperCase()} ${path}`, handler);
   }
 
+  /** Every operation served on an awsJson protocol, as `service.Operation`. */
+  operations(): string[] {
+    return [...this.services.values()].flatMap((mounted) =>
+      Object.keys(mounted.handlers).map((operation) => `${mounted.service}.${operation}`),
+    );
+  }
+
   /**
    * How many times each operation was called, as `service.Operation` (throttled calls
    * included: a client sees them): the figures behind API rate budgets.
