@@ -492,10 +492,12 @@ class TemplateDeployer {
         local.iam.putRole({
           name,
           path: properties.Path === undefined ? undefined : String(properties.Path),
+          // A trust policy without statements trusts nobody: only the local administrator assumes the role.
           trustPolicy:
-            properties.AssumeRolePolicyDocument === undefined
-              ? undefined
-              : policyDocument(properties.AssumeRolePolicyDocument, `${logicalId}.AssumeRolePolicyDocument`),
+            isRecord(properties.AssumeRolePolicyDocument) &&
+            properties.AssumeRolePolicyDocument.Statement !== undefined
+              ? policyDocument(properties.AssumeRolePolicyDocument, `${logicalId}.AssumeRolePolicyDocument`)
+              : undefined,
           maxSessionDurationSeconds:
             properties.MaxSessionDuration === undefined ? undefined : Number(properties.MaxSessionDuration),
         });

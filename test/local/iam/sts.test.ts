@@ -162,7 +162,15 @@ describe("a handler's role through the AWS CLI v2", () => {
     const configPath = checkTasks?.environment.STEPDEPLOY_CONFIG_PATH ?? '';
     const admin = { AWS_ACCESS_KEY_ID: 'AKIDLOCAL', AWS_SECRET_ACCESS_KEY: 'local-secret' };
     // Act
-    const assumed = await cli(admin, 'sts', 'assume-role', '--role-arn', roleArn, '--role-session-name', 'ci');
+    const assumed = await cli(
+      admin,
+      'sts',
+      'assume-role',
+      '--role-arn',
+      roleArn,
+      '--role-session-name',
+      'ci',
+    );
     const credentials = assumed.ok
       ? (
           assumed.json as {
