@@ -257,11 +257,7 @@ describe('least-privilege IAM', () => {
     );
     expect(codedeployStatements).toHaveLength(1);
     const [find] = codedeployStatements;
-    expect(actionsOf(find).sort()).toEqual([
-      'codedeploy:BatchGetDeployments',
-      'codedeploy:GetDeployment',
-      'codedeploy:ListDeployments',
-    ]);
+    expect(actionsOf(find).sort()).toEqual(['codedeploy:BatchGetDeployments', 'codedeploy:ListDeployments']);
     expect(find.Resource).toHaveLength(groups.length);
     const scoped = JSON.stringify(find.Resource);
     expect(scoped).toContain(':deploymentgroup:');
