@@ -276,6 +276,12 @@ describe('the permissions the construct grants, against what the scenarios use',
       'SUCCEEDED',
     ]);
     const rows: string[] = [];
+    const notes: string[] = [];
+    const note = (reason: string | undefined) => {
+      if (!reason) return '?';
+      if (!notes.includes(reason)) notes.push(reason);
+      return String(notes.indexOf(reason) + 1);
+    };
     const unexplained: string[] = [];
     const stale: string[] = [];
     for (const [roleArn, who] of [...roles].sort(([, a], [, b]) => (a < b ? -1 : 1))) {
@@ -289,15 +295,17 @@ describe('the permissions the construct grants, against what the scenarios use',
           .map((a) => `${who}: ${a}`),
       );
       rows.push(
-        `| ${who} | ${used.join(', ')} | ${unused.map((action) => `${action} (${kept[action] ?? '?'})`).join('; ')} |`,
+        `| ${who} | ${used.join(', ')} | ${unused.map((action) => `${action} [${note(kept[action])}]`).join(', ')} |`,
       );
     }
     process.stdout.write(
       [
         '',
-        '| role | actions used | granted but unused (why kept) |',
+        '| role | actions used | granted but unused [why kept] |',
         '| --- | --- | --- |',
         ...rows,
+        '',
+        ...notes.map((reason, index) => `[${index + 1}] ${reason}`),
         '',
       ].join('\n'),
     );
