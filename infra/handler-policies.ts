@@ -4,18 +4,14 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { EnvironmentResources } from './resolve-props.js';
 
-/** Reading deployments by id. */
-const READ_DEPLOYMENTS = ['codedeploy:GetDeployment', 'codedeploy:BatchGetDeployments'];
+/** Reading deployments by id (the handlers read them in batches of 25). */
+const READ_DEPLOYMENTS = ['codedeploy:BatchGetDeployments'];
 
 /** Finding a group's deployments (by marker) and reading them. */
 const FIND_DEPLOYMENTS = [...READ_DEPLOYMENTS, 'codedeploy:ListDeployments'];
 
 /** Creating a deployment after looking for the group's active ones. */
-const CREATE_DEPLOYMENTS = [
-  'codedeploy:CreateDeployment',
-  ...FIND_DEPLOYMENTS,
-  'codedeploy:GetDeploymentGroup',
-];
+const CREATE_DEPLOYMENTS = ['codedeploy:CreateDeployment', ...FIND_DEPLOYMENTS];
 
 /**
  * Reading a deployment's ECS target (traffic moved while the deployment is InProgress). The
@@ -24,7 +20,7 @@ const CREATE_DEPLOYMENTS = [
 const READ_TARGETS = ['codedeploy:ListDeploymentTargets', 'codedeploy:BatchGetDeploymentTargets'];
 
 /** Finding the run's tasks by `startedBy` and stopping them. */
-const STOP_RUN_TASKS = ['ecs:DescribeTasks', 'ecs:ListTasks', 'ecs:StopTask'];
+const STOP_RUN_TASKS = ['ecs:ListTasks', 'ecs:StopTask'];
 
 /** Builds the least-privilege policy of each handler from the configured resources. */
 export class PolicyFactory {
@@ -162,16 +158,19 @@ export class PolicyFactory {
   }
 
   /**
-   * Task definition reads (and registration or tagging on create). These ECS actions
-   * have no resource-level permissions, so the resource is `*`; tagging is allowed
-   * only as part of the create call.
+   * Task definition reads (and, for Plan, listing, reading tags and registration; tagging
+   * on create). These ECS actions have no resource-level permissions, so the resource is
+   * `*`; tagging is allowed only as part of the create call.
    */
   private taskDefinitionAccess(
     fn: lambda.IFunction,
     createAction: 'RegisterTaskDefinition' | 'RunTask',
   ): void {
-    const actions = ['ecs:DescribeTaskDefinition', 'ecs:ListTaskDefinitions', 'ecs:ListTagsForResource'];
-    if (createAction === 'RegisterTaskDefinition') actions.push('ecs:RegisterTaskDefinition');
+    const actions = ['ecs:DescribeTaskDefinition'];
+    if (createAction === 'RegisterTaskDefinition') {
+      // Plan lists a family's revisions, and describes them with their tags (`include: ['TAGS']`).
+      actions.push('ecs:ListTaskDefinitions', 'ecs:ListTagsForResource', 'ecs:RegisterTaskDefinition');
+    }
     fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: ['*'] }));
     fn.addToRolePolicy(
       new iam.PolicyStatement({

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { RegisterTaskDefinitionRequest, Tag } from '@aws-sdk/client-ecs';
 import type { AutoRollbackConfiguration, AutoRollbackEvent } from './codedeploy/model.js';
+import type { PolicyDocument } from './iam/iam-model.js';
 import type { LocalAws } from './local-aws.js';
 import { ACCOUNT_ID } from './server.js';
 
@@ -20,7 +21,7 @@ export interface DeployedResource {
   type: string;
   /** What `Ref` returns. */
   physicalId: string;
-  /** False for types the local AWS does not model (VPCs, IAM, load balancers...). */
+  /** False for types the local AWS does not model (VPCs, load balancers...). */
   modelled: boolean;
 }
 
@@ -54,6 +55,11 @@ const DEPLOY_ORDER = [
   'AWS::Lambda::Function',
   'AWS::StepFunctions::StateMachine',
   'AWS::Events::Rule',
+  // Policies name every other resource; a role's ARN is known from its name alone.
+  'AWS::IAM::Role',
+  'AWS::IAM::ManagedPolicy',
+  'AWS::IAM::Policy',
+  'AWS::Lambda::Permission',
 ];
 
 /** The property that names a resource of each type (its `Ref`), and the longest name the type takes. */
@@ -100,6 +106,17 @@ const tagsOf = (tags: unknown): Tag[] =>
     : [];
 
 const lastSegment = (nameOrArn: string) => nameOrArn.split('/').pop() ?? nameOrArn;
+
+const listOf = (value: unknown): unknown[] =>
+  Array.isArray(value) ? value : value === undefined ? [] : [value];
+
+/** A policy document as the template resolved it. */
+function policyDocument(value: unknown, where: string): PolicyDocument {
+  if (!isRecord(value) || value.Statement === undefined) {
+    throw new Error(`${where} is not a policy document (an object with a Statement).`);
+  }
+  return value as unknown as PolicyDocument;
+}
 
 /**
  * Deploys a template into the local AWS: the ECS clusters, task definitions and services
@@ -235,6 +252,8 @@ class TemplateDeployer {
       case 'AWS::ECS::Service':
       case 'AWS::StepFunctions::StateMachine':
         return (await this.ensure(logicalId)).physicalId;
+      case 'AWS::IAM::ManagedPolicy':
+        return `arn:aws:iam::${ACCOUNT_ID}:policy/${await this.nameOf(logicalId, 'ManagedPolicyName', 128)}`;
       default: {
         const named = NAME_PROPERTIES[type];
         return named
@@ -415,6 +434,7 @@ class TemplateDeployer {
           verb,
           environment,
           timeoutSeconds: properties.Timeout === undefined ? 3 : Number(properties.Timeout),
+          roleArn: properties.Role === undefined ? undefined : String(properties.Role),
         });
         return modelled(name);
       }
@@ -457,11 +477,77 @@ class TemplateDeployer {
           const fn = local.lambdas.find(String(target.Arn));
           if (!fn) continue;
           const input = target.Input === undefined ? undefined : JSON.parse(String(target.Input));
+          const ruleArn = this.arn('events', `rule/${name}`);
+          // EventBridge invokes the function under its resource-based policy (AWS::Lambda::Permission).
           local.events.addTarget(name, async (event) => {
-            await local.lambdas.invoke(fn, input ?? event);
+            await local.lambdas.invoke(fn, input ?? event, undefined, {
+              invoker: { kind: 'service', servicePrincipal: 'events.amazonaws.com', sourceArn: ruleArn },
+            });
           });
         }
         return modelled(name);
+      }
+      case 'AWS::IAM::Role': {
+        const name = await this.ref(logicalId);
+        local.iam.putRole({
+          name,
+          path: properties.Path === undefined ? undefined : String(properties.Path),
+          // A trust policy without statements trusts nobody: only the local administrator assumes the role.
+          trustPolicy:
+            isRecord(properties.AssumeRolePolicyDocument) &&
+            properties.AssumeRolePolicyDocument.Statement !== undefined
+              ? policyDocument(properties.AssumeRolePolicyDocument, `${logicalId}.AssumeRolePolicyDocument`)
+              : undefined,
+          maxSessionDurationSeconds:
+            properties.MaxSessionDuration === undefined ? undefined : Number(properties.MaxSessionDuration),
+        });
+        for (const policy of listOf(properties.Policies).filter(isRecord)) {
+          local.iam.putRolePolicy(
+            name,
+            String(policy.PolicyName),
+            policyDocument(policy.PolicyDocument, `${logicalId}.Policies`),
+          );
+        }
+        for (const arn of listOf(properties.ManagedPolicyArns)) local.iam.attachRolePolicy(name, String(arn));
+        return modelled(name);
+      }
+      case 'AWS::IAM::ManagedPolicy': {
+        const arn = await this.ref(logicalId);
+        local.iam.putManagedPolicy(
+          arn,
+          policyDocument(properties.PolicyDocument, `${logicalId}.PolicyDocument`),
+        );
+        for (const role of listOf(properties.Roles))
+          local.iam.attachRolePolicy(lastSegment(String(role)), arn);
+        return modelled(arn);
+      }
+      case 'AWS::IAM::Policy': {
+        const document = policyDocument(properties.PolicyDocument, `${logicalId}.PolicyDocument`);
+        for (const role of listOf(properties.Roles)) {
+          local.iam.putRolePolicy(lastSegment(String(role)), String(properties.PolicyName), document);
+        }
+        return modelled(this.generatedName(logicalId));
+      }
+      case 'AWS::Lambda::Permission': {
+        const fn = local.lambdas.find(String(properties.FunctionName));
+        if (!fn) return { type: resource.Type, physicalId: this.generatedName(logicalId), modelled: false };
+        const principal = String(properties.Principal);
+        const conditions: Record<string, Record<string, string>> = {};
+        if (properties.SourceArn !== undefined) {
+          conditions.ArnLike = { 'AWS:SourceArn': String(properties.SourceArn) };
+        }
+        if (properties.SourceAccount !== undefined) {
+          conditions.StringEquals = { 'AWS:SourceAccount': String(properties.SourceAccount) };
+        }
+        local.iam.addFunctionPermission(fn.arn, {
+          Sid: logicalId,
+          Effect: 'Allow',
+          Principal: principal.endsWith('.amazonaws.com') ? { Service: principal } : { AWS: principal },
+          Action: String(properties.Action),
+          Resource: fn.arn,
+          ...(Object.keys(conditions).length > 0 ? { Condition: conditions } : {}),
+        });
+        return modelled(this.generatedName(logicalId));
       }
       default:
         return { type: resource.Type, physicalId: await this.ref(logicalId), modelled: false };

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -12,14 +13,19 @@ import { EcsModel } from './ecs/ecs-model.js';
 import { eventsHandlers } from './events/events-handlers.js';
 import { EventsModel } from './events/events-model.js';
 import { Faults, parseFaults } from './faults.js';
+import { Authorizer, accessDeniedMessage } from './iam/authorizer.js';
+import { IamModel } from './iam/iam-model.js';
+import type { ResourceLookups } from './iam/operations.js';
 import { logsHandlers } from './logs/logs-handlers.js';
 import { LogsModel } from './logs/logs-model.js';
-import { type Handler, type Protocol, WireServer } from './server.js';
+import { ACCOUNT_ID, type Handler, type Protocol, WireServer } from './server.js';
 import { SSM_TARGET, ssmHandlers } from './ssm/ssm-handlers.js';
 import { SsmModel } from './ssm/ssm-model.js';
-import { LambdaFunctions } from './stepfunctions/lambda-functions.js';
+import { LambdaFunctions, LambdaInvocationError } from './stepfunctions/lambda-functions.js';
 import { StepFunctionsModel } from './stepfunctions/model.js';
 import { SFN_TARGET, stepFunctionsHandlers } from './stepfunctions/sfn-handlers.js';
+import { handleStsQuery } from './sts/sts-handlers.js';
+import { StsModel } from './sts/sts-model.js';
 
 /** How to start a local AWS. */
 export interface LocalAwsOptions {
@@ -31,6 +37,11 @@ export interface LocalAwsOptions {
   dataDir?: string;
   /** Working directory of every task process. @default the repository this file is in */
   repoRoot?: string;
+  /**
+   * Evaluate every call of a role session against the role's policies (AccessDeniedException
+   * when they do not allow it). Off: every caller acts as the administrator. @default true
+   */
+  iam?: boolean;
 }
 
 const DEFAULT_PORT = 4566;
@@ -44,7 +55,8 @@ export const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
  * `mount`), over in-memory models whose ECS tasks are real processes, plus control
  * paths under `/_local/`:
  * `GET /_local/health`, `GET|POST|DELETE /_local/faults`, `GET /_local/events`,
- * `GET /_local/calls`.
+ * `GET /_local/calls`, `GET /_local/iam`. STS (AssumeRole, GetCallerIdentity) answers on
+ * the query protocol on the same port.
  */
 export class LocalAws {
   /** The fault injection in force. */
@@ -55,6 +67,12 @@ export class LocalAws {
   readonly events = new EventsModel();
   /** SSM Parameter Store: the parameters the template writes (the deploy configuration). */
   readonly ssm = new SsmModel();
+  /** IAM: the roles and policies of the deployed templates, and Lambda functions' resource policies. */
+  readonly iam = new IamModel();
+  /** STS: the role sessions issued (AssumeRole, Lambda's and Step Functions' sessions). */
+  readonly sts = new StsModel();
+  /** Evaluates calls against the caller's policies and records each decision. */
+  readonly authorizer: Authorizer;
   /** ECS: clusters, task definitions, tasks (processes), services and task sets. */
   readonly ecs: EcsModel;
   readonly codedeploy: CodeDeployModel;
@@ -71,27 +89,79 @@ export class LocalAws {
     readonly clock: LocalClock,
     readonly dataDir: string,
     readonly repoRoot: string,
+    iamEnabled: boolean,
   ) {
     this.ecs = new EcsModel({ clock, faults: this.faults, logs: this.logs, repoRoot, dataDir });
     this.codedeploy = new CodeDeployModel({ ecs: ecsTaskSetPort(this.ecs), clock, faults: this.faults });
+    this.authorizer = new Authorizer({ iam: this.iam, lookups: this.lookups(), clock, enabled: iamEnabled });
+    const functionSessions = new Map<
+      string,
+      { accessKeyId: string; secretAccessKey: string; sessionToken: string }
+    >();
     this.lambdas = new LambdaFunctions({
       repoRoot,
       endpoint: () => this.endpoint,
       clock,
       faults: this.faults,
+      // Lambda runs a function with its role's credentials, under the function's name as session name.
+      credentials: (fn) => {
+        if (!iamEnabled || !fn.roleArn) return undefined;
+        let credentials = functionSessions.get(fn.arn);
+        if (!credentials) {
+          credentials = this.sts.issue(fn.roleArn, fn.functionName, new Date(clock.nowMs())).credentials;
+          functionSessions.set(fn.arn, credentials);
+        }
+        return credentials;
+      },
+      authorizeInvoke: async (invoker, fn, qualifiedArn) => {
+        const decision = await this.authorizer.authorizeInvoke(invoker, qualifiedArn, fn.region);
+        if (decision.allowed) return;
+        const principal =
+          invoker.kind === 'role'
+            ? `arn:aws:sts::${ACCOUNT_ID}:assumed-role/${invoker.roleArn.slice(invoker.roleArn.lastIndexOf('/') + 1)}/${invoker.sessionName}`
+            : invoker.servicePrincipal;
+        const message = accessDeniedMessage(
+          principal,
+          { action: 'lambda:InvokeFunction', resource: qualifiedArn },
+          decision.explicit,
+        );
+        // Step Functions reports Lambda's 403 as Lambda.AWSLambdaException with the service's message.
+        throw new LambdaInvocationError(
+          'Lambda.AWSLambdaException',
+          `${message} (Service: AWSLambda; Status Code: 403; Error Code: AccessDeniedException; Request ID: ${randomUUID()}; Proxy: null)`,
+        );
+      },
     });
     this.stepfunctions = new StepFunctionsModel({ lambdas: this.lambdas, clock, events: this.events });
-    this.server = new WireServer((service, operation) => {
-      const throttle = this.faults.take(
-        'throttle',
-        (fault) => fault.service === service && (fault.operation === operation || fault.operation === '*'),
-      );
-      if (throttle)
-        throw new AwsError(
-          'ThrottlingException',
-          `Rate exceeded (${service} ${operation}, injected by a local AWS fault).`,
+    this.server = new WireServer(
+      (service, operation) => {
+        const throttle = this.faults.take(
+          'throttle',
+          (fault) => fault.service === service && (fault.operation === operation || fault.operation === '*'),
         );
-    });
+        if (throttle)
+          throw new AwsError(
+            'ThrottlingException',
+            `Rate exceeded (${service} ${operation}, injected by a local AWS fault).`,
+          );
+      },
+      (call) =>
+        this.authorizer.authorizeCall(
+          this.sts.callerOf(call.accessKeyId),
+          call.service,
+          call.operation,
+          call.input,
+          call.region,
+        ),
+    );
+    this.server.mountQuery('sts', (form, request) =>
+      handleStsQuery(form, this.sts.callerOf(request.accessKeyId), request.region, {
+        sts: this.sts,
+        iam: this.iam,
+        authorizer: this.authorizer,
+        now: () => new Date(),
+      }),
+    );
     this.server.mount('AmazonEC2ContainerServiceV20141113', 'awsJson1_1', ecsHandlers(this.ecs));
     this.server.mount('Logs_20140328', 'awsJson1_1', logsHandlers(this.logs));
     this.server.mount('AWSEvents', 'awsJson1_1', eventsHandlers(this.events));
@@ -110,6 +180,53 @@ export class LocalAws {
     });
     this.server.route('GET', '/_local/events', async () => ({ events: this.events.list() }));
     this.server.route('GET', '/_local/calls', async () => ({ calls: this.server.callCounts() }));
+    this.server.route('GET', '/_local/iam', async () => this.authorizer.report());
+  }
+
+  /** What the operation table may look up to name the resources of a request. */
+  private lookups(): ResourceLookups {
+    const quietly = <T>(read: () => T): T | undefined => {
+      try {
+        return read();
+      } catch {
+        return undefined;
+      }
+    };
+    return {
+      taskDefinition: (region, reference) =>
+        quietly(() => {
+          const definition = this.ecs.taskDefinition(region, reference);
+          return {
+            arn: definition.taskDefinitionArn as string,
+            taskRoleArn: definition.taskRoleArn,
+            executionRoleArn: definition.executionRoleArn,
+          };
+        }),
+      nextTaskDefinitionRevision: (region, family) =>
+        1 +
+        Math.max(
+          0,
+          ...['ACTIVE', 'INACTIVE'].flatMap((status) =>
+            this.ecs
+              .listTaskDefinitions(region, { family, status })
+              .map((arn) => Number(arn.split(':').pop())),
+          ),
+        ),
+      deployment: (region, deploymentId) =>
+        quietly(() => {
+          const { deploymentInfo } = this.codedeploy.getDeployment(region, deploymentId);
+          return {
+            applicationName: deploymentInfo.applicationName as string,
+            deploymentGroupName: deploymentInfo.deploymentGroupName as string,
+          };
+        }),
+      deploymentConfigOf: (region, applicationName, deploymentGroupName) =>
+        quietly(
+          () =>
+            this.codedeploy.getDeploymentGroup(region, applicationName, deploymentGroupName)
+              .deploymentGroupInfo.deploymentConfigName,
+        ),
+    };
   }
 
   /** Starts a local AWS and resolves once it listens. */
@@ -121,6 +238,7 @@ export class LocalAws {
       new LocalClock(timeScale),
       resolve(dataDir),
       resolve(options.repoRoot ?? REPO_ROOT),
+      options.iam ?? true,
     );
     const port = await local.server.listen(options.port ?? DEFAULT_PORT);
     local.endpoint = `http://127.0.0.1:${port}`;
@@ -137,6 +255,11 @@ export class LocalAws {
    */
   mount(targetPrefix: string, protocol: Protocol, handlers: Record<string, Handler>, service?: string): void {
     this.server.mount(targetPrefix, protocol, handlers, service);
+  }
+
+  /** Every operation the local AWS serves on an awsJson protocol, as `service.Operation` (`ecs.RunTask`). */
+  operations(): string[] {
+    return this.server.operations();
   }
 
   /** How many times each operation was called so far, as `service.Operation` (`logs.GetLogEvents`). */

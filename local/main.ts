@@ -17,6 +17,8 @@ export interface LocalOptions {
   dataDir?: string;
   /** Faults in force from the start (JSON, as `POST /_local/faults` takes them). */
   faults: string[];
+  /** Evaluate role sessions' calls against their policies. @default true */
+  iam?: boolean;
 }
 
 /** A running local AWS with the sample stack deployed. */
@@ -45,6 +47,7 @@ export async function startLocal(options: LocalOptions, out: NodeJS.WritableStre
     port: options.port,
     timeScale: options.timeScale,
     dataDir: options.dataDir,
+    iam: options.iam ?? true,
   });
   try {
     local.faults.add(faults);
@@ -52,7 +55,7 @@ export async function startLocal(options: LocalOptions, out: NodeJS.WritableStre
     const stateMachineArn = stack.stateMachineArn;
     out.write(
       [
-        `Local AWS listening on ${local.endpoint} (time scale ${options.timeScale}, data in ${local.dataDir})`,
+        `Local AWS listening on ${local.endpoint} (time scale ${options.timeScale}, data in ${local.dataDir}, IAM ${local.authorizer.enabled ? 'enforced' : 'off'})`,
         `State machine: ${stateMachineArn}`,
         '',
         'Start a release:',
@@ -60,6 +63,7 @@ export async function startLocal(options: LocalOptions, out: NodeJS.WritableStre
         `    aws stepfunctions start-execution --state-machine-arn ${stateMachineArn} \\`,
         `    --name r1 --input '{"release":"r1","images":{"app":"stepdeploy-demo/app:r1"}}'`,
         `Inject a fault: curl -X POST ${local.endpoint}/_local/faults -d '{"kind":"deployment-failure","environment":"eu","service":"web","lifecycleEvent":"AfterAllowTraffic"}'`,
+        `What IAM allowed and denied, per principal: curl ${local.endpoint}/_local/iam`,
         'Ctrl+C stops the local AWS and every task process.',
         '',
       ].join('\n'),
@@ -75,6 +79,11 @@ function positiveNumber(value: string): number {
   const parsed = Number(value);
   if (!Number.isFinite(parsed) || parsed <= 0) throw new InvalidArgumentError('Pass a positive number.');
   return parsed;
+}
+
+function onOff(value: string): boolean {
+  if (value !== 'on' && value !== 'off') throw new InvalidArgumentError('Pass on or off.');
+  return value === 'on';
 }
 
 function port(value: string): number {
@@ -107,9 +116,21 @@ async function main(argv: string[]): Promise<void> {
       (value: string, previous: string[]) => [...previous, value],
       [] as string[],
     )
+    .option(
+      '--iam <on|off>',
+      "evaluate every call of a role session (the handlers, sts assume-role sessions) against the role's policies",
+      onOff,
+      true,
+    )
     .addHelpText('after', '\nExample:\n  npm run local -- --port 4566 --time-scale 120\n');
   program.parse(argv);
-  const flags = program.opts<{ port: number; timeScale: number; dataDir?: string; fault: string[] }>();
+  const flags = program.opts<{
+    port: number;
+    timeScale: number;
+    dataDir?: string;
+    fault: string[];
+    iam: boolean;
+  }>();
 
   // Listening before the (slow) start: a signal during it stops everything once it is up.
   const stopRequested = new Promise<void>((resolve) => {
@@ -124,7 +145,13 @@ async function main(argv: string[]): Promise<void> {
     process.on('SIGTERM', onSignal);
   });
   const { local } = await startLocal(
-    { port: flags.port, timeScale: flags.timeScale, dataDir: flags.dataDir, faults: flags.fault },
+    {
+      port: flags.port,
+      timeScale: flags.timeScale,
+      dataDir: flags.dataDir,
+      faults: flags.fault,
+      iam: flags.iam,
+    },
     process.stdout,
   );
   await stopRequested;

@@ -42,6 +42,25 @@ interface Mounted {
 /** Called before each operation; throws an AwsError to answer it instead (throttling). */
 export type BeforeOperation = (service: string, operation: string) => void;
 
+/** One API call as the authorization hook sees it. */
+export interface CallToAuthorize {
+  /** The access key id of the SigV4 credential scope; undefined for unsigned requests. */
+  accessKeyId: string | undefined;
+  service: string;
+  operation: string;
+  input: unknown;
+  region: string;
+}
+
+/** Authenticates and authorizes a call; rejects with an AwsError (AccessDeniedException) to refuse it. */
+export type Authorize = (call: CallToAuthorize) => Promise<void>;
+
+/** A query-protocol service (form-encoded `Action=...`, XML answers), such as STS. */
+export type QueryHandler = (
+  form: URLSearchParams,
+  request: { accessKeyId: string | undefined; region: string },
+) => Promise<{ status: number; body: string }>;
+
 /**
  * Turns Dates into epoch seconds, as the awsJson protocols put timestamps on the wire,
  * and drops undefined fields.
@@ -66,6 +85,19 @@ export function regionOf(authorization: string | undefined): string {
 }
 
 /**
+ * The access key id of a SigV4 `Authorization` header's credential scope: who signed the
+ * request. The signature itself is not verified.
+ */
+export function accessKeyOf(authorization: string | undefined): string | undefined {
+  return /Credential=([^/,\s]+)\//.exec(authorization ?? '')?.[1];
+}
+
+/** The service of a SigV4 credential scope (`sts`, `ecs`...). */
+export function scopeServiceOf(authorization: string | undefined): string | undefined {
+  return /Credential=[^/,\s]+\/\d{8}\/[a-z0-9-]+\/([a-z0-9-]+)\//.exec(authorization ?? '')?.[1];
+}
+
+/**
  * The wire side of the local AWS: one HTTP server on 127.0.0.1 that routes
  * `POST /` with `X-Amz-Target: <prefix>.<Operation>` to the mounted services, and
  * `/_local/...` to control handlers.
@@ -73,10 +105,14 @@ export function regionOf(authorization: string | undefined): string {
 export class WireServer {
   private readonly services = new Map<string, Mounted>();
   private readonly control = new Map<string, ControlHandler>();
+  private readonly queryServices = new Map<string, QueryHandler>();
   private readonly calls = new Map<string, number>();
   private readonly server: Server;
 
-  constructor(private readonly beforeOperation: BeforeOperation = () => {}) {
+  constructor(
+    private readonly beforeOperation: BeforeOperation = () => {},
+    private readonly authorize: Authorize = async () => {},
+  ) {
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         if (!res.headersSent) this.send(res, 500, { message: String(error) }, 'application/json');
@@ -102,9 +138,24 @@ export class WireServer {
     });
   }
 
+  /**
+   * Serves a query-protocol service: form-encoded POSTs signed for `scopeService` (the
+   * service of the SigV4 credential scope) go to `handler`.
+   */
+  mountQuery(scopeService: string, handler: QueryHandler): void {
+    this.queryServices.set(scopeService, handler);
+  }
+
   /** Serves `METHOD /_local/<path>` with `handler`. */
   route(method: string, path: string, handler: ControlHandler): void {
     this.control.set(`${method.toUpperCase()} ${path}`, handler);
+  }
+
+  /** Every operation served on an awsJson protocol, as `service.Operation`. */
+  operations(): string[] {
+    return [...this.services.values()].flatMap((mounted) =>
+      Object.keys(mounted.handlers).map((operation) => `${mounted.service}.${operation}`),
+    );
   }
 
   /**
@@ -150,6 +201,11 @@ export class WireServer {
       return;
     }
     const target = req.headers['x-amz-target'];
+    const query = this.queryServices.get(scopeServiceOf(req.headers.authorization) ?? '');
+    if (query && typeof target !== 'string' && req.method === 'POST') {
+      await this.handleQuery(query, req, raw, res);
+      return;
+    }
     const contentType = (mounted?: Mounted) =>
       mounted?.protocol === 'awsJson1_0' ? 'application/x-amz-json-1.0' : 'application/x-amz-json-1.1';
     if (req.method !== 'POST' || typeof target !== 'string') {
@@ -187,11 +243,16 @@ export class WireServer {
           throw new AwsError('SerializationException', `The body of ${target} is not valid JSON.`);
         }
       }
-      this.beforeOperation(mounted.service, operation);
-      const output = await handler(input, {
-        region: regionOf(req.headers.authorization),
-        accountId: ACCOUNT_ID,
+      const region = regionOf(req.headers.authorization);
+      await this.authorize({
+        accessKeyId: accessKeyOf(req.headers.authorization),
+        service: mounted.service,
+        operation,
+        input,
+        region,
       });
+      this.beforeOperation(mounted.service, operation);
+      const output = await handler(input, { region, accountId: ACCOUNT_ID });
       this.send(res, 200, toWire(output ?? {}), contentType(mounted));
     } catch (error) {
       const awsError =
@@ -200,6 +261,27 @@ export class WireServer {
           : new AwsError('InternalFailure', `${target} failed in the local AWS: ${String(error)}`, 500);
       this.sendError(res, awsError, contentType(mounted));
     }
+  }
+
+  private async handleQuery(
+    handler: QueryHandler,
+    req: IncomingMessage,
+    raw: string,
+    res: ServerResponse,
+  ): Promise<void> {
+    const form = new URLSearchParams(raw);
+    const counted = `${scopeServiceOf(req.headers.authorization)}.${form.get('Action')}`;
+    this.calls.set(counted, (this.calls.get(counted) ?? 0) + 1);
+    const answer = await handler(form, {
+      accessKeyId: accessKeyOf(req.headers.authorization),
+      region: regionOf(req.headers.authorization),
+    });
+    res.writeHead(answer.status, {
+      'content-type': 'text/xml',
+      'content-length': Buffer.byteLength(answer.body),
+      'x-amzn-requestid': randomUUID(),
+    });
+    res.end(answer.body);
   }
 
   private async handleControl(method: string, path: string, raw: string, res: ServerResponse): Promise<void> {

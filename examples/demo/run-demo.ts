@@ -14,6 +14,8 @@ import {
   DEMO_ENVIRONMENTS,
   DEMO_SERVICES,
   deploymentsOf,
+  iamDenials,
+  iamReport,
   releaseNameAt,
   type SampleAws,
   setMigrationDelay,
@@ -355,7 +357,20 @@ export async function runDemo(argv: string[], io: DemoIo): Promise<number> {
     }
     await describeDeployments(aws, io);
     describeDatabases(dataDir, io);
-    const code = exitCodeOf(end.status);
+    // The handlers ran as their roles: any call their policies did not allow fails the demo.
+    const denied = await iamDenials(aws.endpoint);
+    const report = await iamReport(aws.endpoint);
+    const allowed = Object.values(report.principals).reduce((sum, principal) => sum + principal.allowed, 0);
+    if (denied.length === 0) {
+      io.stdout.write(
+        `\nIAM: ${allowed} calls allowed, none denied (${Object.keys(report.principals).length} principals)\n`,
+      );
+    } else {
+      io.stderr.write(
+        `\nIAM denied ${denied.length} call(s):\n${denied.map((line) => `  ${line}`).join('\n')}\n`,
+      );
+    }
+    const code = denied.length > 0 && exitCodeOf(end.status) === 0 ? 1 : exitCodeOf(end.status);
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     io.stdout.write(`\nRelease ${release} ${end.status} in ${seconds} s (exit code ${code})\n`);
 

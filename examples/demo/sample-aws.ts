@@ -30,6 +30,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { synthesizeSampleTemplate } from '../../infra/synthesize.js';
 import { deployTemplate } from '../../local/cloudformation.js';
+import type { IamReport } from '../../local/iam/authorizer.js';
 import { LocalAws } from '../../local/local-aws.js';
 
 /** The Region of the sample stack; every environment of the demo lives there. */
@@ -74,6 +75,10 @@ export interface SampleAwsOptions {
    * prop sets it. @default the sample stack's (6 hours)
    */
   runTimeoutSeconds?: number;
+  /** Evaluate the handlers' calls against their roles' policies. @default true */
+  iam?: boolean;
+  /** The template to deploy instead of the sample stack's (a variant of it). */
+  template?: Record<string, unknown>;
 }
 
 /**
@@ -103,8 +108,9 @@ export function withRunTimeout(template: Record<string, unknown>, seconds: numbe
 }
 
 /**
- * Credentials the local AWS accepts (it reads only the Region of the signature). The
- * handlers, which run in this process, and the AWS CLI read them from the environment.
+ * Credentials for this process's own clients and the AWS CLI: credentials STS did not
+ * issue act as the account's administrator. The handlers get their roles' credentials
+ * from the local Lambda, per invocation.
  */
 function ensureLocalCredentials(): void {
   process.env.AWS_ACCESS_KEY_ID ??= 'local';
@@ -175,17 +181,17 @@ let template: Record<string, unknown> | undefined;
 export async function startSampleAws(options: SampleAwsOptions): Promise<SampleAws> {
   ensureLocalCredentials();
   template ??= sampleTemplate();
+  const base = options.template ?? template;
   const local = await LocalAws.start({
     port: options.port ?? 0,
     timeScale: options.timeScale,
     dataDir: options.dataDir,
+    iam: options.iam,
   });
   try {
     const deployed = await deployTemplate(
       local,
-      options.runTimeoutSeconds === undefined
-        ? template
-        : withRunTimeout(template, options.runTimeoutSeconds),
+      options.runTimeoutSeconds === undefined ? base : withRunTimeout(base, options.runTimeoutSeconds),
     );
     const clients = clientsFor(local.endpoint);
     return {
@@ -203,6 +209,20 @@ export async function startSampleAws(options: SampleAwsOptions): Promise<SampleA
     await local.stop();
     throw error;
   }
+}
+
+/** What the local AWS's IAM allowed and denied so far (`GET /_local/iam`). */
+export async function iamReport(endpoint: string): Promise<IamReport> {
+  const res = await fetch(`${endpoint}/_local/iam`);
+  return (await res.json()) as IamReport;
+}
+
+/** Every call the local AWS's IAM denied so far, one line each: principal, action, resource, reason. */
+export async function iamDenials(endpoint: string): Promise<string[]> {
+  const report = await iamReport(endpoint);
+  return Object.entries(report.principals).flatMap(([principal, { denied }]) =>
+    denied.map((call) => `${principal} ${call.action} on ${call.resource}: ${call.reason}`),
+  );
 }
 
 /** A release name from the time, valid as stepdeploy's `release` (`[A-Za-z0-9._-]{1,64}`). */

@@ -1,5 +1,5 @@
 import '../polyfills.js';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   ExecutionAbortedError,
   ExecutionTimeoutError,
@@ -110,6 +110,19 @@ const MAX_PAYLOAD_BYTES = 256 * 1024;
 
 const LAMBDA_ARN = /^arn:aws:lambda:[^:]+:[^:]+:function:[^:]+(:[^:]+)?$/;
 const LAMBDA_INVOKE = /^arn:aws:states:::lambda:invoke$/;
+
+/**
+ * The session name Step Functions takes its role under for an execution: 32 letters
+ * (arn:aws:sts::<account>:assumed-role/<role>/GGzJDbzYyvarbIioekwoULLKpGuSfJRc, as in
+ * https://github.com/awslabs/aws-deployment-framework/issues/460).
+ */
+function roleSessionNameOf(executionArn: string): string {
+  const letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+  return [...createHash('sha256').update(executionArn).digest()]
+    .slice(0, 32)
+    .map((byte) => letters[byte % letters.length])
+    .join('');
+}
 
 /**
  * Step Functions of the local AWS: state machines run by aws-local-stepfunctions, every
@@ -430,7 +443,14 @@ export class StepFunctionsModel {
           `Function not found: ${reference}; the template deployed into the local AWS has no such function.`,
         );
       }
-      const output = await this.deps.lambdas.invoke(fn, payload, () => history.add('LambdaFunctionStarted'));
+      const output = await this.deps.lambdas.invoke(fn, payload, () => history.add('LambdaFunctionStarted'), {
+        invoker: {
+          kind: 'role',
+          roleArn: execution.machine.roleArn,
+          sessionName: roleSessionNameOf(execution.arn),
+        },
+        qualifiedArn: reference.startsWith('arn:') ? reference : fn.arn,
+      });
       if (Buffer.byteLength(jsonText(output)) > MAX_PAYLOAD_BYTES) {
         throw new LambdaInvocationError(
           'States.DataLimitExceeded',

@@ -14,6 +14,7 @@ import {
   DEMO_SERVICES,
   deploymentsOf,
   executionHistory,
+  iamDenials,
   pollUntil,
   type SampleAws,
   startSampleAws,
@@ -54,14 +55,24 @@ export function taskProcessesOf(dataDir: string): number[] {
 
 /**
  * A fresh local AWS with the sample stack for each test, stopped after it; the test fails
- * if any task process outlives the stop.
+ * if any task process outlives the stop, or if IAM denied any call of the handlers (every
+ * scenario must run on the permissions the construct synthesizes) unless `allowDenials`.
  */
 export function useSampleAws(
-  options: { timeScale?: number; runTimeoutSeconds?: number } = {},
+  options: {
+    timeScale?: number;
+    runTimeoutSeconds?: number;
+    template?: Record<string, unknown>;
+    allowDenials?: boolean;
+  } = {},
 ): () => SampleAws {
   let current: SampleAws | undefined;
   beforeEach(async () => {
-    const aws = await startSampleAws({ timeScale: TIME_SCALE, ...options });
+    const aws = await startSampleAws({
+      timeScale: options.timeScale ?? TIME_SCALE,
+      runTimeoutSeconds: options.runTimeoutSeconds,
+      template: options.template,
+    });
     current = aws;
     // The services' tasks run from the start: seeing them proves the leftover check can see anything.
     await pollUntil('the services’ task processes', async () =>
@@ -73,6 +84,7 @@ export function useSampleAws(
     const aws = current;
     current = undefined;
     if (!aws) return;
+    const denials = options.allowDenials ? [] : await iamDenials(aws.endpoint);
     await aws.stop();
     const left = await pollUntil(
       'task processes to end',
@@ -91,6 +103,7 @@ export function useSampleAws(
     }
     rmSync(aws.dataDir, { recursive: true, force: true });
     expect(left, `task processes left running after the local AWS stopped`).toEqual([]);
+    expect(denials, 'calls the local AWS denied').toEqual([]);
   }, 60_000);
   return () => {
     if (!current) throw new Error('The local AWS is only available inside a test.');

@@ -96,7 +96,8 @@ describe('deployTemplate', () => {
     ]);
     expect(logGroups?.map((g) => [g.logGroupName, g.retentionInDays])).toEqual([['/shop/b', 30]]);
     expect(stack.resources.OnlyInAmerica).toBeUndefined();
-    expect(stack.resources.Role).toMatchObject({ type: 'AWS::IAM::Role', modelled: false });
+    expect(stack.resources.Role).toMatchObject({ type: 'AWS::IAM::Role', modelled: true });
+    expect(local.iam.role(stack.resources.Role.physicalId)?.arn).toBe(fn?.environment.ROLE_ARN);
     expect(fn?.arn).toBe(`arn:aws:lambda:eu-west-1:000000000000:function:${stack.resources.Fn.physicalId}`);
     expect(stack.resources.Fn.physicalId).toMatch(/^shop-Fn-[0-9A-F]{12}$/);
     expect(fn?.verb).toBe('plan');

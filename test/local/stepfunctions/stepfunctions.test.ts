@@ -89,14 +89,56 @@ const template = {
     FailFn: lambda('fail'),
     SlowFn: lambda('slow'),
     NotifyFn: lambda('notify'),
+    // The state machines' role may invoke the functions, as CDK grants it; the rule invokes
+    // NotifyFn under the function's resource-based policy.
+    MachineRole: {
+      Type: 'AWS::IAM::Role',
+      Properties: {
+        AssumeRolePolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Principal: { Service: 'states.amazonaws.com' }, Action: 'sts:AssumeRole' },
+          ],
+        },
+        Policies: [
+          {
+            PolicyName: 'invoke',
+            PolicyDocument: {
+              Version: '2012-10-17',
+              Statement: [
+                {
+                  Effect: 'Allow',
+                  Action: 'lambda:InvokeFunction',
+                  Resource: ['EchoFn', 'FailFn', 'SlowFn'].map((fn) => ({ 'Fn::GetAtt': [fn, 'Arn'] })),
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    NotifyPermission: {
+      Type: 'AWS::Lambda::Permission',
+      Properties: {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: { 'Fn::GetAtt': ['NotifyFn', 'Arn'] },
+        Principal: 'events.amazonaws.com',
+        SourceArn: { 'Fn::GetAtt': ['OnEnd', 'Arn'] },
+      },
+    },
     Machine: {
       Type: 'AWS::StepFunctions::StateMachine',
-      Properties: { StateMachineName: 'tiny', DefinitionString: { 'Fn::Sub': JSON.stringify(definition) } },
+      Properties: {
+        StateMachineName: 'tiny',
+        RoleArn: { 'Fn::GetAtt': ['MachineRole', 'Arn'] },
+        DefinitionString: { 'Fn::Sub': JSON.stringify(definition) },
+      },
     },
     Bounded: {
       Type: 'AWS::StepFunctions::StateMachine',
       Properties: {
         StateMachineName: 'bounded',
+        RoleArn: { 'Fn::GetAtt': ['MachineRole', 'Arn'] },
         Definition: {
           // 100 s at time scale 100: one second, shorter than the task.
           TimeoutSeconds: 100,
