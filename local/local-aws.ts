@@ -12,6 +12,7 @@ import { EcsModel } from './ecs/ecs-model.js';
 import { eventsHandlers } from './events/events-handlers.js';
 import { EventsModel } from './events/events-model.js';
 import { Faults, parseFaults } from './faults.js';
+import { AWSLOGS_DEFAULT_INTERVAL_MS } from './logs/awslogs-driver.js';
 import { logsHandlers } from './logs/logs-handlers.js';
 import { LogsModel } from './logs/logs-model.js';
 import { type Handler, type Protocol, WireServer } from './server.js';
@@ -31,6 +32,12 @@ export interface LocalAwsOptions {
   dataDir?: string;
   /** Working directory of every task process. @default the repository this file is in */
   repoRoot?: string;
+  /**
+   * Milliseconds between two batches of the awslogs driver, in AWS time (the time scale
+   * divides it, as every wait): task output becomes readable in CloudWatch Logs in such
+   * batches. @default 5000, the awslogs driver's
+   */
+  awslogsIntervalMs?: number;
 }
 
 const DEFAULT_PORT = 4566;
@@ -71,8 +78,16 @@ export class LocalAws {
     readonly clock: LocalClock,
     readonly dataDir: string,
     readonly repoRoot: string,
+    awslogsIntervalMs: number,
   ) {
-    this.ecs = new EcsModel({ clock, faults: this.faults, logs: this.logs, repoRoot, dataDir });
+    this.ecs = new EcsModel({
+      clock,
+      faults: this.faults,
+      logs: this.logs,
+      repoRoot,
+      dataDir,
+      awslogsIntervalMs,
+    });
     this.codedeploy = new CodeDeployModel({ ecs: ecsTaskSetPort(this.ecs), clock, faults: this.faults });
     this.lambdas = new LambdaFunctions({
       repoRoot,
@@ -117,10 +132,17 @@ export class LocalAws {
     const timeScale = options.timeScale ?? (Number(process.env.STEPDEPLOY_TIME_SCALE ?? '1') || 1);
     const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'stepdeploy-local-'));
     mkdirSync(dataDir, { recursive: true });
+    const awslogsIntervalMs = options.awslogsIntervalMs ?? AWSLOGS_DEFAULT_INTERVAL_MS;
+    if (!(awslogsIntervalMs > 0) || !Number.isFinite(awslogsIntervalMs)) {
+      throw new Error(
+        `awslogsIntervalMs ${awslogsIntervalMs} is invalid: pass a positive number of milliseconds (AWS's is ${AWSLOGS_DEFAULT_INTERVAL_MS}).`,
+      );
+    }
     const local = new LocalAws(
       new LocalClock(timeScale),
       resolve(dataDir),
       resolve(options.repoRoot ?? REPO_ROOT),
+      awslogsIntervalMs,
     );
     const port = await local.server.listen(options.port ?? DEFAULT_PORT);
     local.endpoint = `http://127.0.0.1:${port}`;

@@ -6,6 +6,7 @@ import { synthesizeSampleTemplate } from '../infra/synthesize.js';
 import { type DeployedStack, deployTemplate } from './cloudformation.js';
 import { parseFaults } from './faults.js';
 import { LocalAws } from './local-aws.js';
+import { AWSLOGS_DEFAULT_INTERVAL_MS } from './logs/awslogs-driver.js';
 
 /** Options of `npm run local`. */
 export interface LocalOptions {
@@ -17,6 +18,8 @@ export interface LocalOptions {
   dataDir?: string;
   /** Faults in force from the start (JSON, as `POST /_local/faults` takes them). */
   faults: string[];
+  /** Milliseconds between two batches of the awslogs driver, before the time scale; AWS's 5000 when absent. */
+  awslogsIntervalMs?: number;
 }
 
 /** A running local AWS with the sample stack deployed. */
@@ -45,6 +48,7 @@ export async function startLocal(options: LocalOptions, out: NodeJS.WritableStre
     port: options.port,
     timeScale: options.timeScale,
     dataDir: options.dataDir,
+    awslogsIntervalMs: options.awslogsIntervalMs,
   });
   try {
     local.faults.add(faults);
@@ -52,7 +56,7 @@ export async function startLocal(options: LocalOptions, out: NodeJS.WritableStre
     const stateMachineArn = stack.stateMachineArn;
     out.write(
       [
-        `Local AWS listening on ${local.endpoint} (time scale ${options.timeScale}, data in ${local.dataDir})`,
+        `Local AWS listening on ${local.endpoint} (time scale ${options.timeScale}, awslogs batches every ${options.awslogsIntervalMs ?? AWSLOGS_DEFAULT_INTERVAL_MS} ms before scaling, data in ${local.dataDir})`,
         `State machine: ${stateMachineArn}`,
         '',
         'Start a release:',
@@ -102,6 +106,12 @@ async function main(argv: string[]): Promise<void> {
       'where task processes keep their databases (default: a new temporary directory)',
     )
     .option(
+      '--awslogs-interval-ms <ms>',
+      'milliseconds between two batches of the awslogs driver, before the time scale (AWS: 5000)',
+      positiveNumber,
+      AWSLOGS_DEFAULT_INTERVAL_MS,
+    )
+    .option(
       '--fault <json>',
       'a fault in force from the start, e.g. \'{"kind":"task-exit","environment":"eu","step":"migrate","exitCode":1}\' (repeatable)',
       (value: string, previous: string[]) => [...previous, value],
@@ -109,7 +119,13 @@ async function main(argv: string[]): Promise<void> {
     )
     .addHelpText('after', '\nExample:\n  npm run local -- --port 4566 --time-scale 120\n');
   program.parse(argv);
-  const flags = program.opts<{ port: number; timeScale: number; dataDir?: string; fault: string[] }>();
+  const flags = program.opts<{
+    port: number;
+    timeScale: number;
+    dataDir?: string;
+    fault: string[];
+    awslogsIntervalMs: number;
+  }>();
 
   // Listening before the (slow) start: a signal during it stops everything once it is up.
   const stopRequested = new Promise<void>((resolve) => {
@@ -124,7 +140,13 @@ async function main(argv: string[]): Promise<void> {
     process.on('SIGTERM', onSignal);
   });
   const { local } = await startLocal(
-    { port: flags.port, timeScale: flags.timeScale, dataDir: flags.dataDir, faults: flags.fault },
+    {
+      port: flags.port,
+      timeScale: flags.timeScale,
+      dataDir: flags.dataDir,
+      faults: flags.fault,
+      awslogsIntervalMs: flags.awslogsIntervalMs,
+    },
     process.stdout,
   );
   await stopRequested;

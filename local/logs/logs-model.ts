@@ -233,19 +233,6 @@ export class LogsModel {
     }
   }
 
-  /** Writes one line of a task's output, creating the group and stream when missing (awslogs-create-group). */
-  appendLine(
-    region: string,
-    groupName: string,
-    streamName: string,
-    message: string,
-    timestamp = Date.now(),
-  ): void {
-    if (!this.findGroup(region, groupName)) this.createLogGroup(region, groupName);
-    this.createLogStream(region, groupName, streamName, true);
-    this.putLogEvents(region, groupName, streamName, [{ timestamp, message }]);
-  }
-
   /** GetLogEvents, with AWS's token semantics (see the handler's doc). */
   getLogEvents(region: string, request: GetLogEventsRequest): LogEventsPage {
     const groupName = groupNameOf(request.logGroupName, request.logGroupIdentifier);
