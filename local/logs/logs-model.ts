@@ -136,6 +136,13 @@ export class LogsModel {
     return group;
   }
 
+  /** Every stream of a Region, with the name of its group. */
+  streamsOf(region: string): Array<{ group: string; stream: LogStream }> {
+    return [...this.groups.values()]
+      .filter((group) => group.region === region)
+      .flatMap((group) => [...group.streams.values()].map((stream) => ({ group: group.name, stream })));
+  }
+
   /** The log stream, or `ResourceNotFoundException`. */
   stream(region: string, groupName: string, streamName: string): LogStream {
     const stream = this.group(region, groupName).streams.get(streamName);
