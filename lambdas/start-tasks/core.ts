@@ -239,7 +239,14 @@ async function stoppedRunTasksOf(
     { client: ecs },
     { cluster: environment.cluster, family: environment.taskDefinition, desiredStatus: 'STOPPED' },
   );
-  for await (const page of pages) taskArns.push(...(page.taskArns ?? []));
+  try {
+    for await (const page of pages) taskArns.push(...(page.taskArns ?? []));
+  } catch (error) {
+    // Should ECS refuse these filters together, the stopped tasks go unseen: the client token
+    // still covers a young run, and an old one is refused rather than started again.
+    if (error instanceof Error && error.name === 'InvalidParameterException') return [];
+    throw error;
+  }
   const described = await Promise.all(
     chunk(taskArns, DESCRIBE_TASKS_MAX).map((tasks) =>
       ecs.send(new DescribeTasksCommand({ cluster: environment.cluster, tasks, include: ['TAGS'] })),

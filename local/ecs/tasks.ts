@@ -206,6 +206,12 @@ export class Tasks {
         );
       }
     }
+    if (request.propagateTags === 'SERVICE') {
+      throw new AwsError(
+        'InvalidParameterException',
+        'propagateTags SERVICE is not valid for RunTask: a task it runs belongs to no service; pass TASK_DEFINITION or NONE.',
+      );
+    }
     const placement = this.placement(cluster, request);
     const subnets = this.subnets(definition, request);
     const started = this.startAll(region, cluster, definition, request, count, { ...placement, subnets });
@@ -319,7 +325,15 @@ export class Tasks {
     count: number,
     placement: Pick<StartTaskOptions, 'launchType' | 'capacityProviderName' | 'subnets'>,
   ): Promise<{ taskArns: string[]; failures: Failure[] }> {
-    const tags = request.tags ?? [];
+    // The request's tags win over the task definition's of the same key.
+    const requested = request.tags ?? [];
+    const propagated =
+      request.propagateTags === 'TASK_DEFINITION'
+        ? this.deps.tags
+            .of(definition.taskDefinitionArn as string)
+            .filter((tag) => !requested.some((own) => own.key === tag.key))
+        : [];
+    const tags = [...propagated, ...requested];
     const taskArns: string[] = [];
     const failures: Failure[] = [];
     const clusterName = cluster.clusterName as string;

@@ -352,6 +352,26 @@ describe('startTasks', () => {
     expect(state.tasks[0].log?.logStream).toBe('oneoff/app/usmigrateearlier');
   });
 
+  it('goes on without the stopped tasks should ECS refuse to list them by family and desired status', async () => {
+    // Prepare
+    runTasksSucceed();
+    shown = [shownTask('us', 'migrate')];
+    ecs
+      .on(ListTasksCommand, { desiredStatus: 'STOPPED' })
+      .rejects(
+        Object.assign(new Error('cannot specify family with other arguments'), {
+          name: 'InvalidParameterException',
+        }),
+      );
+
+    // Act
+    const state = await startTasks({ phase: 'migrate', plan, executionArn: EXECUTION_ARN }, deps());
+
+    // Assess
+    expect(state.tasks[0].taskArn).toBe(shown[0].taskArn);
+    expect(ecs).toHaveReceivedCommandTimes(RunTaskCommand, 2);
+  });
+
   it('refuses, starting nothing, once the run is older than a client token lasts and a task cannot be found', async () => {
     // Prepare: Plan ran 25 hours ago; only us's migration is still shown.
     runTasksSucceed();

@@ -302,3 +302,52 @@ describe('stopped tasks', () => {
     expect(await stopLater).toMatchObject({ name: 'InvalidParameterException' });
   });
 });
+
+describe('task tags and DescribeTasks', () => {
+  // https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html#ECS-RunTask-request-propagateTags;
+  // DescribeTasks returns tags with include TAGS and takes up to 100 tasks
+  // (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeTasks.html).
+  it("tags a task with the request's tags and, with propagateTags, its task definition's, and describes at most 100 tasks", async () => {
+    // Prepare
+    const ecs = await start(10);
+    const arn = await register(ecs, "console.log('up')", {
+      tags: [
+        { key: 'team', value: 'payments' },
+        { key: 'stepdeploy:release', value: 'r0' },
+      ],
+    });
+
+    // Act
+    const run = await ecs.send(
+      new RunTaskCommand({
+        cluster: 'app',
+        taskDefinition: arn,
+        propagateTags: 'TASK_DEFINITION',
+        tags: [{ key: 'stepdeploy:release', value: 'r1' }],
+      }),
+    );
+    const taskArn = run.tasks?.[0]?.taskArn as string;
+    const withTags = await ecs.send(
+      new DescribeTasksCommand({ cluster: 'app', tasks: [taskArn], include: ['TAGS'] }),
+    );
+    const withoutTags = await ecs.send(new DescribeTasksCommand({ cluster: 'app', tasks: [taskArn] }));
+    const service = await failure(
+      ecs.send(new RunTaskCommand({ cluster: 'app', taskDefinition: arn, propagateTags: 'SERVICE' })),
+    );
+    const tooMany = await failure(
+      ecs.send(
+        new DescribeTasksCommand({ cluster: 'app', tasks: Array.from({ length: 101 }, () => taskArn) }),
+      ),
+    );
+
+    // Assess
+    expect(withTags.tasks?.[0]?.tags).toEqual([
+      { key: 'team', value: 'payments' },
+      { key: 'stepdeploy:release', value: 'r1' },
+    ]);
+    expect(withoutTags.tasks?.[0]?.tags).toBeUndefined();
+    expect(service).toMatchObject({ name: 'InvalidParameterException' });
+    expect(tooMany).toMatchObject({ name: 'InvalidParameterException' });
+    await stoppedTask(ecs, taskArn);
+  });
+});
