@@ -79,7 +79,10 @@ interface StreamState {
 /** What one GetLogEvents page holds at most (no `limit` given): 10,000 events, 1 MB with 26 bytes per event. */
 const PAGE_MAX_EVENTS = 10_000;
 const PAGE_MAX_BYTES = 1_048_576;
-/** The largest event CloudWatch Logs takes: a page this close to 1 MB may have stopped short of the next one. */
+/**
+ * A page this close to 1 MB may have stopped short of its next event. Events may now be up
+ * to 1 MB: a page stopped short of a larger one is read on after `idlePollMs`, only later.
+ */
 const EVENT_MAX_BYTES = 262_144;
 
 /** Whether a page of events may have stopped at a page limit rather than at the end of the stream. */

@@ -356,13 +356,11 @@ describe('startTasks', () => {
     // Prepare
     runTasksSucceed();
     shown = [shownTask('us', 'migrate')];
-    ecs
-      .on(ListTasksCommand, { desiredStatus: 'STOPPED' })
-      .rejects(
-        Object.assign(new Error('cannot specify family with other arguments'), {
-          name: 'InvalidParameterException',
-        }),
-      );
+    ecs.on(ListTasksCommand, { desiredStatus: 'STOPPED' }).rejects(
+      Object.assign(new Error('cannot specify family with other arguments'), {
+        name: 'InvalidParameterException',
+      }),
+    );
 
     // Act
     const state = await startTasks({ phase: 'migrate', plan, executionArn: EXECUTION_ARN }, deps());
