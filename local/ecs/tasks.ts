@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import type {
-  CapacityProviderStrategyItem,
   Cluster,
   Container,
   ContainerDefinition,
@@ -21,6 +20,15 @@ import type { LogsModel } from '../logs/logs-model.js';
 import { ACCOUNT_ID } from '../server.js';
 import { type ContainerExit, ContainerProcess } from './container-process.js';
 import type { ResourceTags } from './resource-tags.js';
+import {
+  ClientTokens,
+  checkSameRequest,
+  clientTokenKey,
+  type Placement,
+  placementOf,
+  subnetsOf,
+  validateRunTask,
+} from './run-task-request.js';
 import type { TaskDefinitions } from './task-definitions.js';
 
 /** One container of a task. */
@@ -52,15 +60,11 @@ export type StopCode =
   | 'ServiceSchedulerInitiated';
 
 /** What starting one task takes, from RunTask or from a service's scheduler. */
-export interface StartTaskOptions {
+export interface StartTaskOptions extends Placement {
   startedBy?: string;
   group: string;
   tags: Tag[];
   overrides?: RunTaskRequest['overrides'];
-  launchType?: Task['launchType'];
-  capacityProviderName?: string;
-  /** The subnets of an `awsvpc` task, for its network interface attachment. */
-  subnets?: string[];
 }
 
 /** What the tasks need from the rest of the local AWS. */
@@ -83,11 +87,6 @@ export interface TasksDeps {
 const DEFAULT_STOP_TIMEOUT_SECONDS = 30;
 /** How long DescribeTasks and ListTasks still show a stopped task ("at least one hour"). */
 export const STOPPED_TASK_RETENTION_MS = 3_600_000;
-/** How long a RunTask client token keeps answering with the tasks it started. */
-export const CLIENT_TOKEN_TTL_MS = 86_400_000;
-/** The Fargate capacity providers every account has. */
-const FARGATE_PROVIDERS = ['FARGATE', 'FARGATE_SPOT'];
-
 const hex32 = () => randomBytes(16).toString('hex');
 const tagValue = (tags: Tag[] | undefined, key: string) => tags?.find((tag) => tag.key === key)?.value;
 
@@ -104,32 +103,6 @@ function freePort(): Promise<number> {
   });
 }
 
-/** JSON with object keys sorted, so that two equal requests give the same text. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, field: unknown) =>
-    field !== null && typeof field === 'object' && !Array.isArray(field)
-      ? Object.fromEntries(Object.entries(field).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : field,
-  );
-}
-
-/** The parameters of a RunTask request that its client token stands for: all but the token. */
-function tokenParameters(request: RunTaskRequest): Record<string, string> {
-  const { clientToken: _, ...rest } = request;
-  return Object.fromEntries(
-    Object.entries(rest)
-      .filter(([, value]) => value !== undefined)
-      .map(([key, value]) => [key, canonical(value)]),
-  );
-}
-
-/** One client token's request and what it started. */
-interface TokenEntry {
-  usedAtMs: number;
-  parameters: Record<string, string>;
-  started: Promise<{ taskArns: string[]; failures: Failure[] }>;
-}
-
 function pairsToEnv(pairs: KeyValuePair[] | undefined): Record<string, string> {
   const env: Record<string, string> = {};
   for (const pair of pairs ?? []) if (pair.name !== undefined) env[pair.name] = pair.value ?? '';
@@ -143,12 +116,14 @@ function pairsToEnv(pairs: KeyValuePair[] | undefined): Record<string, string> {
  */
 export class Tasks {
   private readonly records = new Map<string, TaskRecord>();
-  private readonly clientTokens = new Map<string, TokenEntry>();
+  private readonly clientTokens: ClientTokens;
   /** Host ports given to tasks that have not stopped: the OS may hand a released port out again. */
   private readonly portsInUse = new Set<number>();
   private shuttingDown = false;
 
-  constructor(private readonly deps: TasksDeps) {}
+  constructor(private readonly deps: TasksDeps) {
+    this.clientTokens = new ClientTokens(deps.clock);
+  }
 
   /** Milliseconds of AWS time since `sinceMs`: real time multiplied by the time scale. */
   private elapsedMs(sinceMs: number): number {
@@ -158,163 +133,30 @@ export class Tasks {
   /**
    * RunTask: starts `count` tasks of the task definition as processes. The same
    * `clientToken` in the same cluster returns the tasks it started for 24 hours, and
-   * answers `ConflictException` for a request with other parameters.
+   * answers `ConflictException` for a request with other parameters (see run-task-request.ts).
    */
   async runTask(region: string, request: RunTaskRequest): Promise<{ tasks: Task[]; failures: Failure[] }> {
     const cluster = this.deps.cluster(region, request.cluster);
     const definition = this.deps.definitions.get(region, required(request.taskDefinition, 'taskDefinition'));
-    if (
-      request.clientToken !== undefined &&
-      (request.clientToken.length < 1 || request.clientToken.length > 64)
-    ) {
-      throw new AwsError(
-        'InvalidParameterException',
-        `clientToken ${request.clientToken} is invalid: it must be 1-64 characters.`,
-      );
-    }
-    const tokenKey = request.clientToken ? `${cluster.clusterArn}|${request.clientToken}` : undefined;
-    const earlier = tokenKey ? this.tokenEntry(tokenKey) : undefined;
+    const tokenKey = clientTokenKey(cluster, request);
+    const earlier = tokenKey ? this.clientTokens.get(tokenKey) : undefined;
     if (earlier) {
       const { taskArns, failures } = await earlier.started;
-      this.checkSameRequest(earlier, request, taskArns);
+      checkSameRequest(earlier, request, taskArns);
       return { tasks: taskArns.map((arn) => this.describe(arn, true)), failures };
     }
-    if (definition.status !== 'ACTIVE') {
-      throw new AwsError(
-        'ClientException',
-        `TaskDefinition ${definition.taskDefinitionArn} is inactive; run an ACTIVE revision.`,
-      );
-    }
-    if (request.startedBy !== undefined && !/^[A-Za-z0-9_-]{1,36}$/.test(request.startedBy)) {
-      throw new AwsError(
-        'InvalidParameterException',
-        `startedBy ${request.startedBy} is invalid: up to 36 letters (uppercase and lowercase), numbers, hyphens and underscores are allowed.`,
-      );
-    }
-    const count = request.count ?? 1;
-    if (!Number.isInteger(count) || count < 1 || count > 10) {
-      throw new AwsError(
-        'InvalidParameterException',
-        `count ${count} is invalid: RunTask starts 1-10 tasks.`,
-      );
-    }
-    for (const override of request.overrides?.containerOverrides ?? []) {
-      if (!definition.containerDefinitions?.some((container) => container.name === override.name)) {
-        throw new AwsError(
-          'InvalidParameterException',
-          `Override for container named ${override.name} is not a container in the TaskDefinition ${definition.taskDefinitionArn}.`,
-        );
-      }
-    }
-    if (request.propagateTags === 'SERVICE') {
-      throw new AwsError(
-        'InvalidParameterException',
-        'propagateTags SERVICE is not valid for RunTask: a task it runs belongs to no service; pass TASK_DEFINITION or NONE.',
-      );
-    }
-    const placement = this.placement(cluster, request);
-    const subnets = this.subnets(definition, request);
-    const started = this.startAll(region, cluster, definition, request, count, { ...placement, subnets });
+    const count = validateRunTask(definition, request);
+    const placement = { ...placementOf(cluster, request), subnets: subnetsOf(definition, request) };
+    const started = this.startAll(region, cluster, definition, request, count, placement);
     if (tokenKey) {
       // Kept before the first await, so that a concurrent retry waits for these tasks.
-      this.clientTokens.set(tokenKey, {
-        usedAtMs: this.deps.clock.nowMs(),
-        parameters: tokenParameters(request),
-        started,
-      });
+      this.clientTokens.set(tokenKey, request, started);
       started.catch(() => this.clientTokens.delete(tokenKey));
     }
     const { taskArns, failures } = await started;
     // Nothing started: a retry with the token tries again rather than replaying the failure.
-    if (tokenKey && taskArns.length === 0 && this.clientTokens.get(tokenKey)?.started === started) {
-      this.clientTokens.delete(tokenKey);
-    }
+    if (tokenKey && taskArns.length === 0) this.clientTokens.delete(tokenKey, started);
     return { tasks: taskArns.map((arn) => this.describe(arn, true)), failures };
-  }
-
-  /** The entry of a client token still within its 24 hours; an expired one is forgotten. */
-  private tokenEntry(tokenKey: string): TokenEntry | undefined {
-    const entry = this.clientTokens.get(tokenKey);
-    if (entry && this.elapsedMs(entry.usedAtMs) >= CLIENT_TOKEN_TTL_MS) {
-      this.clientTokens.delete(tokenKey);
-      return undefined;
-    }
-    return entry;
-  }
-
-  /** `ConflictException` naming the parameters that differ, when a token comes back with another request. */
-  private checkSameRequest(entry: TokenEntry, request: RunTaskRequest, taskArns: string[]): void {
-    const now = tokenParameters(request);
-    const keys = [...new Set([...Object.keys(entry.parameters), ...Object.keys(now)])].sort();
-    const changed = keys.filter((key) => entry.parameters[key] !== now[key]);
-    if (changed.length === 0) return;
-    throw new AwsError(
-      'ConflictException',
-      `The clientToken ${request.clientToken} is already in use with a different RunTask request (${changed.join(', ')} differ). Run RunTask with a unique clientToken, or with the clientToken and the original set of parameters.`,
-      400,
-      { resourceIds: taskArns },
-    );
-  }
-
-  /**
-   * Where the tasks run: the launch type, or the capacity provider strategy (the request's,
-   * else the cluster's default). Both at once are refused, and so is a provider the cluster
-   * is not associated with.
-   */
-  private placement(
-    cluster: Cluster,
-    request: RunTaskRequest,
-  ): Pick<StartTaskOptions, 'launchType' | 'capacityProviderName'> {
-    const requested = request.capacityProviderStrategy ?? [];
-    if (request.launchType !== undefined && requested.length > 0) {
-      throw new AwsError(
-        'InvalidParameterException',
-        'Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.',
-      );
-    }
-    if (request.launchType !== undefined) return { launchType: request.launchType };
-    const strategy = requested.length > 0 ? requested : (cluster.defaultCapacityProviderStrategy ?? []);
-    if (strategy.length === 0) return { launchType: 'FARGATE' };
-    for (const item of strategy) {
-      if (!cluster.capacityProviders?.includes(item.capacityProvider ?? '')) {
-        throw new AwsError(
-          'InvalidParameterException',
-          `The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster (${item.capacityProvider}, cluster ${cluster.clusterName}). Associate the capacity provider with the cluster or specify a valid capacity provider and try again.`,
-        );
-      }
-    }
-    const provider = firstProvider(strategy);
-    return {
-      capacityProviderName: provider,
-      launchType: FARGATE_PROVIDERS.includes(provider) ? 'FARGATE' : 'EC2',
-    };
-  }
-
-  /**
-   * The subnets of an `awsvpc` task: its network configuration is required, and refused
-   * for any other network mode.
-   */
-  private subnets(definition: TaskDefinition, request: RunTaskRequest): string[] | undefined {
-    const awsvpc = request.networkConfiguration?.awsvpcConfiguration;
-    if (definition.networkMode !== 'awsvpc') {
-      if (request.networkConfiguration !== undefined) {
-        throw new AwsError(
-          'InvalidParameterException',
-          'Network Configuration is not valid for the given networkMode of this task definition.',
-        );
-      }
-      return undefined;
-    }
-    if (!awsvpc) {
-      throw new AwsError(
-        'InvalidParameterException',
-        "Network Configuration must be provided when networkMode 'awsvpc' is specified.",
-      );
-    }
-    if (!awsvpc.subnets || awsvpc.subnets.length === 0) {
-      throw new AwsError('InvalidParameterException', 'subnets can not be empty.');
-    }
-    return awsvpc.subnets;
   }
 
   private async startAll(
@@ -323,7 +165,7 @@ export class Tasks {
     definition: TaskDefinition,
     request: RunTaskRequest,
     count: number,
-    placement: Pick<StartTaskOptions, 'launchType' | 'capacityProviderName' | 'subnets'>,
+    placement: Placement,
   ): Promise<{ taskArns: string[]; failures: Failure[] }> {
     // The request's tags win over the task definition's of the same key.
     const requested = request.tags ?? [];
@@ -760,12 +602,4 @@ export class Tasks {
       for (const run of record.containers) if (run.process?.alive) run.process.killGroup('SIGKILL');
     }
   }
-}
-
-/** The provider a strategy places a single task on: the one with a base, else the heaviest. */
-function firstProvider(strategy: CapacityProviderStrategyItem[]): string {
-  const withBase = strategy.find((item) => (item.base ?? 0) > 0);
-  const chosen =
-    withBase ?? [...strategy].sort((a, b) => (b.weight ?? 0) - (a.weight ?? 0))[0] ?? strategy[0];
-  return chosen.capacityProvider as string;
 }
