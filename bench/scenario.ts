@@ -24,7 +24,7 @@ import { LocalAws } from '../local/local-aws.js';
 import { BENCH_CONTAINER, benchNames, synthesizeBenchTemplate } from './bench-stack.js';
 import { startCountingProxy } from './counting-proxy.js';
 import { analyzeHistory, type HistoryFigures, readHistory } from './history.js';
-import type { ReceivedLine } from './tail-analysis.js';
+import { type ReceivedLine, withIngestionTimes } from './tail-analysis.js';
 
 /** One release the bench runs on a fresh local AWS; every duration is simulated. */
 export interface ScenarioOptions {
@@ -50,6 +50,8 @@ export interface ScenarioOptions {
   failDeployment?: { environment: string; service: string; afterSeconds: number };
   /** Migrations write numbered lines instead of sleeping, and `tail-deploy --json` follows the run. */
   tail?: { lines: number; linesPerSecond: number };
+  /** Milliseconds between two batches of the awslogs driver, before the time scale. @default AWS's 5000 */
+  awslogsIntervalMs?: number;
 }
 
 /** A task of the run, as ECS describes it at the end. */
@@ -262,7 +264,12 @@ export async function runScenario(options: ScenarioOptions, repoRoot: string, lo
   const synthSeconds = (performance.now() - synthStarted) / 1000;
   log(`synthesized ${options.environments} x ${options.services} in ${synthSeconds.toFixed(1)} s`);
 
-  const local = await LocalAws.start({ port: 0, timeScale: scale, repoRoot });
+  const local = await LocalAws.start({
+    port: 0,
+    timeScale: scale,
+    repoRoot,
+    awslogsIntervalMs: options.awslogsIntervalMs,
+  });
   const config = {
     region: REGION,
     endpoint: local.endpoint,
@@ -334,7 +341,11 @@ export async function runScenario(options: ScenarioOptions, repoRoot: string, lo
       `execution ${execution.status}${execution.error ? `: ${execution.error}: ${execution.cause?.split('\n')[0]}` : ''}`,
     );
     const approvedAt = await approvals;
-    const tailReport = await tail;
+    const followed = await tail;
+    const tailReport = followed && {
+      ...followed,
+      lines: withIngestionTimes(followed.lines, ingestionTimes(local)),
+    };
 
     const events = await readHistory(sfn, executionArn);
     const tasks = await describeTasks(ecs, tasksInHistory(events));
@@ -362,6 +373,19 @@ export async function runScenario(options: ScenarioOptions, repoRoot: string, lo
     for (const client of [sfn, ecs, codedeploy]) client.destroy();
     await local.stop();
   }
+}
+
+/** When CloudWatch Logs ingested each numbered line (`<seq> <epoch ms>`), by `<task id> <seq>`. */
+function ingestionTimes(local: LocalAws): Map<string, number> {
+  const times = new Map<string, number>();
+  for (const { stream } of local.logs.streamsOf(REGION)) {
+    const taskId = stream.name.split('/').pop();
+    for (const event of stream.events) {
+      const seq = /^(\d+) \d+$/.exec(event.message.trim())?.[1];
+      if (seq !== undefined) times.set(`${taskId} ${seq}`, event.ingestionTime);
+    }
+  }
+  return times;
 }
 
 /**

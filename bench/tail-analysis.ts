@@ -6,6 +6,8 @@ export interface ReceivedLine {
   receivedMs: number;
   /** The line as printed. */
   text: string;
+  /** When CloudWatch Logs ingested the log line it prints (its event's `ingestionTime`), when known. */
+  ingestedMs?: number;
 }
 
 /** What figure 4 says about one follow. */
@@ -16,10 +18,14 @@ export interface TailFigures {
   printed: number;
   lost: number;
   duplicated: number;
-  /** Printed minus written, from the line's own timestamp, in ms. */
+  /** Printed minus written, from the line's own timestamp, in ms: the awslogs driver's batching included. */
   latencyP50Ms: number;
   latencyP95Ms: number;
   latencyMaxMs: number;
+  /** Printed minus ingested by CloudWatch Logs, in ms: what tail-deploy itself takes. NaN when unknown. */
+  ingestionLatencyP50Ms: number;
+  ingestionLatencyP95Ms: number;
+  ingestionLatencyMaxMs: number;
   /** Lines of the output that are not JSON (must be 0 with `--json`). */
   notJson: number;
 }
@@ -29,7 +35,8 @@ const LINE = /^(\d+) (\d+)$/;
 /**
  * Reads tail-deploy's `--json` output back: each `log` event whose message is a line of
  * `workloads/write-lines.mjs` (`<seq> <epoch ms>`) counts for its stream (the task ARN);
- * latency is the arrival time minus the timestamp the task wrote.
+ * latency is the arrival time minus the timestamp the task wrote, and minus the time
+ * CloudWatch Logs ingested the line where the bench learned it.
  */
 export function analyzeTail(
   lines: readonly ReceivedLine[],
@@ -38,9 +45,10 @@ export function analyzeTail(
 ): TailFigures {
   const seen = new Map<string, Set<number>>();
   const latencies: number[] = [];
+  const ingestionLatencies: number[] = [];
   let logLines = 0;
   let notJson = 0;
-  for (const { receivedMs, text } of lines) {
+  for (const { receivedMs, text, ingestedMs } of lines) {
     if (text.trim() === '') continue;
     let event: unknown;
     try {
@@ -59,6 +67,7 @@ export function analyzeTail(
     seen.set(taskArn, stream);
     stream.add(Number(match[1]));
     latencies.push(receivedMs - Number(match[2]));
+    if (ingestedMs !== undefined) ingestionLatencies.push(receivedMs - ingestedMs);
   }
   const expected = streams * linesPerStream;
   let printed = 0;
@@ -73,6 +82,9 @@ export function analyzeTail(
     latencyP50Ms: percentile(latencies, 50),
     latencyP95Ms: percentile(latencies, 95),
     latencyMaxMs: latencies.length > 0 ? Math.max(...latencies) : Number.NaN,
+    ingestionLatencyP50Ms: percentile(ingestionLatencies, 50),
+    ingestionLatencyP95Ms: percentile(ingestionLatencies, 95),
+    ingestionLatencyMaxMs: ingestionLatencies.length > 0 ? Math.max(...ingestionLatencies) : Number.NaN,
     notJson,
   };
 }
@@ -89,4 +101,31 @@ export function callRates(timesMs: readonly number[]): { averagePerSecond: numbe
     peak = Math.max(peak, end - start + 1);
   }
   return { averagePerSecond: sorted.length / spanSeconds, peakPerSecond: peak };
+}
+
+/**
+ * The lines with the ingestion time of the log event each prints: `ingested` maps
+ * `<task id> <seq>` (a line of `workloads/write-lines.mjs` in that task's stream) to it.
+ */
+export function withIngestionTimes(
+  lines: readonly ReceivedLine[],
+  ingested: ReadonlyMap<string, number>,
+): ReceivedLine[] {
+  return lines.map((line) => {
+    let event: unknown;
+    try {
+      event = JSON.parse(line.text);
+    } catch {
+      return line;
+    }
+    const { type, taskArn, message } = (event ?? {}) as {
+      type?: unknown;
+      taskArn?: unknown;
+      message?: unknown;
+    };
+    if (type !== 'log' || typeof taskArn !== 'string' || typeof message !== 'string') return line;
+    const match = LINE.exec(message.trim());
+    const ingestedMs = match ? ingested.get(`${taskArn.split('/').pop()} ${match[1]}`) : undefined;
+    return ingestedMs === undefined ? line : { ...line, ingestedMs };
+  });
 }

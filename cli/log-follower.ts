@@ -76,6 +76,22 @@ interface StreamState {
   errorBackoffMs: number;
 }
 
+/** What one GetLogEvents page holds at most (no `limit` given): 10,000 events, 1 MB with 26 bytes per event. */
+const PAGE_MAX_EVENTS = 10_000;
+const PAGE_MAX_BYTES = 1_048_576;
+/**
+ * A page this close to 1 MB may have stopped short of its next event. Events may now be up
+ * to 1 MB: a page stopped short of a larger one is read on after `idlePollMs`, only later.
+ */
+const EVENT_MAX_BYTES = 262_144;
+
+/** Whether a page of events may have stopped at a page limit rather than at the end of the stream. */
+function mayHaveMore(events: OutputLogEvent[]): boolean {
+  if (events.length >= PAGE_MAX_EVENTS) return true;
+  const bytes = events.reduce((sum, event) => sum + Buffer.byteLength(event.message ?? '', 'utf8') + 26, 0);
+  return bytes > PAGE_MAX_BYTES - EVENT_MAX_BYTES;
+}
+
 const TRANSIENT_BACKOFF_MS = 1000;
 const MAX_TRANSIENT_BACKOFF_MS = 15_000;
 
@@ -119,7 +135,8 @@ function isTransient(error: unknown): boolean {
  * that does not exist yet is waited for. After `markStopped`, a stream is read until it
  * returns the same forward token `quietPolls` times in a row, so the last lines of a task
  * are never cut off. Every call goes through one shared `RateLimiter`; the stream polled
- * longest ago goes first, and a stream that returned events is due again at once.
+ * longest ago goes first; a stream that returned a full page is due again at once, one read
+ * to its end (or that returned nothing) after `idlePollMs`.
  */
 export class LogFollower {
   private readonly props: LogFollowerProps;
@@ -301,7 +318,9 @@ export class LogFollower {
     state.token = nextToken;
     if (events.length > 0) {
       state.quiet = 0;
-      state.dueAtMs = nowMs();
+      // A short page reached the end of the stream: the awslogs driver publishes in batches
+      // (every 5 s), so reading again at once would only spend a call of the shared rate.
+      state.dueAtMs = mayHaveMore(events) ? nowMs() : nowMs() + this.idlePollMs;
       this.props.onEvents(ref, events);
       return;
     }

@@ -19,8 +19,8 @@ const CREATE_DEPLOYMENTS = ['codedeploy:CreateDeployment', ...FIND_DEPLOYMENTS];
  */
 const READ_TARGETS = ['codedeploy:ListDeploymentTargets', 'codedeploy:BatchGetDeploymentTargets'];
 
-/** Finding the run's tasks by `startedBy` and stopping them. */
-const STOP_RUN_TASKS = ['ecs:ListTasks', 'ecs:StopTask'];
+/** Finding the run's tasks by `startedBy` (ListTasks, then DescribeTasks) and stopping them. */
+const STOP_RUN_TASKS = ['ecs:DescribeTasks', 'ecs:ListTasks', 'ecs:StopTask'];
 
 /** Builds the least-privilege policy of each handler from the configured resources. */
 export class PolicyFactory {
@@ -97,8 +97,9 @@ export class PolicyFactory {
       fn,
       this.environments.map((env) => env.oneOff),
     );
-    // When one task of a phase fails to start, StartTasks stops the ones it did start.
-    this.taskAccess(fn, ['ecs:StopTask']);
+    // It looks for the phase's tasks an earlier attempt started (by startedBy, and among the
+    // family's stopped tasks), and stops the ones it started when another fails to start.
+    this.taskAccess(fn, STOP_RUN_TASKS);
   }
 
   /** CheckTasks: describe the tasks. */

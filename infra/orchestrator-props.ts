@@ -71,15 +71,26 @@ export interface OrchestratorEnvironment {
    */
   readonly region?: string;
   /**
-   * Where one-off tasks run.
-   * @default - the cluster VPC's private subnets, the VPC's default security group, no public IP
+   * Where one-off tasks run, when their task definition uses the `awsvpc` network mode (the
+   * only one RunTask takes a network configuration for; Fargate requires it). Refused for
+   * any other network mode: those tasks use the network of the instance they run on.
+   * @default - awsvpc: the cluster VPC's private subnets, the VPC's default security group, no
+   * public IP; other network modes: no network configuration
    */
   readonly network?: OrchestratorNetwork;
   /**
-   * How one-off tasks are launched.
-   * @default ecs.LaunchType.FARGATE
+   * How one-off tasks are launched. Set either this or `capacityProviderStrategy`.
+   * @default - ecs.LaunchType.FARGATE, unless `capacityProviderStrategy` is set
    */
   readonly launchType?: ecs.LaunchType;
+  /**
+   * The capacity providers one-off tasks run on, instead of a launch type: a cluster that
+   * scales its EC2 instances with capacity providers (cluster auto scaling) needs it, since
+   * a task launched by launch type does not make the cluster scale. The providers must be
+   * associated with the cluster. 1-20 providers, at most one with a `base`.
+   * @default - none: one-off tasks are launched by `launchType`
+   */
+  readonly capacityProviderStrategy?: ecs.CapacityProviderStrategy[];
   /**
    * The database migration.
    * @default - none: the migrate phase runs nothing in this environment

@@ -155,6 +155,117 @@ function requireContainer(where: string, taskDefinition: ecs.TaskDefinition, con
   }
 }
 
+/** The capacity providers of Fargate, which every account has. */
+const FARGATE_PROVIDERS = ['FARGATE', 'FARGATE_SPOT'];
+
+/** RunTask's limit on the providers of one capacity provider strategy. */
+export const CAPACITY_PROVIDER_STRATEGY_MAX = 20;
+
+/**
+ * The network configuration of one-off tasks: only for an `awsvpc` task definition, which
+ * RunTask requires one for and the only mode it takes one for.
+ */
+function resolveNetwork(
+  env: OrchestratorEnvironment,
+  oneOff: ecs.TaskDefinition,
+): EnvironmentConfig['network'] {
+  if (oneOff.networkMode !== ecs.NetworkMode.AWS_VPC) {
+    if (env.network) {
+      throw new Error(
+        `DeployOrchestrator: environment '${env.name}' sets network, but its one-off task definition ` +
+          `${oneOff.node.path} uses the ${oneOff.networkMode} network mode, for which RunTask takes no network ` +
+          'configuration; drop network, or use the awsvpc network mode.',
+      );
+    }
+    return undefined;
+  }
+  const network = env.network ?? {};
+  const vpc = network.vpc ?? env.cluster.vpc;
+  return {
+    subnets: vpc.selectSubnets(network.vpcSubnets ?? {}).subnetIds,
+    securityGroups: (network.securityGroups ?? []).map((group) => group.securityGroupId),
+    assignPublicIp: network.assignPublicIp ?? false,
+  };
+}
+
+/** The launch type or the capacity provider strategy of one-off tasks, validated. */
+function resolvePlacement(
+  env: OrchestratorEnvironment,
+  oneOff: ecs.TaskDefinition,
+): Pick<EnvironmentConfig, 'launchType' | 'capacityProviderStrategy'> {
+  const where = `DeployOrchestrator: environment '${env.name}'`;
+  const strategy = env.capacityProviderStrategy;
+  if (strategy === undefined) {
+    const launchType = env.launchType ?? ecs.LaunchType.FARGATE;
+    if (launchType !== ecs.LaunchType.EC2 && launchType !== ecs.LaunchType.FARGATE) {
+      throw new Error(`${where} has launchType ${launchType}; one-off tasks run on FARGATE or EC2.`);
+    }
+    if (launchType === ecs.LaunchType.FARGATE && oneOff.networkMode !== ecs.NetworkMode.AWS_VPC) {
+      throw new Error(
+        `${where} launches one-off tasks on FARGATE (the default), which runs only the awsvpc network mode, ` +
+          `but task definition ${oneOff.node.path} uses ${oneOff.networkMode}; set launchType EC2 or a ` +
+          'capacityProviderStrategy, or use the awsvpc network mode.',
+      );
+    }
+    return { launchType: launchType === ecs.LaunchType.EC2 ? 'EC2' : 'FARGATE' };
+  }
+  if (env.launchType !== undefined) {
+    throw new Error(
+      `${where} sets both launchType (${env.launchType}) and capacityProviderStrategy; RunTask takes one ` +
+        'of them: keep capacityProviderStrategy for a cluster that scales with capacity providers, else launchType.',
+    );
+  }
+  if (strategy.length === 0 || strategy.length > CAPACITY_PROVIDER_STRATEGY_MAX) {
+    throw new Error(
+      `${where} has a capacityProviderStrategy of ${strategy.length} providers; name 1-${CAPACITY_PROVIDER_STRATEGY_MAX}.`,
+    );
+  }
+  const names = new Set<string>();
+  for (const [index, item] of strategy.entries()) {
+    const at = `${where} capacityProviderStrategy[${index}]`;
+    if (!Token.isUnresolved(item.capacityProvider)) {
+      if (item.capacityProvider === '') throw new Error(`${at} has an empty capacityProvider; name one.`);
+      if (names.has(item.capacityProvider)) {
+        throw new Error(`${at} names ${item.capacityProvider} a second time; name each provider once.`);
+      }
+      names.add(item.capacityProvider);
+    }
+    if (
+      item.weight !== undefined &&
+      (!Number.isInteger(item.weight) || item.weight < 0 || item.weight > 1000)
+    ) {
+      throw new Error(`${at} has weight ${item.weight}; use an integer from 0 to 1000.`);
+    }
+    if (item.base !== undefined && (!Number.isInteger(item.base) || item.base < 0 || item.base > 100000)) {
+      throw new Error(`${at} has base ${item.base}; use an integer from 0 to 100000.`);
+    }
+  }
+  const fargate = strategy.find((item) => FARGATE_PROVIDERS.includes(item.capacityProvider));
+  if (fargate && oneOff.networkMode !== ecs.NetworkMode.AWS_VPC) {
+    throw new Error(
+      `${where} capacityProviderStrategy names ${fargate.capacityProvider}, which runs only the awsvpc network ` +
+        `mode, but task definition ${oneOff.node.path} uses ${oneOff.networkMode}; use the awsvpc network mode.`,
+    );
+  }
+  if (strategy.filter((item) => item.base !== undefined).length > 1) {
+    throw new Error(
+      `${where} capacityProviderStrategy gives a base to several providers; give it to one at most.`,
+    );
+  }
+  if (strategy.length > 1 && strategy.every((item) => (item.weight ?? 0) === 0)) {
+    throw new Error(
+      `${where} capacityProviderStrategy weighs every provider 0, so no task could be placed; give one a weight above 0.`,
+    );
+  }
+  return {
+    capacityProviderStrategy: strategy.map((item) => ({
+      capacityProvider: item.capacityProvider,
+      ...(item.weight === undefined ? {} : { weight: item.weight }),
+      ...(item.base === undefined ? {} : { base: item.base }),
+    })),
+  };
+}
+
 /** Validates the environments and turns them into configuration and IAM inputs. */
 export function resolveEnvironments(
   stack: Stack,
@@ -228,20 +339,13 @@ export function resolveEnvironments(
       );
     }
 
-    const network = env.network ?? {};
-    const vpc = network.vpc ?? env.cluster.vpc;
-    const subnetIds = vpc.selectSubnets(network.vpcSubnets ?? {}).subnetIds;
-    const launchType = env.launchType ?? ecs.LaunchType.FARGATE;
+    const placement = resolvePlacement(env, oneOff);
     const config: EnvironmentConfig = {
       name: env.name,
       region: env.region ?? stack.region,
       cluster: env.cluster.clusterName,
-      network: {
-        subnets: subnetIds,
-        securityGroups: (network.securityGroups ?? []).map((group) => group.securityGroupId),
-        assignPublicIp: network.assignPublicIp ?? false,
-      },
-      launchType: launchType === ecs.LaunchType.EC2 ? 'EC2' : 'FARGATE',
+      network: resolveNetwork(env, oneOff),
+      ...placement,
       taskDefinition: oneOff.family,
       migration: env.migration
         ? { container: env.migration.container, command: [...env.migration.command] }

@@ -1,13 +1,15 @@
 /**
  * An error the local AWS answers the way AWS does: `{"__type": type, "message": message}`
- * with an HTTP status (400 for the caller's mistakes, 500 for our own). Handlers throw it;
- * the server turns anything else into a 500 `InternalFailure`.
+ * with an HTTP status (400 for the caller's mistakes, 500 for our own), plus the members
+ * the error shape has besides the message (`fields`: ECS's `ConflictException` names the
+ * `resourceIds`). Handlers throw it; the server turns anything else into a 500 `InternalFailure`.
  */
 export class AwsError extends Error {
   constructor(
     readonly type: string,
     message: string,
     readonly status = 400,
+    readonly fields: Record<string, unknown> = {},
   ) {
     super(message);
     this.name = 'AwsError';

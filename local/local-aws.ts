@@ -16,6 +16,7 @@ import { Faults, parseFaults } from './faults.js';
 import { Authorizer, accessDeniedMessage } from './iam/authorizer.js';
 import { IamModel } from './iam/iam-model.js';
 import type { ResourceLookups } from './iam/operations.js';
+import { AWSLOGS_DEFAULT_INTERVAL_MS } from './logs/awslogs-driver.js';
 import { logsHandlers } from './logs/logs-handlers.js';
 import { LogsModel } from './logs/logs-model.js';
 import { ACCOUNT_ID, type Handler, type Protocol, WireServer } from './server.js';
@@ -42,6 +43,12 @@ export interface LocalAwsOptions {
    * when they do not allow it). Off: every caller acts as the administrator. @default true
    */
   iam?: boolean;
+  /**
+   * Milliseconds between two batches of the awslogs driver, in AWS time (the time scale
+   * divides it, as every wait): task output becomes readable in CloudWatch Logs in such
+   * batches. @default 5000, the awslogs driver's
+   */
+  awslogsIntervalMs?: number;
 }
 
 const DEFAULT_PORT = 4566;
@@ -90,8 +97,16 @@ export class LocalAws {
     readonly dataDir: string,
     readonly repoRoot: string,
     iamEnabled: boolean,
+    awslogsIntervalMs: number,
   ) {
-    this.ecs = new EcsModel({ clock, faults: this.faults, logs: this.logs, repoRoot, dataDir });
+    this.ecs = new EcsModel({
+      clock,
+      faults: this.faults,
+      logs: this.logs,
+      repoRoot,
+      dataDir,
+      awslogsIntervalMs,
+    });
     this.codedeploy = new CodeDeployModel({ ecs: ecsTaskSetPort(this.ecs), clock, faults: this.faults });
     this.authorizer = new Authorizer({ iam: this.iam, lookups: this.lookups(), clock, enabled: iamEnabled });
     const functionSessions = new Map<
@@ -195,7 +210,7 @@ export class LocalAws {
     return {
       taskDefinition: (region, reference) =>
         quietly(() => {
-          const definition = this.ecs.taskDefinition(region, reference);
+          const definition = this.ecs.taskDefinitions.get(region, reference);
           return {
             arn: definition.taskDefinitionArn as string,
             taskRoleArn: definition.taskRoleArn,
@@ -234,11 +249,18 @@ export class LocalAws {
     const timeScale = options.timeScale ?? (Number(process.env.STEPDEPLOY_TIME_SCALE ?? '1') || 1);
     const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'stepdeploy-local-'));
     mkdirSync(dataDir, { recursive: true });
+    const awslogsIntervalMs = options.awslogsIntervalMs ?? AWSLOGS_DEFAULT_INTERVAL_MS;
+    if (!(awslogsIntervalMs > 0) || !Number.isFinite(awslogsIntervalMs)) {
+      throw new Error(
+        `awslogsIntervalMs ${awslogsIntervalMs} is invalid: pass a positive number of milliseconds (AWS's is ${AWSLOGS_DEFAULT_INTERVAL_MS}).`,
+      );
+    }
     const local = new LocalAws(
       new LocalClock(timeScale),
       resolve(dataDir),
       resolve(options.repoRoot ?? REPO_ROOT),
       options.iam ?? true,
+      awslogsIntervalMs,
     );
     const port = await local.server.listen(options.port ?? DEFAULT_PORT);
     local.endpoint = `http://127.0.0.1:${port}`;

@@ -6,6 +6,7 @@ import { synthesizeSampleTemplate } from '../infra/synthesize.js';
 import { type DeployedStack, deployTemplate } from './cloudformation.js';
 import { parseFaults } from './faults.js';
 import { LocalAws } from './local-aws.js';
+import { AWSLOGS_DEFAULT_INTERVAL_MS } from './logs/awslogs-driver.js';
 
 /** Options of `npm run local`. */
 export interface LocalOptions {
@@ -19,6 +20,8 @@ export interface LocalOptions {
   faults: string[];
   /** Evaluate role sessions' calls against their policies. @default true */
   iam?: boolean;
+  /** Milliseconds between two batches of the awslogs driver, before the time scale; AWS's 5000 when absent. */
+  awslogsIntervalMs?: number;
 }
 
 /** A running local AWS with the sample stack deployed. */
@@ -48,6 +51,7 @@ export async function startLocal(options: LocalOptions, out: NodeJS.WritableStre
     timeScale: options.timeScale,
     dataDir: options.dataDir,
     iam: options.iam ?? true,
+    awslogsIntervalMs: options.awslogsIntervalMs,
   });
   try {
     local.faults.add(faults);
@@ -55,7 +59,7 @@ export async function startLocal(options: LocalOptions, out: NodeJS.WritableStre
     const stateMachineArn = stack.stateMachineArn;
     out.write(
       [
-        `Local AWS listening on ${local.endpoint} (time scale ${options.timeScale}, data in ${local.dataDir}, IAM ${local.authorizer.enabled ? 'enforced' : 'off'})`,
+        `Local AWS listening on ${local.endpoint} (time scale ${options.timeScale}, awslogs batches every ${options.awslogsIntervalMs ?? AWSLOGS_DEFAULT_INTERVAL_MS} ms before scaling, data in ${local.dataDir}, IAM ${local.authorizer.enabled ? 'enforced' : 'off'})`,
         `State machine: ${stateMachineArn}`,
         '',
         'Start a release:',
@@ -111,6 +115,12 @@ async function main(argv: string[]): Promise<void> {
       'where task processes keep their databases (default: a new temporary directory)',
     )
     .option(
+      '--awslogs-interval-ms <ms>',
+      'milliseconds between two batches of the awslogs driver, before the time scale (AWS: 5000)',
+      positiveNumber,
+      AWSLOGS_DEFAULT_INTERVAL_MS,
+    )
+    .option(
       '--fault <json>',
       'a fault in force from the start, e.g. \'{"kind":"task-exit","environment":"eu","step":"migrate","exitCode":1}\' (repeatable)',
       (value: string, previous: string[]) => [...previous, value],
@@ -130,6 +140,7 @@ async function main(argv: string[]): Promise<void> {
     dataDir?: string;
     fault: string[];
     iam: boolean;
+    awslogsIntervalMs: number;
   }>();
 
   // Listening before the (slow) start: a signal during it stops everything once it is up.
@@ -151,6 +162,7 @@ async function main(argv: string[]): Promise<void> {
       dataDir: flags.dataDir,
       faults: flags.fault,
       iam: flags.iam,
+      awslogsIntervalMs: flags.awslogsIntervalMs,
     },
     process.stdout,
   );

@@ -305,7 +305,12 @@ export class WireServer {
 
   private sendError(res: ServerResponse, error: AwsError, contentType: string): void {
     res.setHeader('x-amzn-errortype', error.type);
-    this.send(res, error.status, { __type: error.type, message: error.message }, contentType);
+    this.send(
+      res,
+      error.status,
+      { ...error.fields, __type: error.type, message: error.message },
+      contentType,
+    );
   }
 
   private send(res: ServerResponse, status: number, body: unknown, contentType: string): void {

@@ -1,10 +1,15 @@
+import { AWSLOGS_DEFAULT_INTERVAL_MS } from '../../local/logs/awslogs-driver.js';
 import type { Figure, FigureContext, Measurement } from '../figure.js';
 import type { ScenarioOptions, ScenarioReport } from '../scenario.js';
 import { runScenarioProcess } from '../scenario-client.js';
 import { round } from '../stats.js';
 import { analyzeTail, callRates } from '../tail-analysis.js';
 
-/** Targets of figure 4. */
+/**
+ * Targets of figure 4. The latency targets are tail-deploy's own, from CloudWatch Logs'
+ * ingestion to the printed line; from the container's write the awslogs driver's batching
+ * comes on top (up to its interval, at the bench's time scale), and is reported beside.
+ */
 export const TAIL_TARGETS = {
   latencyP50Ms: 1500,
   latencyP95Ms: 3000,
@@ -40,22 +45,42 @@ export function tailRows(report: ScenarioReport): Measurement[] {
   const figures = analyzeTail(tail.lines, streams, options.tail.lines);
   const rates = callRates(tail.getLogEventsAtMs);
   const workload = `${streams} streams x ${options.tail.lines} lines at ${options.tail.linesPerSecond} lines/s each`;
+  const batchMs = (options.awslogsIntervalMs ?? AWSLOGS_DEFAULT_INTERVAL_MS) / options.timeScale;
+  const batching = `awslogs batches every ${round(batchMs, 0)} ms (${(options.awslogsIntervalMs ?? AWSLOGS_DEFAULT_INTERVAL_MS) / 1000} s at time scale ${options.timeScale})`;
   return [
     {
       figure: '4',
-      name: 'line latency p50',
+      name: 'line latency from ingestion p50',
       workload,
-      value: round(figures.latencyP50Ms, 0),
+      value: round(figures.ingestionLatencyP50Ms, 0),
       unit: 'ms',
       target: { max: TAIL_TARGETS.latencyP50Ms },
     },
     {
       figure: '4',
-      name: 'line latency p95',
+      name: 'line latency from ingestion p95',
+      workload,
+      value: round(figures.ingestionLatencyP95Ms, 0),
+      unit: 'ms',
+      target: { max: TAIL_TARGETS.latencyP95Ms },
+      note: `max ${round(figures.ingestionLatencyMaxMs, 0)} ms`,
+    },
+    {
+      figure: '4',
+      name: 'line latency from write p50',
+      workload,
+      value: round(figures.latencyP50Ms, 0),
+      unit: 'ms',
+      target: { max: TAIL_TARGETS.latencyP50Ms + batchMs },
+      note: `target: tail-deploy's plus the batch interval; ${batching}`,
+    },
+    {
+      figure: '4',
+      name: 'line latency from write p95',
       workload,
       value: round(figures.latencyP95Ms, 0),
       unit: 'ms',
-      target: { max: TAIL_TARGETS.latencyP95Ms },
+      target: { max: TAIL_TARGETS.latencyP95Ms + batchMs },
       note: `max ${round(figures.latencyMaxMs, 0)} ms; ${figures.printed} of ${figures.expected} lines printed`,
     },
     { figure: '4', name: 'lines lost', workload, value: figures.lost, unit: 'lines', target: { max: 0 } },

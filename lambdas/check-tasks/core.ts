@@ -32,7 +32,8 @@ export type TaskVerdict = { outcome: 'running' | 'succeeded' } | { outcome: 'fai
 /**
  * Judges one task. Success is STOPPED with exit code 0 on the step's container; a
  * non-zero exit fails the task as soon as the container stopped, without waiting for the
- * task to stop; a stopped task without an exit code failed, and so did one ECS no longer knows.
+ * task to stop; a stopped task without an exit code failed, and so did one ECS no longer shows
+ * (DescribeTasks answers MISSING an hour after a task stopped), even one seen running before.
  */
 export function judgeTask(observation: TaskObservation): TaskVerdict {
   const { ref, task } = observation;
@@ -48,8 +49,12 @@ export function judgeTask(observation: TaskObservation): TaskVerdict {
     return { outcome: 'failed', failure };
   };
   if (!task) {
+    // Seen running before or not, a task ECS no longer shows has no exit code to succeed with.
     const why = observation.missingReason ?? 'not returned';
-    return failed(null, `ECS no longer knows the task (${why}); it may have stopped more than an hour ago`);
+    return failed(
+      null,
+      `ECS no longer shows the task (${why}): it shows a stopped task for about an hour, so its exit code is unknown`,
+    );
   }
   const containers = task.containers ?? [];
   const container =

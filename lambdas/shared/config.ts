@@ -39,24 +39,46 @@ export const ServiceSchema = z.object({
   containerPort: z.number().int().min(1).max(65535),
 });
 
-/** One production environment: a cluster in a Region with its services. */
-export const EnvironmentSchema = z.object({
-  name,
-  region: z.string().min(1),
-  /** ECS cluster name (or ARN). */
-  cluster: z.string().min(1),
-  network: z.object({
-    subnets: z.array(z.string()).min(1),
-    securityGroups: z.array(z.string()),
-    assignPublicIp: z.boolean(),
-  }),
-  launchType: z.enum(['FARGATE', 'EC2']),
-  /** Family of the task definition one-off tasks (migration, steps) run from. */
-  taskDefinition: z.string().min(1),
-  /** The migration's container and command; absent when the environment has none. */
-  migration: z.object({ container: z.string().min(1), command: z.array(z.string()).min(1) }).optional(),
-  services: z.array(ServiceSchema).min(1),
+/** One capacity provider of a strategy, as RunTask takes it. */
+export const CapacityProviderItemSchema = z.object({
+  capacityProvider: z.string().min(1),
+  weight: z.number().int().min(0).max(1000).optional(),
+  base: z.number().int().min(0).max(100000).optional(),
 });
+
+/** One production environment: a cluster in a Region with its services. */
+export const EnvironmentSchema = z
+  .object({
+    name,
+    region: z.string().min(1),
+    /** ECS cluster name (or ARN). */
+    cluster: z.string().min(1),
+    /**
+     * Where one-off tasks run: present only when their task definition uses the `awsvpc`
+     * network mode, the only one RunTask takes a network configuration for.
+     */
+    network: z
+      .object({
+        subnets: z.array(z.string()).min(1),
+        securityGroups: z.array(z.string()),
+        assignPublicIp: z.boolean(),
+      })
+      .optional(),
+    /** How one-off tasks are launched; absent when they use a capacity provider strategy. */
+    launchType: z.enum(['FARGATE', 'EC2']).optional(),
+    /** The capacity provider strategy of one-off tasks, instead of a launch type (cluster auto scaling). */
+    capacityProviderStrategy: z.array(CapacityProviderItemSchema).min(1).max(20).optional(),
+    /** Family of the task definition one-off tasks (migration, steps) run from. */
+    taskDefinition: z.string().min(1),
+    /** The migration's container and command; absent when the environment has none. */
+    migration: z.object({ container: z.string().min(1), command: z.array(z.string()).min(1) }).optional(),
+    services: z.array(ServiceSchema).min(1),
+  })
+  // RunTask takes one of the two: both are refused, and neither would fall back to the cluster's default.
+  .refine((env) => (env.launchType === undefined) !== (env.capacityProviderStrategy === undefined), {
+    message: 'set exactly one of launchType and capacityProviderStrategy',
+    path: ['launchType'],
+  });
 
 /** The deploy configuration, fixed at synth by the construct. */
 export const ConfigSchema = z.object({

@@ -23,6 +23,14 @@ export class TaskFailedError extends StepdeployError {
   override name = 'TaskFailedError';
 }
 
+/**
+ * A task phase cannot tell whether its tasks were started already: the run is older than
+ * RunTask's client token lasts and ECS shows no task of it. Nothing was started.
+ */
+export class StaleRunError extends StepdeployError {
+  override name = 'StaleRunError';
+}
+
 /** A foreign CodeDeploy deployment is active on a deployment group; nothing was created. */
 export class ForeignDeploymentError extends StepdeployError {
   override name = 'ForeignDeploymentError';
@@ -53,6 +61,7 @@ export const ERROR_NAMES = {
   validation: 'ValidationError',
   deployInProgress: 'DeployInProgressError',
   taskFailed: 'TaskFailedError',
+  staleRun: 'StaleRunError',
   foreignDeployment: 'ForeignDeploymentError',
   deploymentFailed: 'DeploymentFailedError',
   rollbackFailed: 'RollbackFailedError',

@@ -46,5 +46,7 @@ export const TAGS = {
   release: 'stepdeploy:release',
   execution: 'stepdeploy:execution',
   environment: 'stepdeploy:environment',
+  /** The task phase (`pre-deploy`, `migrate`, `post-deploy`): a step name may be both a pre- and a post-deploy step. */
+  phase: 'stepdeploy:phase',
   step: 'stepdeploy:step',
 } as const;

@@ -44,7 +44,7 @@ export function ecsTaskSetPort(ecs: EcsModel): TaskSetPort {
     },
     describeService(region, cluster, service) {
       const record = ecs.service(region, cluster, service);
-      const described = ecs.describeService(record, false);
+      const described = ecs.services.describe(record, false);
       return {
         serviceArn: described.serviceArn as string,
         taskSets: (described.taskSets ?? []).map((set) => ({

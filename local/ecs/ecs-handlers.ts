@@ -10,6 +10,7 @@ import type {
   ListTaskDefinitionFamiliesRequest,
   ListTaskDefinitionsRequest,
   ListTasksRequest,
+  PutClusterCapacityProvidersRequest,
   RegisterTaskDefinitionRequest,
   RunTaskRequest,
   StopTaskRequest,
@@ -36,7 +37,24 @@ export function ecsHandlers(model: EcsModel): Record<string, Handler> {
   return {
     CreateCluster: async (input, { region }) => {
       const request = requestObject<CreateClusterRequest>(input, 'CreateCluster');
-      return { cluster: model.createCluster(region, request.clusterName ?? 'default', request.tags) };
+      return {
+        cluster: model.createCluster(region, request.clusterName ?? 'default', request.tags, {
+          capacityProviders: request.capacityProviders,
+          defaultCapacityProviderStrategy: request.defaultCapacityProviderStrategy,
+        }),
+      };
+    },
+    PutClusterCapacityProviders: async (input, { region }) => {
+      const request = requestObject<PutClusterCapacityProvidersRequest>(input, 'PutClusterCapacityProviders');
+      return {
+        cluster: model.putClusterCapacityProviders(region, required(request.cluster, 'cluster'), {
+          capacityProviders: required(request.capacityProviders, 'capacityProviders'),
+          defaultCapacityProviderStrategy: required(
+            request.defaultCapacityProviderStrategy,
+            'defaultCapacityProviderStrategy',
+          ),
+        }),
+      };
     },
     DescribeClusters: async (input, { region }) => {
       const request = requestObject<DescribeClustersRequest>(input, 'DescribeClusters');
@@ -67,12 +85,12 @@ export function ecsHandlers(model: EcsModel): Record<string, Handler> {
     },
     RegisterTaskDefinition: async (input, { region }) => {
       const request = requestObject<RegisterTaskDefinitionRequest>(input, 'RegisterTaskDefinition');
-      const taskDefinition = model.registerTaskDefinition(region, request);
+      const taskDefinition = model.taskDefinitions.register(region, request);
       return { taskDefinition, tags: model.tagsOf(taskDefinition.taskDefinitionArn as string) };
     },
     DescribeTaskDefinition: async (input, { region }) => {
       const request = requestObject<DescribeTaskDefinitionRequest>(input, 'DescribeTaskDefinition');
-      const taskDefinition = model.taskDefinition(
+      const taskDefinition = model.taskDefinitions.get(
         region,
         required(request.taskDefinition, 'taskDefinition', 'ClientException'),
       );
@@ -85,7 +103,7 @@ export function ecsHandlers(model: EcsModel): Record<string, Handler> {
     },
     ListTaskDefinitions: async (input, { region }) => {
       const request = requestObject<ListTaskDefinitionsRequest>(input, 'ListTaskDefinitions');
-      const arns = model.listTaskDefinitions(region, {
+      const arns = model.taskDefinitions.list(region, {
         family: request.familyPrefix,
         status: request.status,
         sort: request.sort,
@@ -95,7 +113,7 @@ export function ecsHandlers(model: EcsModel): Record<string, Handler> {
     },
     ListTaskDefinitionFamilies: async (input, { region }) => {
       const request = requestObject<ListTaskDefinitionFamiliesRequest>(input, 'ListTaskDefinitionFamilies');
-      const families = model.listTaskDefinitionFamilies(region, {
+      const families = model.taskDefinitions.families(region, {
         prefix: request.familyPrefix,
         status: request.status,
       });
@@ -105,17 +123,17 @@ export function ecsHandlers(model: EcsModel): Record<string, Handler> {
     DeregisterTaskDefinition: async (input, { region }) => {
       const request = requestObject<DeregisterTaskDefinitionRequest>(input, 'DeregisterTaskDefinition');
       return {
-        taskDefinition: model.deregisterTaskDefinition(
+        taskDefinition: model.taskDefinitions.deregister(
           region,
           required(request.taskDefinition, 'taskDefinition', 'ClientException'),
         ),
       };
     },
     RunTask: async (input, { region }) =>
-      model.runTask(region, requestObject<RunTaskRequest>(input, 'RunTask')),
+      model.tasks.runTask(region, requestObject<RunTaskRequest>(input, 'RunTask')),
     DescribeTasks: async (input, { region }) => {
       const request = requestObject<DescribeTasksRequest>(input, 'DescribeTasks');
-      return model.describeTasks(
+      return model.tasks.describeTasks(
         region,
         request.cluster,
         required(request.tasks, 'tasks'),
@@ -125,31 +143,26 @@ export function ecsHandlers(model: EcsModel): Record<string, Handler> {
     StopTask: async (input, { region }) => {
       const request = requestObject<StopTaskRequest>(input, 'StopTask');
       return {
-        task: model.stopTask(region, request.cluster, required(request.task, 'task'), request.reason),
+        task: model.tasks.stopTask(region, request.cluster, required(request.task, 'task'), request.reason),
       };
     },
     ListTasks: async (input, { region }) => {
       const request = requestObject<ListTasksRequest>(input, 'ListTasks');
-      if (request.family && request.serviceName) {
-        throw new AwsError(
-          'InvalidParameterException',
-          'family and serviceName cannot both be specified; pass one of them.',
-        );
-      }
-      const arns = model.listTasks(region, {
+      const arns = model.tasks.list(region, {
         cluster: request.cluster,
         startedBy: request.startedBy,
         serviceName: request.serviceName,
         family: request.family,
         desiredStatus: request.desiredStatus,
         launchType: request.launchType,
+        containerInstance: request.containerInstance,
       });
       const { slice, nextToken } = page(arns, request.maxResults, request.nextToken);
       return { taskArns: slice, nextToken };
     },
     DescribeServices: async (input, { region }) => {
       const request = requestObject<DescribeServicesRequest>(input, 'DescribeServices');
-      return model.describeServices(
+      return model.services.describeServices(
         region,
         request.cluster,
         required(request.services, 'services'),
@@ -159,7 +172,7 @@ export function ecsHandlers(model: EcsModel): Record<string, Handler> {
     ListServices: async (input, { region }) => {
       const request = requestObject<ListServicesRequest>(input, 'ListServices');
       const { slice, nextToken } = page(
-        model.listServices(region, request.cluster),
+        model.services.list(region, request.cluster),
         request.maxResults,
         request.nextToken,
       );

@@ -136,6 +136,13 @@ export class LogsModel {
     return group;
   }
 
+  /** Every stream of a Region, with the name of its group. */
+  streamsOf(region: string): Array<{ group: string; stream: LogStream }> {
+    return [...this.groups.values()]
+      .filter((group) => group.region === region)
+      .flatMap((group) => [...group.streams.values()].map((stream) => ({ group: group.name, stream })));
+  }
+
   /** The log stream, or `ResourceNotFoundException`. */
   stream(region: string, groupName: string, streamName: string): LogStream {
     const stream = this.group(region, groupName).streams.get(streamName);
@@ -231,19 +238,6 @@ export class LogsModel {
       stream.storedBytes += eventBytes(stored.message);
       stream.lastIngestionTime = ingestionTime;
     }
-  }
-
-  /** Writes one line of a task's output, creating the group and stream when missing (awslogs-create-group). */
-  appendLine(
-    region: string,
-    groupName: string,
-    streamName: string,
-    message: string,
-    timestamp = Date.now(),
-  ): void {
-    if (!this.findGroup(region, groupName)) this.createLogGroup(region, groupName);
-    this.createLogStream(region, groupName, streamName, true);
-    this.putLogEvents(region, groupName, streamName, [{ timestamp, message }]);
   }
 
   /** GetLogEvents, with AWS's token semantics (see the handler's doc). */

@@ -189,6 +189,7 @@ describe('transitionRows', () => {
 describe('tailRows', () => {
   const line = (arn: string, seq: number, at: number) => ({
     receivedMs: at + 100,
+    ingestedMs: at + 60,
     text: JSON.stringify({ type: 'log', taskArn: arn, message: `${seq} ${at}` }),
   });
 
@@ -205,7 +206,10 @@ describe('tailRows', () => {
       }),
     );
     const value = (name: string) => rows.find((row) => row.name === name)?.value;
-    expect(value('line latency p50')).toBe(100);
+    expect(value('line latency from write p50')).toBe(100);
+    expect(value('line latency from ingestion p50')).toBe(40);
+    // The awslogs driver's 5 s at the report's time scale (50) come on top of tail-deploy's target.
+    expect(rows.find((row) => row.name === 'line latency from write p95')?.target).toEqual({ max: 3100 });
     expect(value('lines lost')).toBe(1);
     expect(value('lines duplicated')).toBe(1);
     expect(value('GetLogEvents calls/s (average)')).toBe(1.5);

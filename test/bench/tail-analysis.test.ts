@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { analyzeTail, callRates, type ReceivedLine } from '../../bench/tail-analysis.js';
+import { analyzeTail, callRates, type ReceivedLine, withIngestionTimes } from '../../bench/tail-analysis.js';
 
 const log = (taskArn: string, seq: number, writtenMs: number, receivedMs: number): ReceivedLine => ({
   receivedMs,
@@ -35,8 +35,40 @@ describe('analyzeTail', () => {
     expect(figures.latencyMaxMs).toBe(400);
   });
 
+  it('measures latency from ingestion where the ingestion time is known', () => {
+    const lines = [
+      { ...log('a', 0, 1000, 1700), ingestedMs: 1500 },
+      { ...log('a', 1, 1000, 1900), ingestedMs: 1500 },
+      log('a', 2, 1000, 2000),
+    ];
+
+    const figures = analyzeTail(lines, 1, 3);
+
+    expect(figures.latencyP50Ms).toBe(900);
+    expect(figures.ingestionLatencyP50Ms).toBe(200);
+    expect(figures.ingestionLatencyMaxMs).toBe(400);
+  });
+
+  it('has no latency from ingestion when no ingestion time is known', () => {
+    expect(Number.isNaN(analyzeTail([log('a', 0, 0, 1)], 1, 1).ingestionLatencyP50Ms)).toBe(true);
+  });
+
   it('counts a stream that printed nothing as lost entirely', () => {
     expect(analyzeTail([log('a', 0, 0, 1)], 3, 1)).toMatchObject({ expected: 3, printed: 1, lost: 2 });
+  });
+});
+
+describe('withIngestionTimes', () => {
+  it('gives each numbered log line the ingestion time of its event, by task id and sequence number', () => {
+    const lines = [
+      log('arn:aws:ecs:us-east-1:1:task/c/t1', 0, 1000, 1100),
+      log('arn:aws:ecs:us-east-1:1:task/c/t2', 0, 1000, 1100),
+      { receivedMs: 0, text: 'not json' },
+    ];
+
+    const annotated = withIngestionTimes(lines, new Map([['t1 0', 1050]]));
+
+    expect(annotated.map((line) => line.ingestedMs)).toEqual([1050, undefined, undefined]);
   });
 });
 

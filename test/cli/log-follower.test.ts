@@ -68,6 +68,25 @@ describe('LogFollower', () => {
     expect(ends.get('task-1')).toBe('drained');
   });
 
+  // The awslogs driver publishes a batch every 5 s (https://github.com/moby/moby/blob/master/daemon/logger/awslogs/cloudwatchlogs.go):
+  // a stream read to its end has nothing new before the next batch.
+  it('reads again at once after a full page, and only after idlePollMs once a page reached the end', async () => {
+    // Prepare: a page of AWS's 10,000 events, and 5 more.
+    logs.pageSize = 10_000;
+    logs.write(GROUP, stream(1).logStream, lines(1, 10_005));
+    makeFollower().add(stream(1));
+
+    // Act
+    await clock.sleep(900);
+    const callsBeforeIdle = logs.callTimesMs.length;
+    await clock.sleep(200);
+
+    // Assess
+    expect(received.get('task-1')).toEqual(lines(1, 10_005));
+    expect(callsBeforeIdle).toBe(2);
+    expect(logs.callTimesMs.length).toBe(3);
+  });
+
   it('never reads a stream from its head again once it has a token, throttled or not', async () => {
     // Prepare
     logs.write(GROUP, stream(1).logStream, lines(1, 30));

@@ -84,10 +84,18 @@ export class World {
   ) {}
 
   static async start(): Promise<World> {
-    const local = await LocalAws.start({ port: 0, timeScale: 1, repoRoot: FIXTURES });
+    // The awslogs driver publishes every 200 ms here rather than AWS's 5 s: the tests wait for lines.
+    const local = await LocalAws.start({
+      port: 0,
+      timeScale: 1,
+      repoRoot: FIXTURES,
+      awslogsIntervalMs: 200,
+    });
     for (const env of ENVIRONMENTS) {
       const ecs = new ECSClient({ endpoint: local.endpoint, region: env.region, credentials });
       await ecs.send(new CreateClusterCommand({ clusterName: env.name }));
+      // As a deployment creates it: the awslogs driver does not.
+      local.logs.createLogGroup(env.region, `/one-off/${env.name}`);
       await ecs.send(
         new RegisterTaskDefinitionCommand({
           family: 'one-off',

@@ -35,19 +35,19 @@ describe('a flaky control plane', () => {
     expect(aws().local.faults.list(), 'every injected failure fired').toEqual([]);
     const plan = await planOf(aws(), executionArn);
     const taskArns: string[] = [];
+    // ListTasks takes startedBy as its only filter (and then lists running tasks): the stopped
+    // ones are those of the one-off family, chosen by startedBy once described.
     for (const environment of DEMO_ENVIRONMENTS) {
-      for (const desiredStatus of ['RUNNING', 'STOPPED'] as const) {
-        const listed = await aws().clients.ecs.send(
-          new ListTasksCommand({
-            cluster: `stepdeploy-demo-${environment}`,
-            startedBy: plan.runId,
-            desiredStatus,
-          }),
-        );
+      const cluster = `stepdeploy-demo-${environment}`;
+      for (const filter of [
+        { startedBy: plan.runId },
+        { family: `${cluster}-oneoff`, desiredStatus: 'STOPPED' as const },
+      ]) {
+        const listed = await aws().clients.ecs.send(new ListTasksCommand({ cluster, ...filter }));
         taskArns.push(...(listed.taskArns ?? []));
       }
     }
-    const tasks = await describeTasks(aws(), taskArns);
+    const tasks = (await describeTasks(aws(), taskArns)).filter((task) => task.startedBy === plan.runId);
     const counts = new Map<string, number>();
     for (const task of tasks) {
       const key = `${task.tags?.find((t) => t.key === TAGS.environment)?.value}/${task.tags?.find((t) => t.key === TAGS.step)?.value}`;

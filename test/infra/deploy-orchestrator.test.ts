@@ -1,17 +1,19 @@
 import { Duration, Lazy } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   DeployOrchestrator,
   type DeployOrchestratorProps,
   estimatedJsonBytes,
   HANDLER_METADATA_KEY,
+  type OrchestratorEnvironment,
 } from '../../infra/deploy-orchestrator.js';
 import { synthesizeSampleTemplate } from '../../infra/synthesize.js';
-import { assembleConfig, CONFIG_PATH_ENV } from '../../lambdas/shared/config.js';
+import { assembleConfig, CONFIG_PATH_ENV, type EnvironmentConfig } from '../../lambdas/shared/config.js';
 import { renderTemplateValue } from '../../statemachine/asl.js';
 import { VERBS } from '../../statemachine/handlers.js';
-import { testEnvironment, testStack } from './fixtures.js';
+import { ec2OneOff, testEnvironment, testStack } from './fixtures.js';
 
 type Resources = Record<
   string,
@@ -485,6 +487,88 @@ describe('props validation', () => {
       },
       /environment 'us' migration command has the argument '\{\{latest\}\}'/,
     ],
+    [
+      'a launch type together with a capacity provider strategy',
+      (stack: ReturnType<typeof testStack>) => ({
+        environments: [
+          testEnvironment(stack, 'us', {
+            launchType: ecs.LaunchType.FARGATE,
+            capacityProviderStrategy: [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }],
+          }),
+        ],
+      }),
+      /environment 'us' sets both launchType \(FARGATE\) and capacityProviderStrategy; RunTask takes one/,
+    ],
+    [
+      'an empty capacity provider strategy',
+      (stack: ReturnType<typeof testStack>) => ({
+        environments: [testEnvironment(stack, 'us', { capacityProviderStrategy: [] })],
+      }),
+      /capacityProviderStrategy of 0 providers; name 1-20/,
+    ],
+    [
+      'a base on two capacity providers',
+      (stack: ReturnType<typeof testStack>) => ({
+        environments: [
+          testEnvironment(stack, 'us', {
+            capacityProviderStrategy: [
+              { capacityProvider: 'FARGATE', base: 1, weight: 1 },
+              { capacityProvider: 'FARGATE_SPOT', base: 1, weight: 1 },
+            ],
+          }),
+        ],
+      }),
+      /gives a base to several providers/,
+    ],
+    [
+      'a capacity provider named twice',
+      (stack: ReturnType<typeof testStack>) => ({
+        environments: [
+          testEnvironment(stack, 'us', {
+            capacityProviderStrategy: [
+              { capacityProvider: 'FARGATE', weight: 1 },
+              { capacityProvider: 'FARGATE', weight: 2 },
+            ],
+          }),
+        ],
+      }),
+      /capacityProviderStrategy\[1\] names FARGATE a second time/,
+    ],
+    [
+      'a weight out of range',
+      (stack: ReturnType<typeof testStack>) => ({
+        environments: [
+          testEnvironment(stack, 'us', {
+            capacityProviderStrategy: [{ capacityProvider: 'FARGATE', weight: 1001 }],
+          }),
+        ],
+      }),
+      /capacityProviderStrategy\[0\] has weight 1001; use an integer from 0 to 1000/,
+    ],
+    [
+      'network settings for a task definition that is not awsvpc',
+      (stack: ReturnType<typeof testStack>) => ({
+        environments: [
+          testEnvironment(stack, 'us', {
+            launchType: ecs.LaunchType.EC2,
+            migration: { taskDefinition: ec2OneOff(stack, 'us'), container: 'app', command: ['migrate'] },
+          }),
+        ],
+      }),
+      /sets network, but its one-off task definition .* uses the bridge network mode/,
+    ],
+    [
+      'Fargate (the default launch type) for a task definition that is not awsvpc',
+      (stack: ReturnType<typeof testStack>) => ({
+        environments: [
+          testEnvironment(stack, 'us', {
+            network: undefined,
+            migration: { taskDefinition: ec2OneOff(stack, 'us'), container: 'app', command: ['migrate'] },
+          }),
+        ],
+      }),
+      /launches one-off tasks on FARGATE \(the default\), which runs only the awsvpc network mode/,
+    ],
   ])('rejects %s', (_case, overrides, message) => {
     expect(build(overrides)).toThrow(message);
   });
@@ -497,6 +581,61 @@ describe('props validation', () => {
     });
     Annotations.fromStack(stack).hasNoWarning('/Test/Deploy', Match.anyValue());
     Template.fromStack(stack).resourceCountIs('AWS::SSM::Parameter', 15);
+  });
+});
+
+describe('one-off task placement', () => {
+  /** The configuration the construct writes for environment `us` of a stack of one environment. */
+  function usConfig(
+    overrides: (stack: ReturnType<typeof testStack>) => Partial<OrchestratorEnvironment>,
+  ): EnvironmentConfig {
+    const stack = testStack();
+    new DeployOrchestrator(stack, 'Deploy', {
+      environments: [testEnvironment(stack, 'us', overrides(stack))],
+    });
+    const json = Template.fromStack(stack).toJSON() as { Resources: Resources };
+    const [id, parameter] = Object.entries(json.Resources).find(
+      ([, resource]) =>
+        resource.Type === 'AWS::SSM::Parameter' &&
+        String(resource.Properties.Name).endsWith('/environments/us'),
+    ) ?? ['', undefined];
+    if (!parameter) throw new Error('no parameter for environment us');
+    return JSON.parse(renderTemplateValue(parameter.Properties.Value, (ref) => `resolved-${ref}`, id));
+  }
+
+  it('writes the network of an awsvpc task definition and Fargate by default', () => {
+    const config = usConfig(() => ({}));
+
+    expect(config.network).toMatchObject({
+      subnets: [expect.any(String), expect.any(String)],
+      assignPublicIp: true,
+    });
+    expect(config.launchType).toBe('FARGATE');
+    expect(config.capacityProviderStrategy).toBeUndefined();
+  });
+
+  it('writes no network for a bridge task definition, which RunTask takes none for', () => {
+    const config = usConfig((stack) => ({
+      launchType: ecs.LaunchType.EC2,
+      network: undefined,
+      migration: { taskDefinition: ec2OneOff(stack, 'us'), container: 'app', command: ['migrate'] },
+    }));
+
+    expect(config.network).toBeUndefined();
+    expect(config.launchType).toBe('EC2');
+  });
+
+  it('writes the capacity provider strategy instead of a launch type', () => {
+    const config = usConfig((stack) => ({
+      network: undefined,
+      migration: { taskDefinition: ec2OneOff(stack, 'us'), container: 'app', command: ['migrate'] },
+      capacityProviderStrategy: [{ capacityProvider: 'asg-provider', weight: 1, base: 1 }],
+    }));
+
+    expect(config.launchType).toBeUndefined();
+    expect(config.capacityProviderStrategy).toEqual([
+      { capacityProvider: 'asg-provider', weight: 1, base: 1 },
+    ]);
   });
 });
 

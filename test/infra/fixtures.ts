@@ -58,3 +58,14 @@ export function testEnvironment(
     ...overrides,
   };
 }
+
+/** A one-off task definition for EC2 in the default (bridge) network mode, with an `app` container. */
+export function ec2OneOff(stack: Stack, name: string): ecs.Ec2TaskDefinition {
+  const definition = new ecs.Ec2TaskDefinition(stack, `${name}Ec2OneOff`, { family: `${name}-ec2-oneoff` });
+  definition.addContainer('app', {
+    image: ecs.ContainerImage.fromRegistry('app:1'),
+    memoryLimitMiB: 512,
+    logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'app' }),
+  });
+  return definition;
+}

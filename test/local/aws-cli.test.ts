@@ -46,6 +46,7 @@ describe('AWS CLI', () => {
   it('runs a task, reads its status and its log through the AWS CLI, and shows AWS-shaped errors', async () => {
     // Prepare
     local.ecs.createCluster('eu-west-1', 'eu');
+    local.logs.createLogGroup('eu-west-1', '/migrate');
     local.ecs.registerTaskDefinition('eu-west-1', {
       family: 'migrate',
       containerDefinitions: [

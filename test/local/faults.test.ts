@@ -1,4 +1,4 @@
-import { GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { CreateLogGroupCommand, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
   CreateClusterCommand,
   DescribeTasksCommand,
@@ -26,6 +26,7 @@ let logs: Awaited<ReturnType<typeof startLocal>>['logs'];
 beforeEach(async () => {
   ({ local, ecs, logs } = await startLocal({ timeScale: 10 }));
   await ecs.send(new CreateClusterCommand({ clusterName: 'eu' }));
+  await logs.send(new CreateLogGroupCommand({ logGroupName: '/one-off' }));
   await ecs.send(
     new RegisterTaskDefinitionCommand({
       family: 'one-off',

@@ -369,13 +369,24 @@ export class FakeAws {
       return { tasks, failures };
     });
     this.ecs.on(ListTasksCommand).callsFake((input) => {
+      // As ECS: startedBy must be the only filter.
+      if (input.startedBy !== undefined && (input.desiredStatus || input.family || input.serviceName)) {
+        throw Object.assign(new Error('cannot specify startedBy with other arguments'), {
+          name: 'InvalidParameterException',
+        });
+      }
       // Services' tasks belong to CodeDeploy's task sets here, which retire through ContinueDeployment.
       if (input.serviceName !== undefined) return { taskArns: [] };
+      const stopped = input.desiredStatus === 'STOPPED';
       return {
         taskArns: [...this.tasks.values()]
           .filter((fake) => fake.cluster === input.cluster)
           .filter((fake) => input.startedBy === undefined || fake.startedBy === input.startedBy)
-          .filter((fake) => fake.task.lastStatus !== 'STOPPED')
+          .filter(
+            (fake) =>
+              input.family === undefined || fake.task.taskDefinitionArn?.startsWith(`${input.family}:`),
+          )
+          .filter((fake) => (fake.task.lastStatus === 'STOPPED') === stopped)
           .map((fake) => String(fake.task.taskArn)),
       };
     });

@@ -128,7 +128,7 @@ describe('judgeTask', () => {
       expected: { outcome: 'succeeded' },
     },
     {
-      name: 'ECS no longer knows the task',
+      name: 'ECS no longer shows the task: stopped more than an hour ago, or seen running before',
       observation: { container: 'app', missingReason: 'MISSING' },
       expected: {
         outcome: 'failed',
@@ -137,7 +137,23 @@ describe('judgeTask', () => {
           step: 'migrate',
           taskArn: arnOf('eu'),
           exitCode: null,
-          reason: 'ECS no longer knows the task (MISSING); it may have stopped more than an hour ago',
+          reason:
+            'ECS no longer shows the task (MISSING): it shows a stopped task for about an hour, so its exit code is unknown',
+        },
+      },
+    },
+    {
+      name: 'DescribeTasks returned neither the task nor a failure',
+      observation: { container: 'app' },
+      expected: {
+        outcome: 'failed',
+        failure: {
+          environment: 'eu',
+          step: 'migrate',
+          taskArn: arnOf('eu'),
+          exitCode: null,
+          reason:
+            'ECS no longer shows the task (not returned): it shows a stopped task for about an hour, so its exit code is unknown',
         },
       },
     },

@@ -9,6 +9,8 @@ import {
   type StopDeploymentCommandInput,
 } from '@aws-sdk/client-codedeploy';
 import {
+  DescribeTasksCommand,
+  type DescribeTasksCommandInput,
   ECSClient,
   ListTasksCommand,
   type ListTasksCommandInput,
@@ -100,6 +102,14 @@ describe('cleanup', () => {
     sfn.on(DescribeExecutionCommand).resolves({ executionArn, status: 'ABORTED' });
     ecs.on(ListTasksCommand).callsFake((input: ListTasksCommandInput) => ({
       taskArns: input.startedBy === plan.runId ? (runningTasks.get(input.cluster ?? '') ?? []) : [],
+    }));
+    ecs.on(DescribeTasksCommand).callsFake((input: DescribeTasksCommandInput) => ({
+      tasks: (input.tasks ?? []).map((taskArn) => ({
+        taskArn,
+        startedBy: plan.runId,
+        desiredStatus: 'RUNNING',
+        lastStatus: 'RUNNING',
+      })),
     }));
     ecs.on(StopTaskCommand).callsFake((input: StopTaskCommandInput) => {
       const cluster = input.cluster ?? '';

@@ -74,6 +74,23 @@ describe('configParameters and assembleConfig', () => {
       message: /^Parameter \/stepdeploy\/test-orchestrator\/environments\/au, field launchType: /,
     },
     {
+      case: 'an environment sets both a launch type and a capacity provider strategy',
+      edit: (byName: Map<string, unknown>) =>
+        byName.set(`${PATH}/environments/au`, {
+          ...environment('au'),
+          capacityProviderStrategy: [{ capacityProvider: 'FARGATE_SPOT' }],
+        }),
+      message:
+        /^Parameter \/stepdeploy\/test-orchestrator\/environments\/au, field launchType: set exactly one of launchType and capacityProviderStrategy/,
+    },
+    {
+      case: 'an environment sets neither a launch type nor a capacity provider strategy',
+      edit: (byName: Map<string, unknown>) =>
+        byName.set(`${PATH}/environments/au`, { ...environment('au'), launchType: undefined }),
+      message:
+        /environments\/au, field launchType: set exactly one of launchType and capacityProviderStrategy/,
+    },
+    {
       case: 'a nested field of an environment is wrong',
       edit: (byName: Map<string, unknown>) => {
         const us = environment('us');

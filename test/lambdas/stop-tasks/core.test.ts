@@ -1,4 +1,10 @@
-import { ECSClient, ListTasksCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
+import {
+  DescribeTasksCommand,
+  type DescribeTasksCommandInput,
+  ECSClient,
+  ListTasksCommand,
+  StopTaskCommand,
+} from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -120,9 +126,21 @@ describe('failuresOf', () => {
 });
 
 describe('stopTasks', () => {
+  /** ARNs DescribeTasks answers as already stopped; every other task still runs. */
+  let stoppedArns: string[] = [];
+
   beforeEach(() => {
     ecs.reset();
+    stoppedArns = [];
     ecs.on(ListTasksCommand).resolves({ taskArns: [] });
+    ecs.on(DescribeTasksCommand).callsFake((input: DescribeTasksCommandInput) => ({
+      tasks: (input.tasks ?? []).map((taskArn) => ({
+        taskArn,
+        startedBy: plan.runId,
+        desiredStatus: stoppedArns.includes(taskArn) ? 'STOPPED' : 'RUNNING',
+        lastStatus: stoppedArns.includes(taskArn) ? 'STOPPED' : 'RUNNING',
+      })),
+    }));
     ecs.on(StopTaskCommand).resolves({});
   });
 
@@ -143,11 +161,11 @@ describe('stopTasks', () => {
     const result = await stopTasks({ phase: 'migrate', plan, state: failedState }, deps);
 
     // Assess
-    expect(ecs).toHaveReceivedCommandWith(ListTasksCommand, {
-      cluster: 'eu-cluster',
-      startedBy: plan.runId,
-      desiredStatus: 'RUNNING',
-    });
+    // startedBy must be ListTasks' only filter (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTasks.html).
+    for (const call of ecs.commandCalls(ListTasksCommand)) {
+      const { cluster, startedBy, nextToken, ...others } = call.args[0].input;
+      expect({ startedBy, others }).toEqual({ startedBy: plan.runId, others: {} });
+    }
     expect(ecs).toHaveReceivedCommandTimes(StopTaskCommand, 3);
     expect(ecs).toHaveReceivedCommandWith(StopTaskCommand, {
       cluster: 'us-cluster',
@@ -161,6 +179,24 @@ describe('stopTasks', () => {
       tasks: failedState.tasks,
       stopped: [us, ...au],
     });
+  });
+
+  it('stops only the listed tasks DescribeTasks shows still wanted running', async () => {
+    // Prepare
+    const tasks = [
+      'arn:aws:ecs:us-east-1:123456789012:task/us-cluster/running',
+      'arn:aws:ecs:us-east-1:123456789012:task/us-cluster/stopped',
+    ];
+    ecs.on(ListTasksCommand, { cluster: 'us-cluster' }).resolves({ taskArns: tasks });
+    stoppedArns = [tasks[1]];
+
+    // Act
+    const result = await stopTasks({ phase: 'migrate', plan, state: failedState }, deps);
+
+    // Assess
+    expect(ecs).toHaveReceivedCommandTimes(StopTaskCommand, 1);
+    expect(ecs).toHaveReceivedCommandWith(StopTaskCommand, { task: tasks[0] });
+    expect(result.stopped).toEqual([tasks[0]]);
   });
 
   it('is harmless when nothing runs any more, so a retry changes nothing', async () => {

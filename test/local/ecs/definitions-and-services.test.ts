@@ -12,6 +12,7 @@ import {
   ListTaskDefinitionsCommand,
   ListTasksCommand,
   RegisterTaskDefinitionCommand,
+  StopTaskCommand,
   TagResourceCommand,
 } from '@aws-sdk/client-ecs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -213,6 +214,40 @@ describe('services and task sets', () => {
       stopCode: 'EssentialContainerExited',
       startedBy: set.taskSet.id,
       containers: [{ exitCode: 1 }],
+    });
+  });
+
+  // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_services.html: "If one of your tasks fails or
+  // stops, the Amazon ECS service scheduler launches another instance of your task definition to replace it."
+  it('replaces a service task that StopTask stopped, keeping the desired count', async () => {
+    // Prepare
+    const definition = (await register('worker', 'worker:1', webCommand)).taskDefinition
+      ?.taskDefinitionArn as string;
+    const service = await local.ecs.createService({
+      region: 'us-east-1',
+      cluster: 'us',
+      name: 'worker',
+      taskDefinitionArn: definition,
+      desiredCount: 1,
+      deploymentController: { type: 'CODE_DEPLOY' },
+    });
+    const set = service.taskSets[0];
+    const first = set.taskArns[0];
+    await eventually(async () => ((await local.ecs.isTaskSetHealthy(set)) ? true : undefined));
+
+    // Act
+    await ecs.send(new StopTaskCommand({ cluster: 'us', task: first, reason: 'retired by hand' }));
+    const replacement = await eventually(() => (set.taskArns[0] !== first ? set.taskArns[0] : undefined));
+    await eventually(async () => ((await local.ecs.isTaskSetHealthy(set)) ? true : undefined));
+    const running = await ecs.send(new ListTasksCommand({ cluster: 'us', serviceName: 'worker' }));
+    const stopped = await ecs.send(new DescribeTasksCommand({ cluster: 'us', tasks: [first] }));
+
+    // Assess
+    expect(running.taskArns).toEqual([replacement]);
+    expect(stopped.tasks?.[0]).toMatchObject({
+      lastStatus: 'STOPPED',
+      stopCode: 'UserInitiated',
+      stoppedReason: 'retired by hand',
     });
   });
 

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GetLogEventsCommand, ResourceNotFoundException } from '@aws-sdk/client-cloudwatch-logs';
+import { CreateLogGroupCommand, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
   CreateClusterCommand,
   DescribeTasksCommand,
@@ -22,6 +22,8 @@ let logs: Awaited<ReturnType<typeof startLocal>>['logs'];
 beforeEach(async () => {
   ({ local, ecs, logs } = await startLocal({ timeScale: 10 }, 'eu-west-1'));
   await ecs.send(new CreateClusterCommand({ clusterName: 'app' }));
+  // As a deployment creates it: the awslogs driver does not, unless awslogs-create-group is set.
+  await logs.send(new CreateLogGroupCommand({ logGroupName: '/app/one-off' }));
 });
 
 afterEach(async () => {
@@ -65,20 +67,14 @@ async function stoppedTask(taskArn: string, cluster = 'app'): Promise<Task> {
 
 async function logLines(taskArn: string): Promise<string[]> {
   const taskId = taskArn.split('/').pop();
-  try {
-    const page = await logs.send(
-      new GetLogEventsCommand({
-        logGroupName: '/app/one-off',
-        logStreamName: `run/app/${taskId}`,
-        startFromHead: true,
-      }),
-    );
-    return (page.events ?? []).map((event) => event.message ?? '');
-  } catch (error) {
-    // The group and stream appear with the task's first line.
-    if (error instanceof ResourceNotFoundException) return [];
-    throw error;
-  }
+  const page = await logs.send(
+    new GetLogEventsCommand({
+      logGroupName: '/app/one-off',
+      logStreamName: `run/app/${taskId}`,
+      startFromHead: true,
+    }),
+  );
+  return (page.events ?? []).map((event) => event.message ?? '');
 }
 
 describe('RunTask', () => {
@@ -425,6 +421,7 @@ describe('StopTask', () => {
 });
 
 describe('DescribeTasks and ListTasks', () => {
+  // https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTasks.html: the default status filter is RUNNING.
   it('reports unknown tasks as MISSING failures and lists tasks by startedBy, family and desired status', async () => {
     // Prepare
     const arn = await register(nodeCommand('setInterval(() => {}, 1000)'), { stopTimeout: 2 });
