@@ -213,6 +213,18 @@ export const OPERATION_ACCESS: Record<string, OperationRow> = {
     },
   },
   'ecs.ListClusters': { source: ECS_SOURCE, checks: only('ecs:ListClusters') },
+  'ecs.PutClusterCapacityProviders': {
+    source: ECS_SOURCE,
+    checks: (input, scope) => {
+      const cluster = str(input.cluster) ?? 'default';
+      return [
+        {
+          action: 'ecs:PutClusterCapacityProviders',
+          resource: cluster.startsWith('arn:') ? cluster : arn('ecs', scope, `cluster/${cluster}`),
+        },
+      ];
+    },
+  },
   'ecs.RegisterTaskDefinition': {
     source: `${ECS_SOURCE} ; ${ECS_TAG_ON_CREATE}`,
     checks: (input, scope) => {

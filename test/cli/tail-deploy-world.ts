@@ -85,11 +85,14 @@ export class World {
 
   static async start(): Promise<World> {
     // The awslogs driver publishes every 200 ms here rather than AWS's 5 s: the tests wait for lines.
+    // IAM is off: this world's state machine and fixture handlers have no template roles (the
+    // permissions tail-deploy needs are pinned in test/e2e/iam.test.ts against the sample stack).
     const local = await LocalAws.start({
       port: 0,
       timeScale: 1,
       repoRoot: FIXTURES,
       awslogsIntervalMs: 200,
+      iam: false,
     });
     for (const env of ENVIRONMENTS) {
       const ecs = new ECSClient({ endpoint: local.endpoint, region: env.region, credentials });
