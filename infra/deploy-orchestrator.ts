@@ -36,7 +36,6 @@ import {
   CHECK_TIMEOUT_MARGIN,
   estimatedJsonBytes,
   resolveEnvironments,
-  STANDARD_PARAMETER_MAX_BYTES,
   stepConfig,
   TOKEN_ESTIMATE_CHARS,
   validateSteps,
@@ -224,7 +223,11 @@ export class DeployOrchestrator extends Construct {
 
   /**
    * Writes the configuration as String parameters: the global part, and each environment
-   * in a parameter of its own, Advanced when it outgrows a Standard one.
+   * in a parameter of its own. Their tier is Intelligent-Tiering: Parameter Store keeps a
+   * value in the free Standard tier while it fits and moves it to Advanced when it outgrows
+   * 4 KB; an Advanced parameter never goes back to Standard, and a template asking for
+   * Standard after a configuration shrank would fail the stack update. The tier is decided
+   * on the deployed value, not on this size estimate, which cannot see through tokens.
    */
   private writeConfig(stack: Stack, stateMachineName: string): void {
     const { global, environments } = splitConfig(this.config);
@@ -241,7 +244,7 @@ export class DeployOrchestrator extends Construct {
       new ssm.StringParameter(scope, id, {
         parameterName,
         stringValue: stack.toJsonString(value),
-        tier: bytes > STANDARD_PARAMETER_MAX_BYTES ? ssm.ParameterTier.ADVANCED : ssm.ParameterTier.STANDARD,
+        tier: ssm.ParameterTier.INTELLIGENT_TIERING,
         description: `stepdeploy configuration of ${stateMachineName}: ${what}`,
       });
     };

@@ -7,9 +7,6 @@ import type { OrchestratorEnvironment, OrchestratorStep } from './orchestrator-p
 /** Names of environments, services and steps: they end up in markers, tags and state names. */
 export const NAME_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
 
-/** What a Standard Parameter Store parameter holds; a larger part of the configuration goes to an Advanced one. */
-export const STANDARD_PARAMETER_MAX_BYTES = 4096;
-
 /** What an Advanced Parameter Store parameter holds. */
 export const ADVANCED_PARAMETER_MAX_BYTES = 8192;
 
