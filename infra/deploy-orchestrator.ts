@@ -38,6 +38,7 @@ import {
   resolveEnvironments,
   stepConfig,
   TOKEN_ESTIMATE_CHARS,
+  validateExecutionNamePrefix,
   validateSteps,
   validateTiming,
 } from './resolve-props.js';
@@ -208,8 +209,10 @@ export class DeployOrchestrator extends Construct {
   /**
    * A CodePipeline action that starts a release with the execution input read from
    * a JSON file of an artifact (`{ "release": ..., "images": {...} }`, written by the build).
+   * Throws when `executionNamePrefix` would make execution names Step Functions refuses.
    */
   public releaseAction(options: ReleaseActionOptions): codepipelineActions.StepFunctionInvokeAction {
+    validateExecutionNamePrefix(options.executionNamePrefix);
     return new codepipelineActions.StepFunctionInvokeAction({
       actionName: options.actionName ?? 'Release',
       stateMachine: this.stateMachine,

@@ -74,6 +74,37 @@ export function validateTiming(
   }
 }
 
+/** Step Functions takes execution names of 80 characters at most. */
+export const EXECUTION_NAME_MAX = 80;
+
+/** CodePipeline's Step Functions action names an execution `<prefix>-<action execution id>`, the id a UUID. */
+const ACTION_EXECUTION_ID_CHARS = 36;
+
+/** The longest `executionNamePrefix` that leaves room for the hyphen and the action execution id. */
+export const EXECUTION_NAME_PREFIX_MAX = EXECUTION_NAME_MAX - 1 - ACTION_EXECUTION_ID_CHARS;
+
+/**
+ * Throws when CodePipeline could not start executions named `<prefix>-<36-character id>`:
+ * longer than 80 characters, or with characters outside the ones a state machine that logs
+ * to CloudWatch Logs takes (A-Z a-z 0-9 - _). A token is left to CodePipeline.
+ */
+export function validateExecutionNamePrefix(prefix: string | undefined): void {
+  if (prefix === undefined || Token.isUnresolved(prefix)) return;
+  if (prefix.length > EXECUTION_NAME_PREFIX_MAX) {
+    throw new Error(
+      `DeployOrchestrator: releaseAction executionNamePrefix '${prefix}' is ${prefix.length} characters; ` +
+        `CodePipeline names each execution <prefix>-<${ACTION_EXECUTION_ID_CHARS}-character action execution id> ` +
+        `and Step Functions takes ${EXECUTION_NAME_MAX} characters at most, so use ${EXECUTION_NAME_PREFIX_MAX} at most.`,
+    );
+  }
+  if (!/^[A-Za-z0-9_-]+$/.test(prefix)) {
+    throw new Error(
+      `DeployOrchestrator: releaseAction executionNamePrefix '${prefix}' has characters an execution name ` +
+        'of a state machine that logs to CloudWatch Logs may not have; use A-Z a-z 0-9 - and _ only.',
+    );
+  }
+}
+
 /** Throws on a step with a bad or duplicate name or an empty command. */
 export function validateSteps(prop: string, steps: OrchestratorStep[]): void {
   const seen = new Set<string>();

@@ -1,6 +1,7 @@
 import { type ParameterTier, type ParameterType, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { Duration, Lazy } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   DeployOrchestrator,
@@ -567,5 +568,42 @@ describe('configuration size', () => {
     { case: 'a number token', value: () => ({ port: Lazy.number({ produce: () => 1 }) }), bytes: 9 + 80 },
   ])('estimates $case with every token as 80 characters', ({ value, bytes }) => {
     expect(estimatedJsonBytes(value())).toBe(bytes);
+  });
+});
+
+// CodePipeline names executions `<prefix>-<action execution id>`
+// (https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-StepFunctions.html) and
+// StartExecution takes 1-80 characters, A-Z a-z 0-9 - _ for a state machine that logs to CloudWatch Logs
+// (https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html).
+describe('release action', () => {
+  function orchestrator() {
+    const stack = testStack();
+    return new DeployOrchestrator(stack, 'Deploy', { environments: [testEnvironment(stack, 'us')] });
+  }
+  const input = new codepipeline.Artifact('Build');
+
+  it('takes a prefix that leaves 80 characters with the hyphen and the 36-character id', () => {
+    const action = orchestrator().releaseAction({ input, executionNamePrefix: 'r'.repeat(43) });
+    expect(action.actionProperties.actionName).toBe('Release');
+  });
+
+  it('refuses a longer prefix, naming the limit and the fix', () => {
+    expect(() => orchestrator().releaseAction({ input, executionNamePrefix: 'r'.repeat(44) })).toThrow(
+      /executionNamePrefix 'r{44}' is 44 characters; CodePipeline names each execution <prefix>-<36-character action execution id> and Step Functions takes 80 characters at most, so use 43 at most/,
+    );
+  });
+
+  it.each(['release.1', 'release 1', 'release:1'])(
+    'refuses the prefix %j, naming the characters it may use',
+    (prefix) => {
+      expect(() => orchestrator().releaseAction({ input, executionNamePrefix: prefix })).toThrow(
+        /use A-Z a-z 0-9 - and _ only/,
+      );
+    },
+  );
+
+  it('leaves a prefix resolved at deploy time to CodePipeline', () => {
+    const prefix = Lazy.string({ produce: () => 'r'.repeat(60) });
+    expect(() => orchestrator().releaseAction({ input, executionNamePrefix: prefix })).not.toThrow();
   });
 });

@@ -5,6 +5,7 @@ import {
   ExecutionAlreadyExists,
   GetExecutionHistoryCommand,
   type HistoryEvent,
+  InvalidName,
   ListExecutionsCommand,
   paginateGetExecutionHistory,
   SFNClient,
@@ -329,6 +330,22 @@ describe('Step Functions executions', () => {
     expect(described.status).toBe('TIMED_OUT');
     expect((await history(executionArn as string)).at(-1)?.type).toBe('ExecutionTimedOut');
     expect((await notified('TIMED_OUT')).detail).toEqual({ status: 'TIMED_OUT', executionArn });
+  });
+
+  // https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html (name): 1-80
+  // characters, no whitespace, brackets, wildcards or the listed punctuation; CodePipeline's action
+  // names executions `<prefix>-<36-character id>`.
+  it('takes execution names of 80 characters at most, without whitespace or punctuation', async () => {
+    const longest = `${'r'.repeat(43)}-${'0'.repeat(36)}`;
+
+    const started = await start(longest, { who: 'a', mode: 'ok' });
+    const tooLong = await start(`${longest}x`, { who: 'a', mode: 'ok' }).catch((error: unknown) => error);
+    const spaced = await start('release 1', { who: 'a', mode: 'ok' }).catch((error: unknown) => error);
+
+    expect(started.endsWith(`:${longest}`)).toBe(true);
+    expect(tooLong).toBeInstanceOf(InvalidName);
+    expect(spaced).toBeInstanceOf(InvalidName);
+    await ended(started);
   });
 
   it('lists executions by status and pages the history both ways', async () => {
