@@ -54,6 +54,16 @@ export function lambdaErrorCause(error: unknown): { errorType: string; cause: st
   return { errorType, cause: JSON.stringify({ errorType, errorMessage, trace }) };
 }
 
+/**
+ * Real time a local invocation gets at least before its timeout stops it (or its whole Timeout
+ * when shorter): at a time scale of 100, a 2-minute Timeout would leave 1.2 s for SDK calls
+ * that take real time.
+ */
+export const REAL_TIME_FLOOR_MS = 30_000;
+
+/** The error type Lambda reports for an invocation its function's timeout stopped. */
+export const TIMEOUT_ERROR = 'Sandbox.Timedout';
+
 let instances = 0;
 
 /**
@@ -98,6 +108,15 @@ export class LambdaFunctions {
    * Invokes `fn` with `event` and resolves with its result, round-tripped through JSON as
    * Lambda does. Failures reject with a `LambdaInvocationError` named like Lambda's error type.
    * `onStarted` is called once the function runs (not when Lambda itself failed to run it).
+   *
+   * The function's Timeout (scaled, like every wait) stops the invocation: it fails with
+   * `Sandbox.Timedout`, as Lambda reports a timeout of the Node.js 22 runtime, and
+   * `getRemainingTimeInMillis()` counts down to it on the same scaled clock as the handler's
+   * sleeps. The SDK calls and processes a handler starts take real time, which the scale does
+   * not shrink: the invocation is stopped no earlier than `REAL_TIME_FLOOR_MS` of real time
+   * (its whole Timeout when shorter), by which its context has long read 0. The handler cannot
+   * be frozen in process: what it still does after its timeout reaches the local AWS, but its
+   * result is dropped.
    */
   async invoke(fn: LambdaFunction, event: unknown, onStarted: () => void = () => {}): Promise<unknown> {
     if (this.deps.faults.take('lambda-failure', (fault) => fault.verb === fn.verb)) {
@@ -117,28 +136,53 @@ export class LambdaFunctions {
       throw new LambdaInvocationError('Runtime.ImportModuleError', cause);
     }
     this.applyEnvironment(fn);
-    const startedMs = this.deps.clock.nowMs();
+    const { clock } = this.deps;
+    const startedMs = clock.nowMs();
     const timeoutMs = fn.timeoutSeconds * 1000;
+    const awsRequestId = randomUUID();
     const context: InvocationContext = {
       functionName: fn.functionName,
       functionVersion: '$LATEST',
       invokedFunctionArn: fn.arn,
       memoryLimitInMB: '128',
-      awsRequestId: randomUUID(),
+      awsRequestId,
       logGroupName: `/aws/lambda/${fn.functionName}`,
       logStreamName: `local/[$LATEST]${randomUUID().replaceAll('-', '')}`,
       callbackWaitsForEmptyEventLoop: true,
       // The time left shrinks at the time scale, as the scaled waits of the handler see it.
-      getRemainingTimeInMillis: () =>
-        Math.max(0, timeoutMs - (this.deps.clock.nowMs() - startedMs) * this.deps.clock.timeScale),
+      getRemainingTimeInMillis: () => Math.max(0, timeoutMs - (clock.nowMs() - startedMs) * clock.timeScale),
     };
+    const timedOut = () =>
+      new LambdaInvocationError(
+        TIMEOUT_ERROR,
+        JSON.stringify({
+          errorType: TIMEOUT_ERROR,
+          errorMessage: `RequestId: ${awsRequestId} Error: Task timed out after ${fn.timeoutSeconds.toFixed(2)} seconds`,
+        }),
+      );
     onStarted();
+    let cancelTimeout = () => {};
+    const timeout = new Promise<never>((_resolve, reject) => {
+      const realTimeoutMs = Math.max(clock.scaledMs(timeoutMs), Math.min(timeoutMs, REAL_TIME_FLOOR_MS));
+      const timer = setTimeout(() => reject(timedOut()), realTimeoutMs);
+      cancelTimeout = () => clearTimeout(timer);
+    });
+    const running = (async () => {
+      try {
+        return await handler(structuredClone(event), context);
+      } catch (error) {
+        const { errorType, cause } = lambdaErrorCause(error);
+        throw new LambdaInvocationError(errorType, cause);
+      }
+    })();
+    // A handler that fails after its timeout fails no one: the invocation already ended.
+    running.catch(() => {});
     try {
-      const result = await handler(structuredClone(event), context);
+      const result = await Promise.race([running, timeout]);
+      if (this.deps.faults.take('lambda-timeout', (fault) => fault.verb === fn.verb)) throw timedOut();
       return result === undefined ? null : JSON.parse(JSON.stringify(result));
-    } catch (error) {
-      const { errorType, cause } = lambdaErrorCause(error);
-      throw new LambdaInvocationError(errorType, cause);
+    } finally {
+      cancelTimeout();
     }
   }
 

@@ -76,7 +76,7 @@ describe('the synthesized definition', () => {
     });
   });
 
-  it('retries Lambda service errors, and only those, on every task', () => {
+  it('retries Lambda service errors and the function’s timeout, and only those, on every task', () => {
     const tasks = Object.entries(definition.States).filter(([, s]) => s.Type === 'Task');
     expect(tasks.length).toBe(19);
     for (const [, task] of tasks) {
@@ -88,6 +88,7 @@ describe('the synthesized definition', () => {
           MaxAttempts: 6,
           JitterStrategy: 'FULL',
         },
+        { ErrorEquals: ['Sandbox.Timedout'], IntervalSeconds: 1, BackoffRate: 2, MaxAttempts: 2 },
       ]);
     }
   });

@@ -13,7 +13,7 @@ import {
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { deployTemplate } from '../../../local/cloudformation.js';
+import { type DeployedStack, deployTemplate } from '../../../local/cloudformation.js';
 import { LocalAws } from '../../../local/local-aws.js';
 import { clientConfig, eventually } from '../local-aws-fixture.js';
 
@@ -109,6 +109,39 @@ const template = {
         DefinitionSubstitutions: { Slow: { 'Fn::GetAtt': ['SlowFn', 'Arn'] } },
       },
     },
+    ShortFn: lambda('slow', 1),
+    WatchFn: lambda('watch', 60),
+    Overrun: {
+      Type: 'AWS::StepFunctions::StateMachine',
+      Properties: {
+        StateMachineName: 'overrun',
+        Definition: {
+          StartAt: 'Sleep',
+          States: {
+            Sleep: { Type: 'Task', Resource: placeholder('Short'), Parameters: { ms: 2000 }, End: true },
+          },
+        },
+        DefinitionSubstitutions: { Short: { 'Fn::GetAtt': ['ShortFn', 'Arn'] } },
+      },
+    },
+    Watcher: {
+      Type: 'AWS::StepFunctions::StateMachine',
+      Properties: {
+        StateMachineName: 'watcher',
+        Definition: {
+          StartAt: 'Watch',
+          States: {
+            Watch: {
+              Type: 'Task',
+              Resource: placeholder('Watch'),
+              Parameters: { watchSeconds: 600, pollSeconds: 5, lookMs: 10_000 },
+              End: true,
+            },
+          },
+        },
+        DefinitionSubstitutions: { Watch: { 'Fn::GetAtt': ['WatchFn', 'Arn'] } },
+      },
+    },
     OnEnd: {
       Type: 'AWS::Events::Rule',
       Properties: {
@@ -130,10 +163,11 @@ let local: LocalAws;
 let sfn: SFNClient;
 let stateMachineArn: string;
 let boundedArn: string;
+let stack: DeployedStack;
 
 beforeEach(async () => {
   local = await LocalAws.start({ port: 0, timeScale: 100, repoRoot: FIXTURES });
-  const stack = await deployTemplate(local, template);
+  stack = await deployTemplate(local, template);
   stateMachineArn = stack.stateMachines.Machine;
   boundedArn = stack.stateMachines.Bounded;
   sfn = new SFNClient(clientConfig(local));
@@ -346,6 +380,40 @@ describe('Step Functions executions', () => {
     expect(tooLong).toBeInstanceOf(InvalidName);
     expect(spaced).toBeInstanceOf(InvalidName);
     await ended(started);
+  });
+
+  // https://docs.aws.amazon.com/lambda/latest/dg/troubleshooting-invocation.html#troubleshooting-timeouts:
+  // Lambda stops a function at its timeout; the Node.js runtime reports `Sandbox.Timedout`, which a
+  // Lambda task of Step Functions fails with (heygen-com/hyperframes#1021 reads it from TaskFailed).
+  it('stops a function at its (scaled) timeout and fails the task with Sandbox.Timedout', async () => {
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: stack.stateMachines.Overrun, name: 'overrun' }),
+    );
+
+    const described = await ended(executionArn as string);
+    const failed = (await history(executionArn as string)).find((e) => e.type === 'LambdaFunctionFailed');
+
+    expect(described.status).toBe('FAILED');
+    expect(described.error).toBe('Sandbox.Timedout');
+    expect(failed?.lambdaFunctionFailedEventDetails?.error).toBe('Sandbox.Timedout');
+    expect(JSON.parse(failed?.lambdaFunctionFailedEventDetails?.cause ?? '{}')).toEqual({
+      errorType: 'Sandbox.Timedout',
+      errorMessage: expect.stringMatching(/^RequestId: \S+ Error: Task timed out after 1\.00 seconds$/),
+    });
+  });
+
+  it('counts getRemainingTimeInMillis down on the handlers’ scaled clock: a watch with slow looks returns in time', async () => {
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: stack.stateMachines.Watcher, name: 'watcher' }),
+    );
+
+    const described = await ended(executionArn as string);
+
+    expect(described.status, `${described.error}: ${described.cause}`).toBe('SUCCEEDED');
+    const output = JSON.parse(described.output ?? '{}') as { looks: number; remainingMs: number };
+    // 60 s of function, 10 s looks, 5 s polls, 30 s kept back: two looks, about 35 s left.
+    expect(output.looks).toBe(2);
+    expect(output.remainingMs).toBeGreaterThan(0);
   });
 
   it('lists executions by status and pages the history both ways', async () => {
