@@ -37,8 +37,22 @@ export interface RunTrace {
   deploy?: DeployState;
 }
 
-function outputOf(event: HistoryEvent): string | undefined {
-  return event.lambdaFunctionSucceededEventDetails?.output ?? event.taskSucceededEventDetails?.output;
+/**
+ * What a handler returned, from the event that records it. A Lambda task invoking the function
+ * ARN (`payloadResponseOnly`, as the construct builds them) records `LambdaFunctionSucceeded`
+ * with the result itself; one using the `lambda:invoke` integration records `TaskSucceeded`
+ * with the Invoke response, the result under `Payload`. Either is read, so the cleanup does not
+ * depend on how the tasks are built.
+ */
+export function handlerOutputOf(event: HistoryEvent): unknown {
+  if (event.type === 'LambdaFunctionSucceeded')
+    return parseJsonOrUndefined(event.lambdaFunctionSucceededEventDetails?.output);
+  if (event.type !== 'TaskSucceeded' || event.taskSucceededEventDetails?.resourceType !== 'lambda')
+    return undefined;
+  const response = parseJsonOrUndefined(event.taskSucceededEventDetails.output);
+  return response !== null && typeof response === 'object' && 'Payload' in response
+    ? response.Payload
+    : undefined;
 }
 
 /**
@@ -49,8 +63,7 @@ function outputOf(event: HistoryEvent): string | undefined {
 export function traceRun(events: readonly HistoryEvent[]): RunTrace {
   const trace: RunTrace = {};
   for (const event of events) {
-    if (event.type !== 'LambdaFunctionSucceeded' && event.type !== 'TaskSucceeded') continue;
-    const value = parseJsonOrUndefined(outputOf(event));
+    const value = handlerOutputOf(event);
     if (value === undefined || value === null) continue;
     if (!trace.plan) {
       const plan = PlanSchema.safeParse(value);

@@ -57,9 +57,75 @@ interface Execution {
   cause?: string;
   history: ExecutionHistory;
   /** Lambda invocations in flight, per Task state: a state timeout ends their history first. */
-  invocations: Map<string, { settled: boolean }>;
+  invocations: Map<string, Invocation>;
   abort: () => void;
   done: Promise<void>;
+}
+
+/** A Lambda invocation of a Task state, and the history events it records. */
+interface Invocation {
+  settled: boolean;
+  events: InvocationEvents;
+}
+
+/**
+ * How a Lambda task's history reads: a function-ARN resource records `LambdaFunction*` events
+ * with the result itself; the `lambda:invoke` integration records `Task*` events (resource type
+ * `lambda`, resource `invoke`) with the Invoke response.
+ */
+interface InvocationEvents {
+  scheduled(reference: string, payload: unknown, timeoutInSeconds: number | undefined): HistoryDetails;
+  started(): HistoryDetails;
+  succeeded(output: unknown): HistoryDetails;
+  failed(error: string, cause: string): HistoryDetails;
+  timedOut(error: string, cause: string): HistoryDetails;
+}
+
+type HistoryDetails = [string, Record<string, Record<string, unknown>>?];
+
+const FUNCTION_EVENTS: InvocationEvents = {
+  scheduled: (resource, payload, timeoutInSeconds) => [
+    'LambdaFunctionScheduled',
+    {
+      lambdaFunctionScheduledEventDetails: {
+        resource,
+        input: jsonText(payload),
+        inputDetails: { truncated: false },
+        timeoutInSeconds,
+      },
+    },
+  ],
+  started: () => ['LambdaFunctionStarted'],
+  succeeded: (output) => [
+    'LambdaFunctionSucceeded',
+    {
+      lambdaFunctionSucceededEventDetails: { output: jsonText(output), outputDetails: { truncated: false } },
+    },
+  ],
+  failed: (error, cause) => ['LambdaFunctionFailed', { lambdaFunctionFailedEventDetails: { error, cause } }],
+  timedOut: (error, cause) => [
+    'LambdaFunctionTimedOut',
+    { lambdaFunctionTimedOutEventDetails: { error, cause } },
+  ],
+};
+
+function integrationEvents(region: string, parameters: unknown): InvocationEvents {
+  const task = { resourceType: 'lambda', resource: 'invoke' };
+  return {
+    scheduled: (_reference, _payload, timeoutInSeconds) => [
+      'TaskScheduled',
+      { taskScheduledEventDetails: { ...task, region, parameters: jsonText(parameters), timeoutInSeconds } },
+    ],
+    started: () => ['TaskStarted', { taskStartedEventDetails: task }],
+    succeeded: (output) => [
+      'TaskSucceeded',
+      {
+        taskSucceededEventDetails: { ...task, output: jsonText(output), outputDetails: { truncated: false } },
+      },
+    ],
+    failed: (error, cause) => ['TaskFailed', { taskFailedEventDetails: { ...task, error, cause } }],
+    timedOut: (error, cause) => ['TaskTimedOut', { taskTimedOutEventDetails: { ...task, error, cause } }],
+  };
 }
 
 /** Dependencies of the Step Functions model. */
@@ -381,12 +447,12 @@ export class StepFunctionsModel {
     const invocation = execution.invocations.get(event.state.name);
     if (!invocation || invocation.settled) return;
     invocation.settled = true;
-    execution.history.add('LambdaFunctionTimedOut', {
-      lambdaFunctionTimedOutEventDetails: {
-        error: 'States.Timeout',
-        cause: `The task ${event.state.name} ran past its TimeoutSeconds.`,
-      },
-    });
+    execution.history.add(
+      ...invocation.events.timedOut(
+        'States.Timeout',
+        `The task ${event.state.name} ran past its TimeoutSeconds.`,
+      ),
+    );
   }
 
   private async runTask(
@@ -407,22 +473,16 @@ export class StepFunctionsModel {
     const request = invokeApi && input && typeof input === 'object' && !Array.isArray(input) ? input : {};
     const reference = invokeApi ? String(request.FunctionName ?? '') : resource;
     const payload = invokeApi ? (request.Payload ?? null) : input;
-    const invocation = { settled: false };
+    const invocation: Invocation = {
+      settled: false,
+      events: invokeApi ? integrationEvents(execution.machine.region, request) : FUNCTION_EVENTS,
+    };
     execution.invocations.set(stateName, invocation);
     // Once the state timed out, the late end of the invocation is no event of this history.
-    const history = {
-      add: (...args: Parameters<ExecutionHistory['add']>) =>
-        invocation.settled ? undefined : execution.history.add(...args),
-    };
+    const record = ([type, details]: HistoryDetails) =>
+      invocation.settled ? undefined : execution.history.add(type, details);
     const fn = this.deps.lambdas.find(reference);
-    history.add('LambdaFunctionScheduled', {
-      lambdaFunctionScheduledEventDetails: {
-        resource: reference,
-        input: jsonText(payload),
-        inputDetails: { truncated: false },
-        timeoutInSeconds: fn?.timeoutSeconds,
-      },
-    });
+    record(invocation.events.scheduled(reference, payload, fn?.timeoutSeconds));
     try {
       if (!fn) {
         throw new LambdaInvocationError(
@@ -430,30 +490,24 @@ export class StepFunctionsModel {
           `Function not found: ${reference}; the template deployed into the local AWS has no such function.`,
         );
       }
-      const output = await this.deps.lambdas.invoke(fn, payload, () => history.add('LambdaFunctionStarted'));
+      const result = await this.deps.lambdas.invoke(fn, payload, () => record(invocation.events.started()));
+      // The Invoke response of the integration; its Payload is the function's result.
+      const output = invokeApi ? { ExecutedVersion: '$LATEST', Payload: result, StatusCode: 200 } : result;
       if (Buffer.byteLength(jsonText(output)) > MAX_PAYLOAD_BYTES) {
         throw new LambdaInvocationError(
           'States.DataLimitExceeded',
           `The result of ${fn.functionName} is larger than the 256 KB Step Functions passes between states; return ids, not payloads.`,
         );
       }
-      history.add('LambdaFunctionSucceeded', {
-        lambdaFunctionSucceededEventDetails: {
-          output: jsonText(output),
-          outputDetails: { truncated: false },
-        },
-      });
+      record(invocation.events.succeeded(output));
       invocation.settled = true;
-      if (!invokeApi) return output as JsonValue;
-      return { ExecutedVersion: '$LATEST', Payload: output, StatusCode: 200 } as JsonValue;
+      return output as JsonValue;
     } catch (error) {
       const failure =
         error instanceof LambdaInvocationError
           ? error
           : new LambdaInvocationError('Lambda.Unknown', String(error));
-      history.add('LambdaFunctionFailed', {
-        lambdaFunctionFailedEventDetails: { error: failure.name, cause: failure.message },
-      });
+      record(invocation.events.failed(failure.name, failure.message));
       invocation.settled = true;
       throw failure;
     }

@@ -93,6 +93,15 @@ describe('the synthesized definition', () => {
     }
   });
 
+  // The cleanup (lambdas/cleanup/core.ts, handlerOutputOf) and tail-deploy read the handlers'
+  // results from the history: a function-ARN resource records them bare in LambdaFunctionSucceeded.
+  it('invokes every function by its ARN (payloadResponseOnly), so the history holds the results bare', () => {
+    const tasks = Object.entries(definition.States).filter(([, s]) => s.Type === 'Task');
+    for (const [name, task] of tasks) {
+      expect(task.Resource, name).toMatch(/^arn:aws:lambda:[^:]+:\d{12}:function:[^:]+$/);
+    }
+  });
+
   it('invokes the functions directly, with the execution id and a timeout beyond the function’s', () => {
     expect(state('Plan')).toMatchObject({
       Resource: expect.stringMatching(/^arn:aws:lambda:/),

@@ -142,6 +142,24 @@ const template = {
         DefinitionSubstitutions: { Watch: { 'Fn::GetAtt': ['WatchFn', 'Arn'] } },
       },
     },
+    Integrated: {
+      Type: 'AWS::StepFunctions::StateMachine',
+      Properties: {
+        StateMachineName: 'integrated',
+        Definition: {
+          StartAt: 'Greet',
+          States: {
+            Greet: {
+              Type: 'Task',
+              Resource: 'arn:aws:states:::lambda:invoke',
+              Parameters: { FunctionName: placeholder('Echo'), Payload: { 'who.$': '$.who' } },
+              End: true,
+            },
+          },
+        },
+        DefinitionSubstitutions: { Echo: { 'Fn::GetAtt': ['EchoFn', 'Arn'] } },
+      },
+    },
     OnEnd: {
       Type: 'AWS::Events::Rule',
       Properties: {
@@ -414,6 +432,46 @@ describe('Step Functions executions', () => {
     // 60 s of function, 10 s looks, 5 s polls, 30 s kept back: two looks, about 35 s left.
     expect(output.looks).toBe(2);
     expect(output.remainingMs).toBeGreaterThan(0);
+  });
+
+  // The optimized integration records Task* events with resource type `lambda` and resource
+  // `invoke`, its output the Invoke response with the result under Payload
+  // (https://docs.aws.amazon.com/step-functions/latest/dg/connect-lambda.html; heygen-com/hyperframes#1021).
+  it('records a lambda:invoke task as Task* events whose output wraps the result in Payload', async () => {
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: stack.stateMachines.Integrated,
+        name: 'integrated',
+        input: JSON.stringify({ who: 'world' }),
+      }),
+    );
+
+    const described = await ended(executionArn as string);
+    const events = await history(executionArn as string);
+
+    expect(described.status).toBe('SUCCEEDED');
+    expect(events.map((e) => e.type)).toEqual([
+      'ExecutionStarted',
+      'TaskStateEntered',
+      'TaskScheduled',
+      'TaskStarted',
+      'TaskSucceeded',
+      'TaskStateExited',
+      'ExecutionSucceeded',
+    ]);
+    expect(events[2].taskScheduledEventDetails).toMatchObject({
+      resourceType: 'lambda',
+      resource: 'invoke',
+      region: 'us-east-1',
+    });
+    expect(JSON.parse(events[2].taskScheduledEventDetails?.parameters ?? '{}')).toEqual({
+      FunctionName: expect.stringMatching(/^arn:aws:lambda:us-east-1:000000000000:function:/),
+      Payload: { who: 'world' },
+    });
+    expect(events[4].taskSucceededEventDetails).toMatchObject({ resourceType: 'lambda', resource: 'invoke' });
+    const response = JSON.parse(events[4].taskSucceededEventDetails?.output ?? '{}');
+    expect(response).toMatchObject({ StatusCode: 200, Payload: { event: { who: 'world' } } });
+    expect(JSON.parse(described.output ?? '{}')).toEqual(response);
   });
 
   it('lists executions by status and pages the history both ways', async () => {
