@@ -195,6 +195,9 @@ export class DeployOrchestrator extends Construct {
           status: ['ABORTED', 'TIMED_OUT', 'FAILED'],
         },
       },
+      // The retry policy covers EventBridge's delivery (the asynchronous Invoke); an error of the
+      // cleanup itself is retried by Lambda's asynchronous invocation (twice), and an event may
+      // arrive twice: the cleanup is idempotent, two at once included.
       targets: [
         new eventsTargets.LambdaFunction(functions.cleanup, {
           retryAttempts: 8,

@@ -457,8 +457,9 @@ class TemplateDeployer {
           const fn = local.lambdas.find(String(target.Arn));
           if (!fn) continue;
           const input = target.Input === undefined ? undefined : JSON.parse(String(target.Input));
+          // EventBridge invokes a Lambda target asynchronously: Lambda, not the rule, retries its errors.
           local.events.addTarget(name, async (event) => {
-            await local.lambdas.invoke(fn, input ?? event);
+            await local.lambdas.invokeAsync(fn, input ?? event);
           });
         }
         return modelled(name);

@@ -50,7 +50,25 @@ export type Fault =
    * change is changed), then Lambda reports them timed out (`Sandbox.Timedout`) instead of
    * returning their result: a handler that ran out of time just after acting.
    */
-  | { kind: 'lambda-timeout'; verb: string; count: number };
+  | { kind: 'lambda-timeout'; verb: string; count: number }
+  /**
+   * EventBridge delivers the next `count` events (of `detailType` when given) twice to each
+   * target of every rule they match, both at once: its delivery is at least once.
+   */
+  | { kind: 'duplicate-delivery'; detailType?: string; count?: number }
+  /**
+   * PutEvents fails the next `count` entries (of `source` and `detailType` when given): it
+   * answers them in `FailedEntryCount` with `errorCode` (default `InternalFailure`, which
+   * EventBridge calls retryable) and an `ErrorMessage` instead of an `EventId`, and does not
+   * put them on the bus. It does not throw.
+   */
+  | {
+      kind: 'put-events-entry-failure';
+      source?: string;
+      detailType?: string;
+      errorCode?: string;
+      count?: number;
+    };
 
 /** The kinds of fault. */
 export type FaultKind = Fault['kind'];
@@ -64,6 +82,8 @@ const KINDS: Record<FaultKind, true> = {
   'deployment-hang': true,
   'lambda-failure': true,
   'lambda-timeout': true,
+  'duplicate-delivery': true,
+  'put-events-entry-failure': true,
 };
 
 /** Every kind of fault, as error messages list them. */
@@ -109,6 +129,18 @@ export const faultSchema: z.ZodType<Fault> = z.discriminatedUnion('kind', [
   }),
   z.strictObject({ kind: z.literal('lambda-failure'), verb: z.string(), count }),
   z.strictObject({ kind: z.literal('lambda-timeout'), verb: z.string(), count }),
+  z.strictObject({
+    kind: z.literal('duplicate-delivery'),
+    detailType: z.string().optional(),
+    count: count.optional(),
+  }),
+  z.strictObject({
+    kind: z.literal('put-events-entry-failure'),
+    source: z.string().optional(),
+    detailType: z.string().optional(),
+    errorCode: z.string().min(1).optional(),
+    count: count.optional(),
+  }),
 ]);
 
 /**

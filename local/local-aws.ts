@@ -52,7 +52,7 @@ export class LocalAws {
   /** CloudWatch Logs: groups, streams and events, task output included. */
   readonly logs = new LogsModel();
   /** EventBridge: every event put or emitted, and the rules that deliver them in process. */
-  readonly events = new EventsModel();
+  readonly events = new EventsModel(this.faults);
   /** SSM Parameter Store: the parameters the template writes (the deploy configuration). */
   readonly ssm = new SsmModel();
   /** ECS: clusters, task definitions, tasks (processes), services and task sets. */

@@ -113,7 +113,9 @@ async function stopRunOf(
  * when the run had seen them all succeed: a release that is deployed is not rolled back for
  * what happened after (post-deploy steps, announcing), as the flow itself does. Idempotent:
  * a second call finds stopped tasks gone from the listing, adopts CodeDeploy's rollbacks and
- * the rollback deployments it made. An execution running again (redriven) is left alone.
+ * the rollback deployments it made; two at once (EventBridge may deliver the event twice) end
+ * as one, the second adopting the rollback deployment the first created. An execution running
+ * again (redriven) is left alone.
  */
 export async function cleanup(
   deps: CleanupDeps,

@@ -46,6 +46,29 @@ export class LambdaInvocationError extends Error {
   }
 }
 
+/** One attempt of an asynchronous invocation. */
+export type AsyncAttempt = { outcome: 'succeeded' } | { outcome: 'failed'; error: string; cause: string };
+
+/** An event Lambda took for asynchronous invocation (from an EventBridge rule), and how each attempt went. */
+export interface AsyncInvocation {
+  functionName: string;
+  verb: string;
+  event: unknown;
+  attempts: AsyncAttempt[];
+  /** `succeeded`, `failed` once its retries are spent (the event is then dropped), or `pending`. */
+  status: 'pending' | 'succeeded' | 'failed';
+}
+
+/**
+ * Lambda's retries of an asynchronous invocation whose function failed (its code, or its
+ * runtime, such as a timeout): two more attempts, one minute after the first and two
+ * minutes after the second.
+ */
+export const ASYNC_FUNCTION_ERROR_DELAYS_MS = [60_000, 120_000];
+
+/** Lambda's retries of an asynchronous invocation it could not run (throttling, service errors): from 1 s doubling to 5 min, for 6 hours. */
+export const ASYNC_SERVICE_ERROR_RETRY = { firstMs: 1_000, maxMs: 300_000, forMs: 6 * 3600_000 };
+
 /** The cause Lambda reports for an error thrown by a Node.js handler. */
 export function lambdaErrorCause(error: unknown): { errorType: string; cause: string } {
   const errorType = error instanceof Error ? error.name : 'Error';
@@ -73,6 +96,7 @@ let instances = 0;
  */
 export class LambdaFunctions {
   private readonly functions = new Map<string, LambdaFunction>();
+  private readonly asyncLog: AsyncInvocation[] = [];
   private readonly modules = new Map<string, Promise<HandlerFn>>();
   /** Handler modules hold SDK clients made at import, bound to the endpoint of that moment. */
   private readonly instance = ++instances;
@@ -184,6 +208,63 @@ export class LambdaFunctions {
     } finally {
       cancelTimeout();
     }
+  }
+
+  /**
+   * Invokes `fn` asynchronously (InvocationType Event), as an EventBridge rule invokes its
+   * Lambda target: a function error is retried twice (after one, then two minutes, scaled);
+   * an error of Lambda itself is retried from 1 s, doubling to 5 minutes, for up to 6 hours.
+   * Resolves once Lambda is done with the event (succeeded, or dropped after its retries);
+   * it never rejects. `asyncInvocations()` lists every attempt.
+   */
+  async invokeAsync(fn: LambdaFunction, event: unknown): Promise<AsyncInvocation> {
+    const invocation: AsyncInvocation = {
+      functionName: fn.functionName,
+      verb: fn.verb,
+      event,
+      attempts: [],
+      status: 'pending',
+    };
+    this.asyncLog.push(invocation);
+    const functionDelays = [...ASYNC_FUNCTION_ERROR_DELAYS_MS];
+    const retry = ASYNC_SERVICE_ERROR_RETRY;
+    let serviceDelayMs = retry.firstMs;
+    let serviceWaitedMs = 0;
+    for (;;) {
+      try {
+        await this.invoke(fn, event);
+        invocation.attempts.push({ outcome: 'succeeded' });
+        invocation.status = 'succeeded';
+        return invocation;
+      } catch (error) {
+        const failure =
+          error instanceof LambdaInvocationError
+            ? error
+            : new LambdaInvocationError('Lambda.Unknown', String(error));
+        invocation.attempts.push({ outcome: 'failed', error: failure.name, cause: failure.message });
+        let delayMs: number | undefined;
+        if (failure.name.startsWith('Lambda.')) {
+          delayMs = serviceWaitedMs + serviceDelayMs <= retry.forMs ? serviceDelayMs : undefined;
+          serviceWaitedMs += serviceDelayMs;
+          serviceDelayMs = Math.min(serviceDelayMs * 2, retry.maxMs);
+        } else {
+          delayMs = functionDelays.shift();
+        }
+        if (delayMs === undefined) {
+          invocation.status = 'failed';
+          process.stderr.write(
+            `local AWS: asynchronous invocation of ${fn.functionName} failed ${invocation.attempts.length} times; the event is dropped: ${failure.name}: ${failure.message}\n`,
+          );
+          return invocation;
+        }
+        await this.deps.clock.sleep(delayMs);
+      }
+    }
+  }
+
+  /** Every asynchronous invocation so far, oldest first, with its attempts. */
+  asyncInvocations(): readonly AsyncInvocation[] {
+    return this.asyncLog;
   }
 
   /** What the Lambda runtime gives every function, and what points the SDK at this local AWS. */

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
@@ -158,6 +159,20 @@ const template = {
           },
         },
         DefinitionSubstitutions: { Echo: { 'Fn::GetAtt': ['EchoFn', 'Arn'] } },
+      },
+    },
+    PingRule: {
+      Type: 'AWS::Events::Rule',
+      Properties: {
+        EventPattern: { source: ['test.ping'] },
+        Targets: [{ Id: 'notify', Arn: { 'Fn::GetAtt': ['NotifyFn', 'Arn'] } }],
+      },
+    },
+    FlakyRule: {
+      Type: 'AWS::Events::Rule',
+      Properties: {
+        EventPattern: { source: ['test.flaky'] },
+        Targets: [{ Id: 'fail', Arn: { 'Fn::GetAtt': ['FailFn', 'Arn'] } }],
       },
     },
     OnEnd: {
@@ -496,5 +511,66 @@ describe('Step Functions executions', () => {
     expect(paged.map((e) => e.id)).toEqual(full.map((e) => e.id));
     expect(reversed.events?.map((e) => e.type)).toEqual(['ExecutionSucceeded', 'SucceedStateExited']);
     expect(reversed.nextToken).toBeDefined();
+  });
+});
+
+/** Puts one event of `source` on the default bus, through the SDK. */
+async function put(source: string, detail: unknown): Promise<void> {
+  const events = new EventBridgeClient(clientConfig(local));
+  try {
+    const output = await events.send(
+      new PutEventsCommand({
+        Entries: [{ Source: source, DetailType: 'Test', Detail: JSON.stringify(detail) }],
+      }),
+    );
+    expect(output.FailedEntryCount).toBe(0);
+  } finally {
+    events.destroy();
+  }
+}
+
+// EventBridge invokes a Lambda target asynchronously; Lambda retries a function error twice, one
+// then two minutes apart, and an error of its own for up to 6 hours from 1 s
+// (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html). The rule's
+// retry policy covers delivery to Lambda only (aws/aws-cdk#25423).
+describe('EventBridge rule targets', () => {
+  it('invokes a failing function three times in all, then drops the event', async () => {
+    await put('test.flaky', { environment: 'eu' });
+    await local.events.settle();
+
+    const [invocation] = local.lambdas.asyncInvocations();
+    expect(invocation).toMatchObject({ verb: 'fail', status: 'failed' });
+    expect(invocation.attempts.map((attempt) => attempt.outcome === 'failed' && attempt.error)).toEqual([
+      'TaskFailedError',
+      'TaskFailedError',
+      'TaskFailedError',
+    ]);
+  });
+
+  it('retries an error of Lambda itself until the function runs', async () => {
+    local.faults.add({ kind: 'lambda-failure', verb: 'notify', count: 2 });
+
+    await put('test.ping', { status: 'PING', executionArn: 'arn:ping' });
+    await local.events.settle();
+
+    const [invocation] = local.lambdas.asyncInvocations();
+    expect(invocation.status).toBe('succeeded');
+    expect(
+      invocation.attempts.map((attempt) => (attempt.outcome === 'failed' ? attempt.error : 'ok')),
+    ).toEqual(['Lambda.ServiceException', 'Lambda.ServiceException', 'ok']);
+    expect(local.events.list().filter((event) => event.source === 'test.notify')).toHaveLength(1);
+  });
+
+  it('runs the function twice for an event delivered twice', async () => {
+    local.faults.add({ kind: 'duplicate-delivery', detailType: 'Test', count: 1 });
+
+    await put('test.ping', { status: 'PING', executionArn: 'arn:ping' });
+    await local.events.settle();
+
+    expect(local.lambdas.asyncInvocations().map((invocation) => invocation.status)).toEqual([
+      'succeeded',
+      'succeeded',
+    ]);
+    expect(local.events.list().filter((event) => event.source === 'test.notify')).toHaveLength(2);
   });
 });
