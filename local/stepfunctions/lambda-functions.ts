@@ -55,7 +55,7 @@ export interface AsyncInvocation {
   verb: string;
   event: unknown;
   attempts: AsyncAttempt[];
-  /** `succeeded`, `failed` once its retries are spent (the event is then dropped), or `pending`. */
+  /** `succeeded`, `failed` once its retries are spent (the event is then dropped), or `pending` (also when the local AWS stopped first). */
   status: 'pending' | 'succeeded' | 'failed';
 }
 
@@ -97,6 +97,9 @@ let instances = 0;
 export class LambdaFunctions {
   private readonly functions = new Map<string, LambdaFunction>();
   private readonly asyncLog: AsyncInvocation[] = [];
+  /** Cancels the waits of asynchronous invocations before their next attempt. */
+  private readonly retryWaits = new Set<() => void>();
+  private stopped = false;
   private readonly modules = new Map<string, Promise<HandlerFn>>();
   /** Handler modules hold SDK clients made at import, bound to the endpoint of that moment. */
   private readonly instance = ++instances;
@@ -231,6 +234,7 @@ export class LambdaFunctions {
     let serviceDelayMs = retry.firstMs;
     let serviceWaitedMs = 0;
     for (;;) {
+      if (this.stopped) return invocation;
       try {
         await this.invoke(fn, event);
         invocation.attempts.push({ outcome: 'succeeded' });
@@ -257,9 +261,31 @@ export class LambdaFunctions {
           );
           return invocation;
         }
-        await this.deps.clock.sleep(delayMs);
+        if (!(await this.waitForRetry(delayMs))) return invocation;
       }
     }
+  }
+
+  /** Waits `ms` (scaled) before the next attempt; false when the local AWS stopped meanwhile. */
+  private waitForRetry(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const cancel = this.deps.clock.after(ms, () => {
+        this.retryWaits.delete(stop);
+        resolve(true);
+      });
+      const stop = () => {
+        cancel();
+        resolve(false);
+      };
+      this.retryWaits.add(stop);
+    });
+  }
+
+  /** The local AWS is stopping: asynchronous invocations make no further attempt. */
+  shutdown(): void {
+    this.stopped = true;
+    for (const stop of this.retryWaits) stop();
+    this.retryWaits.clear();
   }
 
   /** Every asynchronous invocation so far, oldest first, with its attempts. */

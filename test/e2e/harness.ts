@@ -4,6 +4,7 @@ import {
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
+  ListTasksCommand,
   type Task,
 } from '@aws-sdk/client-ecs';
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
@@ -18,6 +19,7 @@ import {
   type SampleAws,
   startSampleAws,
 } from '../../examples/demo/sample-aws.js';
+import { TAGS } from '../../lambdas/shared/markers.js';
 import type { Plan, RunState } from '../../lambdas/shared/types.js';
 import type { BusEvent } from '../../local/events/events-model.js';
 
@@ -225,5 +227,41 @@ export function appliedMigrations(dataDir: string, environment: string): string[
     }
   } catch {
     return [];
+  }
+}
+
+/** Expects one task per environment and phase of the run, and one deployment of the release per group. */
+export async function expectOneOfEach(aws: SampleAws, executionArn: string, release: string): Promise<void> {
+  const plan = await planOf(aws, executionArn);
+  const taskArns: string[] = [];
+  for (const environment of DEMO_ENVIRONMENTS) {
+    for (const desiredStatus of ['RUNNING', 'STOPPED'] as const) {
+      const listed = await aws.clients.ecs.send(
+        new ListTasksCommand({
+          cluster: `stepdeploy-demo-${environment}`,
+          startedBy: plan.runId,
+          desiredStatus,
+        }),
+      );
+      taskArns.push(...(listed.taskArns ?? []));
+    }
+  }
+  const tasks = await describeTasks(aws, taskArns);
+  const counts = new Map<string, number>();
+  for (const task of tasks) {
+    const key = `${task.tags?.find((t) => t.key === TAGS.environment)?.value}/${task.tags?.find((t) => t.key === TAGS.step)?.value}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const expected = new Map(
+    DEMO_ENVIRONMENTS.flatMap((environment) =>
+      ['assets', 'migrate', 'tag-release'].map((step): [string, number] => [`${environment}/${step}`, 1]),
+    ),
+  );
+  expect(counts).toEqual(expected);
+  for (const { environment, service } of GROUPS) {
+    const ours = (await deploymentsOf(aws.clients.codedeploy, environment, service)).filter((d) =>
+      d.description?.includes(`stepdeploy:${release}:${environment}/${service}`),
+    );
+    expect(ours, `${environment}/${service}`).toHaveLength(1);
   }
 }

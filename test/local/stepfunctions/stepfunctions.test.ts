@@ -1,14 +1,17 @@
 import { fileURLToPath } from 'node:url';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
+  CreateStateMachineCommand,
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
   ExecutionAlreadyExists,
+  ExecutionNotRedrivable,
   GetExecutionHistoryCommand,
   type HistoryEvent,
   InvalidName,
   ListExecutionsCommand,
   paginateGetExecutionHistory,
+  RedriveExecutionCommand,
   SFNClient,
   StartExecutionCommand,
   StopExecutionCommand,
@@ -159,6 +162,22 @@ const template = {
           },
         },
         DefinitionSubstitutions: { Echo: { 'Fn::GetAtt': ['EchoFn', 'Arn'] } },
+      },
+    },
+    ActFn: lambda('act', 60),
+    Redrivable: {
+      Type: 'AWS::StepFunctions::StateMachine',
+      Properties: {
+        StateMachineName: 'redrivable',
+        Definition: {
+          StartAt: 'Prepare',
+          States: {
+            Prepare: { Type: 'Pass', Parameters: { 'token.$': '$$.Execution.Name' }, Next: 'Act' },
+            Act: { Type: 'Task', Resource: placeholder('Act'), Next: 'Done' },
+            Done: { Type: 'Succeed' },
+          },
+        },
+        DefinitionSubstitutions: { Act: { 'Fn::GetAtt': ['ActFn', 'Arn'] } },
       },
     },
     PingRule: {
@@ -511,6 +530,161 @@ describe('Step Functions executions', () => {
     expect(paged.map((e) => e.id)).toEqual(full.map((e) => e.id));
     expect(reversed.events?.map((e) => e.type)).toEqual(['ExecutionSucceeded', 'SucceedStateExited']);
     expect(reversed.nextToken).toBeDefined();
+  });
+});
+
+// https://docs.aws.amazon.com/step-functions/latest/apireference/API_RedriveExecution.html: an
+// execution that FAILED, TIMED_OUT or was ABORTED within 14 days continues from its unsuccessful
+// step with that step's input, under the same ARN; the steps that succeeded are not rerun; the
+// history goes on with ExecutionRedriven (API_ExecutionRedrivenEventDetails.html); a RUNNING or
+// SUCCEEDED execution answers ExecutionNotRedrivable, with DescribeExecution's redriveStatusReason.
+describe('RedriveExecution', () => {
+  const startRedrivable = async (name: string) =>
+    (
+      await sfn.send(
+        new StartExecutionCommand({ stateMachineArn: stack.stateMachines.Redrivable, name, input: '{}' }),
+      )
+    ).executionArn as string;
+
+  it('restarts a failed execution from the state that failed, with its input, and not the states before it', async () => {
+    // Prepare: Act acts, then fails; nothing catches it.
+    const executionArn = await startRedrivable('act-1');
+    const failed = await ended(executionArn);
+    const before = await history(executionArn);
+
+    // Act
+    const redriven = await sfn.send(new RedriveExecutionCommand({ executionArn }));
+    const described = await ended(executionArn);
+    const events = await history(executionArn);
+
+    // Assess
+    expect(failed).toMatchObject({ status: 'FAILED', error: 'ActFailedError', redriveCount: 0 });
+    expect(failed.redriveStatus).toBe('REDRIVABLE');
+    expect(redriven.redriveDate).toBeInstanceOf(Date);
+    const changes = local.events
+      .list()
+      .filter((event) => (event.detail as { executionArn?: string }).executionArn === executionArn)
+      .map((event) => event.detail as { status: string; redriveCount: number; redriveStatus: string });
+    expect(
+      changes.map(({ status, redriveCount, redriveStatus }) => [status, redriveCount, redriveStatus]),
+    ).toEqual([
+      ['RUNNING', 0, 'NOT_REDRIVABLE'],
+      ['FAILED', 0, 'REDRIVABLE'],
+      ['RUNNING', 1, 'NOT_REDRIVABLE'],
+      ['SUCCEEDED', 1, 'NOT_REDRIVABLE'],
+    ]);
+    expect(described).toMatchObject({
+      status: 'SUCCEEDED',
+      redriveCount: 1,
+      redriveStatus: 'NOT_REDRIVABLE',
+      redriveStatusReason: 'Execution is SUCCEEDED and cannot be redriven',
+    });
+    expect(JSON.parse(described.output ?? '{}')).toEqual({ token: 'act-1', calls: 2, actions: 1 });
+    expect(events.slice(0, before.length)).toEqual(before);
+    const after = events.slice(before.length);
+    expect(after[0]).toMatchObject({
+      type: 'ExecutionRedriven',
+      id: before.length + 1,
+      previousEventId: before.length,
+      executionRedrivenEventDetails: { redriveCount: 1 },
+    });
+    expect(after.map((e) => e.type)).toEqual([
+      'ExecutionRedriven',
+      'TaskStateEntered',
+      'LambdaFunctionScheduled',
+      'LambdaFunctionStarted',
+      'LambdaFunctionSucceeded',
+      'TaskStateExited',
+      'SucceedStateEntered',
+      'SucceedStateExited',
+      'ExecutionSucceeded',
+    ]);
+    const actEntered = events.filter((e) => e.stateEnteredEventDetails?.name === 'Act');
+    expect(actEntered.map((e) => e.stateEnteredEventDetails?.input)).toEqual([
+      '{"token":"act-1"}',
+      '{"token":"act-1"}',
+    ]);
+    expect(events.filter((e) => e.stateEnteredEventDetails?.name === 'Prepare')).toHaveLength(1);
+  });
+
+  it('refuses a running or succeeded execution with ExecutionNotRedrivable, and redrives once per client token', async () => {
+    const running = await start('running', { who: 'x', mode: 'slow' });
+    const refusedRunning = await sfn
+      .send(new RedriveExecutionCommand({ executionArn: running }))
+      .catch((error: unknown) => error);
+    const succeeded = await start('done', { who: 'x', mode: 'ok' });
+    await ended(succeeded);
+    const refusedSucceeded = await sfn
+      .send(new RedriveExecutionCommand({ executionArn: succeeded }))
+      .catch((error: unknown) => error);
+    const failed = await startRedrivable('act-2');
+    await ended(failed);
+
+    const first = await sfn.send(new RedriveExecutionCommand({ executionArn: failed, clientToken: 'once' }));
+    const again = await sfn.send(new RedriveExecutionCommand({ executionArn: failed, clientToken: 'once' }));
+
+    expect(refusedRunning).toBeInstanceOf(ExecutionNotRedrivable);
+    expect((refusedRunning as Error).message).toMatch(/Execution is RUNNING and cannot be redriven/);
+    expect(refusedSucceeded).toBeInstanceOf(ExecutionNotRedrivable);
+    expect((refusedSucceeded as Error).message).toMatch(/Execution is SUCCEEDED and cannot be redriven/);
+    expect(again.redriveDate).toEqual(first.redriveDate);
+    expect((await ended(failed)).redriveCount).toBe(1);
+    await sfn.send(new StopExecutionCommand({ executionArn: running }));
+  });
+
+  it('refuses an execution that ended more than 14 days (scaled) ago', async () => {
+    // Prepare: at this time scale 14 days last about 120 ms.
+    const fast = await LocalAws.start({ port: 0, timeScale: 10_000_000, repoRoot: FIXTURES });
+    const client = new SFNClient(clientConfig(fast));
+    try {
+      const { stateMachineArn: failing } = await client.send(
+        new CreateStateMachineCommand({
+          name: 'failing',
+          roleArn: 'arn:aws:iam::000000000000:role/failing',
+          definition: JSON.stringify({ StartAt: 'Boom', States: { Boom: { Type: 'Fail', Error: 'Boom' } } }),
+        }),
+      );
+      const { executionArn } = await client.send(new StartExecutionCommand({ stateMachineArn: failing }));
+
+      // Act
+      const expired = await eventually(async () => {
+        const described = await client.send(new DescribeExecutionCommand({ executionArn }));
+        return described.redriveStatus === 'NOT_REDRIVABLE' ? described : undefined;
+      });
+      const refused = await client
+        .send(new RedriveExecutionCommand({ executionArn }))
+        .catch((error: unknown) => error);
+
+      // Assess
+      expect(expired).toMatchObject({
+        status: 'FAILED',
+        redriveStatusReason: 'Execution redrivable period exceeded',
+      });
+      expect(refused).toBeInstanceOf(ExecutionNotRedrivable);
+    } finally {
+      client.destroy();
+      await fast.stop();
+    }
+  });
+
+  it('restarts an aborted execution at the state it was stopped in', async () => {
+    const executionArn = await start('aborted', { who: 'x', mode: 'slow' });
+    await eventually(
+      async () =>
+        (await history(executionArn)).some((e) => e.stateEnteredEventDetails?.name === 'Sleep')
+          ? true
+          : undefined,
+      undefined,
+      'the slow task to start',
+    );
+    await sfn.send(new StopExecutionCommand({ executionArn }));
+
+    await sfn.send(new RedriveExecutionCommand({ executionArn }));
+    const described = await ended(executionArn);
+    const entered = (await history(executionArn)).flatMap((e) => e.stateEnteredEventDetails?.name ?? []);
+
+    expect(described.status).toBe('SUCCEEDED');
+    expect(entered).toEqual(['Greet', 'Decide', 'Sleep', 'Sleep', 'Done']);
   });
 });
 
