@@ -44,7 +44,23 @@ export class LambdaInvocationError extends Error {
     super(cause);
     this.name = errorType;
   }
+
+  /**
+   * Whether a Catch may take the error (aws-local-stepfunctions reads it): States.DataLimitExceeded
+   * and States.Runtime are terminal, States.ALL does not match them
+   * (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html).
+   */
+  get isCatchable(): boolean {
+    return !TERMINAL_ERRORS.has(this.name);
+  }
+
+  /** Whether a Retry may take the error: not a terminal one. */
+  get isRetryable(): boolean {
+    return !TERMINAL_ERRORS.has(this.name);
+  }
 }
+
+const TERMINAL_ERRORS: ReadonlySet<string> = new Set(['States.DataLimitExceeded', 'States.Runtime']);
 
 /** One attempt of an asynchronous invocation. */
 export type AsyncAttempt = { outcome: 'succeeded' } | { outcome: 'failed'; error: string; cause: string };

@@ -165,6 +165,27 @@ const template = {
       },
     },
     ActFn: lambda('act', 60),
+    BigFn: lambda('big', 60),
+    Oversized: {
+      Type: 'AWS::StepFunctions::StateMachine',
+      Properties: {
+        StateMachineName: 'oversized',
+        Definition: {
+          StartAt: 'Big',
+          States: {
+            Big: {
+              Type: 'Task',
+              Resource: placeholder('Big'),
+              Parameters: { kilobytes: 300 },
+              Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Caught' }],
+              End: true,
+            },
+            Caught: { Type: 'Succeed' },
+          },
+        },
+        DefinitionSubstitutions: { Big: { 'Fn::GetAtt': ['BigFn', 'Arn'] } },
+      },
+    },
     Redrivable: {
       Type: 'AWS::StepFunctions::StateMachine',
       Properties: {
@@ -506,6 +527,37 @@ describe('Step Functions executions', () => {
     const response = JSON.parse(events[4].taskSucceededEventDetails?.output ?? '{}');
     expect(response).toMatchObject({ StatusCode: 200, Payload: { event: { who: 'world' } } });
     expect(JSON.parse(described.output ?? '{}')).toEqual(response);
+  });
+
+  // https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html (States.DataLimitExceeded):
+  // a result larger than the 256 KB payload quota fails the task, and States.ALL does not catch it.
+  it('fails a task whose result is larger than 256 KB with States.DataLimitExceeded, past its States.ALL', async () => {
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: stack.stateMachines.Oversized, name: 'oversized' }),
+    );
+
+    const described = await ended(executionArn as string);
+
+    expect(described.status).toBe('FAILED');
+    expect(described.error).toBe('States.DataLimitExceeded');
+  });
+
+  // https://docs.aws.amazon.com/step-functions/latest/apireference/API_GetExecutionHistory.html:
+  // includeExecutionData false leaves out the inputs and outputs.
+  it('leaves inputs and outputs out of the history when includeExecutionData is false', async () => {
+    const executionArn = await start('quiet', { who: 'a', mode: 'ok' });
+    await ended(executionArn);
+
+    const { events } = await sfn.send(
+      new GetExecutionHistoryCommand({ executionArn, includeExecutionData: false }),
+    );
+
+    expect(events?.[0].executionStartedEventDetails?.input).toBeUndefined();
+    expect(events?.[0].executionStartedEventDetails?.roleArn).toBeDefined();
+    expect(events?.find((e) => e.type === 'TaskStateExited')?.stateExitedEventDetails).toEqual({
+      name: 'Greet',
+      outputDetails: { truncated: false },
+    });
   });
 
   it('lists executions by status and pages the history both ways', async () => {
