@@ -263,7 +263,8 @@ export class LambdaFunctions {
             : new LambdaInvocationError('Lambda.Unknown', String(error));
         invocation.attempts.push({ outcome: 'failed', error: failure.name, cause: failure.message });
         let delayMs: number | undefined;
-        if (failure.name.startsWith('Lambda.')) {
+        // Lambda's own errors (throttling, service errors) go back to the queue; the rest are the function's.
+        if (failure.name.startsWith('Lambda.') && failure.name !== 'Lambda.Unknown') {
           delayMs = serviceWaitedMs + serviceDelayMs <= retry.forMs ? serviceDelayMs : undefined;
           serviceWaitedMs += serviceDelayMs;
           serviceDelayMs = Math.min(serviceDelayMs * 2, retry.maxMs);
