@@ -34,10 +34,10 @@ import {
   CHECK_TIMEOUT_MARGIN,
   estimatedJsonBytes,
   resolveEnvironments,
-  STANDARD_PARAMETER_MAX_BYTES,
   stepConfig,
   TOKEN_ESTIMATE_CHARS,
   validateDeploymentTimeout,
+  validateExecutionNamePrefix,
   validateSteps,
   validateTiming,
 } from './resolve-props.js';
@@ -192,6 +192,9 @@ export class DeployOrchestrator extends Construct {
           status: ['ABORTED', 'TIMED_OUT', 'FAILED'],
         },
       },
+      // The retry policy covers EventBridge's delivery (the asynchronous Invoke); an error of the
+      // cleanup itself is retried by Lambda's asynchronous invocation (twice), and an event may
+      // arrive twice: the cleanup is idempotent, two at once included.
       targets: [
         new eventsTargets.LambdaFunction(functions.cleanup, {
           retryAttempts: 8,
@@ -206,8 +209,10 @@ export class DeployOrchestrator extends Construct {
   /**
    * A CodePipeline action that starts a release with the execution input read from
    * a JSON file of an artifact (`{ "release": ..., "images": {...} }`, written by the build).
+   * Throws when `executionNamePrefix` would make execution names Step Functions refuses.
    */
   public releaseAction(options: ReleaseActionOptions): codepipelineActions.StepFunctionInvokeAction {
+    validateExecutionNamePrefix(options.executionNamePrefix);
     return new codepipelineActions.StepFunctionInvokeAction({
       actionName: options.actionName ?? 'Release',
       stateMachine: this.stateMachine,
@@ -221,7 +226,11 @@ export class DeployOrchestrator extends Construct {
 
   /**
    * Writes the configuration as String parameters: the global part, and each environment
-   * in a parameter of its own, Advanced when it outgrows a Standard one.
+   * in a parameter of its own. Their tier is Intelligent-Tiering: Parameter Store keeps a
+   * value in the free Standard tier while it fits and moves it to Advanced when it outgrows
+   * 4 KB; an Advanced parameter never goes back to Standard, and a template asking for
+   * Standard after a configuration shrank would fail the stack update. The tier is decided
+   * on the deployed value, not on this size estimate, which cannot see through tokens.
    */
   private writeConfig(stack: Stack, stateMachineName: string): void {
     const { global, environments } = splitConfig(this.config);
@@ -238,7 +247,7 @@ export class DeployOrchestrator extends Construct {
       new ssm.StringParameter(scope, id, {
         parameterName,
         stringValue: stack.toJsonString(value),
-        tier: bytes > STANDARD_PARAMETER_MAX_BYTES ? ssm.ParameterTier.ADVANCED : ssm.ParameterTier.STANDARD,
+        tier: ssm.ParameterTier.INTELLIGENT_TIERING,
         description: `stepdeploy configuration of ${stateMachineName}: ${what}`,
       });
     };

@@ -130,8 +130,10 @@ export interface ReleaseActionOptions {
    */
   readonly actionName?: string;
   /**
-   * Prefix of the execution names the action starts.
-   * @default - CodePipeline's own naming
+   * Prefix of the execution names the action starts: CodePipeline names each execution
+   * `<prefix>-<36-character action execution id>` and Step Functions takes 80 characters,
+   * so at most 43 of A-Z a-z 0-9 - and _.
+   * @default - CodePipeline's own naming: the action execution id alone
    */
   readonly executionNamePrefix?: string;
   /**

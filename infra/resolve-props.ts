@@ -7,9 +7,6 @@ import type { OrchestratorEnvironment, OrchestratorStep } from './orchestrator-p
 /** Names of environments, services and steps: they end up in markers, tags and state names. */
 export const NAME_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
 
-/** What a Standard Parameter Store parameter holds; a larger part of the configuration goes to an Advanced one. */
-export const STANDARD_PARAMETER_MAX_BYTES = 4096;
-
 /** What an Advanced Parameter Store parameter holds. */
 export const ADVANCED_PARAMETER_MAX_BYTES = 8192;
 
@@ -96,6 +93,37 @@ export function validateDeploymentTimeout(
     throw new Error(
       `DeployOrchestrator: deploymentTimeout (${deploymentTimeout.toHumanString()}) is not shorter than ` +
         `timeout (${timeout.toHumanString()}); lower deploymentTimeout or raise timeout.`,
+    );
+  }
+}
+
+/** Step Functions takes execution names of 80 characters at most. */
+export const EXECUTION_NAME_MAX = 80;
+
+/** CodePipeline's Step Functions action names an execution `<prefix>-<action execution id>`, the id a UUID. */
+const ACTION_EXECUTION_ID_CHARS = 36;
+
+/** The longest `executionNamePrefix` that leaves room for the hyphen and the action execution id. */
+export const EXECUTION_NAME_PREFIX_MAX = EXECUTION_NAME_MAX - 1 - ACTION_EXECUTION_ID_CHARS;
+
+/**
+ * Throws when CodePipeline could not start executions named `<prefix>-<36-character id>`:
+ * longer than 80 characters, or with characters outside the ones a state machine that logs
+ * to CloudWatch Logs takes (A-Z a-z 0-9 - _). A token is left to CodePipeline.
+ */
+export function validateExecutionNamePrefix(prefix: string | undefined): void {
+  if (prefix === undefined || Token.isUnresolved(prefix)) return;
+  if (prefix.length > EXECUTION_NAME_PREFIX_MAX) {
+    throw new Error(
+      `DeployOrchestrator: releaseAction executionNamePrefix '${prefix}' is ${prefix.length} characters; ` +
+        `CodePipeline names each execution <prefix>-<${ACTION_EXECUTION_ID_CHARS}-character action execution id> ` +
+        `and Step Functions takes ${EXECUTION_NAME_MAX} characters at most, so use ${EXECUTION_NAME_PREFIX_MAX} at most.`,
+    );
+  }
+  if (!/^[A-Za-z0-9_-]+$/.test(prefix)) {
+    throw new Error(
+      `DeployOrchestrator: releaseAction executionNamePrefix '${prefix}' has characters an execution name ` +
+        'of a state machine that logs to CloudWatch Logs may not have; use A-Z a-z 0-9 - and _ only.',
     );
   }
 }

@@ -478,9 +478,10 @@ class TemplateDeployer {
           if (!fn) continue;
           const input = target.Input === undefined ? undefined : JSON.parse(String(target.Input));
           const ruleArn = this.arn('events', `rule/${name}`);
-          // EventBridge invokes the function under its resource-based policy (AWS::Lambda::Permission).
+          // EventBridge invokes a Lambda target asynchronously (Lambda, not the rule, retries its
+          // errors), under the function's resource-based policy (AWS::Lambda::Permission).
           local.events.addTarget(name, async (event) => {
-            await local.lambdas.invoke(fn, input ?? event, undefined, {
+            await local.lambdas.invokeAsync(fn, input ?? event, {
               invoker: { kind: 'service', servicePrincipal: 'events.amazonaws.com', sourceArn: ruleArn },
             });
           });

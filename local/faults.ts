@@ -44,10 +44,50 @@ export type Fault =
   /** The CodeDeploy deployment of (environment, service) never finishes on its own. */
   | { kind: 'deployment-hang'; environment: string; service: string; count?: number }
   /** The next `count` invocations of the Lambda handler `verb` fail with a Lambda service error. */
-  | { kind: 'lambda-failure'; verb: string; count: number };
+  | { kind: 'lambda-failure'; verb: string; count: number }
+  /**
+   * The next `count` invocations of the Lambda handler `verb` run to the end (whatever they
+   * change is changed), then Lambda reports them timed out (`Sandbox.Timedout`) instead of
+   * returning their result: a handler that ran out of time just after acting.
+   */
+  | { kind: 'lambda-timeout'; verb: string; count: number }
+  /**
+   * EventBridge delivers the next `count` events (of `detailType` when given) twice to each
+   * target of every rule they match, both at once: its delivery is at least once.
+   */
+  | { kind: 'duplicate-delivery'; detailType?: string; count?: number }
+  /**
+   * PutEvents fails the next `count` entries (of `source` and `detailType` when given): it
+   * answers them in `FailedEntryCount` with `errorCode` (default `InternalFailure`, which
+   * EventBridge calls retryable) and an `ErrorMessage` instead of an `EventId`, and does not
+   * put them on the bus. It does not throw.
+   */
+  | {
+      kind: 'put-events-entry-failure';
+      source?: string;
+      detailType?: string;
+      errorCode?: string;
+      count?: number;
+    };
 
 /** The kinds of fault. */
 export type FaultKind = Fault['kind'];
+
+/** Every kind of fault once (a record, so a kind added to `Fault` must be added here). */
+const KINDS: Record<FaultKind, true> = {
+  'task-exit': true,
+  'task-start-failure': true,
+  throttle: true,
+  'deployment-failure': true,
+  'deployment-hang': true,
+  'lambda-failure': true,
+  'lambda-timeout': true,
+  'duplicate-delivery': true,
+  'put-events-entry-failure': true,
+};
+
+/** Every kind of fault, as error messages list them. */
+export const FAULT_KINDS = Object.keys(KINDS) as FaultKind[];
 
 /** The fault of one kind. */
 export type FaultOf<K extends FaultKind> = Extract<Fault, { kind: K }>;
@@ -88,6 +128,19 @@ export const faultSchema: z.ZodType<Fault> = z.discriminatedUnion('kind', [
     count: count.optional(),
   }),
   z.strictObject({ kind: z.literal('lambda-failure'), verb: z.string(), count }),
+  z.strictObject({ kind: z.literal('lambda-timeout'), verb: z.string(), count }),
+  z.strictObject({
+    kind: z.literal('duplicate-delivery'),
+    detailType: z.string().optional(),
+    count: count.optional(),
+  }),
+  z.strictObject({
+    kind: z.literal('put-events-entry-failure'),
+    source: z.string().optional(),
+    detailType: z.string().optional(),
+    errorCode: z.string().min(1).optional(),
+    count: count.optional(),
+  }),
 ]);
 
 /**
@@ -101,7 +154,7 @@ export function parseFaults(input: unknown): Fault[] {
       const issue = parsed.error.issues[0];
       const where = [`faults[${index}]`, ...(issue?.path ?? []).map(String)].join('.');
       throw new Error(
-        `Fault ${where} is invalid: ${issue?.message ?? 'unknown problem'}. Kinds: task-exit, task-start-failure, throttle, deployment-failure, deployment-hang, lambda-failure (see local/faults.ts).`,
+        `Fault ${where} is invalid: ${issue?.message ?? 'unknown problem'}. Kinds: ${FAULT_KINDS.join(', ')} (see local/faults.ts).`,
       );
     }
     return parsed.data;

@@ -71,7 +71,7 @@ export class LocalAws {
   /** CloudWatch Logs: groups, streams and events, task output included. */
   readonly logs = new LogsModel();
   /** EventBridge: every event put or emitted, and the rules that deliver them in process. */
-  readonly events = new EventsModel();
+  readonly events = new EventsModel(this.faults);
   /** SSM Parameter Store: the parameters the template writes (the deploy configuration). */
   readonly ssm = new SsmModel();
   /** IAM: the roles and policies of the deployed templates, and Lambda functions' resource policies. */

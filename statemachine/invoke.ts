@@ -26,6 +26,30 @@ export const LAMBDA_SERVICE_RETRY: sfn.RetryProps = {
   jitterStrategy: sfn.JitterType.FULL,
 };
 
+/**
+ * The error a Lambda task fails with when the function ran past its timeout: the Node.js
+ * runtime reports it as `Sandbox.Timedout` (older runtimes gave no error type, which Step
+ * Functions reports as `Lambda.Unknown`, already retried above).
+ */
+export const LAMBDA_TIMEOUT_ERROR = 'Sandbox.Timedout';
+
+/**
+ * The retry of a Lambda task whose function timed out. Every handler may be retried: the
+ * checks (CheckTasks, CheckDeployments, AwaitRollbacks) only read; the others are idempotent,
+ * so a retry of one that timed out after acting finds what it did and adds nothing: Plan
+ * reuses the revisions tagged with the release, StartTasks reruns RunTask with the same
+ * client tokens, StopTasks stops what still runs, StartDeployments adopts the deployments
+ * carrying its marker, RollBack adopts the rollbacks it or CodeDeploy made, RetireOldWorkers
+ * ends termination waits already ended, and Announce puts the outcome again (EventBridge
+ * delivers at least once: consumers already expect a duplicate).
+ */
+export const LAMBDA_TIMEOUT_RETRY: sfn.RetryProps = {
+  errors: [LAMBDA_TIMEOUT_ERROR],
+  interval: Duration.seconds(1),
+  backoffRate: 2,
+  maxAttempts: 2,
+};
+
 /** Seconds the state waits beyond the function's own timeout, so Lambda's timeout is the one that fires. */
 const STATE_TIMEOUT_MARGIN = Duration.seconds(30);
 
@@ -43,7 +67,7 @@ export interface InvokeProps {
 
 /**
  * A Lambda task state whose output is the handler's result (`payloadResponseOnly`),
- * retried on Lambda service errors only.
+ * retried on Lambda service errors and on the function's timeout only.
  */
 export function invoke(scope: Construct, name: string, props: InvokeProps): tasks.LambdaInvoke {
   const state = new tasks.LambdaInvoke(scope, name, {
@@ -57,6 +81,7 @@ export function invoke(scope: Construct, name: string, props: InvokeProps): task
     taskTimeout: sfn.Timeout.duration(props.handler.timeout.plus(STATE_TIMEOUT_MARGIN)),
   });
   state.addRetry(LAMBDA_SERVICE_RETRY);
+  state.addRetry(LAMBDA_TIMEOUT_RETRY);
   return state;
 }
 

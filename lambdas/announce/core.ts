@@ -28,6 +28,16 @@ export const DETAIL_TYPES: Record<Outcome, Announcement['detailType']> = {
   ROLLED_BACK: 'Release Rolled Back',
 };
 
+/**
+ * The entry errors EventBridge calls retryable
+ * (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEventsResultEntry.html).
+ */
+const RETRYABLE_ENTRY_ERRORS: ReadonlySet<string> = new Set(['InternalFailure', 'ThrottlingException']);
+
+/** PutEvents attempts for an entry that fails with a retryable error, 1 s, 2 s, 4 s apart. */
+const PUT_ATTEMPTS = 4;
+const PUT_RETRY_BASE_MS = 1_000;
+
 /** Failures listed in an event's detail; the cause lists them all. */
 const DETAIL_FAILURES_MAX = 20;
 /** A Fail state's cause takes 32,768 characters; stay well below. */
@@ -168,7 +178,12 @@ export function announcementOf(state: AnnounceState): Announcement {
   return announcement;
 }
 
-/** Puts the run's outcome on the configured event bus and returns it for the final Choice. */
+/**
+ * Puts the run's outcome on the configured event bus and returns it for the final Choice. An
+ * entry EventBridge reports failed is put again while its error is retryable (an entry that
+ * failed was not put, so no duplicate), and `AnnouncementFailedError` says what was not
+ * announced when it cannot be: the run then fails instead of ending as if it had been.
+ */
 export async function announce(event: AnnounceEvent, deps: AnnounceDeps): Promise<Announcement> {
   const { state, executionArn } = event;
   const announcement = announcementOf(state);
@@ -187,26 +202,31 @@ export async function announce(event: AnnounceEvent, deps: AnnounceDeps): Promis
   };
   const bus = deps.config.eventBusName;
   const region = regionOfArn(bus.startsWith('arn:') ? bus : executionArn);
-  const output = await deps.clients.events(region).send(
-    new PutEventsCommand({
-      Entries: [
-        {
-          Source: EVENT_SOURCE,
-          DetailType: announcement.detailType,
-          Detail: JSON.stringify(detail),
-          EventBusName: bus,
-          Resources: [executionArn],
-          Time: new Date(deps.clock.nowMs()),
-        },
-      ],
-    }),
-  );
-  if ((output.FailedEntryCount ?? 0) > 0) {
-    const entry = output.Entries?.find((candidate) => candidate.ErrorCode);
-    throw new AnnouncementFailedError(
-      `EventBridge refused the "${announcement.detailType}" event on bus "${bus}": ${entry?.ErrorCode ?? 'unknown error'}` +
-        `${entry?.ErrorMessage ? ` (${entry.ErrorMessage})` : ''}. Check that the bus exists and the function may put events on it.`,
-    );
+  const entry = {
+    Source: EVENT_SOURCE,
+    DetailType: announcement.detailType,
+    Detail: JSON.stringify(detail),
+    EventBusName: bus,
+    Resources: [executionArn],
+    Time: new Date(deps.clock.nowMs()),
+  };
+  for (let attempt = 1; ; attempt += 1) {
+    const output = await deps.clients.events(region).send(new PutEventsCommand({ Entries: [entry] }));
+    // PutEvents does not throw for an entry it could not put: it reports it in FailedEntryCount.
+    if ((output.FailedEntryCount ?? 0) === 0) return announcement;
+    const failed = output.Entries?.find((candidate) => candidate.ErrorCode);
+    const code = failed?.ErrorCode ?? 'unknown error';
+    const retryable = RETRYABLE_ENTRY_ERRORS.has(code);
+    if (!retryable || attempt >= PUT_ATTEMPTS) {
+      throw new AnnouncementFailedError(
+        `EventBridge refused the "${announcement.detailType}" event on bus "${bus}": ${code}` +
+          `${failed?.ErrorMessage ? ` (${failed.ErrorMessage})` : ''}` +
+          `${retryable ? `, ${attempt} times` : ''}. The run's outcome was not announced: ${announcement.summary} ` +
+          (retryable
+            ? 'Redrive the execution to announce it again.'
+            : 'Check that the bus exists and the function may put events on it, then redrive the execution.'),
+      );
+    }
+    await deps.clock.sleep(PUT_RETRY_BASE_MS * 2 ** (attempt - 1));
   }
-  return announcement;
 }

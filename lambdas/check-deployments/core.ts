@@ -7,6 +7,7 @@ import {
   MISSING,
   withRegion,
 } from '../shared/deployments.js';
+import type { Watch } from '../shared/lambda-context.js';
 import { deploymentRefs } from '../shared/revisions.js';
 import type { DeploymentFailure, DeploymentRef, DeployState } from '../shared/types.js';
 
@@ -76,13 +77,13 @@ export function aggregateDeployments(
 /**
  * Looks at every deployment of the run (BatchGetDeployments, 25 per call, per Region; the ECS
  * target of those in flight, to see traffic moved) and, while none failed and not all
- * succeeded, sleeps `pollSeconds` and looks again, at most `maxPolls` times; then hands the
+ * succeeded, sleeps `pollSeconds` and looks again as long as the watch allows; then hands the
  * state back (RUNNING) for the state machine to call again.
  */
 export async function checkDeployments(
   deps: DeploymentDeps,
   state: DeployState,
-  maxPolls: number,
+  watch: Watch,
 ): Promise<DeployState> {
   const listed = deploymentRefs(state.deployments);
   const refs = listed.map((ref) => withRegion(deps.config, ref));
@@ -90,7 +91,8 @@ export async function checkDeployments(
   const timeoutMs = deps.config.deploymentTimeoutSeconds * 1000;
   const elapsedMs = (info: DeploymentInfo) =>
     info.createTime ? deps.clock.elapsedMs(info.createTime.getTime()) : 0;
-  for (let polls = 0; ; polls++) {
+  const pollMs = deps.config.pollSeconds * 1000;
+  for (;;) {
     const infos = await batchGetByRegion(deps.clients.codedeploy, refs);
     const trafficMoved = await targets.trafficMoved(
       refs.flatMap((ref) => {
@@ -99,8 +101,8 @@ export async function checkDeployments(
       }),
     );
     const aggregate = aggregateDeployments(listed, infos, { trafficMoved, elapsedMs, timeoutMs });
-    if (aggregate.status !== 'RUNNING' || polls >= maxPolls)
+    if (aggregate.status !== 'RUNNING' || !watch.allows(pollMs))
       return { deployments: state.deployments, ...aggregate };
-    await deps.clock.sleep(deps.config.pollSeconds * 1000);
+    await deps.clock.sleep(pollMs);
   }
 }

@@ -7,6 +7,7 @@ import {
   MISSING,
   withRegion,
 } from '../shared/deployments.js';
+import type { Watch } from '../shared/lambda-context.js';
 import type { AggregateStatus, RollbackRef, RollbackState } from '../shared/types.js';
 
 /** One rollback after a look: the ref with what was learnt, and whether it is back, failed or still going. */
@@ -123,21 +124,22 @@ async function look(
 
 /**
  * Follows every rollback of the run to a terminal status (BatchGetDeployments, 25 per call,
- * per Region), sleeping `pollSeconds` between looks, at most `maxPolls` times; each ref gets
+ * per Region), sleeping `pollSeconds` between looks as long as the watch allows; each ref gets
  * its `status` once known. Returns early once all are terminal.
  */
 export async function checkRollbacks(
   deps: DeploymentDeps,
   state: RollbackState,
-  maxPolls: number,
+  watch: Watch,
 ): Promise<RollbackState> {
   let rollbacks = state.rollbacks;
   const targets = new DeploymentTargets(deps.clients.codedeploy);
-  for (let polls = 0; ; polls++) {
+  const pollMs = deps.config.pollSeconds * 1000;
+  for (;;) {
     const settled = await look(deps, targets, rollbacks);
     rollbacks = settled.map((s) => s.ref);
     const status = aggregateRollbacks(settled);
-    if (status !== 'RUNNING' || polls >= maxPolls) return { rollbacks, status };
-    await deps.clock.sleep(deps.config.pollSeconds * 1000);
+    if (status !== 'RUNNING' || !watch.allows(pollMs)) return { rollbacks, status };
+    await deps.clock.sleep(pollMs);
   }
 }

@@ -3,7 +3,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { createClients } from '../shared/clients.js';
 import { systemClock } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
-import { type LambdaContext, watchBudgetPolls } from '../shared/lambda-context.js';
+import { type LambdaContext, startWatch } from '../shared/lambda-context.js';
 import type { RollbackState } from '../shared/types.js';
 import { checkRollbacks } from './core.js';
 import { parseCheckRollbacksEvent } from './schema.js';
@@ -16,5 +16,5 @@ const clock = systemClock();
 export const handler = async (event: unknown, context?: LambdaContext): Promise<RollbackState> => {
   const { state } = parseCheckRollbacksEvent(event);
   const config = await loadConfig(clients);
-  return checkRollbacks({ clients, clock, config }, state, watchBudgetPolls(config, context));
+  return checkRollbacks({ clients, clock, config }, state, startWatch(config, clock, context));
 };

@@ -3,6 +3,7 @@ import type { Clients } from '../shared/clients.js';
 import type { Clock } from '../shared/clock.js';
 import type { DeployConfig } from '../shared/config.js';
 import { chunk, DESCRIBE_TASKS_MAX, environmentOf, stepContainer } from '../shared/ecs-tasks.js';
+import type { Watch } from '../shared/lambda-context.js';
 import type { AggregateStatus, TaskFailure, TaskPhaseState, TaskRef } from '../shared/types.js';
 
 /** The clients CheckTasks calls: ECS. */
@@ -88,23 +89,24 @@ export function aggregateTasks(observations: readonly TaskObservation[]): {
 
 /**
  * Watches the phase's tasks: looks, and while they still run sleeps `pollSeconds` and
- * looks again, at most `budgetPolls` times. Returns as soon as the phase succeeded or
- * failed, or RUNNING when the budget is spent. The state it returns carries no log streams.
+ * looks again, as long as the watch allows. Returns as soon as the phase succeeded or
+ * failed, or RUNNING when the watch is spent. The state it returns carries no log streams.
  */
 export async function checkTasks(
   state: TaskPhaseState,
   deps: CheckTasksDeps,
-  budgetPolls: number,
+  watch: Watch,
 ): Promise<TaskPhaseState> {
   const tasks = state.tasks.map(({ environment, step, taskArn }) => ({ environment, step, taskArn }));
   if (state.status !== 'RUNNING' || tasks.length === 0) {
     const status = state.status === 'RUNNING' ? 'SUCCEEDED' : state.status;
     return { ...state, tasks, status };
   }
-  for (let polls = 0; ; polls += 1) {
+  const pollMs = deps.config.pollSeconds * 1000;
+  for (;;) {
     const { status, failures } = aggregateTasks(await look(tasks, deps));
-    if (status !== 'RUNNING' || polls >= budgetPolls) return { phase: state.phase, tasks, status, failures };
-    await deps.clock.sleep(deps.config.pollSeconds * 1000);
+    if (status !== 'RUNNING' || !watch.allows(pollMs)) return { phase: state.phase, tasks, status, failures };
+    await deps.clock.sleep(pollMs);
   }
 }
 

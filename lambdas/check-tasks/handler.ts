@@ -3,7 +3,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { createClients } from '../shared/clients.js';
 import { systemClock } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
-import { type LambdaContext, watchBudgetPolls } from '../shared/lambda-context.js';
+import { type LambdaContext, startWatch } from '../shared/lambda-context.js';
 import { parseOrThrow } from '../shared/schemas.js';
 import type { TaskPhaseState } from '../shared/types.js';
 import { checkTasks } from './core.js';
@@ -17,5 +17,5 @@ const clock = systemClock();
 export const handler = async (event: unknown, context?: LambdaContext): Promise<TaskPhaseState> => {
   const { state } = parseOrThrow(CheckTasksEventSchema, event, 'event');
   const config = await loadConfig(clients);
-  return checkTasks(state, { clients, clock, config }, watchBudgetPolls(config, context));
+  return checkTasks(state, { clients, clock, config }, startWatch(config, clock, context));
 };

@@ -44,8 +44,22 @@ export interface RunTrace {
   deploy?: DeployState;
 }
 
-function outputOf(event: HistoryEvent): string | undefined {
-  return event.lambdaFunctionSucceededEventDetails?.output ?? event.taskSucceededEventDetails?.output;
+/**
+ * What a handler returned, from the event that records it. A Lambda task invoking the function
+ * ARN (`payloadResponseOnly`, as the construct builds them) records `LambdaFunctionSucceeded`
+ * with the result itself; one using the `lambda:invoke` integration records `TaskSucceeded`
+ * with the Invoke response, the result under `Payload`. Either is read, so the cleanup does not
+ * depend on how the tasks are built.
+ */
+export function handlerOutputOf(event: HistoryEvent): unknown {
+  if (event.type === 'LambdaFunctionSucceeded')
+    return parseJsonOrUndefined(event.lambdaFunctionSucceededEventDetails?.output);
+  if (event.type !== 'TaskSucceeded' || event.taskSucceededEventDetails?.resourceType !== 'lambda')
+    return undefined;
+  const response = parseJsonOrUndefined(event.taskSucceededEventDetails.output);
+  return response !== null && typeof response === 'object' && 'Payload' in response
+    ? response.Payload
+    : undefined;
 }
 
 /**
@@ -56,8 +70,7 @@ function outputOf(event: HistoryEvent): string | undefined {
 export function traceRun(events: readonly HistoryEvent[]): RunTrace {
   const trace: RunTrace = {};
   for (const event of events) {
-    if (event.type !== 'LambdaFunctionSucceeded' && event.type !== 'TaskSucceeded') continue;
-    const value = parseJsonOrUndefined(outputOf(event));
+    const value = handlerOutputOf(event);
     if (value === undefined || value === null) continue;
     if (!trace.plan) {
       const plan = PlanSchema.safeParse(value);
@@ -126,7 +139,9 @@ export async function everyDeploymentMoved(deps: CleanupDeps, deploy: DeployStat
  * still in their termination wait): a release that is deployed is not rolled back for
  * what happened after (post-deploy steps, announcing), as the flow itself does. Idempotent:
  * a second call finds stopped tasks gone from the listing, adopts CodeDeploy's rollbacks and
- * the rollback deployments it made. An execution running again (redriven) is left alone.
+ * the rollback deployments it made; two at once (EventBridge may deliver the event twice) end
+ * as one, the second adopting the rollback deployment the first created. An execution running
+ * again (redriven) is left alone.
  */
 export async function cleanup(
   deps: CleanupDeps,

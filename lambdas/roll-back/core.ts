@@ -62,6 +62,11 @@ function isAlreadyCompleted(error: unknown): boolean {
   return error instanceof Error && error.name === 'DeploymentAlreadyCompletedException';
 }
 
+/** CodeDeploy's answer to a CreateDeployment on a group that has an active deployment. */
+function isLimitExceeded(error: unknown): boolean {
+  return error instanceof Error && error.name === 'DeploymentLimitExceededException';
+}
+
 /** Carries out one rollback decision; idempotent, so a retry or a second cleanup adds nothing. */
 async function rollBackOne(
   deps: DeploymentDeps,
@@ -88,18 +93,35 @@ async function rollBackOne(
       }
     case 'redeploy': {
       const marker = rollbackMarker(plan.release, ref.environment, ref.service);
-      const [existing] = await findMarkedDeployments(
-        codedeploy,
-        {
-          application: planned.service.application,
-          deploymentGroup: planned.service.deploymentGroup,
-          createdAfter: new Date(plan.startedAt),
-        },
-        marker,
-      );
-      const rollbackDeploymentId =
-        existing?.deploymentId ??
-        (await createEcsDeployment(codedeploy, planned.service, planned.revisions.previous, marker));
+      const findOurs = async () => {
+        const [existing] = await findMarkedDeployments(
+          codedeploy,
+          {
+            application: planned.service.application,
+            deploymentGroup: planned.service.deploymentGroup,
+            createdAfter: new Date(plan.startedAt),
+          },
+          marker,
+        );
+        return existing?.deploymentId;
+      };
+      let rollbackDeploymentId = await findOurs();
+      if (!rollbackDeploymentId) {
+        try {
+          rollbackDeploymentId = await createEcsDeployment(
+            codedeploy,
+            planned.service,
+            planned.revisions.previous,
+            marker,
+          );
+        } catch (error) {
+          // Another cleanup of the same run (EventBridge delivers at least once) created it
+          // since the look: the group's one active deployment is ours to adopt.
+          if (!isLimitExceeded(error)) throw error;
+          rollbackDeploymentId = await findOurs();
+          if (!rollbackDeploymentId) throw error;
+        }
+      }
       return { ...ref, action, rollbackDeploymentId };
     }
     case 'adopt':

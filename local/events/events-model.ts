@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PutEventsRequestEntry, PutRuleRequest } from '@aws-sdk/client-eventbridge';
 import { AwsError, required } from '../aws-error.js';
+import { Faults } from '../faults.js';
 import { ACCOUNT_ID } from '../server.js';
 import { matchesPattern } from './event-pattern.js';
 
@@ -36,8 +37,13 @@ export type RuleTarget = (event: BusEvent) => Promise<void>;
 /**
  * EventBridge of the local AWS: PutEvents keeps every event (for tests and the demo),
  * rules match them with their event pattern and call the targets registered in process.
+ * Faults make it deliver an event twice (`duplicate-delivery`) or fail PutEvents entries
+ * (`put-events-entry-failure`).
  */
 export class EventsModel {
+  /** @param faults the fault injection in force (`duplicate-delivery`, `put-events-entry-failure`). */
+  constructor(private readonly faults: Faults = new Faults()) {}
+
   private readonly events: BusEvent[] = [];
   private readonly rules = new Map<string, Rule>();
   private readonly targets = new Map<string, RuleTarget[]>();
@@ -119,54 +125,81 @@ export class EventsModel {
     this.targets.set(ruleName, [...(this.targets.get(ruleName) ?? []), target]);
   }
 
-  /** PutEvents: keeps each entry as an event and delivers it to matching rules. */
+  /**
+   * PutEvents: keeps each entry as an event and delivers it to matching rules. An entry a
+   * fault fails is answered with `ErrorCode` and `ErrorMessage` and counted in
+   * `FailedEntryCount`; the call itself succeeds, as EventBridge's does.
+   */
   putEvents(region: string, entries: PutEventsRequestEntry[]) {
-    return {
-      FailedEntryCount: 0,
-      Entries: entries.map((entry) => {
-        let detail: unknown;
-        try {
-          detail = JSON.parse(required(entry.Detail, 'Entries[].Detail', 'ValidationException'));
-        } catch (error) {
-          if (error instanceof AwsError) throw error;
-          throw new AwsError('ValidationException', `Entries[].Detail is not valid JSON: ${entry.Detail}.`);
-        }
-        const event = this.emit({
-          version: '0',
-          id: randomUUID(),
-          'detail-type': required(entry.DetailType, 'Entries[].DetailType', 'ValidationException'),
-          source: required(entry.Source, 'Entries[].Source', 'ValidationException'),
-          account: ACCOUNT_ID,
-          time: (entry.Time === undefined
-            ? new Date()
-            : new Date(entry.Time instanceof Date ? entry.Time : Number(entry.Time) * 1000)
-          ).toISOString(),
-          region,
-          resources: entry.Resources ?? [],
-          detail,
-          eventBusName: busName(entry.EventBusName),
-        });
-        return { EventId: event.id };
-      }),
-    };
+    let failed = 0;
+    const results = entries.map((entry) => {
+      let detail: unknown;
+      try {
+        detail = JSON.parse(required(entry.Detail, 'Entries[].Detail', 'ValidationException'));
+      } catch (error) {
+        if (error instanceof AwsError) throw error;
+        throw new AwsError('ValidationException', `Entries[].Detail is not valid JSON: ${entry.Detail}.`);
+      }
+      const detailType = required(entry.DetailType, 'Entries[].DetailType', 'ValidationException');
+      const source = required(entry.Source, 'Entries[].Source', 'ValidationException');
+      const fault = this.faults.take(
+        'put-events-entry-failure',
+        (f) =>
+          (f.source === undefined || f.source === source) &&
+          (f.detailType === undefined || f.detailType === detailType),
+      );
+      if (fault) {
+        failed += 1;
+        const errorCode = fault.errorCode ?? 'InternalFailure';
+        return {
+          ErrorCode: errorCode,
+          ErrorMessage: `The entry "${detailType}" from ${source} was not put (${errorCode}, injected by a local AWS fault).`,
+        };
+      }
+      const event = this.emit({
+        version: '0',
+        id: randomUUID(),
+        'detail-type': detailType,
+        source,
+        account: ACCOUNT_ID,
+        time: (entry.Time === undefined
+          ? new Date()
+          : new Date(entry.Time instanceof Date ? entry.Time : Number(entry.Time) * 1000)
+        ).toISOString(),
+        region,
+        resources: entry.Resources ?? [],
+        detail,
+        eventBusName: busName(entry.EventBusName),
+      });
+      return { EventId: event.id };
+    });
+    return { FailedEntryCount: failed, Entries: results };
   }
 
   /**
    * Puts an event on its Region's bus as an AWS service would (Step Functions status
    * changes): keeps it and calls the targets of every enabled rule it matches, without
-   * waiting for them (`settle()` waits).
+   * waiting for them (`settle()` waits). A `duplicate-delivery` fault delivers it twice.
    */
   emit(event: BusEvent): BusEvent {
     this.events.push(event);
     const bus = event.eventBusName ?? 'default';
+    const copies = this.faults.take(
+      'duplicate-delivery',
+      (fault) => fault.detailType === undefined || fault.detailType === event['detail-type'],
+    )
+      ? 2
+      : 1;
     for (const rule of this.rules.values()) {
       if (rule.region !== event.region || rule.eventBusName !== bus || rule.state !== 'ENABLED') continue;
       if (!rule.eventPattern || !matchesPattern(JSON.parse(rule.eventPattern), stripBus(event))) continue;
       for (const target of this.targets.get(rule.name) ?? []) {
-        const delivery = target(stripBus(event))
-          .catch((error: unknown) => this.onTargetError(rule, event, error))
-          .finally(() => this.deliveries.delete(delivery));
-        this.deliveries.add(delivery);
+        for (let copy = 0; copy < copies; copy += 1) {
+          const delivery = target(stripBus(event))
+            .catch((error: unknown) => this.onTargetError(rule, event, error))
+            .finally(() => this.deliveries.delete(delivery));
+          this.deliveries.add(delivery);
+        }
       }
     }
     return event;

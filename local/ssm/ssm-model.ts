@@ -80,7 +80,7 @@ export class SsmModel {
         `Type is ${type === undefined ? 'missing' : `'${type}'`}; use String, StringList or SecureString.`,
       );
     }
-    const tier = tierOf(name, input.Value, input.Tier ?? existing?.Tier);
+    const tier = tierOf(name, input.Value, input.Tier, existing?.Tier);
     const version = (existing?.Version ?? 0) + 1;
     this.parameters(region).set(name, {
       Name: name,
@@ -166,22 +166,41 @@ function validName(name: string | undefined): string {
   return name;
 }
 
-/** The tier a value is stored in: the one asked for, and Intelligent-Tiering picks the smallest that fits. */
-function tierOf(name: string, value: string, requested: string | undefined): StoredParameter['Tier'] {
-  const tier =
-    requested === undefined || requested === 'Standard'
-      ? 'Standard'
-      : requested === 'Advanced'
-        ? 'Advanced'
-        : requested === 'Intelligent-Tiering'
-          ? value.length > MAX_VALUE_CHARS.Standard
-            ? 'Advanced'
-            : 'Standard'
-          : undefined;
-  if (tier === undefined) {
+/**
+ * The tier a value is stored in: the one asked for (the parameter's own when none is), and
+ * Intelligent-Tiering picks Standard unless the value needs Advanced or the parameter already
+ * is Advanced. An Advanced parameter never goes back to Standard: SSM refuses the downgrade
+ * (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html, Tier).
+ */
+function tierOf(
+  name: string,
+  value: string,
+  requested: string | undefined,
+  existing: StoredParameter['Tier'] | undefined,
+): StoredParameter['Tier'] {
+  let tier: StoredParameter['Tier'];
+  switch (requested ?? existing ?? 'Standard') {
+    case 'Standard':
+      tier = 'Standard';
+      break;
+    case 'Advanced':
+      tier = 'Advanced';
+      break;
+    case 'Intelligent-Tiering':
+      tier = existing === 'Advanced' || value.length > MAX_VALUE_CHARS.Standard ? 'Advanced' : 'Standard';
+      break;
+    default:
+      throw new AwsError(
+        'ValidationException',
+        `Tier '${requested}' of ${name} is not valid; use Standard, Advanced or Intelligent-Tiering.`,
+      );
+  }
+  if (existing === 'Advanced' && tier === 'Standard') {
     throw new AwsError(
       'ValidationException',
-      `Tier '${requested}' of ${name} is not valid; use Standard, Advanced or Intelligent-Tiering.`,
+      `${name}: This parameter uses the advanced-parameter tier. You can't downgrade a parameter from the ` +
+        'advanced-parameter tier to the standard-parameter tier. If necessary, you can delete the advanced ' +
+        'parameter and recreate it as a standard parameter.',
     );
   }
   if (value.length > MAX_VALUE_CHARS[tier]) {

@@ -47,6 +47,31 @@ export class ExecutionHistory {
     return this.closed;
   }
 
+  /** Opens a closed history again: a redrive appends to it. */
+  reopen(): void {
+    this.closed = false;
+  }
+
+  /**
+   * The state a redrive restarts from: the last top-level state (one of `topLevel`) that was
+   * entered and never exited (the one that failed, or ran when the execution was stopped or
+   * timed out), with the input it entered with.
+   */
+  unsuccessfulState(topLevel: ReadonlySet<string>): { name: string; input: string } | undefined {
+    const open: Array<{ name: string; input: string }> = [];
+    for (const event of this.events) {
+      const entered = event.stateEnteredEventDetails;
+      const exited = event.stateExitedEventDetails;
+      if (event.type.endsWith('StateEntered') && typeof entered?.name === 'string') {
+        open.push({ name: entered.name, input: String(entered.input ?? 'null') });
+      } else if (event.type.endsWith('StateExited') && typeof exited?.name === 'string') {
+        const index = open.map((state) => state.name).lastIndexOf(exited.name);
+        if (index >= 0) open.splice(index, 1);
+      }
+    }
+    return open.filter((state) => topLevel.has(state.name)).at(-1);
+  }
+
   /** Appends an event; returns it, or undefined when the history is closed. */
   add(type: string, details?: Record<string, Record<string, unknown>>): HistoryEvent | undefined {
     if (this.closed) return undefined;

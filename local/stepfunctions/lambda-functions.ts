@@ -59,7 +59,46 @@ export class LambdaInvocationError extends Error {
     super(cause);
     this.name = errorType;
   }
+
+  /**
+   * Whether a Catch may take the error (aws-local-stepfunctions reads it): States.DataLimitExceeded
+   * and States.Runtime are terminal, States.ALL does not match them
+   * (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html).
+   */
+  get isCatchable(): boolean {
+    return !TERMINAL_ERRORS.has(this.name);
+  }
+
+  /** Whether a Retry may take the error: not a terminal one. */
+  get isRetryable(): boolean {
+    return !TERMINAL_ERRORS.has(this.name);
+  }
 }
+
+const TERMINAL_ERRORS: ReadonlySet<string> = new Set(['States.DataLimitExceeded', 'States.Runtime']);
+
+/** One attempt of an asynchronous invocation. */
+export type AsyncAttempt = { outcome: 'succeeded' } | { outcome: 'failed'; error: string; cause: string };
+
+/** An event Lambda took for asynchronous invocation (from an EventBridge rule), and how each attempt went. */
+export interface AsyncInvocation {
+  functionName: string;
+  verb: string;
+  event: unknown;
+  attempts: AsyncAttempt[];
+  /** `succeeded`, `failed` once its retries are spent (the event is then dropped), or `pending` (also when the local AWS stopped first). */
+  status: 'pending' | 'succeeded' | 'failed';
+}
+
+/**
+ * Lambda's retries of an asynchronous invocation whose function failed (its code, or its
+ * runtime, such as a timeout): two more attempts, one minute after the first and two
+ * minutes after the second.
+ */
+export const ASYNC_FUNCTION_ERROR_DELAYS_MS = [60_000, 120_000];
+
+/** Lambda's retries of an asynchronous invocation it could not run (throttling, service errors): from 1 s doubling to 5 min, for 6 hours. */
+export const ASYNC_SERVICE_ERROR_RETRY = { firstMs: 1_000, maxMs: 300_000, forMs: 6 * 3600_000 };
 
 /** The cause Lambda reports for an error thrown by a Node.js handler. */
 export function lambdaErrorCause(error: unknown): { errorType: string; cause: string } {
@@ -68,6 +107,16 @@ export function lambdaErrorCause(error: unknown): { errorType: string; cause: st
   const trace = error instanceof Error && error.stack ? error.stack.split('\n') : [];
   return { errorType, cause: JSON.stringify({ errorType, errorMessage, trace }) };
 }
+
+/**
+ * Real time a local invocation gets at least before its timeout stops it (or its whole Timeout
+ * when shorter): at a time scale of 100, a 2-minute Timeout would leave 1.2 s for SDK calls
+ * that take real time.
+ */
+export const REAL_TIME_FLOOR_MS = 30_000;
+
+/** The error type Lambda reports for an invocation its function's timeout stopped. */
+export const TIMEOUT_ERROR = 'Sandbox.Timedout';
 
 let instances = 0;
 
@@ -137,6 +186,10 @@ function overlayProcessEnvironment(): void {
  */
 export class LambdaFunctions {
   private readonly functions = new Map<string, LambdaFunction>();
+  private readonly asyncLog: AsyncInvocation[] = [];
+  /** Cancels the waits of asynchronous invocations before their next attempt. */
+  private readonly retryWaits = new Set<() => void>();
+  private stopped = false;
   private readonly modules = new Map<string, Promise<HandlerFn>>();
   /** Handler modules hold SDK clients made at import, bound to the endpoint of that moment. */
   private readonly instance = ++instances;
@@ -177,6 +230,15 @@ export class LambdaFunctions {
    * Lambda does. Failures reject with a `LambdaInvocationError` named like Lambda's error type.
    * `onStarted` is called once the function runs (not when Lambda itself failed to run it).
    * With an `invoker`, Lambda first authorizes lambda:InvokeFunction on `qualifiedArn`.
+   *
+   * The function's Timeout (scaled, like every wait) stops the invocation: it fails with
+   * `Sandbox.Timedout`, as Lambda reports a timeout of the Node.js 22 runtime, and
+   * `getRemainingTimeInMillis()` counts down to it on the same scaled clock as the handler's
+   * sleeps. The SDK calls and processes a handler starts take real time, which the scale does
+   * not shrink: the invocation is stopped no earlier than `REAL_TIME_FLOOR_MS` of real time
+   * (its whole Timeout when shorter), by which its context has long read 0. The handler cannot
+   * be frozen in process: what it still does after its timeout reaches the local AWS, but its
+   * result is dropped.
    */
   async invoke(
     fn: LambdaFunction,
@@ -204,31 +266,142 @@ export class LambdaFunctions {
       const { cause } = lambdaErrorCause(error);
       throw new LambdaInvocationError('Runtime.ImportModuleError', cause);
     }
-    const startedMs = this.deps.clock.nowMs();
+    const { clock } = this.deps;
+    const startedMs = clock.nowMs();
     const timeoutMs = fn.timeoutSeconds * 1000;
+    const awsRequestId = randomUUID();
     const context: InvocationContext = {
       functionName: fn.functionName,
       functionVersion: '$LATEST',
       invokedFunctionArn: fn.arn,
       memoryLimitInMB: '128',
-      awsRequestId: randomUUID(),
+      awsRequestId,
       logGroupName: `/aws/lambda/${fn.functionName}`,
       logStreamName: `local/[$LATEST]${randomUUID().replaceAll('-', '')}`,
       callbackWaitsForEmptyEventLoop: true,
       // The time left shrinks at the time scale, as the scaled waits of the handler see it.
-      getRemainingTimeInMillis: () =>
-        Math.max(0, timeoutMs - (this.deps.clock.nowMs() - startedMs) * this.deps.clock.timeScale),
+      getRemainingTimeInMillis: () => Math.max(0, timeoutMs - (clock.nowMs() - startedMs) * clock.timeScale),
     };
-    onStarted();
-    try {
-      const result = await invocationEnvironment.run({ ...environment }, () =>
-        handler(structuredClone(event), context),
+    const timedOut = () =>
+      new LambdaInvocationError(
+        TIMEOUT_ERROR,
+        JSON.stringify({
+          errorType: TIMEOUT_ERROR,
+          errorMessage: `RequestId: ${awsRequestId} Error: Task timed out after ${fn.timeoutSeconds.toFixed(2)} seconds`,
+        }),
       );
+    onStarted();
+    let cancelTimeout = () => {};
+    const timeout = new Promise<never>((_resolve, reject) => {
+      const realTimeoutMs = Math.max(clock.scaledMs(timeoutMs), Math.min(timeoutMs, REAL_TIME_FLOOR_MS));
+      const timer = setTimeout(() => reject(timedOut()), realTimeoutMs);
+      cancelTimeout = () => clearTimeout(timer);
+    });
+    const running = (async () => {
+      try {
+        return await invocationEnvironment.run({ ...environment }, () =>
+          handler(structuredClone(event), context),
+        );
+      } catch (error) {
+        const { errorType, cause } = lambdaErrorCause(error);
+        throw new LambdaInvocationError(errorType, cause);
+      }
+    })();
+    // A handler that fails after its timeout fails no one: the invocation already ended.
+    running.catch(() => {});
+    try {
+      const result = await Promise.race([running, timeout]);
+      if (this.deps.faults.take('lambda-timeout', (fault) => fault.verb === fn.verb)) throw timedOut();
       return result === undefined ? null : JSON.parse(JSON.stringify(result));
-    } catch (error) {
-      const { errorType, cause } = lambdaErrorCause(error);
-      throw new LambdaInvocationError(errorType, cause);
+    } finally {
+      cancelTimeout();
     }
+  }
+
+  /**
+   * Invokes `fn` asynchronously (InvocationType Event), as an EventBridge rule invokes its
+   * Lambda target: a function error is retried twice (after one, then two minutes, scaled);
+   * an error of Lambda itself is retried from 1 s, doubling to 5 minutes, for up to 6 hours.
+   * Resolves once Lambda is done with the event (succeeded, or dropped after its retries);
+   * it never rejects. `asyncInvocations()` lists every attempt. With an `invoker`, each attempt
+   * is authorized as `invoke` does (a denial is an error of Lambda itself, retried as one).
+   */
+  async invokeAsync(
+    fn: LambdaFunction,
+    event: unknown,
+    invoker?: { invoker: Invoker; qualifiedArn?: string },
+  ): Promise<AsyncInvocation> {
+    const invocation: AsyncInvocation = {
+      functionName: fn.functionName,
+      verb: fn.verb,
+      event,
+      attempts: [],
+      status: 'pending',
+    };
+    this.asyncLog.push(invocation);
+    const functionDelays = [...ASYNC_FUNCTION_ERROR_DELAYS_MS];
+    const retry = ASYNC_SERVICE_ERROR_RETRY;
+    let serviceDelayMs = retry.firstMs;
+    let serviceWaitedMs = 0;
+    for (;;) {
+      if (this.stopped) return invocation;
+      try {
+        await this.invoke(fn, event, undefined, invoker);
+        invocation.attempts.push({ outcome: 'succeeded' });
+        invocation.status = 'succeeded';
+        return invocation;
+      } catch (error) {
+        const failure =
+          error instanceof LambdaInvocationError
+            ? error
+            : new LambdaInvocationError('Lambda.Unknown', String(error));
+        invocation.attempts.push({ outcome: 'failed', error: failure.name, cause: failure.message });
+        let delayMs: number | undefined;
+        // Lambda's own errors (throttling, service errors) go back to the queue; the rest are the function's.
+        if (failure.name.startsWith('Lambda.') && failure.name !== 'Lambda.Unknown') {
+          delayMs = serviceWaitedMs + serviceDelayMs <= retry.forMs ? serviceDelayMs : undefined;
+          serviceWaitedMs += serviceDelayMs;
+          serviceDelayMs = Math.min(serviceDelayMs * 2, retry.maxMs);
+        } else {
+          delayMs = functionDelays.shift();
+        }
+        if (delayMs === undefined) {
+          invocation.status = 'failed';
+          process.stderr.write(
+            `local AWS: asynchronous invocation of ${fn.functionName} failed ${invocation.attempts.length} times; the event is dropped: ${failure.name}: ${failure.message}\n`,
+          );
+          return invocation;
+        }
+        if (!(await this.waitForRetry(delayMs))) return invocation;
+      }
+    }
+  }
+
+  /** Waits `ms` (scaled) before the next attempt; false when the local AWS stopped meanwhile. */
+  private waitForRetry(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const cancel = this.deps.clock.after(ms, () => {
+        this.retryWaits.delete(stop);
+        resolve(true);
+      });
+      const stop = () => {
+        cancel();
+        resolve(false);
+      };
+      this.retryWaits.add(stop);
+    });
+  }
+
+  /** The local AWS is stopping: asynchronous invocations make no further attempt. */
+  shutdown(): void {
+    this.stopped = true;
+    for (const stop of this.retryWaits) stop();
+    this.retryWaits.clear();
+  }
+
+  /** Every asynchronous invocation so far, oldest first, with its attempts. */
+  asyncInvocations(): readonly AsyncInvocation[] {
+    return this.asyncLog;
   }
 
   /**

@@ -57,9 +57,81 @@ interface Execution {
   cause?: string;
   history: ExecutionHistory;
   /** Lambda invocations in flight, per Task state: a state timeout ends their history first. */
-  invocations: Map<string, { settled: boolean }>;
+  invocations: Map<string, Invocation>;
+  /** Which run of the engine is the execution's: the first, or a redrive. A late event of an earlier run is dropped. */
+  attempt: number;
+  redriveCount: number;
+  redriveMs?: number;
+  /** Client tokens of the last successful redrives, so a repeated request redrives once. */
+  redriveTokens: Array<{ token: string; redriveMs: number }>;
   abort: () => void;
   done: Promise<void>;
+}
+
+/** A Lambda invocation of a Task state, and the history events it records. */
+interface Invocation {
+  settled: boolean;
+  events: InvocationEvents;
+}
+
+/**
+ * How a Lambda task's history reads: a function-ARN resource records `LambdaFunction*` events
+ * with the result itself; the `lambda:invoke` integration records `Task*` events (resource type
+ * `lambda`, resource `invoke`) with the Invoke response.
+ */
+interface InvocationEvents {
+  scheduled(reference: string, payload: unknown, timeoutInSeconds: number | undefined): HistoryDetails;
+  started(): HistoryDetails;
+  succeeded(output: unknown): HistoryDetails;
+  failed(error: string, cause: string): HistoryDetails;
+  timedOut(error: string, cause: string): HistoryDetails;
+}
+
+type HistoryDetails = [string, Record<string, Record<string, unknown>>?];
+
+const FUNCTION_EVENTS: InvocationEvents = {
+  scheduled: (resource, payload, timeoutInSeconds) => [
+    'LambdaFunctionScheduled',
+    {
+      lambdaFunctionScheduledEventDetails: {
+        resource,
+        input: jsonText(payload),
+        inputDetails: { truncated: false },
+        timeoutInSeconds,
+      },
+    },
+  ],
+  started: () => ['LambdaFunctionStarted'],
+  succeeded: (output) => [
+    'LambdaFunctionSucceeded',
+    {
+      lambdaFunctionSucceededEventDetails: { output: jsonText(output), outputDetails: { truncated: false } },
+    },
+  ],
+  failed: (error, cause) => ['LambdaFunctionFailed', { lambdaFunctionFailedEventDetails: { error, cause } }],
+  timedOut: (error, cause) => [
+    'LambdaFunctionTimedOut',
+    { lambdaFunctionTimedOutEventDetails: { error, cause } },
+  ],
+};
+
+function integrationEvents(region: string, parameters: unknown): InvocationEvents {
+  const task = { resourceType: 'lambda', resource: 'invoke' };
+  return {
+    scheduled: (_reference, _payload, timeoutInSeconds) => [
+      'TaskScheduled',
+      { taskScheduledEventDetails: { ...task, region, parameters: jsonText(parameters), timeoutInSeconds } },
+    ],
+    started: () => ['TaskStarted', { taskStartedEventDetails: task }],
+    succeeded: (output) => [
+      'TaskSucceeded',
+      {
+        taskSucceededEventDetails: { ...task, output: jsonText(output), outputDetails: { truncated: false } },
+      },
+    ],
+    failed: (error, cause) => ['TaskFailed', { taskFailedEventDetails: { ...task, error, cause } }],
+    timedOut: (error, cause) => ['TaskTimedOut', { taskTimedOutEventDetails: { ...task, error, cause } }],
+  };
 }
 
 /** Dependencies of the Step Functions model. */
@@ -104,6 +176,15 @@ function allStates(states: States): Array<[string, AnyState]> {
     return [[name, state], ...nested];
   });
 }
+
+/** How long after it ended an execution may be redriven (scaled, like every wait). */
+const REDRIVE_PERIOD_MS = 14 * 24 * 3600 * 1000;
+
+/** A history this long can take no redrive. */
+const MAX_HISTORY_EVENTS = 25_000;
+
+/** RedriveExecution answers the same redrive to the last 10 client tokens. */
+const REDRIVE_TOKENS_KEPT = 10;
 
 /** Step Functions passes at most 256 KB between states. */
 const MAX_PAYLOAD_BYTES = 256 * 1024;
@@ -297,6 +378,9 @@ export class StepFunctionsModel {
       startMs: this.deps.clock.nowMs(),
       history: new ExecutionHistory(),
       invocations: new Map(),
+      attempt: 0,
+      redriveCount: 0,
+      redriveTokens: [],
       abort: () => {},
       done: Promise.resolve(),
     };
@@ -313,9 +397,24 @@ export class StepFunctionsModel {
     return { executionArn: arn, startDate: execution.startMs / 1000 };
   }
 
-  private run(execution: Execution, input: JsonValue): void {
+  /**
+   * Runs the engine over the execution from `startAt` (the definition's StartAt, or the state a
+   * redrive restarts) with `input`, appending to its history.
+   */
+  private run(execution: Execution, input: JsonValue, startAt?: string): void {
     const { machine } = execution;
-    const run = machine.engine.run(input, {
+    const attempt = ++execution.attempt;
+    const current = () => execution.attempt === attempt;
+    const engine =
+      startAt === undefined
+        ? machine.engine
+        : // The definition was validated when the state machine was created; started further on,
+          // the states before `startAt` are unreachable, which validation would refuse.
+          new StateMachine(
+            { ...this.scaled(machine.parsed), StartAt: startAt },
+            { validationOptions: { noValidate: true } },
+          );
+    const run = engine.run(input, {
       context: {
         Execution: {
           Id: execution.arn,
@@ -323,14 +422,19 @@ export class StepFunctionsModel {
           RoleArn: machine.roleArn,
           StartTime: new Date(execution.startMs).toISOString(),
           Input: input,
+          RedriveCount: execution.redriveCount,
+          ...(execution.redriveMs === undefined
+            ? {}
+            : { RedriveTime: new Date(execution.redriveMs).toISOString() }),
         },
         StateMachine: { Id: machine.arn, Name: machine.name },
       },
-      overrides: this.overrides(execution),
+      overrides: this.overrides(execution, current),
     });
     execution.abort = run.abort;
     const consumed = (async () => {
       for await (const event of run.eventLogs) {
+        if (!current()) continue;
         this.onTaskTimeout(execution, event as EngineEvent);
         execution.history.addEngineEvent(event as EngineEvent);
       }
@@ -340,7 +444,7 @@ export class StepFunctionsModel {
       (error: unknown) => ({ ok: false as const, error }),
     );
     execution.done = Promise.all([consumed, outcome]).then(([, result]) => {
-      if (execution.status !== 'RUNNING') return;
+      if (!current() || execution.status !== 'RUNNING') return;
       execution.stopMs = this.deps.clock.nowMs();
       if (result.ok) {
         execution.status = 'SUCCEEDED';
@@ -350,7 +454,7 @@ export class StepFunctionsModel {
       } else if (result.error instanceof ExecutionAbortedError) {
         execution.status = 'ABORTED';
       } else {
-        const failed = execution.history.list().find((e) => e.type === 'ExecutionFailed');
+        const failed = execution.history.list().findLast((e) => e.type === 'ExecutionFailed');
         const details = failed?.executionFailedEventDetails;
         execution.status = 'FAILED';
         execution.error = typeof details?.error === 'string' ? details.error : 'States.Runtime';
@@ -361,7 +465,7 @@ export class StepFunctionsModel {
   }
 
   /** Lambda tasks run in process; retry intervals and Wait states shrink by the time scale. */
-  private overrides(execution: Execution): Overrides {
+  private overrides(execution: Execution, current: () => boolean): Overrides {
     const scale = this.deps.clock.timeScale;
     const overrides: Required<
       Pick<Overrides, 'taskResourceLocalHandlers' | 'retryIntervalOverrides' | 'waitTimeOverrides'>
@@ -373,7 +477,8 @@ export class StepFunctionsModel {
     for (const [name, state] of allStates(execution.machine.parsed.States)) {
       if (state.Type === 'Task') {
         const resource = state.Resource;
-        overrides.taskResourceLocalHandlers[name] = (input) => this.runTask(execution, name, resource, input);
+        overrides.taskResourceLocalHandlers[name] = (input) =>
+          this.runTask(execution, name, resource, input, current);
       }
       if ((state.Type === 'Task' || state.Type === 'Parallel' || state.Type === 'Map') && state.Retry) {
         overrides.retryIntervalOverrides[name] = state.Retry.map(
@@ -394,12 +499,12 @@ export class StepFunctionsModel {
     const invocation = execution.invocations.get(event.state.name);
     if (!invocation || invocation.settled) return;
     invocation.settled = true;
-    execution.history.add('LambdaFunctionTimedOut', {
-      lambdaFunctionTimedOutEventDetails: {
-        error: 'States.Timeout',
-        cause: `The task ${event.state.name} ran past its TimeoutSeconds.`,
-      },
-    });
+    execution.history.add(
+      ...invocation.events.timedOut(
+        'States.Timeout',
+        `The task ${event.state.name} ran past its TimeoutSeconds.`,
+      ),
+    );
   }
 
   private async runTask(
@@ -407,6 +512,7 @@ export class StepFunctionsModel {
     stateName: string,
     resource: string,
     input: JsonValue,
+    current: () => boolean,
   ): Promise<JsonValue> {
     // The engine queued the state's entry before calling us; let the history take it first.
     await new Promise((resolve) => setImmediate(resolve));
@@ -420,22 +526,16 @@ export class StepFunctionsModel {
     const request = invokeApi && input && typeof input === 'object' && !Array.isArray(input) ? input : {};
     const reference = invokeApi ? String(request.FunctionName ?? '') : resource;
     const payload = invokeApi ? (request.Payload ?? null) : input;
-    const invocation = { settled: false };
+    const invocation: Invocation = {
+      settled: false,
+      events: invokeApi ? integrationEvents(execution.machine.region, request) : FUNCTION_EVENTS,
+    };
     execution.invocations.set(stateName, invocation);
     // Once the state timed out, the late end of the invocation is no event of this history.
-    const history = {
-      add: (...args: Parameters<ExecutionHistory['add']>) =>
-        invocation.settled ? undefined : execution.history.add(...args),
-    };
+    const record = ([type, details]: HistoryDetails) =>
+      invocation.settled || !current() ? undefined : execution.history.add(type, details);
     const fn = this.deps.lambdas.find(reference);
-    history.add('LambdaFunctionScheduled', {
-      lambdaFunctionScheduledEventDetails: {
-        resource: reference,
-        input: jsonText(payload),
-        inputDetails: { truncated: false },
-        timeoutInSeconds: fn?.timeoutSeconds,
-      },
-    });
+    record(invocation.events.scheduled(reference, payload, fn?.timeoutSeconds));
     try {
       if (!fn) {
         throw new LambdaInvocationError(
@@ -443,7 +543,7 @@ export class StepFunctionsModel {
           `Function not found: ${reference}; the template deployed into the local AWS has no such function.`,
         );
       }
-      const output = await this.deps.lambdas.invoke(fn, payload, () => history.add('LambdaFunctionStarted'), {
+      const result = await this.deps.lambdas.invoke(fn, payload, () => record(invocation.events.started()), {
         invoker: {
           kind: 'role',
           roleArn: execution.machine.roleArn,
@@ -451,29 +551,23 @@ export class StepFunctionsModel {
         },
         qualifiedArn: reference.startsWith('arn:') ? reference : fn.arn,
       });
+      // The Invoke response of the integration; its Payload is the function's result.
+      const output = invokeApi ? { ExecutedVersion: '$LATEST', Payload: result, StatusCode: 200 } : result;
       if (Buffer.byteLength(jsonText(output)) > MAX_PAYLOAD_BYTES) {
         throw new LambdaInvocationError(
           'States.DataLimitExceeded',
           `The result of ${fn.functionName} is larger than the 256 KB Step Functions passes between states; return ids, not payloads.`,
         );
       }
-      history.add('LambdaFunctionSucceeded', {
-        lambdaFunctionSucceededEventDetails: {
-          output: jsonText(output),
-          outputDetails: { truncated: false },
-        },
-      });
+      record(invocation.events.succeeded(output));
       invocation.settled = true;
-      if (!invokeApi) return output as JsonValue;
-      return { ExecutedVersion: '$LATEST', Payload: output, StatusCode: 200 } as JsonValue;
+      return output as JsonValue;
     } catch (error) {
       const failure =
         error instanceof LambdaInvocationError
           ? error
           : new LambdaInvocationError('Lambda.Unknown', String(error));
-      history.add('LambdaFunctionFailed', {
-        lambdaFunctionFailedEventDetails: { error: failure.name, cause: failure.message },
-      });
+      record(invocation.events.failed(failure.name, failure.message));
       invocation.settled = true;
       throw failure;
     }
@@ -506,8 +600,82 @@ export class StepFunctionsModel {
         outputDetails: execution.output === undefined ? null : { included: true },
         error: execution.error ?? null,
         cause: execution.cause ?? null,
+        ...this.redriveFields(execution),
       },
     });
+  }
+
+  /**
+   * Why RedriveExecution would refuse the execution now, in Step Functions' words
+   * (`redriveStatusReason`), or undefined when it may be redriven.
+   */
+  private notRedrivable(execution: Execution): string | undefined {
+    if (execution.status === 'RUNNING') return 'Execution is RUNNING and cannot be redriven';
+    if (execution.status === 'SUCCEEDED') return 'Execution is SUCCEEDED and cannot be redriven';
+    if (execution.history.list().length >= MAX_HISTORY_EVENTS)
+      return 'Execution history event limit exceeded';
+    const endedMs = execution.stopMs ?? this.deps.clock.nowMs();
+    if (this.deps.clock.nowMs() - endedMs > this.deps.clock.scaledMs(REDRIVE_PERIOD_MS)) {
+      return 'Execution redrivable period exceeded';
+    }
+    return undefined;
+  }
+
+  /** The redrive fields DescribeExecution and the status change events carry. */
+  private redriveFields(execution: Execution) {
+    const reason = this.notRedrivable(execution);
+    return {
+      redriveCount: execution.redriveCount,
+      redriveDate: execution.redriveMs === undefined ? null : execution.redriveMs / 1000,
+      redriveStatus: reason === undefined ? 'REDRIVABLE' : 'NOT_REDRIVABLE',
+      redriveStatusReason: reason ?? null,
+    };
+  }
+
+  /**
+   * RedriveExecution: restarts an execution that FAILED, TIMED_OUT or was ABORTED, within 14 days
+   * (scaled) of its end, from the top-level state that was unsuccessful, with the input that state
+   * had, under the same ARN and definition; the states that succeeded are not run again. The
+   * history goes on with `ExecutionRedriven`, `redriveCount` grows by one and the execution is
+   * RUNNING again, its timeout counted from the redrive. A client token already used answers the
+   * same redrive. Parallel and Map states restart whole, not only their failed branches.
+   */
+  redriveExecution(input: { executionArn?: string; clientToken?: string }) {
+    const execution = this.execution(input.executionArn);
+    const repeated = execution.redriveTokens.find((used) => used.token === input.clientToken);
+    if (input.clientToken !== undefined && repeated) return { redriveDate: repeated.redriveMs / 1000 };
+    const reason = this.notRedrivable(execution);
+    const from = reason
+      ? undefined
+      : execution.history.unsuccessfulState(new Set(Object.keys(execution.machine.parsed.States)));
+    if (reason || !from) {
+      throw new AwsError(
+        'ExecutionNotRedrivable',
+        `Execution ${execution.arn} cannot be redriven: ${reason ?? 'it has no unsuccessful state to restart from'}; start a new execution instead.`,
+      );
+    }
+    const nowMs = this.deps.clock.nowMs();
+    execution.redriveCount += 1;
+    execution.redriveMs = nowMs;
+    if (input.clientToken !== undefined) {
+      execution.redriveTokens = [
+        ...execution.redriveTokens,
+        { token: input.clientToken, redriveMs: nowMs },
+      ].slice(-REDRIVE_TOKENS_KEPT);
+    }
+    execution.status = 'RUNNING';
+    execution.stopMs = undefined;
+    execution.output = undefined;
+    execution.error = undefined;
+    execution.cause = undefined;
+    execution.invocations.clear();
+    execution.history.reopen();
+    execution.history.add('ExecutionRedriven', {
+      executionRedrivenEventDetails: { redriveCount: execution.redriveCount },
+    });
+    this.statusChanged(execution);
+    this.run(execution, JSON.parse(from.input) as JsonValue, from.name);
+    return { redriveDate: nowMs / 1000 };
   }
 
   /** DescribeExecution. */
@@ -526,6 +694,9 @@ export class StepFunctionsModel {
       outputDetails: e.output === undefined ? undefined : { included: true },
       error: e.error,
       cause: e.cause,
+      ...this.redriveFields(e),
+      redriveDate: e.redriveMs === undefined ? undefined : e.redriveMs / 1000,
+      redriveStatusReason: this.notRedrivable(e),
     };
   }
 
@@ -533,10 +704,17 @@ export class StepFunctionsModel {
   listExecutions(input: {
     stateMachineArn?: string;
     statusFilter?: string;
+    redriveFilter?: string;
     maxResults?: number;
     nextToken?: string;
   }) {
     const machine = this.machine(input.stateMachineArn);
+    if (input.redriveFilter !== undefined) {
+      throw new AwsError(
+        'ValidationException',
+        'redriveFilter lists the child executions of a Map Run; pass mapRunArn, not stateMachineArn, with it.',
+      );
+    }
     if (input.statusFilter !== undefined && !STATUSES.has(input.statusFilter)) {
       throw new AwsError(
         'ValidationException',
@@ -557,6 +735,8 @@ export class StepFunctionsModel {
         status: e.status,
         startDate: e.startMs / 1000,
         stopDate: e.stopMs === undefined ? undefined : e.stopMs / 1000,
+        redriveCount: e.redriveCount,
+        redriveDate: e.redriveMs === undefined ? undefined : e.redriveMs / 1000,
       })),
       nextToken,
     };
@@ -597,9 +777,10 @@ export class StepFunctionsModel {
     return { stopDate: (execution.stopMs ?? this.deps.clock.nowMs()) / 1000 };
   }
 
-  /** Aborts every running execution (the local AWS is shutting down). */
+  /** Aborts every running execution and the retries of asynchronous Lambda invocations (the local AWS is shutting down). */
   async shutdown(): Promise<void> {
     this.shuttingDown = true;
+    this.deps.lambdas.shutdown();
     const running = [...this.executions.values()].filter((e) => e.status === 'RUNNING');
     for (const execution of running) {
       this.stopExecution({

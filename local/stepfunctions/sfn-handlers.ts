@@ -34,5 +34,8 @@ export function stepFunctionsHandlers(model: StepFunctionsModel): Record<string,
       model.getExecutionHistory(input),
     ),
     StopExecution: op<Arg<'stopExecution'>>('StopExecution', (input) => model.stopExecution(input)),
+    RedriveExecution: op<Arg<'redriveExecution'>>('RedriveExecution', (input) =>
+      model.redriveExecution(input),
+    ),
   };
 }

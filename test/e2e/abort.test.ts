@@ -11,6 +11,7 @@ import {
   waitForExecutionEnd,
   waitForState,
 } from '../../examples/demo/sample-aws.js';
+import { deploymentMarker, rollbackMarker } from '../../lambdas/shared/markers.js';
 import { describeTasks, expectEveryGroupOnPrevious, GROUPS, stateAfter, useSampleAws } from './harness.js';
 
 describe('StopExecution (cancel)', () => {
@@ -62,4 +63,63 @@ describe('StopExecution (cancel)', () => {
     await aws().local.events.settle();
     await expectEveryGroupOnPrevious(aws(), executionArn);
   });
+});
+
+// EventBridge invokes the cleanup asynchronously and Lambda may hand it the same event twice
+// (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html). With their
+// first CreateDeployment throttled, both cleanups look for their rollback deployments before either
+// creates one, so the second to create is answered DeploymentLimitExceededException
+// (https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_CreateDeployment.html). At this
+// time scale a rollback deployment stays active (its termination wait) longer than the SDK's backoff.
+describe('the status change of a cancelled run delivered twice', () => {
+  const aws = useSampleAws({ timeScale: 20 });
+
+  it('during deploy: two cleanups at once end as one, neither failing, one rollback deployment per group', async () => {
+    aws().local.faults.add({ kind: 'deployment-hang', environment: 'au', service: 'web' });
+    const release = releaseNameAt(new Date(), 'e2e-twocleanups');
+    const executionArn = await startRelease(aws(), release);
+    // Every other deployment runs to Succeeded, so the cleanups redeploy their previous revision.
+    const redeployed = GROUPS.filter((group) => !(group.environment === 'au' && group.service === 'web'));
+    for (const { environment, service } of redeployed) {
+      await pollUntil(
+        `${environment}/${service} to succeed`,
+        async () => {
+          const ours = (await deploymentsOf(aws().clients.codedeploy, environment, service)).find(
+            (d) => d.description === deploymentMarker(release, environment, service),
+          );
+          return ours?.status === 'Succeeded' ? true : undefined;
+        },
+        { timeoutMs: 180_000 },
+      );
+    }
+    aws().local.faults.add([
+      { kind: 'duplicate-delivery', detailType: 'Step Functions Execution Status Change', count: 1 },
+      {
+        kind: 'throttle',
+        service: 'codedeploy',
+        operation: 'CreateDeployment',
+        count: 2 * redeployed.length,
+      },
+    ]);
+
+    await aws().clients.sfn.send(new StopExecutionCommand({ executionArn, cause: 'cancelled in a test' }));
+    const end = await waitForExecutionEnd(aws().clients.sfn, executionArn);
+
+    expect(end.status).toBe('ABORTED');
+    await aws().local.events.settle();
+    const cleanups = aws()
+      .local.lambdas.asyncInvocations()
+      .filter((invocation) => invocation.verb === 'cleanup');
+    expect(cleanups.map((cleanup) => cleanup.attempts)).toEqual([
+      [{ outcome: 'succeeded' }],
+      [{ outcome: 'succeeded' }],
+    ]);
+    await expectEveryGroupOnPrevious(aws(), executionArn);
+    for (const { environment, service } of redeployed) {
+      const rollbacks = (await deploymentsOf(aws().clients.codedeploy, environment, service)).filter(
+        (d) => d.description === rollbackMarker(release, environment, service),
+      );
+      expect(rollbacks, `${environment}/${service}`).toHaveLength(1);
+    }
+  }, 300_000);
 });

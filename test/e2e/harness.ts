@@ -4,6 +4,7 @@ import {
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
+  ListTasksCommand,
   type Task,
 } from '@aws-sdk/client-ecs';
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
@@ -19,6 +20,7 @@ import {
   type SampleAws,
   startSampleAws,
 } from '../../examples/demo/sample-aws.js';
+import { TAGS } from '../../lambdas/shared/markers.js';
 import type { Plan, RunState } from '../../lambdas/shared/types.js';
 import type { BusEvent } from '../../local/events/events-model.js';
 
@@ -238,5 +240,41 @@ export function appliedMigrations(dataDir: string, environment: string): string[
     }
   } catch {
     return [];
+  }
+}
+
+/** Expects one task per environment and phase of the run, and one deployment of the release per group. */
+export async function expectOneOfEach(aws: SampleAws, executionArn: string, release: string): Promise<void> {
+  const plan = await planOf(aws, executionArn);
+  const taskArns: string[] = [];
+  // ListTasks takes startedBy as its only filter (and then lists running tasks): the stopped
+  // ones are those of the one-off family, chosen by startedBy once described.
+  for (const environment of DEMO_ENVIRONMENTS) {
+    const cluster = `stepdeploy-demo-${environment}`;
+    for (const filter of [
+      { startedBy: plan.runId },
+      { family: `${cluster}-oneoff`, desiredStatus: 'STOPPED' as const },
+    ]) {
+      const listed = await aws.clients.ecs.send(new ListTasksCommand({ cluster, ...filter }));
+      taskArns.push(...(listed.taskArns ?? []));
+    }
+  }
+  const tasks = (await describeTasks(aws, taskArns)).filter((task) => task.startedBy === plan.runId);
+  const counts = new Map<string, number>();
+  for (const task of tasks) {
+    const key = `${task.tags?.find((t) => t.key === TAGS.environment)?.value}/${task.tags?.find((t) => t.key === TAGS.step)?.value}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const expected = new Map(
+    DEMO_ENVIRONMENTS.flatMap((environment) =>
+      ['assets', 'migrate', 'tag-release'].map((step): [string, number] => [`${environment}/${step}`, 1]),
+    ),
+  );
+  expect(counts).toEqual(expected);
+  for (const { environment, service } of GROUPS) {
+    const ours = (await deploymentsOf(aws.clients.codedeploy, environment, service)).filter((d) =>
+      d.description?.includes(`stepdeploy:${release}:${environment}/${service}`),
+    );
+    expect(ours, `${environment}/${service}`).toHaveLength(1);
   }
 }

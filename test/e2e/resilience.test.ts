@@ -1,15 +1,13 @@
-import { ListTasksCommand } from '@aws-sdk/client-ecs';
 import { describe, expect, it } from 'vitest';
 import {
   DEMO_ENVIRONMENTS,
-  deploymentsOf,
+  executionHistory,
   releaseNameAt,
   setMigrationDelay,
   startRelease,
   waitForExecutionEnd,
 } from '../../examples/demo/sample-aws.js';
-import { TAGS } from '../../lambdas/shared/markers.js';
-import { describeTasks, GROUPS, planOf, useSampleAws } from './harness.js';
+import { expectOneOfEach, useSampleAws } from './harness.js';
 
 describe('a flaky control plane', () => {
   const aws = useSampleAws();
@@ -33,38 +31,30 @@ describe('a flaky control plane', () => {
 
     expect(end.status, `${end.error}: ${end.cause}`).toBe('SUCCEEDED');
     expect(aws().local.faults.list(), 'every injected failure fired').toEqual([]);
-    const plan = await planOf(aws(), executionArn);
-    const taskArns: string[] = [];
-    // ListTasks takes startedBy as its only filter (and then lists running tasks): the stopped
-    // ones are those of the one-off family, chosen by startedBy once described.
-    for (const environment of DEMO_ENVIRONMENTS) {
-      const cluster = `stepdeploy-demo-${environment}`;
-      for (const filter of [
-        { startedBy: plan.runId },
-        { family: `${cluster}-oneoff`, desiredStatus: 'STOPPED' as const },
-      ]) {
-        const listed = await aws().clients.ecs.send(new ListTasksCommand({ cluster, ...filter }));
-        taskArns.push(...(listed.taskArns ?? []));
-      }
-    }
-    const tasks = (await describeTasks(aws(), taskArns)).filter((task) => task.startedBy === plan.runId);
-    const counts = new Map<string, number>();
-    for (const task of tasks) {
-      const key = `${task.tags?.find((t) => t.key === TAGS.environment)?.value}/${task.tags?.find((t) => t.key === TAGS.step)?.value}`;
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-    }
-    const expected = new Map(
-      DEMO_ENVIRONMENTS.flatMap((environment) =>
-        ['assets', 'migrate', 'tag-release'].map((step): [string, number] => [`${environment}/${step}`, 1]),
-      ),
+    await expectOneOfEach(aws(), executionArn, release);
+  });
+
+  it('handlers timed out after acting: each is retried, and the run still starts one task per environment and phase, one deployment per group', async () => {
+    // Each runs to the end (its tasks and deployments exist), then Lambda reports Sandbox.Timedout.
+    aws().local.faults.add([
+      { kind: 'lambda-timeout', verb: 'plan', count: 1 },
+      { kind: 'lambda-timeout', verb: 'start-tasks', count: 1 },
+      { kind: 'lambda-timeout', verb: 'check-tasks', count: 1 },
+      { kind: 'lambda-timeout', verb: 'start-deployments', count: 1 },
+      { kind: 'lambda-timeout', verb: 'check-deployments', count: 1 },
+    ]);
+    const release = releaseNameAt(new Date(), 'e2e-timedout');
+
+    const executionArn = await startRelease(aws(), release);
+    const end = await waitForExecutionEnd(aws().clients.sfn, executionArn);
+
+    expect(end.status, `${end.error}: ${end.cause}`).toBe('SUCCEEDED');
+    expect(aws().local.faults.list(), 'every injected timeout fired').toEqual([]);
+    const timedOut = (await executionHistory(aws().clients.sfn, executionArn)).filter(
+      (event) => event.lambdaFunctionFailedEventDetails?.error === 'Sandbox.Timedout',
     );
-    expect(counts).toEqual(expected);
-    for (const { environment, service } of GROUPS) {
-      const ours = (await deploymentsOf(aws().clients.codedeploy, environment, service)).filter((d) =>
-        d.description?.includes(`stepdeploy:${release}:${environment}/${service}`),
-      );
-      expect(ours, `${environment}/${service}`).toHaveLength(1);
-    }
+    expect(timedOut).toHaveLength(5);
+    await expectOneOfEach(aws(), executionArn, release);
   });
 
   it('refuses a second release while one runs, naming the running one', async () => {

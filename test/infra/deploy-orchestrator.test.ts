@@ -1,5 +1,7 @@
+import { type ParameterTier, type ParameterType, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { Duration, Lazy } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -13,6 +15,7 @@ import { synthesizeSampleTemplate } from '../../infra/synthesize.js';
 import { assembleConfig, CONFIG_PATH_ENV, type EnvironmentConfig } from '../../lambdas/shared/config.js';
 import { renderTemplateValue } from '../../statemachine/asl.js';
 import { VERBS } from '../../statemachine/handlers.js';
+import { clientConfig, startLocal } from '../local/local-aws-fixture.js';
 import { ec2OneOff, testEnvironment, testStack } from './fixtures.js';
 
 type Resources = Record<
@@ -99,7 +102,11 @@ describe('handler functions', () => {
       `${path}/environments/eu`,
       `${path}/environments/au`,
     ]);
-    template.resourcePropertiesCountIs('AWS::SSM::Parameter', { Type: 'String', Tier: 'Standard' }, 4);
+    template.resourcePropertiesCountIs(
+      'AWS::SSM::Parameter',
+      { Type: 'String', Tier: 'Intelligent-Tiering' },
+      4,
+    );
     const config = assembleConfig(path, parameters);
     expect(config.environments.map((env) => env.name)).toEqual(['us', 'eu', 'au']);
     expect(config.environments[0]).toMatchObject({
@@ -650,15 +657,25 @@ describe('configuration size', () => {
     };
   }
 
-  function tierOf(stack: ReturnType<typeof testStack>, parameterSuffix: string): unknown {
+  /** The parameters of a stack as CloudFormation writes them with PutParameter, tokens rendered. */
+  function parameterWrites(stack: ReturnType<typeof testStack>) {
     const parameters = Template.fromStack(stack).findResources('AWS::SSM::Parameter');
-    const found = Object.values(parameters).find((resource) =>
-      String(resource.Properties.Name).endsWith(parameterSuffix),
-    );
-    return found?.Properties.Tier;
+    return Object.entries(parameters).map(([id, resource]) => ({
+      Name: String(resource.Properties.Name),
+      Value: renderTemplateValue(resource.Properties.Value, (ref) => `resolved-${ref}`, id),
+      Type: resource.Properties.Type as ParameterType,
+      Tier: resource.Properties.Tier as ParameterTier,
+    }));
   }
 
-  it('puts an environment that outgrows a Standard parameter into an Advanced one, and only that one', () => {
+  /** The orchestrator's parameter writes for one `wide` environment of `count` services. */
+  function writesWith(count: number) {
+    const stack = testStack();
+    new DeployOrchestrator(stack, 'Deploy', { environments: [wideEnvironment(stack, 'wide', count)] });
+    return parameterWrites(stack);
+  }
+
+  it('asks for Intelligent-Tiering whatever the size, so no update ever asks an Advanced parameter for Standard', () => {
     // Prepare
     const stack = testStack();
 
@@ -668,9 +685,42 @@ describe('configuration size', () => {
     });
 
     // Assess
-    expect(tierOf(stack, '/environments/wide')).toBe('Advanced');
-    expect(tierOf(stack, '/environments/small')).toBe('Standard');
-    expect(tierOf(stack, '/global')).toBe('Standard');
+    expect(parameterWrites(stack).map((write) => write.Tier)).toEqual([
+      'Intelligent-Tiering',
+      'Intelligent-Tiering',
+      'Intelligent-Tiering',
+    ]);
+  });
+
+  // An Advanced parameter cannot revert to Standard
+  // (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html, Tier):
+  // a stack update that shrinks an environment below 4 KB must not ask for Standard.
+  it('survives a stack update that shrinks an environment below 4 KB, on the local Parameter Store', async () => {
+    // Prepare: a configuration past 4 KB, then the same environment with fewer services.
+    const { local } = await startLocal();
+    const ssm = new SSMClient(clientConfig(local));
+    try {
+      const wide = writesWith(20);
+      const shrunk = writesWith(2);
+      const environment = (writes: typeof wide) => {
+        const found = writes.find((write) => write.Name.endsWith('/environments/wide'));
+        if (!found) throw new Error('no parameter for environment wide');
+        return found;
+      };
+      expect(environment(wide).Value.length).toBeGreaterThan(4096);
+      expect(environment(shrunk).Value.length).toBeLessThan(4096);
+
+      // Act: create, then update, as CloudFormation does (PutParameter with Overwrite).
+      const created = await ssm.send(new PutParameterCommand({ ...environment(wide), Overwrite: false }));
+      const updated = await ssm.send(new PutParameterCommand({ ...environment(shrunk), Overwrite: true }));
+
+      // Assess
+      expect(created.Tier).toBe('Advanced');
+      expect(updated).toEqual(expect.objectContaining({ Version: 2, Tier: 'Advanced' }));
+    } finally {
+      ssm.destroy();
+      await local.stop();
+    }
   });
 
   it('refuses an environment too large for any parameter, naming it, its size and the fix', () => {
@@ -708,5 +758,42 @@ describe('configuration size', () => {
     { case: 'a number token', value: () => ({ port: Lazy.number({ produce: () => 1 }) }), bytes: 9 + 80 },
   ])('estimates $case with every token as 80 characters', ({ value, bytes }) => {
     expect(estimatedJsonBytes(value())).toBe(bytes);
+  });
+});
+
+// CodePipeline names executions `<prefix>-<action execution id>`
+// (https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-StepFunctions.html) and
+// StartExecution takes 1-80 characters, A-Z a-z 0-9 - _ for a state machine that logs to CloudWatch Logs
+// (https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html).
+describe('release action', () => {
+  function orchestrator() {
+    const stack = testStack();
+    return new DeployOrchestrator(stack, 'Deploy', { environments: [testEnvironment(stack, 'us')] });
+  }
+  const input = new codepipeline.Artifact('Build');
+
+  it('takes a prefix that leaves 80 characters with the hyphen and the 36-character id', () => {
+    const action = orchestrator().releaseAction({ input, executionNamePrefix: 'r'.repeat(43) });
+    expect(action.actionProperties.actionName).toBe('Release');
+  });
+
+  it('refuses a longer prefix, naming the limit and the fix', () => {
+    expect(() => orchestrator().releaseAction({ input, executionNamePrefix: 'r'.repeat(44) })).toThrow(
+      /executionNamePrefix 'r{44}' is 44 characters; CodePipeline names each execution <prefix>-<36-character action execution id> and Step Functions takes 80 characters at most, so use 43 at most/,
+    );
+  });
+
+  it.each(['release.1', 'release 1', 'release:1'])(
+    'refuses the prefix %j, naming the characters it may use',
+    (prefix) => {
+      expect(() => orchestrator().releaseAction({ input, executionNamePrefix: prefix })).toThrow(
+        /use A-Z a-z 0-9 - and _ only/,
+      );
+    },
+  );
+
+  it('leaves a prefix resolved at deploy time to CodePipeline', () => {
+    const prefix = Lazy.string({ produce: () => 'r'.repeat(60) });
+    expect(() => orchestrator().releaseAction({ input, executionNamePrefix: prefix })).not.toThrow();
   });
 });

@@ -76,7 +76,7 @@ describe('the synthesized definition', () => {
     });
   });
 
-  it('retries Lambda service errors, and only those, on every task', () => {
+  it('retries Lambda service errors and the function’s timeout, and only those, on every task', () => {
     const tasks = Object.entries(definition.States).filter(([, s]) => s.Type === 'Task');
     expect(tasks.length).toBe(19);
     for (const [, task] of tasks) {
@@ -88,7 +88,17 @@ describe('the synthesized definition', () => {
           MaxAttempts: 6,
           JitterStrategy: 'FULL',
         },
+        { ErrorEquals: ['Sandbox.Timedout'], IntervalSeconds: 1, BackoffRate: 2, MaxAttempts: 2 },
       ]);
+    }
+  });
+
+  // The cleanup (lambdas/cleanup/core.ts, handlerOutputOf) and tail-deploy read the handlers'
+  // results from the history: a function-ARN resource records them bare in LambdaFunctionSucceeded.
+  it('invokes every function by its ARN (payloadResponseOnly), so the history holds the results bare', () => {
+    const tasks = Object.entries(definition.States).filter(([, s]) => s.Type === 'Task');
+    for (const [name, task] of tasks) {
+      expect(task.Resource, name).toMatch(/^arn:aws:lambda:[^:]+:\d{12}:function:[^:]+$/);
     }
   });
 

@@ -320,6 +320,55 @@ describe('announce', () => {
     await expect(announced).rejects.toThrow(
       'EventBridge refused the "Release Succeeded" event on bus "releases": NotAuthorizedForSourceException (not allowed)',
     );
+    expect(events).toHaveReceivedCommandTimes(PutEventsCommand, 1);
+  });
+
+  // PutEvents reports an entry it could not put in FailedEntryCount instead of throwing; InternalFailure
+  // and ThrottlingException are retryable
+  // (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEventsResultEntry.html).
+  it('puts an entry that failed with a retryable error again, backing off, until it is put', async () => {
+    // Prepare
+    const clock = fakeClock();
+    events
+      .on(PutEventsCommand)
+      .resolvesOnce({
+        FailedEntryCount: 1,
+        Entries: [{ ErrorCode: 'ThrottlingException', ErrorMessage: 'slow down' }],
+      })
+      .resolvesOnce({
+        FailedEntryCount: 1,
+        Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'oops' }],
+      })
+      .resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
+
+    // Act
+    const announcement = await announce({ state: base, executionArn: EXECUTION_ARN }, { ...deps, clock });
+
+    // Assess
+    expect(announcement.outcome).toBe('SUCCEEDED');
+    expect(events).toHaveReceivedCommandTimes(PutEventsCommand, 3);
+    expect(clock.sleeps).toEqual([1000, 2000]);
+  });
+
+  it('fails, saying what was not announced, once a retryable error outlasts its attempts', async () => {
+    // Prepare
+    const clock = fakeClock();
+    events
+      .on(PutEventsCommand)
+      .resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'oops' }] });
+
+    // Act
+    const announced = announce(
+      { state: { ...base, migrate: failedMigrate }, executionArn: EXECUTION_ARN },
+      { ...deps, clock },
+    );
+
+    // Assess
+    await expect(announced).rejects.toThrow(AnnouncementFailedError);
+    await expect(announced).rejects.toThrow(
+      /refused the "Release Failed" event on bus "releases": InternalFailure \(oops\), 4 times\. The run's outcome was not announced: Release 2026-11-26\.3 failed in .*Redrive the execution/,
+    );
+    expect(clock.sleeps).toEqual([1000, 2000, 4000]);
   });
 
   it('sends to the Region of a bus given by ARN', async () => {

@@ -9,6 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { aggregateDeployments, checkDeployments } from '../../../lambdas/check-deployments/core.js';
+import { startWatch } from '../../../lambdas/shared/lambda-context.js';
 import { deploymentIds } from '../../../lambdas/shared/revisions.js';
 import type { DeploymentRef, DeployState } from '../../../lambdas/shared/types.js';
 import { deployment, makeDeps } from '../shared/deployment-fixtures.js';
@@ -168,7 +169,7 @@ describe('checkDeployments', () => {
     const state = await checkDeployments(
       deps,
       { deployments: deploymentIds([web]), status: 'RUNNING', failures: [] },
-      10,
+      startWatch({ watchSeconds: 50 }, deps.clock),
     );
 
     // Assess
@@ -196,7 +197,7 @@ describe('checkDeployments', () => {
     const state = await checkDeployments(
       deps,
       { deployments: deploymentIds([web]), status: 'RUNNING', failures: [] },
-      10,
+      startWatch({ watchSeconds: 50 }, deps.clock),
     );
 
     // Assess
@@ -209,7 +210,7 @@ describe('checkDeployments', () => {
     });
   });
 
-  it('hands the state back RUNNING once its poll budget is spent', async () => {
+  it('hands the state back RUNNING once its watch is spent', async () => {
     // Prepare
     const deps = makeDeps();
     codedeploy
@@ -220,7 +221,7 @@ describe('checkDeployments', () => {
     const state = await checkDeployments(
       deps,
       { deployments: deploymentIds([web]), status: 'RUNNING', failures: [] },
-      2,
+      startWatch({ watchSeconds: 10 }, deps.clock),
     );
 
     // Assess
@@ -241,10 +242,11 @@ describe('checkDeployments', () => {
     }));
 
     // Act
+    const deps = makeDeps();
     const state = await checkDeployments(
-      makeDeps(),
+      deps,
       { deployments: deploymentIds(refs), status: 'RUNNING', failures: [] },
-      0,
+      startWatch({ watchSeconds: 0 }, deps.clock),
     );
 
     // Assess

@@ -8,6 +8,7 @@ import {
   type SettledRollback,
   settleRollback,
 } from '../../../lambdas/check-rollbacks/core.js';
+import { startWatch } from '../../../lambdas/shared/lambda-context.js';
 import type { RollbackRef } from '../../../lambdas/shared/types.js';
 import { deployment, makeDeps, serveDeployments } from '../shared/deployment-fixtures.js';
 
@@ -185,7 +186,7 @@ describe('checkRollbacks', () => {
     const state = await checkRollbacks(
       deps,
       { rollbacks: [{ ...base, action: 'stop' }], status: 'RUNNING' },
-      10,
+      startWatch({ watchSeconds: 50 }, deps.clock),
     );
 
     // Assess
@@ -215,7 +216,11 @@ describe('checkRollbacks', () => {
     ];
 
     // Act
-    const state = await checkRollbacks(deps, { rollbacks, status: 'RUNNING' }, 3);
+    const state = await checkRollbacks(
+      deps,
+      { rollbacks, status: 'RUNNING' },
+      startWatch({ watchSeconds: 15 }, deps.clock),
+    );
 
     // Assess
     expect(state.status).toBe('RUNNING');

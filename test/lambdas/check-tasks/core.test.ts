@@ -9,6 +9,7 @@ import {
   type TaskObservation,
 } from '../../../lambdas/check-tasks/core.js';
 import { createClients } from '../../../lambdas/shared/clients.js';
+import { startWatch } from '../../../lambdas/shared/lambda-context.js';
 import type { TaskPhaseState, TaskRef } from '../../../lambdas/shared/types.js';
 import { fakeClock, testConfig } from '../shared/fixtures.js';
 
@@ -241,7 +242,11 @@ describe('checkTasks', () => {
       .resolves({ tasks: [describedAs(exited(0), arnOf('au'))] });
 
     // Act
-    const result = await checkTasks(state, { clients, clock, config }, 12);
+    const result = await checkTasks(
+      state,
+      { clients, clock, config },
+      startWatch({ watchSeconds: 60 }, clock),
+    );
 
     // Assess
     expect(result).toEqual({
@@ -254,13 +259,17 @@ describe('checkTasks', () => {
     expect(ecs).toHaveReceivedCommandTimes(DescribeTasksCommand, 6);
   });
 
-  it('returns RUNNING once the budget of sleeps is spent', async () => {
+  it('returns RUNNING once the watch is spent', async () => {
     // Prepare
     const clock = fakeClock();
     ecs.on(DescribeTasksCommand).callsFake(describeEveryTaskAs(running));
 
     // Act
-    const result = await checkTasks(state, { clients, clock, config }, 3);
+    const result = await checkTasks(
+      state,
+      { clients, clock, config },
+      startWatch({ watchSeconds: 15 }, clock),
+    );
 
     // Assess
     expect(result.status).toBe('RUNNING');
@@ -268,11 +277,15 @@ describe('checkTasks', () => {
     expect(ecs).toHaveReceivedCommandTimes(DescribeTasksCommand, 4 * 3);
   });
 
-  it('looks once without sleeping when there is no budget', async () => {
+  it('looks once without sleeping when the watch has no room for a sleep', async () => {
     const clock = fakeClock();
     ecs.on(DescribeTasksCommand).callsFake(describeEveryTaskAs(running));
 
-    const result = await checkTasks(state, { clients, clock, config }, 0);
+    const result = await checkTasks(
+      state,
+      { clients, clock, config },
+      startWatch({ watchSeconds: 0 }, clock),
+    );
 
     expect(result.status).toBe('RUNNING');
     expect(clock.sleeps).toEqual([]);
@@ -287,7 +300,11 @@ describe('checkTasks', () => {
       .resolves({ failures: [{ arn: arnOf('eu'), reason: 'MISSING' }] });
 
     // Act
-    const result = await checkTasks(state, { clients, clock, config }, 12);
+    const result = await checkTasks(
+      state,
+      { clients, clock, config },
+      startWatch({ watchSeconds: 60 }, clock),
+    );
 
     // Assess
     expect(result.status).toBe('FAILED');
@@ -299,6 +316,7 @@ describe('checkTasks', () => {
 
   it('describes tasks in batches of 100 per cluster', async () => {
     // Prepare
+    const clock = fakeClock();
     const many: TaskPhaseState = {
       ...state,
       tasks: [...Array.from({ length: 150 }, (_, n) => ref('us', n)), ref('eu')],
@@ -306,7 +324,11 @@ describe('checkTasks', () => {
     ecs.on(DescribeTasksCommand).callsFake(describeEveryTaskAs(exited(0)));
 
     // Act
-    const result = await checkTasks(many, { clients, clock: fakeClock(), config }, 12);
+    const result = await checkTasks(
+      many,
+      { clients, clock, config },
+      startWatch({ watchSeconds: 60 }, clock),
+    );
 
     // Assess
     expect(result.status).toBe('SUCCEEDED');
@@ -321,9 +343,14 @@ describe('checkTasks', () => {
   });
 
   it('passes a phase with nothing to run straight through', async () => {
+    const clock = fakeClock();
     const empty: TaskPhaseState = { phase: 'migrate', tasks: [], status: 'SUCCEEDED', failures: [] };
 
-    const result = await checkTasks(empty, { clients, clock: fakeClock(), config }, 12);
+    const result = await checkTasks(
+      empty,
+      { clients, clock, config },
+      startWatch({ watchSeconds: 60 }, clock),
+    );
 
     expect(result).toEqual(empty);
     expect(ecs).not.toHaveReceivedAnyCommand();

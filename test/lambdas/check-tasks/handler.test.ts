@@ -2,13 +2,14 @@ import { DescribeTasksCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ValidationError } from '../../../lambdas/shared/errors.js';
 import type { TaskPhaseState } from '../../../lambdas/shared/types.js';
 import { serveConfig } from '../shared/config-parameters.js';
 import { testConfig } from '../shared/fixtures.js';
 
 const ecs = mockClient(ECSClient);
+const TIME_SCALE = 1000;
 const ssm = mockClient(SSMClient);
 let handler: typeof import('../../../lambdas/check-tasks/handler.js').handler;
 
@@ -23,8 +24,12 @@ describe('check-tasks handler', () => {
   beforeAll(async () => {
     serveConfig(ssm, testConfig({ pollSeconds: 5, watchSeconds: 60 }));
     // The handler's clock divides its sleeps by the time scale, so the polls below take milliseconds.
-    process.env.STEPDEPLOY_TIME_SCALE = '10000';
+    process.env.STEPDEPLOY_TIME_SCALE = String(TIME_SCALE);
     ({ handler } = await import('../../../lambdas/check-tasks/handler.js'));
+  });
+
+  afterEach(() => {
+    vi.useRealTimers();
   });
 
   beforeEach(() => {
@@ -45,8 +50,15 @@ describe('check-tasks handler', () => {
     { remainingMs: 41_000, looks: 3 },
     { remainingMs: 20_000, looks: 1 },
   ])('looks $looks times with $remainingMs ms of Lambda time left', async ({ remainingMs, looks }) => {
+    // Prepare: the Lambda context counts down on the handler's scaled clock, as the local runner's does.
+    vi.useFakeTimers();
+    const startedMs = Date.now();
+    const context = { getRemainingTimeInMillis: () => remainingMs - (Date.now() - startedMs) * TIME_SCALE };
+
     // Act
-    const result = await handler({ state }, { getRemainingTimeInMillis: () => remainingMs });
+    const pending = handler({ state }, context);
+    await vi.runAllTimersAsync();
+    const result = await pending;
 
     // Assess
     expect(result.status).toBe('RUNNING');

@@ -26,7 +26,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { cleanup, traceRun } from '../../../lambdas/cleanup/core.js';
+import { cleanup, handlerOutputOf, traceRun } from '../../../lambdas/cleanup/core.js';
 import { deploymentMarker, rollbackMarker } from '../../../lambdas/shared/markers.js';
 import type { DeployState } from '../../../lambdas/shared/types.js';
 import { deployment, makeDeps, plan, serveDeployments } from '../shared/deployment-fixtures.js';
@@ -78,6 +78,45 @@ describe('traceRun', () => {
 
     // Assess
     expect(trace).toEqual({ plan, deploy: { ...deployState, status: 'FAILED' } });
+  });
+});
+
+describe('handlerOutputOf', () => {
+  const lambdaInvoke = (output: string, resourceType = 'lambda'): HistoryEvent => ({
+    id: 1,
+    timestamp: new Date(),
+    type: 'TaskSucceeded',
+    taskSucceededEventDetails: { resourceType, resource: 'invoke', output },
+  });
+
+  // A function-ARN task records the result itself; the lambda:invoke integration the Invoke
+  // response, the result under Payload (https://docs.aws.amazon.com/step-functions/latest/dg/connect-lambda.html).
+  it.each([
+    ['the result of a function-ARN task', succeeded(plan), plan],
+    [
+      'the Payload of a lambda:invoke task',
+      lambdaInvoke(JSON.stringify({ ExecutedVersion: '$LATEST', Payload: plan, StatusCode: 200 })),
+      plan,
+    ],
+    [
+      'nothing from a lambda:invoke response without a Payload',
+      lambdaInvoke('{"StatusCode":200}'),
+      undefined,
+    ],
+    ['nothing from another integration', lambdaInvoke(JSON.stringify({ Payload: plan }), 'ecs'), undefined],
+    ['nothing from text that is not JSON', lambdaInvoke('not json'), undefined],
+  ])('reads %s', (_what, event, expected) => {
+    expect(handlerOutputOf(event)).toEqual(expected);
+  });
+
+  it('traces a run whose tasks use the lambda:invoke integration as one whose tasks invoke the function', () => {
+    const wrapped = (output: unknown) =>
+      lambdaInvoke(JSON.stringify({ ExecutedVersion: '$LATEST', Payload: output, StatusCode: 200 }));
+
+    expect(traceRun([wrapped(plan), wrapped(deployState)])).toEqual(
+      traceRun([succeeded(plan), succeeded(deployState)]),
+    );
+    expect(traceRun([wrapped(plan), wrapped(deployState)])).toEqual({ plan, deploy: deployState });
   });
 });
 

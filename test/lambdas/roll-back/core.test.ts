@@ -4,6 +4,7 @@ import {
   type CreateDeploymentCommandInput,
   DeploymentAlreadyCompletedException,
   type DeploymentInfo,
+  DeploymentLimitExceededException,
   StopDeploymentCommand,
 } from '@aws-sdk/client-codedeploy';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -178,6 +179,61 @@ describe('rollBack', () => {
       status: 'FAILED',
       rollbacks: [{ ...ref('eu', 'web', 'd-gone'), action: 'none', status: 'Missing' }],
     });
+  });
+
+  // CodeDeploy answers DeploymentLimitExceededException to a CreateDeployment on a group that has
+  // an active deployment (https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_CreateDeployment.html);
+  // two cleanups of one run (EventBridge delivers at least once) both look, then both create.
+  it('adopts the rollback deployment another cleanup created between its look and its create', async () => {
+    // Prepare
+    deployments.push(deployment('d-2', 'us', 'worker', { status: 'Succeeded' }));
+    codedeploy.on(CreateDeploymentCommand).callsFake((input: CreateDeploymentCommandInput) => {
+      deployments.push(
+        deployment('d-other-cleanup', 'us', 'worker', {
+          applicationName: input.applicationName,
+          deploymentGroupName: input.deploymentGroupName,
+          description: input.description,
+          status: 'InProgress',
+          createTime: new Date('2026-11-26T07:00:00Z'),
+        }),
+      );
+      throw new DeploymentLimitExceededException({
+        message: 'The deployment group has an active deployment.',
+        $metadata: {},
+      });
+    });
+
+    // Act
+    const state = await rollBack(makeDeps(), {
+      plan,
+      deploy: { deployments: deploymentIds([ref('us', 'worker', 'd-2')]), status: 'FAILED', failures: [] },
+    });
+
+    // Assess
+    expect(state).toEqual({
+      status: 'RUNNING',
+      rollbacks: [
+        { ...ref('us', 'worker', 'd-2'), action: 'redeploy', rollbackDeploymentId: 'd-other-cleanup' },
+      ],
+    });
+    expect(codedeploy).toHaveReceivedCommandTimes(CreateDeploymentCommand, 1);
+  });
+
+  it('fails a redeploy refused for a deployment that is not its own rollback', async () => {
+    // Prepare: someone else's deployment took the group.
+    deployments.push(deployment('d-2', 'us', 'worker', { status: 'Succeeded' }));
+    codedeploy
+      .on(CreateDeploymentCommand)
+      .rejects(new DeploymentLimitExceededException({ message: 'active deployment', $metadata: {} }));
+
+    // Act
+    const attempt = rollBack(makeDeps(), {
+      plan,
+      deploy: { deployments: deploymentIds([ref('us', 'worker', 'd-2')]), status: 'FAILED', failures: [] },
+    });
+
+    // Assess
+    await expect(attempt).rejects.toThrow(RollbackFailedError);
   });
 
   it('redeploys a deployment that succeeded between the look and the stop', async () => {

@@ -1,26 +1,67 @@
 import { describe, expect, it } from 'vitest';
-import { watchBudgetPolls } from '../../../lambdas/shared/lambda-context.js';
+import { RESERVE_MS, startWatch } from '../../../lambdas/shared/lambda-context.js';
+import { fakeClock } from './fixtures.js';
 
-describe('watchBudgetPolls', () => {
+/**
+ * A check's loop against a watch: look (taking `lookMs`), then sleep `pollSeconds` while the
+ * watch allows. With `timeoutMs`, the Lambda context counts down from it over looks and sleeps.
+ */
+function watchLoop(options: {
+  pollSeconds: number;
+  watchSeconds: number;
+  lookMs: number;
+  timeoutMs?: number;
+}) {
+  const clock = fakeClock();
+  let elapsedMs = 0;
+  const context =
+    options.timeoutMs === undefined
+      ? undefined
+      : { getRemainingTimeInMillis: () => (options.timeoutMs ?? 0) - elapsedMs };
+  const watch = startWatch({ watchSeconds: options.watchSeconds }, clock, context);
+  let sleeps = 0;
+  for (;;) {
+    elapsedMs += options.lookMs;
+    if (!watch.allows(options.pollSeconds * 1000)) break;
+    elapsedMs += options.pollSeconds * 1000;
+    sleeps += 1;
+    // The clock moves as the check's sleeps do; looks take real time the fake clock does not see.
+    clock.sleeps.push(options.pollSeconds * 1000);
+  }
+  return { sleeps, leftMs: options.timeoutMs === undefined ? undefined : options.timeoutMs - elapsedMs };
+}
+
+describe('startWatch', () => {
   it.each([
-    { pollSeconds: 5, watchSeconds: 60, remainingMs: undefined, expected: 12 },
-    { pollSeconds: 5, watchSeconds: 60, remainingMs: 900_000, expected: 12 },
-    { pollSeconds: 5, watchSeconds: 600, remainingMs: 90_000, expected: 12 },
-    { pollSeconds: 5, watchSeconds: 60, remainingMs: 34_000, expected: 0 },
-    { pollSeconds: 5, watchSeconds: 60, remainingMs: 10_000, expected: 0 },
-    { pollSeconds: 7, watchSeconds: 20, remainingMs: undefined, expected: 2 },
-    { pollSeconds: 30, watchSeconds: 10, remainingMs: undefined, expected: 0 },
+    { pollSeconds: 5, watchSeconds: 60, lookMs: 0, timeoutMs: undefined, sleeps: 12 },
+    { pollSeconds: 7, watchSeconds: 20, lookMs: 0, timeoutMs: undefined, sleeps: 2 },
+    { pollSeconds: 30, watchSeconds: 10, lookMs: 0, timeoutMs: undefined, sleeps: 0 },
+    { pollSeconds: 5, watchSeconds: 60, lookMs: 0, timeoutMs: 900_000, sleeps: 12 },
+    { pollSeconds: 5, watchSeconds: 60, lookMs: 1_000, timeoutMs: 900_000, sleeps: 10 },
+    { pollSeconds: 5, watchSeconds: 600, lookMs: 0, timeoutMs: 90_000, sleeps: 11 },
+    { pollSeconds: 5, watchSeconds: 600, lookMs: 20_000, timeoutMs: 90_000, sleeps: 2 },
+    { pollSeconds: 5, watchSeconds: 60, lookMs: 0, timeoutMs: 34_000, sleeps: 0 },
   ])(
-    'poll $pollSeconds s, watch $watchSeconds s, remaining $remainingMs ms -> $expected sleeps',
-    ({ pollSeconds, watchSeconds, remainingMs, expected }) => {
-      // Prepare
-      const context = remainingMs === undefined ? undefined : { getRemainingTimeInMillis: () => remainingMs };
-
+    'poll $pollSeconds s, watch $watchSeconds s, looks of $lookMs ms, timeout $timeoutMs ms -> $sleeps sleeps',
+    ({ pollSeconds, watchSeconds, lookMs, timeoutMs, sleeps }) => {
       // Act
-      const polls = watchBudgetPolls({ pollSeconds, watchSeconds }, context);
+      const run = watchLoop({ pollSeconds, watchSeconds, lookMs, timeoutMs });
 
       // Assess
-      expect(polls).toBe(expected);
+      expect(run.sleeps).toBe(sleeps);
     },
   );
+
+  it('budgets by the time left, not by a count of sleeps: slow looks still end before the function does', () => {
+    // Prepare: each look takes 25 s of an 11-minute function that watches for 10 minutes.
+    const timeoutMs = 660_000;
+
+    // Act
+    const run = watchLoop({ pollSeconds: 5, watchSeconds: 600, lookMs: 25_000, timeoutMs });
+
+    // Assess: it returned with more than the reserve left once its last look was done.
+    expect(run.leftMs).toBeGreaterThanOrEqual(RESERVE_MS - 25_000);
+    expect(run.leftMs).toBeGreaterThan(0);
+    expect(run.sleeps).toBe(20);
+  });
 });

@@ -108,6 +108,33 @@ describe('PutEvents', () => {
     expect(local.events.list()[0]?.eventBusName).toBe('default');
   });
 
+  // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevents.html: a failed entry is
+  // answered with ErrorCode and ErrorMessage and counted in FailedEntryCount; the others are put,
+  // and the call does not fail. InternalFailure is retryable
+  // (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEventsResultEntry.html).
+  it('answers a failed entry in FailedEntryCount with its ErrorCode, puts the others, and does not throw', async () => {
+    // Prepare
+    local.faults.add({ kind: 'put-events-entry-failure', detailType: 'Release Failed', count: 1 });
+
+    // Act
+    const output = await events.send(
+      new PutEventsCommand({
+        Entries: [
+          { Source: 'stepdeploy', DetailType: 'Release Failed', Detail: '{"release":"r1"}' },
+          { Source: 'stepdeploy', DetailType: 'Release Succeeded', Detail: '{"release":"r2"}' },
+        ],
+      }),
+    );
+
+    // Assess
+    expect(output.FailedEntryCount).toBe(1);
+    expect(output.Entries).toEqual([
+      { ErrorCode: 'InternalFailure', ErrorMessage: expect.stringContaining('Release Failed') },
+      { EventId: expect.any(String) },
+    ]);
+    expect(local.events.list().map((event) => event['detail-type'])).toEqual(['Release Succeeded']);
+  });
+
   it('rejects an entry whose Detail is not JSON', async () => {
     await expect(
       events.send(new PutEventsCommand({ Entries: [{ Source: 's', DetailType: 'd', Detail: 'not json' }] })),
@@ -116,6 +143,37 @@ describe('PutEvents', () => {
 });
 
 describe('rules', () => {
+  // A Lambda target may get the same event more than once: Lambda's asynchronous queue "is eventually
+  // consistent" (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html).
+  // A duplicate-delivery fault delivers an event twice, both at once.
+  it('delivers an event twice to each target under a duplicate-delivery fault', async () => {
+    // Prepare
+    const stateMachineArn = 'arn:aws:states:eu-west-1:000000000000:stateMachine:sm';
+    await events.send(
+      new PutRuleCommand({
+        Name: 'cleanup',
+        EventPattern: JSON.stringify({ source: ['aws.states'], detail: { status: ['ABORTED'] } }),
+      }),
+    );
+    const seen: string[] = [];
+    local.events.addTarget('cleanup', async (event) => {
+      seen.push(event.id);
+    });
+    local.faults.add({
+      kind: 'duplicate-delivery',
+      detailType: 'Step Functions Execution Status Change',
+      count: 1,
+    });
+
+    // Act
+    local.events.emit(statusChange('ABORTED', stateMachineArn));
+    local.events.emit({ ...statusChange('ABORTED', stateMachineArn), id: 'event-again' });
+    await local.events.settle();
+
+    // Assess
+    expect(seen).toEqual(['event-ABORTED', 'event-ABORTED', 'event-again']);
+  });
+
   it('calls the targets of a rule whose pattern matches an emitted event, and no others', async () => {
     // Prepare
     const stateMachineArn = 'arn:aws:states:eu-west-1:000000000000:stateMachine:sm';

@@ -26,7 +26,7 @@ afterAll(async () => {
 async function put(
   name: string,
   value: string,
-  extra: Partial<{ Tier: 'Advanced'; Overwrite: boolean }> = {},
+  extra: Partial<{ Tier: 'Standard' | 'Advanced' | 'Intelligent-Tiering'; Overwrite: boolean }> = {},
 ) {
   return ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'String', ...extra }));
 }
@@ -79,6 +79,45 @@ describe('local SSM Parameter Store through the SDK', () => {
     await expect(put('/app/big/too-big', 'x'.repeat(8193), { Tier: 'Advanced' })).rejects.toMatchObject({
       name: 'ValidationException',
     });
+  });
+
+  // https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html (Tier):
+  // an Advanced parameter cannot revert to Standard; the error text is the one
+  // hashicorp/terraform-provider-aws quotes in internal/service/ssm/parameter.go.
+  it('never takes an Advanced parameter back to Standard: refused when asked, kept by Intelligent-Tiering', async () => {
+    // Prepare
+    await put('/app/tier/shrinks', 'x'.repeat(5000), { Tier: 'Intelligent-Tiering' });
+
+    // Act
+    const downgrade = await put('/app/tier/shrinks', 'small', { Tier: 'Standard', Overwrite: true }).catch(
+      (error: unknown) => error,
+    );
+    const intelligent = await put('/app/tier/shrinks', 'small', {
+      Tier: 'Intelligent-Tiering',
+      Overwrite: true,
+    });
+
+    // Assess
+    expect(downgrade).toMatchObject({
+      name: 'ValidationException',
+      message: expect.stringMatching(
+        /This parameter uses the advanced-parameter tier\. You can't downgrade a parameter from the advanced-parameter tier to the standard-parameter tier\./,
+      ),
+    });
+    expect(intelligent).toEqual(expect.objectContaining({ Version: 2, Tier: 'Advanced' }));
+  });
+
+  // https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html:
+  // Intelligent-Tiering stores a value in Standard unless it needs Advanced, and upgrades on growth.
+  it('puts an Intelligent-Tiering value in Standard while it fits, and upgrades it when it grows', async () => {
+    const small = await put('/app/tier/grows', 'small', { Tier: 'Intelligent-Tiering' });
+    const grown = await put('/app/tier/grows', 'x'.repeat(4097), {
+      Tier: 'Intelligent-Tiering',
+      Overwrite: true,
+    });
+
+    expect(small.Tier).toBe('Standard');
+    expect(grown.Tier).toBe('Advanced');
   });
 
   it('lists a path page by page, its children only unless recursive', async () => {
