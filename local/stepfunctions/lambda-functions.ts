@@ -323,8 +323,8 @@ export class LambdaFunctions {
    * Lambda target: a function error is retried twice (after one, then two minutes, scaled);
    * an error of Lambda itself is retried from 1 s, doubling to 5 minutes, for up to 6 hours.
    * Resolves once Lambda is done with the event (succeeded, or dropped after its retries);
-   * it never rejects. `asyncInvocations()` lists every attempt. With an `invoker`, each attempt
-   * is authorized as `invoke` does (a denial is an error of Lambda itself, retried as one).
+   * it never rejects. `asyncInvocations()` lists every attempt. With an `invoker`, the Invoke
+   * call is authorized first, as `invoke` does: a denied one is refused, and nothing is queued.
    */
   async invokeAsync(
     fn: LambdaFunction,
@@ -339,6 +339,17 @@ export class LambdaFunctions {
       status: 'pending',
     };
     this.asyncLog.push(invocation);
+    if (invoker && this.deps.authorizeInvoke) {
+      // A caller that may not invoke is refused at the Invoke call: Lambda never queues the event.
+      try {
+        await this.deps.authorizeInvoke(invoker.invoker, fn, invoker.qualifiedArn ?? fn.arn);
+      } catch (error) {
+        const failure = error instanceof Error ? error : new Error(String(error));
+        invocation.attempts.push({ outcome: 'failed', error: failure.name, cause: failure.message });
+        invocation.status = 'failed';
+        return invocation;
+      }
+    }
     const functionDelays = [...ASYNC_FUNCTION_ERROR_DELAYS_MS];
     const retry = ASYNC_SERVICE_ERROR_RETRY;
     let serviceDelayMs = retry.firstMs;
@@ -346,7 +357,7 @@ export class LambdaFunctions {
     for (;;) {
       if (this.stopped) return invocation;
       try {
-        await this.invoke(fn, event, undefined, invoker);
+        await this.invoke(fn, event);
         invocation.attempts.push({ outcome: 'succeeded' });
         invocation.status = 'succeeded';
         return invocation;

@@ -114,7 +114,9 @@ const template = {
                 {
                   Effect: 'Allow',
                   Action: 'lambda:InvokeFunction',
-                  Resource: ['EchoFn', 'FailFn', 'SlowFn'].map((fn) => ({ 'Fn::GetAtt': [fn, 'Arn'] })),
+                  Resource: ['EchoFn', 'FailFn', 'SlowFn', 'ShortFn', 'WatchFn', 'ActFn', 'BigFn'].map(
+                    (fn) => ({ 'Fn::GetAtt': [fn, 'Arn'] }),
+                  ),
                 },
               ],
             },
@@ -129,6 +131,24 @@ const template = {
         FunctionName: { 'Fn::GetAtt': ['NotifyFn', 'Arn'] },
         Principal: 'events.amazonaws.com',
         SourceArn: { 'Fn::GetAtt': ['OnEnd', 'Arn'] },
+      },
+    },
+    PingPermission: {
+      Type: 'AWS::Lambda::Permission',
+      Properties: {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: { 'Fn::GetAtt': ['NotifyFn', 'Arn'] },
+        Principal: 'events.amazonaws.com',
+        SourceArn: { 'Fn::GetAtt': ['PingRule', 'Arn'] },
+      },
+    },
+    FlakyPermission: {
+      Type: 'AWS::Lambda::Permission',
+      Properties: {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: { 'Fn::GetAtt': ['FailFn', 'Arn'] },
+        Principal: 'events.amazonaws.com',
+        SourceArn: { 'Fn::GetAtt': ['FlakyRule', 'Arn'] },
       },
     },
     Machine: {
@@ -161,6 +181,7 @@ const template = {
       Type: 'AWS::StepFunctions::StateMachine',
       Properties: {
         StateMachineName: 'overrun',
+        RoleArn: { 'Fn::GetAtt': ['MachineRole', 'Arn'] },
         Definition: {
           StartAt: 'Sleep',
           States: {
@@ -174,6 +195,7 @@ const template = {
       Type: 'AWS::StepFunctions::StateMachine',
       Properties: {
         StateMachineName: 'watcher',
+        RoleArn: { 'Fn::GetAtt': ['MachineRole', 'Arn'] },
         Definition: {
           StartAt: 'Watch',
           States: {
@@ -192,6 +214,7 @@ const template = {
       Type: 'AWS::StepFunctions::StateMachine',
       Properties: {
         StateMachineName: 'integrated',
+        RoleArn: { 'Fn::GetAtt': ['MachineRole', 'Arn'] },
         Definition: {
           StartAt: 'Greet',
           States: {
@@ -212,6 +235,7 @@ const template = {
       Type: 'AWS::StepFunctions::StateMachine',
       Properties: {
         StateMachineName: 'oversized',
+        RoleArn: { 'Fn::GetAtt': ['MachineRole', 'Arn'] },
         Definition: {
           StartAt: 'Big',
           States: {
@@ -232,6 +256,7 @@ const template = {
       Type: 'AWS::StepFunctions::StateMachine',
       Properties: {
         StateMachineName: 'redrivable',
+        RoleArn: { 'Fn::GetAtt': ['MachineRole', 'Arn'] },
         Definition: {
           StartAt: 'Prepare',
           States: {
