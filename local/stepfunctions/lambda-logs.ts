@@ -194,8 +194,8 @@ export class EnvironmentLog {
   /** `START`, or `platform.start` in the JSON format. */
   start(requestId: string): void {
     this.requestId = requestId;
-    if (!this.json) return this.deliver([`START RequestId: ${requestId} Version: $LATEST`]);
-    this.system('INFO', 'platform.start', { requestId, version: '$LATEST' });
+    if (this.json) this.system('INFO', 'platform.start', { requestId, version: '$LATEST' });
+    else this.deliver([`START RequestId: ${requestId} Version: $LATEST`]);
   }
 
   /** The invocation's end: the runtime's error line if it failed, then `END` and `REPORT` (or `platform.report`). */
