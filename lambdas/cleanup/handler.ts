@@ -31,7 +31,7 @@ export const handler = loggedHandler('cleanup', async (event, log) => {
   }
   for (const ref of report.rollbacks) log.info(describeRollback(ref), { ...ref });
   log.done(
-    `${report.executionStatus} execution: ${report.stoppedTasks.length} tasks stopped, ${report.rollbacks.length} deployments rolled back${report.note ? `; ${report.note}` : ''}`,
+    `${report.executionStatus} execution: ${report.stoppedTasks.length} tasks stopped, ${report.rollbacks.length} deployments rolling back${report.note ? `; ${report.note}` : ''}`,
     {
       executionStatus: report.executionStatus,
       stoppedTasks: report.stoppedTasks.length,
