@@ -35,6 +35,7 @@ import {
   estimatedJsonBytes,
   resolveEnvironments,
   stepConfig,
+  systemLogLevelOf,
   TOKEN_ESTIMATE_CHARS,
   validateDeploymentTimeout,
   validateExecutionNamePrefix,
@@ -76,6 +77,7 @@ export class DeployOrchestrator extends Construct {
     const preDeploySteps = props.preDeploySteps ?? [];
     const postDeploySteps = props.postDeploySteps ?? [];
     const retention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    const logLevel = props.logLevel ?? lambda.ApplicationLogLevel.INFO;
     validateTiming(pollInterval, watchTimeout, props.timeout);
     if (props.deploymentTimeout) {
       validateDeploymentTimeout(deploymentTimeout, pollInterval, props.timeout ?? Duration.hours(6));
@@ -142,7 +144,11 @@ export class DeployOrchestrator extends Construct {
     });
     const functions = {} as Record<Verb, lambda.Function>;
     for (const verb of VERBS) {
-      functions[verb] = this.handlerFunction(verb, timeouts[verb], retention);
+      functions[verb] = this.handlerFunction(verb, timeouts[verb], {
+        logGroupName: `/stepdeploy/${stateMachineName}/${verb}`,
+        retention,
+        logLevel,
+      });
       functions[verb].addToRolePolicy(readConfig);
     }
     this.functions = functions;
@@ -269,10 +275,21 @@ export class DeployOrchestrator extends Construct {
     }
   }
 
-  private handlerFunction(verb: Verb, timeout: Duration, retention: logs.RetentionDays): lambda.Function {
+  /**
+   * One handler's function, its own role and its own log group. The group is named after the
+   * state machine and the verb (`/stepdeploy/<state machine>/<verb>`), so an operator finds a
+   * handler's logs without looking the function up, and one CloudWatch Logs Insights query
+   * can take every handler of a state machine by prefix.
+   */
+  private handlerFunction(
+    verb: Verb,
+    timeout: Duration,
+    logging: { logGroupName: string; retention: logs.RetentionDays; logLevel: lambda.ApplicationLogLevel },
+  ): lambda.Function {
     const id = pascalCase(verb);
     const logGroup = new logs.LogGroup(this, `${id}Logs`, {
-      retention,
+      logGroupName: logging.logGroupName,
+      retention: logging.retention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     // An own role with write access to its own log group only, instead of the managed basic execution role.
@@ -291,6 +308,10 @@ export class DeployOrchestrator extends Construct {
       memorySize: 256,
       timeout,
       logGroup,
+      // JSON: Lambda's own lines (START, REPORT) become JSON too, and it filters the handlers' lines by level.
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: logging.logLevel,
+      systemLogLevelV2: systemLogLevelOf(logging.logLevel),
       description: `stepdeploy ${verb}`,
       environment: { [CONFIG_PATH_ENV]: this.configPath, NODE_OPTIONS: HANDLER_BUNDLING.nodeOptions },
     });

@@ -4,6 +4,7 @@ import type * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as events from 'aws-cdk-lib/aws-events';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 
 /** Where an environment's one-off tasks (migration, steps) run. */
@@ -196,4 +197,12 @@ export interface DeployOrchestratorProps {
    * @default logs.RetentionDays.THREE_MONTHS
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * The least severe handler log lines that reach CloudWatch Logs: Lambda's application log
+   * level, which the handlers' logger honours (`AWS_LAMBDA_LOG_LEVEL`). Lambda's own lines
+   * follow it: DEBUG and TRACE show its debug events too, WARN and above hide its START and
+   * REPORT lines. The functions log in Lambda's JSON format.
+   * @default lambda.ApplicationLogLevel.INFO
+   */
+  readonly logLevel?: lambda.ApplicationLogLevel;
 }

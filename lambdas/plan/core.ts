@@ -51,6 +51,26 @@ interface Current {
   oneOff: Described;
 }
 
+/** What Plan did for one task definition of the release. */
+export interface RevisionDecision {
+  environment: string;
+  /** The service; absent for the environment's one-off task definition (migrations and steps). */
+  service?: string;
+  /** The revision it runs now, which the new one is made from. */
+  base: Revision;
+  /** The release's revision. */
+  revision: Revision;
+  /** `registered` by this Plan, or `reused`: an earlier attempt of the release registered it (tagged, same images). */
+  action: 'registered' | 'reused';
+}
+
+/** Plan's result and the decisions behind it, which the state does not carry (the handler logs them). */
+export interface PlanOutcome {
+  plan: Plan;
+  /** Per environment, its one-off task definition and each service's, in configuration order. */
+  revisions: RevisionDecision[];
+}
+
 /**
  * Validates the execution input, refuses to run beside another execution or while a
  * deployment group of the release has a foreign active deployment, records what every
@@ -58,6 +78,11 @@ interface Current {
  * Nothing is registered before every check passed.
  */
 export async function plan(event: PlanEvent, deps: PlanDeps): Promise<Plan> {
+  return (await planRelease(event, deps)).plan;
+}
+
+/** {@link plan}, with the revision registered or reused for every task definition. */
+export async function planRelease(event: PlanEvent, deps: PlanDeps): Promise<PlanOutcome> {
   const { clients, clock, config } = deps;
   const input = parseReleaseInput(event.input, config);
   await refuseConcurrentExecution(clients, event.stateMachineArn, event.executionArn);
@@ -91,26 +116,44 @@ export async function plan(event: PlanEvent, deps: PlanDeps): Promise<Plan> {
         registrar.revisionFor(region, oneOff),
         ...services.map(({ base }) => registrar.revisionFor(region, base)),
       ]);
+      const decision = (base: Described, made: MadeRevision, service?: string): RevisionDecision => ({
+        environment: environment.name,
+        ...(service === undefined ? {} : { service }),
+        base: revisionOf(base.taskDefinition.taskDefinitionArn),
+        revision: made.revision,
+        action: made.reused ? 'reused' : 'registered',
+      });
       const byService: Record<string, ServiceRevisions> = {};
       services.forEach(({ name, base }, index) => {
         byService[name] = [
           revisionNumberOf(base.taskDefinition.taskDefinitionArn),
-          revisionNumberOf(nextServices[index]),
+          revisionNumberOf(nextServices[index].revision),
         ];
       });
-      return { name: environment.name, oneOff: next, services: byService };
+      return {
+        name: environment.name,
+        oneOff: next.revision,
+        services: byService,
+        decisions: [
+          decision(oneOff, next),
+          ...services.map(({ name, base }, index) => decision(base, nextServices[index], name)),
+        ],
+      };
     }),
   );
 
   return {
-    release: input.release,
-    runId: runIdOf(event.executionArn),
-    startedAt: new Date(clock.nowMs()).toISOString(),
-    account,
-    environments: names,
-    skipMigrations: input.skipMigrations ?? false,
-    oneOff: Object.fromEntries(registered.map(({ name, oneOff }) => [name, oneOff])),
-    services: Object.fromEntries(registered.map(({ name, services }) => [name, services])),
+    plan: {
+      release: input.release,
+      runId: runIdOf(event.executionArn),
+      startedAt: new Date(clock.nowMs()).toISOString(),
+      account,
+      environments: names,
+      skipMigrations: input.skipMigrations ?? false,
+      oneOff: Object.fromEntries(registered.map(({ name, oneOff }) => [name, oneOff])),
+      services: Object.fromEntries(registered.map(({ name, services }) => [name, services])),
+    },
+    revisions: registered.flatMap(({ decisions }) => decisions),
   };
 }
 
@@ -379,24 +422,30 @@ export function registrationOf(
   };
 }
 
+/** A revision of the release, and whether an earlier attempt registered it. */
+interface MadeRevision {
+  revision: Revision;
+  reused: boolean;
+}
+
 /** Registers each base once per Plan, or reuses the revision an earlier attempt of this release registered. */
 class ReleaseRevisions {
-  readonly #made = new Map<string, Promise<Revision>>();
+  readonly #made = new Map<string, Promise<MadeRevision>>();
   constructor(
     private readonly clients: PlanClients,
     private readonly describer: TaskDefinitions,
     private readonly input: ReleaseInput,
   ) {}
 
-  revisionFor(region: string, base: Described): Promise<Revision> {
+  revisionFor(region: string, base: Described): Promise<MadeRevision> {
     // Services (or environments in one Region) sharing a definition share its new revision.
     const key = `${region}|${base.taskDefinition.taskDefinitionArn}`;
     return once(this.#made, key, () => this.#reuseOrRegister(region, base));
   }
 
-  async #reuseOrRegister(region: string, base: Described): Promise<Revision> {
+  async #reuseOrRegister(region: string, base: Described): Promise<MadeRevision> {
     const reused = await this.#findTagged(region, base.taskDefinition.family);
-    if (reused) return reused;
+    if (reused) return { revision: reused, reused: true };
     const output = await this.clients
       .ecs(region)
       .send(new RegisterTaskDefinitionCommand(registrationOf(base, this.input.release, this.input.images)));
@@ -405,7 +454,7 @@ class ReleaseRevisions {
       throw new Error(
         `RegisterTaskDefinition for family "${base.taskDefinition.family}" in ${region} returned no ARN.`,
       );
-    return revisionOf(arn);
+    return { revision: revisionOf(arn), reused: false };
   }
 
   /** The newest revision of `family` tagged with this release and carrying its images, if any. */

@@ -111,6 +111,7 @@ export const RollbackStateSchema: ZodType<RollbackState> = z.object({
       ...deploymentRef,
       action: z.enum(['stop', 'redeploy', 'adopt', 'none']),
       rollbackDeploymentId: z.string().optional(),
+      deploymentStatus: z.string().optional(),
       status: z.string().optional(),
     }),
   ),

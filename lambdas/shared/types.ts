@@ -130,6 +130,8 @@ export interface RollbackRef extends DeploymentRef {
   action: RollbackAction;
   /** The deployment that carries the rollback, when there is one. */
   rollbackDeploymentId?: string;
+  /** The deployment's status when RollBack looked, which decided the action (InProgress, Ready, Succeeded...). */
+  deploymentStatus?: string;
   /** Terminal status once known (Succeeded, Failed, Stopped). */
   status?: string;
 }

@@ -3,6 +3,8 @@ import { Duration, Lazy } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   DeployOrchestrator,
@@ -134,6 +136,86 @@ describe('handler functions', () => {
       expect(resources[functionId(verb)].Properties.Timeout).toBe(660);
     }
     for (const verb of VERBS) expect(resources[functionId(verb)].Properties.Timeout).toBeLessThanOrEqual(900);
+  });
+});
+
+describe('handler logs', () => {
+  /** The log group resource a function's LoggingConfig names, from a template's resources. */
+  const logGroupOf = (all: Resources, functionLogicalId: string) => {
+    const config = all[functionLogicalId].Properties.LoggingConfig as { LogGroup: { Ref: string } };
+    return all[config.LogGroup.Ref];
+  };
+
+  it('logs every function in JSON at INFO to its own group, named after the state machine and the verb', () => {
+    const stateMachineName = String(
+      Object.values(resources).find((resource) => resource.Type === 'AWS::StepFunctions::StateMachine')
+        ?.Properties.StateMachineName,
+    );
+    const groups = new Set<string>();
+    for (const verb of VERBS) {
+      const id = functionId(verb);
+      expect(resources[id].Properties.LoggingConfig).toMatchObject({
+        LogFormat: 'JSON',
+        ApplicationLogLevel: 'INFO',
+        SystemLogLevel: 'INFO',
+      });
+      const group = logGroupOf(resources, id);
+      expect(group.Properties.LogGroupName).toBe(`/stepdeploy/${stateMachineName}/${verb}`);
+      groups.add(String(group.Properties.LogGroupName));
+    }
+    expect(groups.size).toBe(VERBS.length);
+  });
+
+  it.each([
+    [lambda.ApplicationLogLevel.DEBUG, 'DEBUG'],
+    [lambda.ApplicationLogLevel.TRACE, 'DEBUG'],
+    [lambda.ApplicationLogLevel.WARN, 'WARN'],
+    [lambda.ApplicationLogLevel.ERROR, 'WARN'],
+  ])('sets the application log level %s and the system log level %s from logLevel', (level, system) => {
+    const stack = testStack();
+    new DeployOrchestrator(stack, 'Deploy', {
+      environments: [testEnvironment(stack, 'us')],
+      logLevel: level,
+    });
+    const built = Template.fromStack(stack);
+    built.resourcePropertiesCountIs(
+      'AWS::Lambda::Function',
+      {
+        LoggingConfig: Match.objectLike({
+          LogFormat: 'JSON',
+          ApplicationLogLevel: level,
+          SystemLogLevel: system,
+        }),
+      },
+      VERBS.length,
+    );
+  });
+
+  it("keeps the handlers' and the state machine's logs for logRetention", () => {
+    const stack = testStack();
+    new DeployOrchestrator(stack, 'Deploy', {
+      environments: [testEnvironment(stack, 'us')],
+      logRetention: logs.RetentionDays.TWO_WEEKS,
+    });
+    const all = Template.fromStack(stack).toJSON().Resources as Resources;
+    const functions = Object.keys(all).filter((id) => all[id].Metadata?.[HANDLER_METADATA_KEY] !== undefined);
+    expect(functions).toHaveLength(VERBS.length);
+    for (const id of functions) expect(logGroupOf(all, id).Properties.RetentionInDays).toBe(14);
+    const stateMachine = Object.values(all).find(
+      (resource) => resource.Type === 'AWS::StepFunctions::StateMachine',
+    );
+    if (!stateMachine) throw new Error('no state machine');
+    const destination = (
+      stateMachine.Properties.LoggingConfiguration as {
+        Destinations: Array<{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [string, string] } } }>;
+      }
+    ).Destinations[0].CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
+    expect(all[destination].Properties.RetentionInDays).toBe(14);
+  });
+
+  it('keeps them three months by default', () => {
+    for (const verb of VERBS)
+      expect(logGroupOf(resources, functionId(verb)).Properties.RetentionInDays).toBe(90);
   });
 });
 

@@ -19,7 +19,7 @@ import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { plan, REUSE_SEARCH_LIMIT } from '../../../lambdas/plan/core.js';
+import { plan, planRelease, REUSE_SEARCH_LIMIT } from '../../../lambdas/plan/core.js';
 import { createClients } from '../../../lambdas/shared/clients.js';
 import { ACTIVE_STATUSES } from '../../../lambdas/shared/deployments.js';
 import {
@@ -560,6 +560,31 @@ describe('plan', () => {
         status: 'ACTIVE',
         maxResults: REUSE_SEARCH_LIMIT,
       });
+    });
+
+    it('tells which revisions it registered and which an earlier attempt had registered', async () => {
+      // Prepare: a first attempt registered every revision of us.
+      seed(store, ['us', 'eu', 'au']);
+      const input = { release: 'r1', images: { app: IMAGE }, environments: ['us'] };
+      const first = await planRelease(event(input), { clients, clock: fakeClock(), config });
+
+      // Act
+      const second = await planRelease(event(input), { clients, clock: fakeClock(), config });
+
+      // Assess
+      expect(first.revisions).toEqual([
+        { environment: 'us', base: 'us-oneoff:1', revision: 'us-oneoff:2', action: 'registered' },
+        { environment: 'us', service: 'web', base: 'us-web:1', revision: 'us-web:2', action: 'registered' },
+        {
+          environment: 'us',
+          service: 'worker',
+          base: 'us-worker:1',
+          revision: 'us-worker:2',
+          action: 'registered',
+        },
+      ]);
+      expect(second.revisions.map((decision) => decision.action)).toEqual(['reused', 'reused', 'reused']);
+      expect(second.plan).toEqual(first.plan);
     });
 
     it('registers anew when the revision tagged with the release carries other images', async () => {
