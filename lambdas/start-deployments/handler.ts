@@ -3,7 +3,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { createClients } from '../shared/clients.js';
 import { systemClock } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
-import type { LambdaContext } from '../shared/lambda-context.js';
+import { type LambdaContext, startWatch } from '../shared/lambda-context.js';
 import type { DeployState } from '../shared/types.js';
 import { startDeployments } from './core.js';
 import { parseStartDeploymentsEvent } from './schema.js';
@@ -13,7 +13,8 @@ const clients = createClients({ codedeploy: CodeDeployClient, ssm: SSMClient });
 const clock = systemClock();
 
 /** StartDeployments: one CodeDeploy deployment per (environment, service) of the plan. */
-export const handler = async (event: unknown, _context?: LambdaContext): Promise<DeployState> => {
+export const handler = async (event: unknown, context?: LambdaContext): Promise<DeployState> => {
   const { plan } = parseStartDeploymentsEvent(event);
-  return startDeployments({ clients, clock, config: await loadConfig(clients) }, plan);
+  const config = await loadConfig(clients);
+  return startDeployments({ clients, clock, config }, plan, startWatch(config, clock, context));
 };
