@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { DeployConfig } from '../shared/config.js';
+import { RELEASE_NAME } from '../shared/markers.js';
 import { parseOrThrow } from '../shared/schemas.js';
 import type { ReleaseInput } from '../shared/types.js';
 
@@ -19,8 +20,6 @@ export const PlanEventSchema: z.ZodType<PlanEvent> = z.object({
 });
 
 const RELEASE_RULE = '1-64 of A-Z a-z 0-9 . _ -';
-/** What a release name is made of: it marks tags and deployment descriptions. */
-export const RELEASE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 const INPUT_FIELDS = 'release, images, environments, skipMigrations, rollbackTo';
 const show = (value: unknown) => JSON.stringify(value) ?? String(value);
 const IMAGES_EXAMPLE = '{"app": "repo/app:tag"}';
