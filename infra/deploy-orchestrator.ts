@@ -56,7 +56,10 @@ export { estimatedJsonBytes } from './resolve-props.js';
  * were aborted, timed out or failed.
  */
 export class DeployOrchestrator extends Construct {
-  /** The state machine; start a release with an execution input `{ release, images, environments?, skipMigrations? }`. */
+  /**
+   * The state machine; start a release with an execution input `{ release, images, environments?,
+   * skipMigrations? }`, or a rollback to an earlier release with `{ release, rollbackTo, environments? }`.
+   */
   public readonly stateMachine: sfn.StateMachine;
   /** The handler functions by verb. */
   public readonly functions: Readonly<Record<Verb, lambda.Function>>;
@@ -82,6 +85,12 @@ export class DeployOrchestrator extends Construct {
     if (props.deploymentTimeout) {
       validateDeploymentTimeout(deploymentTimeout, pollInterval, props.timeout ?? Duration.hours(6));
     }
+    const onPreviousTerminationWait = props.onPreviousTerminationWait ?? 'continue';
+    if (onPreviousTerminationWait !== 'continue' && onPreviousTerminationWait !== 'refuse') {
+      throw new Error(
+        `DeployOrchestrator: onPreviousTerminationWait is "${String(onPreviousTerminationWait)}"; use 'continue' or 'refuse'.`,
+      );
+    }
     validateSteps('preDeploySteps', preDeploySteps);
     validateSteps('postDeploySteps', postDeploySteps);
 
@@ -98,6 +107,7 @@ export class DeployOrchestrator extends Construct {
       watchSeconds: watchTimeout.toSeconds(),
       deploymentTimeoutSeconds: deploymentTimeout.toSeconds(),
       eventBusName: eventBus.eventBusName,
+      onPreviousTerminationWait,
     };
 
     // A fixed name lets the handlers' policies name the state machine without depending on it (that would be a cycle).
@@ -347,7 +357,10 @@ export class DeployOrchestrator extends Construct {
         return 'RunTask on every revision of the one-off task definition family: Plan registers new revisions.';
       }
       if (/:execution:.+:\*$/.test(finding)) {
-        return 'Cleanup reads whichever execution of this state machine ended badly.';
+        return (
+          'Cleanup reads whichever execution of this state machine ended badly; Plan reads its succeeded ' +
+          'executions to find the release a rollback goes back to.'
+        );
       }
       if (/:parameter\/stepdeploy\/.+\/\*$/.test(finding)) {
         return 'The handlers read every parameter of their own configuration path, one per environment.';

@@ -178,6 +178,15 @@ export interface DeployOrchestratorProps {
    */
   readonly deploymentTimeout?: Duration;
   /**
+   * What a release does about an earlier release's deployments still in their termination
+   * wait (traffic moved, the original tasks kept for the rollback window) on its deployment
+   * groups: `continue` ends that wait (ContinueDeployment TERMINATION_WAIT, so CodeDeploy
+   * terminates the earlier release's original tasks) and goes on; `refuse` fails the release
+   * before anything starts, naming them. Any other active deployment is refused either way.
+   * @default 'continue'
+   */
+  readonly onPreviousTerminationWait?: 'continue' | 'refuse';
+  /**
    * The bus announcements go to.
    * @default - the account's default event bus
    */

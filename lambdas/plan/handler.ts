@@ -6,8 +6,9 @@ import { createClients } from '../shared/clients.js';
 import { systemClock } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
 import { loggedHandler } from '../shared/logging.js';
+import { deploymentRefs } from '../shared/revisions.js';
 import { parseOrThrow } from '../shared/schemas.js';
-import { planRelease } from './core.js';
+import { planRelease, type RevisionDecision } from './core.js';
 import { PlanEventSchema } from './schema.js';
 
 // Only the clients this handler calls (SSM for its configuration): each SDK package adds to the cold start.
@@ -39,10 +40,33 @@ export const handler = loggedHandler('plan', async (event, log) => {
       base,
     });
   }
-  const registered = revisions.filter((decision) => decision.action === 'registered').length;
+  for (const { release, deployments } of plan.endedWaits ?? []) {
+    for (const { environment, service, deploymentId } of deploymentRefs(deployments)) {
+      log.info(
+        `${environment}/${service}: ended the termination wait of ${release}'s deployment ${deploymentId}`,
+        {
+          environment,
+          service,
+          deploymentId,
+          endedWaitOf: release,
+        },
+      );
+    }
+  }
+  const count = (action: RevisionDecision['action']) =>
+    revisions.filter((decision) => decision.action === action).length;
+  const [registered, reused] = [count('registered'), count('reused')];
   log.done(
-    `planned ${plan.environments.join(', ')}: ${registered} revisions registered, ${revisions.length - registered} reused`,
-    { environments: plan.environments, runId: plan.runId, registered, reused: revisions.length - registered },
+    plan.rollbackTo === undefined
+      ? `planned ${plan.environments.join(', ')}: ${registered} revisions registered, ${reused} reused`
+      : `planned ${plan.environments.join(', ')}: rollback to ${plan.rollbackTo}, ${count('rollback')} services`,
+    {
+      environments: plan.environments,
+      runId: plan.runId,
+      registered,
+      reused,
+      ...(plan.rollbackTo === undefined ? {} : { rollbackTo: plan.rollbackTo }),
+    },
   );
   return plan;
 });

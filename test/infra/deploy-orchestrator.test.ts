@@ -128,6 +128,7 @@ describe('handler functions', () => {
       watchSeconds: 600,
       deploymentTimeoutSeconds: 7200,
       eventBusName: 'default',
+      onPreviousTerminationWait: 'continue',
     });
   });
 
@@ -344,15 +345,18 @@ describe('least-privilege IAM', () => {
     }
   });
 
-  it('lets Plan list and read the deployments of the named deployment groups only, and change none', () => {
+  it('lets Plan read the deployments of the named deployment groups only, and change nothing but a termination wait', () => {
     const groups = Object.keys(resources).filter(
       (id) => resources[id].Type === 'AWS::CodeDeploy::DeploymentGroup',
     );
     const codedeployStatements = statementsOf('plan').filter((statement) =>
       actionsOf(statement).some((action) => action.startsWith('codedeploy:')),
     );
-    expect(codedeployStatements).toHaveLength(2);
-    const [find, targets] = codedeployStatements;
+    expect(codedeployStatements).toHaveLength(3);
+    const [find, targets, resume] = codedeployStatements;
+    // It ends an earlier release's termination wait; ContinueDeployment names no resource type.
+    expect(actionsOf(resume)).toEqual(['codedeploy:ContinueDeployment']);
+    expect(resume.Resource).toBe('*');
     // ListDeploymentTargets and BatchGetDeploymentTargets name no resource type in the Service
     // Authorization Reference (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodedeploy.html).
     expect(actionsOf(targets).sort()).toEqual([
@@ -397,6 +401,12 @@ describe('least-privilege IAM', () => {
       actionsOf(statement).includes('states:GetExecutionHistory'),
     );
     expect(JSON.stringify(describe?.Resource)).toMatch(/execution:StepdeploySample-Deploy-[^:]+:\*/);
+    // A rollback reads the succeeded executions of this state machine, and no other.
+    const read = statementsOf('plan').find((statement) =>
+      actionsOf(statement).includes('states:DescribeExecution'),
+    );
+    expect(actionsOf(read ?? {})).toEqual(['states:DescribeExecution']);
+    expect(JSON.stringify(read?.Resource)).toMatch(/execution:StepdeploySample-Deploy-[^:]+:\*/);
   });
 });
 
@@ -416,6 +426,34 @@ describe('state machine and cleanup rule', () => {
         ),
       ),
     ).toContain('"TimeoutSeconds":21600');
+  });
+
+  it("retries Deploy while a group still finishes an earlier release's deployment, and nothing else more", () => {
+    const definition = JSON.parse(
+      String(
+        renderTemplateValue(
+          Object.values(resources).find((resource) => resource.Type === 'AWS::StepFunctions::StateMachine')
+            ?.Properties.DefinitionString,
+          () => 'x',
+        ),
+      ),
+    ) as { States: Record<string, { Retry?: Array<{ ErrorEquals: string[] }> }> };
+    const retried = Object.entries(definition.States).flatMap(([name, state]) =>
+      (state.Retry ?? []).flatMap((retry) =>
+        retry.ErrorEquals.includes('PreviousDeploymentFinishingError') ? [{ name, retry }] : [],
+      ),
+    );
+    expect(retried).toEqual([
+      {
+        name: 'Deploy',
+        retry: {
+          ErrorEquals: ['PreviousDeploymentFinishingError'],
+          IntervalSeconds: 15,
+          BackoffRate: 2,
+          MaxAttempts: 4,
+        },
+      },
+    ]);
   });
 
   it('sends this state machine’s aborted, timed-out and failed executions to the cleanup function', () => {
@@ -463,6 +501,20 @@ describe('props validation', () => {
 
   it('accepts a minimal configuration', () => {
     expect(build(() => ({}))).not.toThrow();
+  });
+
+  it('writes onPreviousTerminationWait to the configuration, and refuses a value it does not know', () => {
+    const stack = testStack();
+    const refusing = new DeployOrchestrator(stack, 'Deploy', {
+      environments: [testEnvironment(stack, 'us')],
+      onPreviousTerminationWait: 'refuse',
+    });
+    expect(refusing.config.onPreviousTerminationWait).toBe('refuse');
+    expect(
+      build(() => ({
+        onPreviousTerminationWait: 'skip' as unknown as DeployOrchestratorProps['onPreviousTerminationWait'],
+      })),
+    ).toThrow(/onPreviousTerminationWait is "skip"; use 'continue' or 'refuse'/);
   });
 
   it.each([
