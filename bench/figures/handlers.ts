@@ -203,6 +203,37 @@ export const handlersFigure: Figure = {
         note: 'not what the construct ships: shows what ESM output would change',
       });
     }
+    rows.push(...(await packageSize(context)));
     return rows;
   },
 };
+
+/** What `npm pack` would publish, from the `dist/` that `npm run build:package` (and `npm ci`) builds. */
+interface PackSummary {
+  size: number;
+  unpackedSize: number;
+  entryCount: number;
+}
+
+/** Figure 5's package rows: the tarball and unpacked size of what `npm pack` puts in the package. */
+async function packageSize(context: FigureContext): Promise<Measurement[]> {
+  const result = await runProcess('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: context.repoRoot,
+    timeoutMs: 120_000,
+  });
+  if (result.code !== 0)
+    throw new Error(`npm pack --dry-run failed (exit ${result.code}):\n${tailOf(result.stderr)}`);
+  const [pack] = JSON.parse(result.stdout) as PackSummary[];
+  context.log(`  package: ${(pack.size / 1024).toFixed(1)} KB packed, ${pack.entryCount} files`);
+  const workload = `npm pack: compiled construct and CLI, ${pack.entryCount} files with the bundled handlers`;
+  return [
+    { figure: '5', name: 'package size, packed', workload, value: round(pack.size / 1024), unit: 'KB' },
+    {
+      figure: '5',
+      name: 'package size, unpacked',
+      workload,
+      value: round(pack.unpackedSize / 1024),
+      unit: 'KB',
+    },
+  ];
+}
