@@ -2,7 +2,6 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { type Clock, systemClock } from '../lambdas/shared/clock.js';
 import { RELEASE_NAME } from '../lambdas/shared/markers.js';
 import { UnreadableRunError, UsageError } from './errors.js';
-import { DEFAULT_DRAIN_TIMEOUT_MS } from './follow-run.js';
 import {
   HISTORY_DEFAULT_LIMIT,
   HISTORY_MAX_LIMIT,
@@ -17,10 +16,9 @@ import {
   EXIT_UNREADABLE,
   EXIT_USAGE,
   makeClients,
-  parseDrainTimeout,
-  positiveNumber,
   processInterrupts,
   main as tailDeploy,
+  withReadingOptions,
 } from './tail-deploy.js';
 
 /** The environment variable naming the state machine when `--state-machine` is not given. */
@@ -123,28 +121,13 @@ function withCommon(command: Command): Command {
 
 /** The options of the commands that start a run and follow it. */
 function withFollow(command: Command): Command {
-  return command
-    .option('--json', 'one JSON object per line (NDJSON), as tail-deploy --json writes them')
-    .option('--no-color', 'no colours (also when NO_COLOR is set or the output is not a terminal)')
-    .option('--dry-run', 'print the execution input it would start, and start nothing')
-    .option('--detach-on-interrupt', 'on Ctrl+C detach and leave the run going (default: stop it)')
-    .option(
-      '--poll-interval <ms>',
-      'milliseconds between two looks at the run and at idle streams',
-      positiveNumber('--poll-interval'),
-      1000,
-    )
-    .option(
-      '--max-logs-rps <n>',
-      'CloudWatch Logs calls per second, all streams together',
-      positiveNumber('--max-logs-rps'),
-      12,
-    )
-    .addOption(
-      new Option('--drain-timeout <duration>', 'once the run ended, how long to keep reading its log streams')
-        .argParser(parseDrainTimeout)
-        .default(DEFAULT_DRAIN_TIMEOUT_MS, `${DEFAULT_DRAIN_TIMEOUT_MS / 60_000}m`),
-    );
+  return withReadingOptions(
+    command
+      .option('--json', 'one JSON object per line (NDJSON), as tail-deploy --json writes them')
+      .option('--no-color', 'no colours (also when NO_COLOR is set or the output is not a terminal)')
+      .option('--dry-run', 'print the execution input it would start, and start nothing')
+      .option('--detach-on-interrupt', 'on Ctrl+C detach and leave the run going (default: stop it)'),
+  );
 }
 
 const EXAMPLES = `

@@ -141,7 +141,20 @@ function program(io: CliIo, clock: Clock, name: string): Command {
     .option(
       '--abort-on-interrupt',
       'on Ctrl+C stop the execution (the cleanup rolls back) and follow until it ended',
-    )
+    );
+  return withReadingOptions(command)
+    .addHelpText('after', EXAMPLES)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    })
+    .showHelpAfterError(`(run ${name} --help for usage)`);
+}
+
+/** How a follow reads: `--poll-interval`, `--max-logs-rps` and `--drain-timeout`, as tail-deploy and stepdeploy take them. */
+export function withReadingOptions(command: Command): Command {
+  return command
     .option(
       '--poll-interval <ms>',
       'milliseconds between two looks at the run and at idle streams',
@@ -161,15 +174,7 @@ function program(io: CliIo, clock: Clock, name: string): Command {
       )
         .argParser(parseDrainTimeout)
         .default(DEFAULT_DRAIN_TIMEOUT_MS, `${DEFAULT_DRAIN_TIMEOUT_MS / 60_000}m`),
-    )
-    .addHelpText('after', EXAMPLES)
-    .exitOverride()
-    .configureOutput({
-      writeOut: (text) => io.stdout.write(text),
-      writeErr: (text) => io.stderr.write(text),
-    })
-    .showHelpAfterError(`(run ${name} --help for usage)`);
-  return command;
+    );
 }
 
 /** Per-Region SDK clients with the endpoint and profile of the command line. */
