@@ -52,6 +52,13 @@ export type Fault =
    */
   | { kind: 'lambda-timeout'; verb: string; count: number }
   /**
+   * GetLogEvents answers the next `count` forward reads that would return events with an empty
+   * page and a new `nextForwardToken` that leads to the same events, as CloudWatch Logs may:
+   * "Partially full or empty pages don't necessarily mean that pagination is finished"
+   * (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetLogEvents.html).
+   */
+  | { kind: 'logs-empty-page'; count: number }
+  /**
    * EventBridge delivers the next `count` events (of `detailType` when given) twice to each
    * target of every rule they match, both at once: its delivery is at least once.
    */
@@ -82,6 +89,7 @@ const KINDS: Record<FaultKind, true> = {
   'deployment-hang': true,
   'lambda-failure': true,
   'lambda-timeout': true,
+  'logs-empty-page': true,
   'duplicate-delivery': true,
   'put-events-entry-failure': true,
 };
@@ -128,6 +136,7 @@ export const faultSchema: z.ZodType<Fault> = z.discriminatedUnion('kind', [
     count: count.optional(),
   }),
   z.strictObject({ kind: z.literal('lambda-failure'), verb: z.string(), count }),
+  z.strictObject({ kind: z.literal('logs-empty-page'), count }),
   z.strictObject({ kind: z.literal('lambda-timeout'), verb: z.string(), count }),
   z.strictObject({
     kind: z.literal('duplicate-delivery'),

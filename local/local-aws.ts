@@ -186,7 +186,7 @@ export class LocalAws {
       }),
     );
     this.server.mount('AmazonEC2ContainerServiceV20141113', 'awsJson1_1', ecsHandlers(this.ecs));
-    this.server.mount('Logs_20140328', 'awsJson1_1', logsHandlers(this.logs));
+    this.server.mount('Logs_20140328', 'awsJson1_1', logsHandlers(this.logs, this.faults));
     this.server.mount('AWSEvents', 'awsJson1_1', eventsHandlers(this.events));
     this.server.mount(CODEDEPLOY_TARGET, 'awsJson1_1', codedeployHandlers(this.codedeploy));
     this.server.mount(SFN_TARGET, 'awsJson1_0', stepFunctionsHandlers(this.stepfunctions));

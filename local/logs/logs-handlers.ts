@@ -11,11 +11,16 @@ import type {
   PutRetentionPolicyRequest,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { requestObject, required } from '../aws-error.js';
+import type { Faults } from '../faults.js';
 import type { Handler } from '../server.js';
 import type { LogsModel } from './logs-model.js';
 
-/** The `Logs_20140328.*` operations, over `model`. */
-export function logsHandlers(model: LogsModel): Record<string, Handler> {
+/**
+ * The `Logs_20140328.*` operations, over `model`; `faults` can make GetLogEvents answer an
+ * empty page mid-stream (`logs-empty-page`).
+ */
+export function logsHandlers(model: LogsModel, faults?: Pick<Faults, 'take'>): Record<string, Handler> {
+  const emptyPage = () => faults?.take('logs-empty-page') !== undefined;
   return {
     CreateLogGroup: async (input, { region }) => {
       const request = requestObject<CreateLogGroupRequest>(input, 'CreateLogGroup');
@@ -60,7 +65,7 @@ export function logsHandlers(model: LogsModel): Record<string, Handler> {
     PutLogEvents: async (input, { region }) =>
       model.putLogEventsRequest(region, requestObject<PutLogEventsRequest>(input, 'PutLogEvents')),
     GetLogEvents: async (input, { region }) =>
-      model.getLogEvents(region, requestObject<GetLogEventsRequest>(input, 'GetLogEvents')),
+      model.getLogEvents(region, requestObject<GetLogEventsRequest>(input, 'GetLogEvents'), emptyPage),
     FilterLogEvents: async (input, { region }) =>
       model.filterLogEvents(region, requestObject<FilterLogEventsRequest>(input, 'FilterLogEvents')),
   };

@@ -57,6 +57,10 @@ const eventBytes = (message: string) => Buffer.byteLength(message, 'utf8') + EVE
 const positionToken = (direction: 'f' | 'b', position: number) =>
   `${direction}/${String(position).padStart(56, '0')}/s`;
 
+/** A forward token other than `given` for the same position: its digits padded otherwise. */
+const otherForwardToken = (given: string | undefined, position: number) =>
+  given === positionToken('f', position) ? `f/${position}/s` : positionToken('f', position);
+
 function parsePositionToken(token: string): { direction: 'f' | 'b'; position: number } {
   const match = /^([fb])\/(\d{1,56})\/s$/.exec(token);
   if (!match)
@@ -240,8 +244,16 @@ export class LogsModel {
     }
   }
 
-  /** GetLogEvents, with AWS's token semantics (see the handler's doc). */
-  getLogEvents(region: string, request: GetLogEventsRequest): LogEventsPage {
+  /**
+   * GetLogEvents, with AWS's token semantics (see the handler's doc). `emptyPage` says whether
+   * a forward read that would return events answers an empty page with a new token instead
+   * (the `logs-empty-page` fault): AWS may, mid-stream.
+   */
+  getLogEvents(
+    region: string,
+    request: GetLogEventsRequest,
+    emptyPage: () => boolean = () => false,
+  ): LogEventsPage {
     const groupName = groupNameOf(request.logGroupName, request.logGroupIdentifier);
     const stream = this.stream(region, groupName, required(request.logStreamName, 'logStreamName'));
     const events = stream.events;
@@ -289,6 +301,14 @@ export class LogsModel {
             : positionToken('f', forward ? events.length : here),
         nextBackwardToken:
           token?.direction === 'b' ? (request.nextToken as string) : positionToken('b', here),
+      };
+    }
+    if (forward && emptyPage()) {
+      const position = token?.position ?? picked[0];
+      return {
+        events: [],
+        nextForwardToken: otherForwardToken(request.nextToken, position),
+        nextBackwardToken: positionToken('b', position),
       };
     }
     return {

@@ -140,6 +140,39 @@ describe('tail-deploy against the local AWS', () => {
     }
   });
 
+  it('reads on past empty pages mid-stream, as CloudWatch Logs may answer them: every line once', async () => {
+    // Prepare
+    const tasks: PlannedTask[] = Array.from({ length: 4 }, (_, i) => {
+      const env = ENVIRONMENTS[i % ENVIRONMENTS.length];
+      return {
+        environment: env.name,
+        region: env.region,
+        step: `s${i}`,
+        command: printLines(`s${i}`, 500, { perTick: 50, tickMs: 25 }),
+      };
+    });
+    const arn = await world.startRun(release(), tasks);
+    const stdout = new Capture();
+    // Empty pages with new tokens, as soon as the first lines come in: each could pass for the end.
+    const emptied = stdout
+      .waitFor((line) => line.includes('"type":"log"'))
+      .then(() => world.fault({ kind: 'logs-empty-page', count: 40 }));
+    // Act
+    const { exitCode } = await world.tail([arn, '--json'], { stdout });
+    await emptied;
+    // Assess
+    expect(exitCode).toBe(0);
+    expect(world.local.faults.list()).toEqual([]);
+    const byStep = new Map<string, string[]>();
+    for (const event of parseNdjson(stdout.text)) {
+      if (event.type !== 'log') continue;
+      byStep.set(event.step, [...(byStep.get(event.step) ?? []), event.message]);
+    }
+    for (let i = 0; i < 4; i++) {
+      expect(byStep.get(`s${i}`) ?? []).toEqual(Array.from({ length: 500 }, (_, n) => `s${i} line ${n}`));
+    }
+  });
+
   it('under throttling that outlasts --drain-timeout, names the unread streams, marks the summary incomplete and exits 4', async () => {
     // Prepare
     const arn = await world.startRun(release(), migrations(40, { tickMs: 50 }));

@@ -76,6 +76,41 @@ describe('GetLogEvents', () => {
     expect(first.nextBackwardToken).toMatch(/^b\//);
   });
 
+  it('may answer an empty page mid-stream with a new forward token that leads on to the same events (logs-empty-page)', async () => {
+    // "Partially full or empty pages don't necessarily mean that pagination is finished":
+    // https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetLogEvents.html
+    // Prepare
+    await put('run/app/a', lines(15));
+    const read = (nextToken?: string) =>
+      logs.send(
+        new GetLogEventsCommand({
+          logGroupName: group,
+          logStreamName: 'run/app/a',
+          startFromHead: true,
+          limit: 10,
+          nextToken,
+        }),
+      );
+    const first = await read();
+    local.faults.add({ kind: 'logs-empty-page', count: 2 });
+
+    // Act
+    const empty = await read(first.nextForwardToken);
+    const emptyAgain = await read(empty.nextForwardToken);
+    const second = await read(emptyAgain.nextForwardToken);
+    const atEnd = await read(second.nextForwardToken);
+
+    // Assess
+    expect(empty.events).toEqual([]);
+    expect(empty.nextForwardToken).not.toBe(first.nextForwardToken);
+    expect(emptyAgain.events).toEqual([]);
+    expect(emptyAgain.nextForwardToken).not.toBe(empty.nextForwardToken);
+    expect(messages(second)).toEqual(lines(5, 11));
+    expect(atEnd.events).toEqual([]);
+    expect(atEnd.nextForwardToken).toBe(second.nextForwardToken);
+    expect(local.faults.list()).toEqual([]);
+  });
+
   it('returns the latest events without startFromHead, and pages backward with nextBackwardToken', async () => {
     // Prepare
     await put('run/app/a', lines(25));
