@@ -1,4 +1,5 @@
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { failureOf, inCall } from '../shared/aws-errors.js';
 import { causeText } from '../shared/caught-error.js';
 import type { Clients } from '../shared/clients.js';
 import type { Clock } from '../shared/clock.js';
@@ -211,7 +212,11 @@ export async function announce(event: AnnounceEvent, deps: AnnounceDeps): Promis
     Time: new Date(deps.clock.nowMs()),
   };
   for (let attempt = 1; ; attempt += 1) {
-    const output = await deps.clients.events(region).send(new PutEventsCommand({ Entries: [entry] }));
+    const output = await inCall('PutEvents', `bus ${bus} (${region})`, () =>
+      deps.clients.events(region).send(new PutEventsCommand({ Entries: [entry] })),
+    ).catch((error: unknown) => {
+      throw failureOf(error, 'Announce', `the outcome was not announced: ${announcement.summary}`);
+    });
     // PutEvents does not throw for an entry it could not put: it reports it in FailedEntryCount.
     if ((output.FailedEntryCount ?? 0) === 0) return announcement;
     const failed = output.Entries?.find((candidate) => candidate.ErrorCode);

@@ -10,6 +10,8 @@ import {
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
 import { type ExecutionListItem, paginateListExecutions } from '@aws-sdk/client-sfn';
+import { failureOf, inCall, inCallPages, inPlace } from '../shared/aws-errors.js';
+import { listSome } from '../shared/bounds.js';
 import type { Clients } from '../shared/clients.js';
 import type { Clock } from '../shared/clock.js';
 import type { DeployConfig, EnvironmentConfig } from '../shared/config.js';
@@ -58,13 +60,34 @@ interface Current {
  * Nothing is registered before every check passed.
  */
 export async function plan(event: PlanEvent, deps: PlanDeps): Promise<Plan> {
+  const input = parseReleaseInput(event.input, deps.config);
+  const registrar = new ReleaseRevisions(deps.clients, new TaskDefinitions(deps.clients), input);
+  try {
+    return await planRelease(event, input, registrar, deps);
+  } catch (error) {
+    const registered = registrar.registered();
+    throw failureOf(
+      error,
+      'Plan',
+      registered.length === 0
+        ? 'nothing was registered yet'
+        : `registered (a retry reuses them, tagged with the release): ${listSome(registered)}`,
+    );
+  }
+}
+
+async function planRelease(
+  event: PlanEvent,
+  input: ReleaseInput,
+  registrar: ReleaseRevisions,
+  deps: PlanDeps,
+): Promise<Plan> {
   const { clients, clock, config } = deps;
-  const input = parseReleaseInput(event.input, config);
   await refuseConcurrentExecution(clients, event.stateMachineArn, event.executionArn);
 
   const names = input.environments ?? config.environments.map((environment) => environment.name);
   const environments = names.map((name) => environmentOf(config, name));
-  const describer = new TaskDefinitions(clients);
+  const describer = registrar.describer;
   // Both only read. A foreign deployment is refused here, before any step or migration runs,
   // rather than by StartDeployments once they all ran; this release's own active deployment
   // (an earlier attempt's) is left for StartDeployments to adopt.
@@ -76,14 +99,17 @@ export async function plan(event: PlanEvent, deps: PlanDeps): Promise<Plan> {
         environment.services.map((service) => ({ environment, service })),
       ),
     ),
-    Promise.all(environments.map((environment) => readEnvironment(environment, clients, describer))),
+    Promise.all(
+      environments.map((environment) =>
+        inPlace(environment.name, () => readEnvironment(environment, clients, describer)),
+      ),
+    ),
   ]);
   checkImagesHaveContainers(input.images, current);
   checkServiceFamilies(current);
   const account = accountOf(current);
   refuseForeignDeployments(input.release, surveys, 'started nothing');
 
-  const registrar = new ReleaseRevisions(clients, describer, input);
   const registered = await Promise.all(
     current.map(async ({ environment, services, oneOff }) => {
       const region = environment.region;
@@ -154,7 +180,9 @@ export async function refuseConcurrentExecution(
     { client: sfn },
     { stateMachineArn, statusFilter: 'RUNNING', maxResults: 100 },
   );
-  for await (const page of pages) running.push(...(page.executions ?? []));
+  await inCall('ListExecutions', stateMachineArn, async () => {
+    for await (const page of pages) running.push(...(page.executions ?? []));
+  });
   const self = running.find((execution) => execution.executionArn === executionArn);
   const other = running
     .filter((execution) => execution.executionArn !== executionArn)
@@ -196,9 +224,9 @@ class TaskDefinitions {
   }
 
   async #describe(region: string, taskDefinition: string): Promise<Described> {
-    const output = await this.clients
-      .ecs(region)
-      .send(new DescribeTaskDefinitionCommand({ taskDefinition, include: ['TAGS'] }));
+    const output = await inCall('DescribeTaskDefinition', `${taskDefinition} (${region})`, () =>
+      this.clients.ecs(region).send(new DescribeTaskDefinitionCommand({ taskDefinition, include: ['TAGS'] })),
+    );
     const definition = output.taskDefinition;
     if (!definition?.taskDefinitionArn || !definition.family) {
       throw new ValidationError(
@@ -247,7 +275,9 @@ async function currentServiceDefinitions(
   const wanted = environment.services.map((service) => service.service);
   const pages = await Promise.all(
     chunk(wanted, DESCRIBE_SERVICES_BATCH).map((services) =>
-      ecs.send(new DescribeServicesCommand({ cluster: environment.cluster, services })),
+      inCall('DescribeServices', `${environment.name} (cluster ${environment.cluster})`, () =>
+        ecs.send(new DescribeServicesCommand({ cluster: environment.cluster, services })),
+      ),
     ),
   );
   const running = new Map<string, string>();
@@ -382,11 +412,17 @@ export function registrationOf(
 /** Registers each base once per Plan, or reuses the revision an earlier attempt of this release registered. */
 class ReleaseRevisions {
   readonly #made = new Map<string, Promise<Revision>>();
+  readonly #registered: Revision[] = [];
   constructor(
     private readonly clients: PlanClients,
-    private readonly describer: TaskDefinitions,
+    readonly describer: TaskDefinitions,
     private readonly input: ReleaseInput,
   ) {}
+
+  /** The revisions this Plan registered so far. */
+  registered(): Revision[] {
+    return [...this.#registered];
+  }
 
   revisionFor(region: string, base: Described): Promise<Revision> {
     // Services (or environments in one Region) sharing a definition share its new revision.
@@ -397,14 +433,17 @@ class ReleaseRevisions {
   async #reuseOrRegister(region: string, base: Described): Promise<Revision> {
     const reused = await this.#findTagged(region, base.taskDefinition.family);
     if (reused) return reused;
-    const output = await this.clients
-      .ecs(region)
-      .send(new RegisterTaskDefinitionCommand(registrationOf(base, this.input.release, this.input.images)));
+    const output = await inCall('RegisterTaskDefinition', `${base.taskDefinition.family} (${region})`, () =>
+      this.clients
+        .ecs(region)
+        .send(new RegisterTaskDefinitionCommand(registrationOf(base, this.input.release, this.input.images))),
+    );
     const arn = output.taskDefinition?.taskDefinitionArn;
     if (!arn)
       throw new Error(
         `RegisterTaskDefinition for family "${base.taskDefinition.family}" in ${region} returned no ARN.`,
       );
+    this.#registered.push(revisionOf(arn));
     return revisionOf(arn);
   }
 
@@ -416,7 +455,7 @@ class ReleaseRevisions {
       { client: ecs },
       { familyPrefix: family, status: 'ACTIVE', sort: 'DESC', maxResults: REUSE_SEARCH_LIMIT },
     );
-    for await (const page of pages) {
+    for await (const page of inCallPages('ListTaskDefinitions', `${family} (${region})`, pages)) {
       // The prefix also matches longer family names.
       const arns = (page.taskDefinitionArns ?? []).filter((arn) => familyOf(arn) === family);
       for (const arn of arns.slice(0, REUSE_SEARCH_LIMIT - searched)) {

@@ -1,3 +1,5 @@
+import { failureOf, inPlace } from '../shared/aws-errors.js';
+import { listSome } from '../shared/bounds.js';
 import {
   createEcsDeployment,
   type DeploymentDeps,
@@ -20,7 +22,14 @@ import type { DeploymentRef, DeployState, Plan } from '../shared/types.js';
 export async function startDeployments(deps: DeploymentDeps, plan: Plan): Promise<DeployState> {
   const planned = plannedServices(deps.config, plan);
   // Plan refused these already; one may have been started since, by hand or by CodeDeploy.
-  const surveys = await surveyDeploymentGroups(deps.clients, plan.release, planned, new Date(plan.startedAt));
+  const surveys = await surveyDeploymentGroups(
+    deps.clients,
+    plan.release,
+    planned,
+    new Date(plan.startedAt),
+  ).catch((error: unknown) => {
+    throw failureOf(error, 'StartDeployments', 'no deployment was created yet');
+  });
   refuseForeignDeployments(
     plan.release,
     surveys,
@@ -32,11 +41,8 @@ export async function startDeployments(deps: DeploymentDeps, plan: Plan): Promis
       const ref = { environment: s.group.environment.name, service: s.group.service.name };
       if (s.ours?.deploymentId) return { ...ref, deploymentId: s.ours.deploymentId };
       const codedeploy = deps.clients.codedeploy(s.group.environment.region);
-      const deploymentId = await createEcsDeployment(
-        codedeploy,
-        s.group.service,
-        s.group.revisions.next,
-        s.marker,
+      const deploymentId = await inPlace(`${ref.environment}/${ref.service}`, () =>
+        createEcsDeployment(codedeploy, s.group.service, s.group.revisions.next, s.marker),
       );
       return { ...ref, deploymentId };
     }),
@@ -51,7 +57,12 @@ export async function startDeployments(deps: DeploymentDeps, plan: Plan): Promis
   );
   if (failed) {
     const started =
-      deployments.map((d) => `${d.environment}/${d.service} ${d.deploymentId}`).join(', ') || 'none';
+      listSome(deployments.map((d) => `${d.environment}/${d.service} ${d.deploymentId}`)) || 'none';
+    // Throttling says nothing of the groups: the retry adopts what exists and creates the rest.
+    if (failed.allTransient) {
+      const all = failed.count > 1 ? `all that failed: ${failed.what}; ` : '';
+      throw failureOf(failed.cause, 'StartDeployments', `${all}already created: ${started}`);
+    }
     throw new DeploymentFailedError(
       `Release ${plan.release} could not create every deployment: ${failed.what}. Deployments that exist (${started}) are rolled back; fix the cause and start the release again.`,
       { cause: failed.cause },

@@ -76,7 +76,7 @@ describe('the synthesized definition', () => {
     });
   });
 
-  it('retries Lambda service errors and the function’s timeout, and only those, on every task', () => {
+  it('retries Lambda service errors, the function’s timeout and TransientError, and only those, on every task', () => {
     const tasks = Object.entries(definition.States).filter(([, s]) => s.Type === 'Task');
     expect(tasks.length).toBe(19);
     for (const [, task] of tasks) {
@@ -89,6 +89,14 @@ describe('the synthesized definition', () => {
           JitterStrategy: 'FULL',
         },
         { ErrorEquals: ['Sandbox.Timedout'], IntervalSeconds: 1, BackoffRate: 2, MaxAttempts: 2 },
+        {
+          ErrorEquals: ['TransientError'],
+          IntervalSeconds: 5,
+          BackoffRate: 2,
+          MaxAttempts: 6,
+          MaxDelaySeconds: 60,
+          JitterStrategy: 'FULL',
+        },
       ]);
     }
   });
