@@ -115,7 +115,7 @@ describe('the synthesized definition', () => {
       Resource: expect.stringMatching(/^arn:aws:lambda:/),
       ResultPath: '$.plan',
       Parameters: {
-        'input.$': '$',
+        'input.$': '$$.Execution.Input',
         'executionArn.$': '$$.Execution.Id',
         'stateMachineArn.$': '$$.StateMachine.Id',
       },
@@ -174,10 +174,8 @@ describe('task phases', () => {
 });
 
 describe('error routes', () => {
-  it('Plan errors go to Announce in $.error', () => {
-    expect(state('Plan').Catch).toEqual([
-      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Announce' },
-    ]);
+  it('Plan errors go to Announce as the whole state, which any input, object or not, can take', () => {
+    expect(state('Plan').Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$', Next: 'Announce' }]);
   });
 
   it('a foreign deployment goes straight to Announce; any other deploy error rolls back', () => {
@@ -225,7 +223,7 @@ describe('error routes', () => {
 
   it('Announce decides: Succeed on SUCCEEDED, else Fail with the announced error and cause', () => {
     expect(state('Announce')).toMatchObject({
-      Parameters: { 'state.$': '$', 'executionArn.$': '$$.Execution.Id' },
+      Parameters: { 'state.$': '$', 'executionArn.$': '$$.Execution.Id', 'input.$': '$$.Execution.Input' },
       ResultPath: '$.announce',
       Next: 'Released?',
     });

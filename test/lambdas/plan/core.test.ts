@@ -189,6 +189,10 @@ describe('plan', () => {
   describe('input validation', () => {
     it.each([
       { input: undefined, message: 'input: expected an object with release, images' },
+      ...[[], 'x', 42, null].map((input) => ({
+        input,
+        message: `input: expected an object with release, images, environments, skipMigrations, got ${JSON.stringify(input)}; start the execution with e.g. {"release": "2026-11-26.3", "images": {"app": "<image URI>"}}`,
+      })),
       { input: { images: { app: IMAGE } }, message: 'input.release: required' },
       {
         input: { release: 'bad release', images: { app: IMAGE } },
