@@ -10,6 +10,7 @@ import {
 import { AwsError } from '../aws-error.js';
 import type { LocalClock } from '../clock.js';
 import type { BusEvent } from '../events/events-model.js';
+import type { Faults } from '../faults.js';
 import { offsetPage } from '../page-token.js';
 import { ACCOUNT_ID } from '../server.js';
 import { engineDefinition } from './engine-definition.js';
@@ -141,6 +142,8 @@ export interface StepFunctionsDeps {
   clock: LocalClock;
   /** Where execution status changes go (EventBridge), so rules on them fire. */
   events: { emit(event: BusEvent): unknown };
+  /** The `describe-lag` fault makes DescribeExecution lag behind an execution's end. */
+  faults: Pick<Faults, 'lagging'>;
 }
 
 const NAME_CHARACTERS = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/]{1,80}$/;
@@ -668,9 +671,31 @@ export class StepFunctionsModel {
     return { redriveDate: nowMs / 1000 };
   }
 
-  /** DescribeExecution. */
+  /**
+   * DescribeExecution. It is eventually consistent ("may not reflect very recent updates",
+   * https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html): under
+   * a `describe-lag` fault it still reports an execution RUNNING, as it was, shortly after it ended.
+   */
   describeExecution(arn: string | undefined) {
     const e = this.execution(arn);
+    if (
+      e.stopMs !== undefined &&
+      this.deps.faults.lagging('sfn', this.deps.clock.timeScale * (this.deps.clock.nowMs() - e.stopMs))
+    ) {
+      return {
+        executionArn: e.arn,
+        stateMachineArn: e.machine.arn,
+        name: e.name,
+        status: 'RUNNING',
+        startDate: e.startMs / 1000,
+        input: e.input,
+        inputDetails: { included: true },
+        redriveCount: e.redriveCount,
+        redriveStatus: 'NOT_REDRIVABLE',
+        redriveStatusReason: 'Execution is RUNNING and cannot be redriven',
+        ...(e.redriveMs === undefined ? {} : { redriveDate: e.redriveMs / 1000 }),
+      };
+    }
     return {
       executionArn: e.arn,
       stateMachineArn: e.machine.arn,
