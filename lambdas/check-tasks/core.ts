@@ -73,7 +73,8 @@ export function judgeTask(observation: TaskObservation): TaskVerdict {
     const why = observation.missingReason ?? 'not returned';
     return failed(
       null,
-      `ECS no longer shows the task (${why}): it shows a stopped task for about an hour, so its exit code is unknown`,
+      `ECS does not show the task (${why}) although the phase started over ${MISSING_GRACE_MS / 60_000} minutes ago: ` +
+        'ECS shows a new task within minutes of RunTask and a stopped one for about an hour, so its exit code is unknown',
     );
   }
   const containers = task.containers ?? [];

@@ -139,7 +139,7 @@ describe('judgeTask', () => {
           taskArn: arnOf('eu'),
           exitCode: null,
           reason:
-            'ECS no longer shows the task (MISSING): it shows a stopped task for about an hour, so its exit code is unknown',
+            'ECS does not show the task (MISSING) although the phase started over 5 minutes ago: ECS shows a new task within minutes of RunTask and a stopped one for about an hour, so its exit code is unknown',
         },
       },
     },
@@ -154,7 +154,7 @@ describe('judgeTask', () => {
           taskArn: arnOf('eu'),
           exitCode: null,
           reason:
-            'ECS no longer shows the task (not returned): it shows a stopped task for about an hour, so its exit code is unknown',
+            'ECS does not show the task (not returned) although the phase started over 5 minutes ago: ECS shows a new task within minutes of RunTask and a stopped one for about an hour, so its exit code is unknown',
         },
       },
     },
