@@ -156,10 +156,13 @@ function whyFailed(state: AnnounceState): string {
   return 'a deployment failed';
 }
 
-/** The Fail state's cause: every failure line, or the caught error when no part of the state says more. */
+/**
+ * The Fail state's cause: the caught error first (it names the call that failed, where, and what
+ * had already been done), then every failure line (tasks, deployments, rollbacks).
+ */
 export function causeOf(state: AnnounceState): string {
   const lines = failureLines(state);
-  if (state.error && lines.length === 0) lines.push(`${state.error.Error}: ${causeText(state.error)}`);
+  if (state.error) lines.unshift(`${state.error.Error}: ${causeText(state.error)}`);
   const cause = lines.join('\n');
   return cause.length <= CAUSE_MAX ? cause : `${cause.slice(0, CAUSE_MAX - 1)}…`;
 }

@@ -1,5 +1,5 @@
 import type { DeploymentInfo } from '@aws-sdk/client-codedeploy';
-import { failureOf } from '../shared/aws-errors.js';
+import { failureOf, succeededSoFar } from '../shared/aws-errors.js';
 import { boundFailures } from '../shared/bounds.js';
 import {
   type DeploymentDeps,
@@ -110,6 +110,7 @@ export async function checkDeployments(
     info.createTime ? deps.clock.elapsedMs(info.createTime.getTime()) : 0;
   const watchedSince = state.watchedSince ?? new Date(deps.clock.nowMs()).toISOString();
   const pauses = new LookPauses(deps.config.pollSeconds * 1000);
+  let succeeded: string[] = [];
   for (;;) {
     let read: DeploymentsRead;
     let trafficMoved: Set<string>;
@@ -123,7 +124,7 @@ export async function checkDeployments(
         read.unread,
       );
     } catch (error) {
-      throw failureOf(error, 'CheckDeployments', 'nothing was decided');
+      throw failureOf(error, 'CheckDeployments', `nothing was decided; ${succeededSoFar(succeeded)}`);
     }
     const justCreated = deps.clock.elapsedMs(Date.parse(watchedSince)) < MISSING_DEPLOYMENT_GRACE_MS;
     const undecided = new Set([
@@ -135,6 +136,12 @@ export async function checkDeployments(
       elapsedMs,
       timeoutMs,
       undecided,
+    });
+    succeeded = listed.flatMap((ref) => {
+      const info = read.infos.get(ref.deploymentId);
+      return info && deploymentVerdict(info, trafficMoved.has(ref.deploymentId)) === 'SUCCEEDED'
+        ? [`${ref.environment}/${ref.service}`]
+        : [];
     });
     const pauseMs = aggregate.status === 'RUNNING' ? pauses.within(watch, read.unread.size === 0) : undefined;
     if (pauseMs === undefined) {

@@ -1,5 +1,5 @@
 import { DescribeTasksCommand, type DescribeTasksCommandOutput, type Task } from '@aws-sdk/client-ecs';
-import { describeFailure, failureOf, inCall, isTransient } from '../shared/aws-errors.js';
+import { describeFailure, failureOf, inCall, isTransient, succeededSoFar } from '../shared/aws-errors.js';
 import { boundFailures } from '../shared/bounds.js';
 import type { Clients } from '../shared/clients.js';
 import type { Clock } from '../shared/clock.js';
@@ -127,9 +127,20 @@ export async function checkTasks(
     return { ...state, ...kept, status };
   }
   const pauses = new LookPauses(deps.config.pollSeconds * 1000);
+  let succeeded: string[] = [];
   for (;;) {
-    const observations = await look(tasks, state, deps);
+    let observations: TaskObservation[];
+    try {
+      observations = await look(tasks, state, deps);
+    } catch (error) {
+      throw failureOf(error, 'CheckTasks', `nothing was decided; ${succeededSoFar(succeeded)}`);
+    }
     const { status, failures } = aggregateTasks(observations);
+    succeeded = observations.flatMap((observation) =>
+      judgeTask(observation).outcome === 'succeeded'
+        ? [`${observation.ref.environment}/${observation.ref.step}`]
+        : [],
+    );
     if (status !== 'RUNNING') {
       const bounded = boundFailures(failures);
       return {
@@ -180,7 +191,7 @@ async function look(
               .send(new DescribeTasksCommand({ cluster, tasks: batch.map((ref) => ref.taskArn) })),
           );
         } catch (error) {
-          if (!isTransient(error)) throw failureOf(error, 'CheckTasks', 'nothing was decided');
+          if (!isTransient(error)) throw error;
           for (const ref of batch) unread.set(ref.taskArn, describeFailure(error));
           return;
         }

@@ -210,3 +210,14 @@ export function failureOf(error: unknown, verb: string, done: string): unknown {
   }
   return error;
 }
+
+/**
+ * What had succeeded as a check's last look saw it, for the message of a check that fails on an
+ * error (`failureOf`'s `done`): `us/web, us/worker had succeeded when last looked at`.
+ */
+export function succeededSoFar(names: readonly string[]): string {
+  if (names.length === 0) return 'none had been seen to succeed yet';
+  const listed =
+    names.length > 10 ? `${names.slice(0, 10).join(', ')} and ${names.length - 10} more` : names.join(', ');
+  return `${listed} had succeeded when last looked at`;
+}

@@ -184,17 +184,24 @@ export interface DeploymentsRead {
  */
 export async function readDeployments(
   codedeployOf: (region: string) => CodeDeployClient,
-  refs: ReadonlyArray<{ region: string; deploymentId: string }>,
+  refs: ReadonlyArray<{ region: string; deploymentId: string; environment?: string }>,
 ): Promise<DeploymentsRead> {
   const read: DeploymentsRead = { infos: new Map(), unread: new Map() };
   const byRegion = new Map<string, string[]>();
-  for (const ref of refs) byRegion.set(ref.region, [...(byRegion.get(ref.region) ?? []), ref.deploymentId]);
+  const environmentOfId = new Map<string, string>();
+  for (const ref of refs) {
+    byRegion.set(ref.region, [...(byRegion.get(ref.region) ?? []), ref.deploymentId]);
+    if (ref.environment) environmentOfId.set(ref.deploymentId, ref.environment);
+  }
   await Promise.all(
     [...byRegion].flatMap(([region, ids]) =>
       chunk([...new Set(ids)], BATCH_GET_DEPLOYMENTS_MAX).map(async (batch) => {
+        // An error names the environments the batch reads for, then the Region.
+        const environments = [...new Set(batch.flatMap((id) => environmentOfId.get(id) ?? []))];
+        const where = environments.length > 0 ? `${environments.join(', ')} (${region})` : region;
         try {
-          for (const [id, info] of await batchGetDeployments(codedeployOf(region), batch))
-            read.infos.set(id, info);
+          const infos = await inPlace(where, () => batchGetDeployments(codedeployOf(region), batch));
+          for (const [id, info] of infos) read.infos.set(id, info);
         } catch (error) {
           if (!isTransient(error)) throw error;
           for (const id of batch) read.unread.set(id, describeFailure(error));

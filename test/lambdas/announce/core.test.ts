@@ -240,6 +240,25 @@ describe('announcementOf', () => {
     );
   });
 
+  it('puts the caught error first in the cause of a release rolled back after a check failed on it', () => {
+    const announcement = announcementOf({
+      ...base,
+      deploy: { deployments: { us: { web: 'd-US1' } }, status: 'RUNNING', failures: [] },
+      error: lambdaError(
+        'AccessDeniedException',
+        'CheckDeployments: BatchGetDeployments on eu (eu-west-1) failed: not authorized; nothing was decided; us/web had succeeded when last looked at.',
+      ),
+      rollback: rolledBack('SUCCEEDED'),
+    });
+
+    expect(announcement.cause?.split('\n')).toEqual([
+      'AccessDeniedException: CheckDeployments: BatchGetDeployments on eu (eu-west-1) failed: not authorized; nothing was decided; us/web had succeeded when last looked at.',
+      'rollbacks succeeded:',
+      '  eu/web: none: Failed',
+      '  us/web: redeploy via d-US2: Succeeded',
+    ]);
+  });
+
   it('shows the readable message of a caught Lambda error', () => {
     const announcement = announcementOf({
       environments: ['us', 'mars'],

@@ -312,7 +312,39 @@ describe('checkDeployments', () => {
     // Assess
     await expect(checking).rejects.toMatchObject({
       name: 'AccessDeniedException',
-      message: expect.stringMatching(/^CheckDeployments: BatchGetDeployments failed: not authorized/),
+      message: expect.stringMatching(
+        /^CheckDeployments: BatchGetDeployments on us \(us-east-1\) failed: not authorized.*; nothing was decided; none had been seen to succeed yet\.$/,
+      ),
+    });
+  });
+
+  it('names the call, the environment and what had already succeeded when a later look fails on an error', async () => {
+    // Prepare: the first look sees us/web succeeded and eu/worker in flight; then eu's read is refused.
+    const deps = makeDeps();
+    codedeploy
+      .on(BatchGetDeploymentsCommand, { deploymentIds: ['d-web'] })
+      .resolves({ deploymentsInfo: [deployment('d-web', 'us', 'web', { status: 'Succeeded' })] });
+    codedeploy
+      .on(BatchGetDeploymentsCommand, { deploymentIds: ['d-worker'] })
+      .resolvesOnce({ deploymentsInfo: [deployment('d-worker', 'eu', 'worker', { status: 'InProgress' })] })
+      .rejects(
+        awsError('AccessDeniedException', 'not authorized to perform: codedeploy:BatchGetDeployments'),
+      );
+    codedeploy.on(ListDeploymentTargetsCommand).resolves({ targetIds: [] });
+
+    // Act
+    const checking = checkDeployments(
+      deps,
+      { deployments: deploymentIds([web, worker]), status: 'RUNNING', failures: [] },
+      startWatch({ watchSeconds: 600 }, deps.clock),
+    );
+
+    // Assess
+    await expect(checking).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+      message: expect.stringMatching(
+        /^CheckDeployments: BatchGetDeployments on eu \(eu-west-1\) failed: not authorized.*; nothing was decided; us\/web had succeeded when last looked at\.$/,
+      ),
     });
   });
 

@@ -391,6 +391,32 @@ describe('checkTasks', () => {
     });
   });
 
+  it('names the call, the environment and the tasks that had already succeeded when a later look fails on an error', async () => {
+    // Prepare: the first look sees us and eu succeeded, au running; then au's read is refused.
+    const clock = fakeClock();
+    ecs
+      .on(DescribeTasksCommand, { cluster: 'us-cluster' })
+      .resolves({ tasks: [describedAs(exited(0), arnOf('us'))] });
+    ecs
+      .on(DescribeTasksCommand, { cluster: 'eu-cluster' })
+      .resolves({ tasks: [describedAs(exited(0), arnOf('eu'))] });
+    ecs
+      .on(DescribeTasksCommand, { cluster: 'au-cluster' })
+      .resolvesOnce({ tasks: [describedAs(running, arnOf('au'))] })
+      .rejects(awsError('AccessDeniedException', 'not authorized to perform: ecs:DescribeTasks'));
+
+    // Act
+    const checking = checkTasks(state, { clients, clock, config }, startWatch({ watchSeconds: 600 }, clock));
+
+    // Assess
+    await expect(checking).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+      message: expect.stringMatching(
+        /^CheckTasks: DescribeTasks on au \(cluster au-cluster, ap-southeast-2\) failed: not authorized.*; nothing was decided; us\/migrate, eu\/migrate had succeeded when last looked at\.$/,
+      ),
+    });
+  });
+
   it('takes a task MISSING soon after the phase started as still starting, and keeps the start time', async () => {
     // Prepare: ECS is eventually consistent; RunTask's page says to look again for up to five
     // minutes (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html).
