@@ -123,6 +123,13 @@ const faultArbitrary: fc.Arbitrary<Fault> = fc.oneof(
     verb: fc.constantFrom(...VERBS),
     count: fc.constant(1),
   }),
+  // The next `count` reads of a task or deployment made less than an hour ago do not show it.
+  fc.record({
+    kind: fc.constant('describe-lag' as const),
+    service: fc.constantFrom('ecs' as const, 'codedeploy' as const),
+    lagMs: fc.constant(3_600_000),
+    count: fc.integer({ min: 1, max: 6 }),
+  }),
 );
 
 /** A StopExecution once the run entered `state`, `delayMs` (real time) later. */
