@@ -54,13 +54,22 @@ export class PolicyFactory {
     );
   }
 
-  /** Plan: list executions, look for foreign deployments, read the services, register task definition revisions. */
+  /**
+   * Plan: list executions (and read the succeeded ones a rollback goes back to), look for
+   * foreign deployments and end an earlier release's termination wait, read the services,
+   * register task definition revisions. ContinueDeployment names no resource type in the
+   * Service Authorization Reference: `*`.
+   */
   plan(fn: lambda.IFunction): void {
     fn.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['states:ListExecutions'], resources: [this.stateMachineArn] }),
     );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [this.executionsArn] }),
+    );
     this.deploymentAccess(fn, FIND_DEPLOYMENTS);
     this.targetAccess(fn);
+    this.anyDeployment(fn, ['codedeploy:ContinueDeployment']);
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['ecs:DescribeServices'],

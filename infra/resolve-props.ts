@@ -1,6 +1,7 @@
 import { Duration, type Stack, Token } from 'aws-cdk-lib';
 import type * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { EnvironmentConfig, StepConfig } from '../lambdas/shared/config.js';
 import type { OrchestratorEnvironment, OrchestratorStep } from './orchestrator-props.js';
 
@@ -398,4 +399,20 @@ export function resolveEnvironments(
       deploymentGroups: env.services.map((service) => service.deploymentGroup),
     };
   });
+}
+
+/**
+ * Lambda's system log level for the handlers' application log level: Lambda's own lines are
+ * kept as detailed as the handlers' (INFO keeps START and REPORT), never more.
+ */
+export function systemLogLevelOf(level: lambda.ApplicationLogLevel): lambda.SystemLogLevel {
+  switch (level) {
+    case lambda.ApplicationLogLevel.TRACE:
+    case lambda.ApplicationLogLevel.DEBUG:
+      return lambda.SystemLogLevel.DEBUG;
+    case lambda.ApplicationLogLevel.INFO:
+      return lambda.SystemLogLevel.INFO;
+    default:
+      return lambda.SystemLogLevel.WARN;
+  }
 }

@@ -52,8 +52,8 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
 /**
  * The run state Announce reads, from what it was sent: after Plan's Catch the state is only the
  * caught error (`{Error, Cause}`), which becomes `error`; a state that is not an object (the
- * execution input itself, should the state machine pass it) carries nothing. `release` and
- * `environments` not in the state are read from the execution input when it is an object.
+ * execution input itself, should the state machine pass it) carries nothing. `release`,
+ * `rollbackTo` and `environments` not in the state are read from the execution input when it is an object.
  */
 export function runStateOf(state: unknown, input: unknown): Record<string, unknown> {
   const caught =
@@ -64,6 +64,7 @@ export function runStateOf(state: unknown, input: unknown): Record<string, unkno
   const run: Record<string, unknown> = caught ? { error: state } : isObject(state) ? { ...state } : {};
   if (isObject(input)) {
     run.release ??= input.release;
+    run.rollbackTo ??= input.rollbackTo;
     run.environments ??= input.environments;
   }
   return run;
@@ -71,6 +72,7 @@ export function runStateOf(state: unknown, input: unknown): Record<string, unkno
 
 const StateSchema = z.object({
   release: stringOrNothing,
+  rollbackTo: stringOrNothing,
   environments: namesOrNothing,
   plan: PlanSchema.optional(),
   preDeploy: TaskPhaseStateSchema.optional(),

@@ -94,6 +94,12 @@ export const ConfigSchema = z.object({
   deploymentTimeoutSeconds: z.number().positive(),
   /** EventBridge bus the announcements go to. */
   eventBusName: z.string().min(1),
+  /**
+   * What Plan does about an earlier release's deployments still in their termination wait:
+   * `continue` ends the wait (ContinueDeployment TERMINATION_WAIT), `refuse` fails the run as
+   * for any foreign deployment. Absent: `continue`.
+   */
+  onPreviousTerminationWait: z.enum(['continue', 'refuse']).optional(),
 });
 
 export type StepConfig = z.infer<typeof StepSchema>;

@@ -58,6 +58,15 @@ export const PlanSchema: ZodType<Plan> = z.object({
   skipMigrations: z.boolean(),
   oneOff: z.record(z.string(), revision),
   services: z.record(z.string(), z.record(z.string(), z.tuple([revisionNumber, revisionNumber]))),
+  rollbackTo: z.string().min(1).optional(),
+  endedWaits: z
+    .array(
+      z.object({
+        release: z.string().min(1),
+        deployments: z.record(z.string(), z.record(z.string(), z.string().min(1))),
+      }),
+    )
+    .optional(),
 });
 
 /** A caught error as a Catch clause stores it (`$.error`). */
@@ -115,6 +124,7 @@ export const RollbackStateSchema: ZodType<RollbackState> = z.object({
       ...deploymentRef,
       action: z.enum(['stop', 'redeploy', 'adopt', 'none']),
       rollbackDeploymentId: z.string().optional(),
+      deploymentStatus: z.string().optional(),
       status: z.string().optional(),
     }),
   ),

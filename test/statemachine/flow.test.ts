@@ -76,11 +76,23 @@ describe('the synthesized definition', () => {
     });
   });
 
-  it('retries Lambda service errors, the function’s timeout and TransientError, and only those, on every task', () => {
+  it('retries Lambda service errors, the function’s timeout and TransientError, and only those, on every task; Deploy also a group still finishing', () => {
     const tasks = Object.entries(definition.States).filter(([, s]) => s.Type === 'Task');
     expect(tasks.length).toBe(19);
-    for (const [, task] of tasks) {
-      expect(task.Retry).toEqual([
+    for (const [name, task] of tasks) {
+      // Deploy waits for an earlier release's deployment whose termination wait Plan ended.
+      const finishing =
+        name === 'Deploy'
+          ? [
+              {
+                ErrorEquals: ['PreviousDeploymentFinishingError'],
+                IntervalSeconds: 15,
+                BackoffRate: 2,
+                MaxAttempts: 4,
+              },
+            ]
+          : [];
+      expect(task.Retry, name).toEqual([
         {
           ErrorEquals: LAMBDA_SERVICE_ERRORS,
           IntervalSeconds: 2,
@@ -97,6 +109,7 @@ describe('the synthesized definition', () => {
           MaxDelaySeconds: 60,
           JitterStrategy: 'FULL',
         },
+        ...finishing,
       ]);
     }
   });

@@ -224,12 +224,19 @@ describe('cleanup', () => {
       { environment: 'eu', taskArn: 't-eu-migrate' },
     ]);
     expect(first.rollbacks).toEqual([
-      { environment: 'us', service: 'web', deploymentId: 'd-us-web', action: 'stop' },
+      {
+        environment: 'us',
+        service: 'web',
+        deploymentId: 'd-us-web',
+        action: 'stop',
+        deploymentStatus: 'InProgress',
+      },
       {
         environment: 'us',
         service: 'worker',
         deploymentId: 'd-us-worker',
         action: 'redeploy',
+        deploymentStatus: 'Succeeded',
         rollbackDeploymentId: 'd-rb-2',
       },
     ]);
@@ -249,6 +256,7 @@ describe('cleanup', () => {
         service: 'web',
         deploymentId: 'd-us-web',
         action: 'adopt',
+        deploymentStatus: 'Stopped',
         rollbackDeploymentId: 'd-cd-rb',
       },
       {
@@ -256,6 +264,7 @@ describe('cleanup', () => {
         service: 'worker',
         deploymentId: 'd-us-worker',
         action: 'redeploy',
+        deploymentStatus: 'Succeeded',
         rollbackDeploymentId: 'd-rb-2',
       },
     ]);
@@ -285,7 +294,13 @@ describe('cleanup', () => {
 
     // Assess
     expect(report.rollbacks).toEqual([
-      { environment: 'eu', service: 'web', deploymentId: 'd-eu-web', action: 'stop' },
+      {
+        environment: 'eu',
+        service: 'web',
+        deploymentId: 'd-eu-web',
+        action: 'stop',
+        deploymentStatus: 'Queued',
+      },
     ]);
     expect(sfn).toHaveReceivedCommandWith(GetExecutionHistoryCommand, { executionArn, nextToken: 'page-2' });
   });
