@@ -59,6 +59,14 @@ export type Fault =
    */
   | { kind: 'logs-empty-page'; count: number }
   /**
+   * Reads of `service` do not show a resource yet for `lagMs` (AWS time, scaled like every wait)
+   * after it was made or changed, as eventually consistent APIs may: ECS `DescribeTasks` answers a
+   * task MISSING for `lagMs` after RunTask started it; CodeDeploy `BatchGetDeployments` leaves a
+   * deployment out for `lagMs` after CreateDeployment; Step Functions `DescribeExecution` still
+   * reports an execution RUNNING for `lagMs` after it ended. Each lagging answer uses one of `count`.
+   */
+  | { kind: 'describe-lag'; service: 'ecs' | 'codedeploy' | 'sfn'; lagMs: number; count?: number }
+  /**
    * EventBridge delivers the next `count` events (of `detailType` when given) twice to each
    * target of every rule they match, both at once: its delivery is at least once.
    */
@@ -90,6 +98,7 @@ const KINDS: Record<FaultKind, true> = {
   'lambda-failure': true,
   'lambda-timeout': true,
   'logs-empty-page': true,
+  'describe-lag': true,
   'duplicate-delivery': true,
   'put-events-entry-failure': true,
 };
@@ -138,6 +147,12 @@ export const faultSchema: z.ZodType<Fault> = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('lambda-failure'), verb: z.string(), count }),
   z.strictObject({ kind: z.literal('logs-empty-page'), count }),
   z.strictObject({ kind: z.literal('lambda-timeout'), verb: z.string(), count }),
+  z.strictObject({
+    kind: z.literal('describe-lag'),
+    service: z.enum(['ecs', 'codedeploy', 'sfn']),
+    lagMs: z.number().positive(),
+    count: count.optional(),
+  }),
   z.strictObject({
     kind: z.literal('duplicate-delivery'),
     detailType: z.string().optional(),
@@ -205,6 +220,16 @@ export class Faults {
       else this.faults[index] = { ...fault, count: fault.count - 1 };
     }
     return { ...fault };
+  }
+
+  /**
+   * Whether a read of `service` does not show yet a resource made or changed `ageMs` ago (AWS
+   * time), using a firing of the `describe-lag` fault that says so.
+   */
+  lagging(service: FaultOf<'describe-lag'>['service'], ageMs: number): boolean {
+    return (
+      this.take('describe-lag', (fault) => fault.service === service && ageMs < fault.lagMs) !== undefined
+    );
   }
 
   /** The task fault of `kind` that applies to a task with these tags in this cluster, if any. */

@@ -155,7 +155,12 @@ export class LocalAws {
         );
       },
     });
-    this.stepfunctions = new StepFunctionsModel({ lambdas: this.lambdas, clock, events: this.events });
+    this.stepfunctions = new StepFunctionsModel({
+      lambdas: this.lambdas,
+      clock,
+      events: this.events,
+      faults: this.faults,
+    });
     this.server = new WireServer(
       (service, operation) => {
         const throttle = this.faults.take(

@@ -23,7 +23,8 @@ export function buildFlow(scope: Construct, handlers: FlowHandlers): sfn.IChaina
 
   const announce = invoke(scope, 'Announce', {
     handler: handlers.announce,
-    payload: { state: sfn.JsonPath.entirePayload, executionArn },
+    // The execution input too: after Plan's Catch the state is only the error.
+    payload: { state: sfn.JsonPath.entirePayload, executionArn, input: sfn.JsonPath.executionInput },
     resultPath: '$.announce',
     comment: 'Puts the outcome on EventBridge and decides how the run ends',
   });
@@ -36,13 +37,19 @@ export function buildFlow(scope: Construct, handlers: FlowHandlers): sfn.IChaina
   const plan = invoke(scope, 'Plan', {
     handler: handlers.plan,
     payload: {
-      input: sfn.JsonPath.entirePayload,
+      // The input from the context object, not `$`: a path applied to a `null` input fails the
+      // state with a runtime error no Catch catches (https://github.com/awslabs/states-language/issues/29).
+      input: sfn.JsonPath.executionInput,
       executionArn,
       stateMachineArn: sfn.JsonPath.stateMachineId,
     },
     resultPath: '$.plan',
     comment: 'Validates the input, refuses a concurrent run, registers the new task definition revisions',
-  }).addCatch(announce, { resultPath: '$.error' });
+  });
+  // The error becomes the whole state: `$.error` cannot be set on an input that is not an object
+  // (`[]`, `"x"`, `42`, `null`), and States.ResultPathMatchFailure would end the run unannounced.
+  // Nothing ran yet, so Announce reads the release from the execution input.
+  plan.addCatch(announce, { resultPath: '$' });
 
   const preDeploySteps = new TaskPhase(scope, 'PreDeployPhase', {
     phase: 'pre-deploy',

@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
+import { ERROR_NAMES } from '../lambdas/shared/errors.js';
 import type { FlowHandler } from './handlers.js';
 
 /** The errors Lambda itself raises (as opposed to the handler): always worth retrying. */
@@ -15,8 +16,9 @@ export const LAMBDA_SERVICE_ERRORS = [
 ];
 
 /**
- * The one retry every Lambda task has. Handler errors are not retried: each names a
- * failure the flow handles with a Catch, and retrying them would only delay it.
+ * The retry of Lambda's own errors, which every Lambda task has. Handler errors are not retried
+ * (but `TransientError`): each names a failure the flow handles with a Catch, and retrying them
+ * would only delay it.
  */
 export const LAMBDA_SERVICE_RETRY: sfn.RetryProps = {
   errors: LAMBDA_SERVICE_ERRORS,
@@ -50,6 +52,22 @@ export const LAMBDA_TIMEOUT_RETRY: sfn.RetryProps = {
   maxAttempts: 2,
 };
 
+/**
+ * The retry of a handler whose AWS call failed transiently (throttling, a server error, a timeout,
+ * the network) after the SDK's own retries: it raises `TransientError`, which decides nothing, and
+ * every handler is idempotent (see `LAMBDA_TIMEOUT_RETRY`), so the state runs it again, backing off
+ * (5 s, then twice as long each time, up to a minute, with full jitter) for 6 more attempts before
+ * its Catch takes the error.
+ */
+export const TRANSIENT_RETRY: sfn.RetryProps = {
+  errors: [ERROR_NAMES.transient],
+  interval: Duration.seconds(5),
+  backoffRate: 2,
+  maxAttempts: 6,
+  maxDelay: Duration.seconds(60),
+  jitterStrategy: sfn.JitterType.FULL,
+};
+
 /** Seconds the state waits beyond the function's own timeout, so Lambda's timeout is the one that fires. */
 const STATE_TIMEOUT_MARGIN = Duration.seconds(30);
 
@@ -67,7 +85,7 @@ export interface InvokeProps {
 
 /**
  * A Lambda task state whose output is the handler's result (`payloadResponseOnly`),
- * retried on Lambda service errors and on the function's timeout only.
+ * retried on Lambda service errors, on the function's timeout and on `TransientError` only.
  */
 export function invoke(scope: Construct, name: string, props: InvokeProps): tasks.LambdaInvoke {
   const state = new tasks.LambdaInvoke(scope, name, {
@@ -83,6 +101,7 @@ export function invoke(scope: Construct, name: string, props: InvokeProps): task
   });
   state.addRetry(LAMBDA_SERVICE_RETRY);
   state.addRetry(LAMBDA_TIMEOUT_RETRY);
+  state.addRetry(TRANSIENT_RETRY);
   return state;
 }
 

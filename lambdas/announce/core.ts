@@ -1,4 +1,5 @@
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { failureOf, inCall } from '../shared/aws-errors.js';
 import { causeText } from '../shared/caught-error.js';
 import type { Clients } from '../shared/clients.js';
 import type { Clock } from '../shared/clock.js';
@@ -167,10 +168,13 @@ function whyFailed(state: AnnounceState): string {
   return 'a deployment failed';
 }
 
-/** The Fail state's cause: every failure line, or the caught error when no part of the state says more. */
+/**
+ * The Fail state's cause: the caught error first (it names the call that failed, where, and what
+ * had already been done), then every failure line (tasks, deployments, rollbacks).
+ */
 export function causeOf(state: AnnounceState): string {
   const lines = failureLines(state);
-  if (state.error && lines.length === 0) lines.push(`${state.error.Error}: ${causeText(state.error)}`);
+  if (state.error) lines.unshift(`${state.error.Error}: ${causeText(state.error)}`);
   const cause = lines.join('\n');
   return cause.length <= CAUSE_MAX ? cause : `${cause.slice(0, CAUSE_MAX - 1)}…`;
 }
@@ -224,7 +228,11 @@ export async function announce(event: AnnounceEvent, deps: AnnounceDeps): Promis
     Time: new Date(deps.clock.nowMs()),
   };
   for (let attempt = 1; ; attempt += 1) {
-    const output = await deps.clients.events(region).send(new PutEventsCommand({ Entries: [entry] }));
+    const output = await inCall('PutEvents', `bus ${bus} (${region})`, () =>
+      deps.clients.events(region).send(new PutEventsCommand({ Entries: [entry] })),
+    ).catch((error: unknown) => {
+      throw failureOf(error, 'Announce', `the outcome was not announced: ${announcement.summary}`);
+    });
     // PutEvents does not throw for an entry it could not put: it reports it in FailedEntryCount.
     if ((output.FailedEntryCount ?? 0) === 0) return announcement;
     const failed = output.Entries?.find((candidate) => candidate.ErrorCode);

@@ -1,13 +1,17 @@
 import type { DeploymentInfo } from '@aws-sdk/client-codedeploy';
+import { failureOf, succeededSoFar } from '../shared/aws-errors.js';
+import { boundFailures } from '../shared/bounds.js';
 import {
-  batchGetByRegion,
   type DeploymentDeps,
+  type DeploymentsRead,
   DeploymentTargets,
   deploymentVerdict,
   MISSING,
+  MISSING_DEPLOYMENT_GRACE_MS,
+  readDeployments,
   withRegion,
 } from '../shared/deployments.js';
-import type { Watch } from '../shared/lambda-context.js';
+import { LookPauses, type Watch } from '../shared/lambda-context.js';
 import { deploymentRefs } from '../shared/revisions.js';
 import type { DeploymentFailure, DeploymentRef, DeployState } from '../shared/types.js';
 
@@ -22,6 +26,11 @@ export interface DeploymentsLook {
   elapsedMs: (info: DeploymentInfo) => number;
   /** How long a deployment may stay in flight. */
   timeoutMs: number;
+  /**
+   * Ids of deployments that decide nothing this look although CodeDeploy did not return them: their
+   * read failed transiently, or they were only just created (CodeDeploy may not show them yet).
+   */
+  undecided?: ReadonlySet<string>;
 }
 
 /**
@@ -38,8 +47,13 @@ export function aggregateDeployments(
 ): Pick<DeployState, 'status' | 'failures'> {
   const failures: DeploymentFailure[] = [];
   const inFlight: Array<{ ref: DeploymentRef; info: DeploymentInfo }> = [];
+  let undecided = 0;
   for (const ref of refs) {
     const info = infos.get(ref.deploymentId);
+    if (!info && look.undecided?.has(ref.deploymentId)) {
+      undecided += 1;
+      continue;
+    }
     if (!info) {
       failures.push({
         ...ref,
@@ -71,14 +85,17 @@ export function aggregateDeployments(
       })),
     };
   }
-  return { status: inFlight.length === 0 ? 'SUCCEEDED' : 'RUNNING', failures: [] };
+  return { status: inFlight.length === 0 && undecided === 0 ? 'SUCCEEDED' : 'RUNNING', failures: [] };
 }
 
 /**
  * Looks at every deployment of the run (BatchGetDeployments, 25 per call, per Region; the ECS
  * target of those in flight, to see traffic moved) and, while none failed and not all
- * succeeded, sleeps `pollSeconds` and looks again as long as the watch allows; then hands the
- * state back (RUNNING) for the state machine to call again.
+ * succeeded, pauses `pollSeconds` and looks again as long as the watch allows; then hands the
+ * state back (RUNNING) for the state machine to call again. A read that fails transiently
+ * (throttling, a server error) decides nothing: the check backs off and looks again. A
+ * deployment CodeDeploy does not return in the first `MISSING_DEPLOYMENT_GRACE_MS` of the watch
+ * is taken as not visible yet. Any other read error fails the check, naming the call.
  */
 export async function checkDeployments(
   deps: DeploymentDeps,
@@ -91,18 +108,52 @@ export async function checkDeployments(
   const timeoutMs = deps.config.deploymentTimeoutSeconds * 1000;
   const elapsedMs = (info: DeploymentInfo) =>
     info.createTime ? deps.clock.elapsedMs(info.createTime.getTime()) : 0;
-  const pollMs = deps.config.pollSeconds * 1000;
+  const watchedSince = state.watchedSince ?? new Date(deps.clock.nowMs()).toISOString();
+  const pauses = new LookPauses(deps.config.pollSeconds * 1000);
+  let succeeded: string[] = [];
   for (;;) {
-    const infos = await batchGetByRegion(deps.clients.codedeploy, refs);
-    const trafficMoved = await targets.trafficMoved(
-      refs.flatMap((ref) => {
-        const info = infos.get(ref.deploymentId);
-        return info ? [{ region: ref.region, info }] : [];
-      }),
-    );
-    const aggregate = aggregateDeployments(listed, infos, { trafficMoved, elapsedMs, timeoutMs });
-    if (aggregate.status !== 'RUNNING' || !watch.allows(pollMs))
-      return { deployments: state.deployments, ...aggregate };
-    await deps.clock.sleep(pollMs);
+    let read: DeploymentsRead;
+    let trafficMoved: Set<string>;
+    try {
+      read = await readDeployments(deps.clients.codedeploy, refs);
+      trafficMoved = await targets.trafficMoved(
+        refs.flatMap((ref) => {
+          const info = read.infos.get(ref.deploymentId);
+          return info ? [{ region: ref.region, info }] : [];
+        }),
+        read.unread,
+      );
+    } catch (error) {
+      throw failureOf(error, 'CheckDeployments', `nothing was decided; ${succeededSoFar(succeeded)}`);
+    }
+    const justCreated = deps.clock.elapsedMs(Date.parse(watchedSince)) < MISSING_DEPLOYMENT_GRACE_MS;
+    const undecided = new Set([
+      ...read.unread.keys(),
+      ...(justCreated ? refs.map((ref) => ref.deploymentId).filter((id) => !read.infos.has(id)) : []),
+    ]);
+    const aggregate = aggregateDeployments(listed, read.infos, {
+      trafficMoved,
+      elapsedMs,
+      timeoutMs,
+      undecided,
+    });
+    succeeded = listed.flatMap((ref) => {
+      const info = read.infos.get(ref.deploymentId);
+      return info && deploymentVerdict(info, trafficMoved.has(ref.deploymentId)) === 'SUCCEEDED'
+        ? [`${ref.environment}/${ref.service}`]
+        : [];
+    });
+    const pauseMs = aggregate.status === 'RUNNING' ? pauses.within(watch, read.unread.size === 0) : undefined;
+    if (pauseMs === undefined) {
+      const bounded = boundFailures(aggregate.failures);
+      return {
+        deployments: state.deployments,
+        status: aggregate.status,
+        failures: bounded.failures,
+        ...(bounded.omitted > 0 ? { omittedFailures: bounded.omitted } : {}),
+        watchedSince,
+      };
+    }
+    await deps.clock.sleep(pauseMs);
   }
 }

@@ -1,13 +1,14 @@
 import type { DeploymentInfo } from '@aws-sdk/client-codedeploy';
+import { failureOf } from '../shared/aws-errors.js';
 import {
-  batchGetByRegion,
   type DeploymentDeps,
   DeploymentTargets,
   deploymentVerdict,
   MISSING,
+  readDeployments,
   withRegion,
 } from '../shared/deployments.js';
-import type { Watch } from '../shared/lambda-context.js';
+import { LookPauses, type Watch } from '../shared/lambda-context.js';
 import type { AggregateStatus, RollbackRef, RollbackState } from '../shared/types.js';
 
 /** One rollback after a look: the ref with what was learnt, and whether it is back, failed or still going. */
@@ -24,6 +25,8 @@ export interface RollbackLook {
   trafficMoved: ReadonlySet<string>;
   /** Ids of stopped or failed deployments whose traffic never reached the replacement. */
   neverShifted: ReadonlySet<string>;
+  /** Ids of deployments whose read failed transiently this look: nothing is known of them. */
+  unread?: ReadonlySet<string>;
 }
 
 function followRollback(
@@ -57,12 +60,16 @@ export function settleRollback(ref: RollbackRef, look: RollbackLook): SettledRol
   const { lookup } = look;
   // A deployment CodeDeploy does not know cannot be said to be back.
   if (ref.action === 'none') return { ref, verdict: ref.status === MISSING ? 'FAILED' : 'SUCCEEDED' };
+  // A read that failed tells nothing: the rollback stands where it was.
+  const unread = [ref.deploymentId, ref.rollbackDeploymentId].some((id) => id && look.unread?.has(id));
+  if (unread) return { ref, verdict: 'RUNNING' };
   if (ref.rollbackDeploymentId) return followRollback(ref, lookup(ref.rollbackDeploymentId), look);
   if (ref.action !== 'stop') return { ref: { ...ref, status: MISSING }, verdict: 'FAILED' };
 
   const original = lookup(ref.deploymentId);
   if (!original) return { ref: { ...ref, status: MISSING }, verdict: 'FAILED' };
   const rollbackDeploymentId = original.rollbackInfo?.rollbackDeploymentId;
+  if (rollbackDeploymentId && look.unread?.has(rollbackDeploymentId)) return { ref, verdict: 'RUNNING' };
   if (rollbackDeploymentId)
     return followRollback({ ...ref, rollbackDeploymentId }, lookup(rollbackDeploymentId), look);
   switch (original.status) {
@@ -84,32 +91,36 @@ export function aggregateRollbacks(settled: readonly SettledRollback[]): Aggrega
   return settled.some((s) => s.verdict === 'FAILED') ? 'FAILED' : 'SUCCEEDED';
 }
 
+/** One look at every rollback; reads that fail transiently leave their rollbacks where they were. */
 async function look(
   deps: DeploymentDeps,
   targets: DeploymentTargets,
   rollbacks: RollbackRef[],
-): Promise<SettledRollback[]> {
+): Promise<{ settled: SettledRollback[]; readAll: boolean }> {
   const located = rollbacks.map((ref) => withRegion(deps.config, ref));
   // Stops without a known rollback deployment: re-read the original to learn it.
-  const originals = await batchGetByRegion(
+  const originals = await readDeployments(
     deps.clients.codedeploy,
     located.filter((r) => r.action === 'stop' && !r.rollbackDeploymentId),
   );
   const rollbackIds = located.flatMap((r) => {
-    const id = r.rollbackDeploymentId ?? originals.get(r.deploymentId)?.rollbackInfo?.rollbackDeploymentId;
+    const id =
+      r.rollbackDeploymentId ?? originals.infos.get(r.deploymentId)?.rollbackInfo?.rollbackDeploymentId;
     return id && r.action !== 'none' ? [{ region: r.region, deploymentId: id }] : [];
   });
-  const followed = await batchGetByRegion(deps.clients.codedeploy, rollbackIds);
-  const lookup = (id: string) => followed.get(id) ?? originals.get(id);
+  const followed = await readDeployments(deps.clients.codedeploy, rollbackIds);
+  const unread = new Map([...originals.unread, ...followed.unread]);
+  const lookup = (id: string) => followed.infos.get(id) ?? originals.infos.get(id);
   const trafficMoved = await targets.trafficMoved(
     rollbackIds.flatMap(({ region, deploymentId }) => {
-      const info = followed.get(deploymentId);
+      const info = followed.infos.get(deploymentId);
       return info ? [{ region, info }] : [];
     }),
+    unread,
   );
   // Stopped or failed without a rollback named: did traffic ever reach the replacement?
   const ended = located.filter((r) => {
-    const info = originals.get(r.deploymentId);
+    const info = originals.infos.get(r.deploymentId);
     return (
       r.action === 'stop' &&
       !r.rollbackDeploymentId &&
@@ -119,13 +130,21 @@ async function look(
   });
   const reached = await Promise.all(ended.map((r) => targets.trafficReached(r.region, r.deploymentId)));
   const neverShifted = new Set(ended.filter((_, i) => !reached[i]).map((r) => r.deploymentId));
-  return rollbacks.map((ref) => settleRollback(ref, { lookup, trafficMoved, neverShifted }));
+  const unreadIds = new Set(unread.keys());
+  return {
+    settled: rollbacks.map((ref) =>
+      settleRollback(ref, { lookup, trafficMoved, neverShifted, unread: unreadIds }),
+    ),
+    readAll: unread.size === 0,
+  };
 }
 
 /**
  * Follows every rollback of the run to a terminal status (BatchGetDeployments, 25 per call,
- * per Region), sleeping `pollSeconds` between looks as long as the watch allows; each ref gets
- * its `status` once known. Returns early once all are terminal.
+ * per Region), pausing `pollSeconds` between looks as long as the watch allows; each ref gets
+ * its `status` once known. Returns early once all are terminal. A read that fails transiently
+ * (throttling, a server error) decides nothing: its rollbacks stay where they were and the check
+ * backs off. Any other read error fails the check, naming the call.
  */
 export async function checkRollbacks(
   deps: DeploymentDeps,
@@ -134,12 +153,18 @@ export async function checkRollbacks(
 ): Promise<RollbackState> {
   let rollbacks = state.rollbacks;
   const targets = new DeploymentTargets(deps.clients.codedeploy);
-  const pollMs = deps.config.pollSeconds * 1000;
+  const pauses = new LookPauses(deps.config.pollSeconds * 1000);
   for (;;) {
-    const settled = await look(deps, targets, rollbacks);
-    rollbacks = settled.map((s) => s.ref);
-    const status = aggregateRollbacks(settled);
-    if (status !== 'RUNNING' || !watch.allows(pollMs)) return { rollbacks, status };
-    await deps.clock.sleep(pollMs);
+    let looked: Awaited<ReturnType<typeof look>>;
+    try {
+      looked = await look(deps, targets, rollbacks);
+    } catch (error) {
+      throw failureOf(error, 'AwaitRollbacks', 'nothing was decided');
+    }
+    rollbacks = looked.settled.map((s) => s.ref);
+    const status = aggregateRollbacks(looked.settled);
+    const pauseMs = status === 'RUNNING' ? pauses.within(watch, looked.readAll) : undefined;
+    if (pauseMs === undefined) return { rollbacks, status };
+    await deps.clock.sleep(pauseMs);
   }
 }

@@ -1,9 +1,17 @@
-import { DescribeTasksCommand, type Task } from '@aws-sdk/client-ecs';
+import { DescribeTasksCommand, type DescribeTasksCommandOutput, type Task } from '@aws-sdk/client-ecs';
+import { describeFailure, failureOf, inCall, isTransient, succeededSoFar } from '../shared/aws-errors.js';
+import { boundFailures } from '../shared/bounds.js';
 import type { Clients } from '../shared/clients.js';
 import type { Clock } from '../shared/clock.js';
 import type { DeployConfig } from '../shared/config.js';
-import { chunk, DESCRIBE_TASKS_MAX, environmentOf, stepContainer } from '../shared/ecs-tasks.js';
-import type { Watch } from '../shared/lambda-context.js';
+import {
+  chunk,
+  DESCRIBE_TASKS_MAX,
+  environmentOf,
+  MISSING_GRACE_MS,
+  stepContainer,
+} from '../shared/ecs-tasks.js';
+import { LookPauses, type Watch } from '../shared/lambda-context.js';
 import type { AggregateStatus, TaskFailure, TaskPhaseState, TaskRef } from '../shared/types.js';
 
 /** The clients CheckTasks calls: ECS. */
@@ -25,6 +33,13 @@ export interface TaskObservation {
   task?: Pick<Task, 'lastStatus' | 'stopCode' | 'stoppedReason' | 'containers'>;
   /** ECS's failure reason for the task (`MISSING` for one it no longer knows). */
   missingReason?: string;
+  /**
+   * The phase started less than `MISSING_GRACE_MS` ago: a task ECS does not show may not be
+   * visible yet (ECS is eventually consistent) rather than gone.
+   */
+  starting?: boolean;
+  /** Why the task could not be read this look (a transient error): nothing is known of it. */
+  unread?: string;
 }
 
 /** One task's verdict. */
@@ -34,10 +49,14 @@ export type TaskVerdict = { outcome: 'running' | 'succeeded' } | { outcome: 'fai
  * Judges one task. Success is STOPPED with exit code 0 on the step's container; a
  * non-zero exit fails the task as soon as the container stopped, without waiting for the
  * task to stop; a stopped task without an exit code failed, and so did one ECS no longer shows
- * (DescribeTasks answers MISSING an hour after a task stopped), even one seen running before.
+ * (DescribeTasks answers MISSING an hour after a task stopped), even one seen running before,
+ * unless the phase only just started (it may not show yet). A task that could not be read is
+ * still running as far as anyone knows.
  */
 export function judgeTask(observation: TaskObservation): TaskVerdict {
   const { ref, task } = observation;
+  if (observation.unread !== undefined) return { outcome: 'running' };
+  if (!task && observation.starting) return { outcome: 'running' };
   const failed = (exitCode: number | null, reason: string, stopCode?: string): TaskVerdict => {
     const failure: TaskFailure = {
       environment: ref.environment,
@@ -54,7 +73,8 @@ export function judgeTask(observation: TaskObservation): TaskVerdict {
     const why = observation.missingReason ?? 'not returned';
     return failed(
       null,
-      `ECS no longer shows the task (${why}): it shows a stopped task for about an hour, so its exit code is unknown`,
+      `ECS does not show the task (${why}) although the phase started over ${MISSING_GRACE_MS / 60_000} minutes ago: ` +
+        'ECS shows a new task within minutes of RunTask and a stopped one for about an hour, so its exit code is unknown',
     );
   }
   const containers = task.containers ?? [];
@@ -88,9 +108,12 @@ export function aggregateTasks(observations: readonly TaskObservation[]): {
 }
 
 /**
- * Watches the phase's tasks: looks, and while they still run sleeps `pollSeconds` and
- * looks again, as long as the watch allows. Returns as soon as the phase succeeded or
- * failed, or RUNNING when the watch is spent. The state it returns carries no log streams.
+ * Watches the phase's tasks: looks, and while they still run pauses `pollSeconds` and looks
+ * again, as long as the watch allows. Returns as soon as the phase succeeded or failed, or
+ * RUNNING when the watch is spent. A read that fails transiently (throttling, a server error)
+ * decides nothing: its tasks count as running, the check backs off and looks again. Any other
+ * read error fails the check, naming the call. The state it returns carries no log streams, and
+ * at most `FAILURES_LISTED_MAX` failures, each reason cut.
  */
 export async function checkTasks(
   state: TaskPhaseState,
@@ -98,20 +121,53 @@ export async function checkTasks(
   watch: Watch,
 ): Promise<TaskPhaseState> {
   const tasks = state.tasks.map(({ environment, step, taskArn }) => ({ environment, step, taskArn }));
+  const kept = { phase: state.phase, tasks, ...(state.startedAt ? { startedAt: state.startedAt } : {}) };
   if (state.status !== 'RUNNING' || tasks.length === 0) {
     const status = state.status === 'RUNNING' ? 'SUCCEEDED' : state.status;
-    return { ...state, tasks, status };
+    return { ...state, ...kept, status };
   }
-  const pollMs = deps.config.pollSeconds * 1000;
+  const pauses = new LookPauses(deps.config.pollSeconds * 1000);
+  let succeeded: string[] = [];
   for (;;) {
-    const { status, failures } = aggregateTasks(await look(tasks, deps));
-    if (status !== 'RUNNING' || !watch.allows(pollMs)) return { phase: state.phase, tasks, status, failures };
-    await deps.clock.sleep(pollMs);
+    let observations: TaskObservation[];
+    try {
+      observations = await look(tasks, state, deps);
+    } catch (error) {
+      throw failureOf(error, 'CheckTasks', `nothing was decided; ${succeededSoFar(succeeded)}`);
+    }
+    const { status, failures } = aggregateTasks(observations);
+    succeeded = observations.flatMap((observation) =>
+      judgeTask(observation).outcome === 'succeeded'
+        ? [`${observation.ref.environment}/${observation.ref.step}`]
+        : [],
+    );
+    if (status !== 'RUNNING') {
+      const bounded = boundFailures(failures);
+      return {
+        ...kept,
+        status,
+        failures: bounded.failures,
+        ...(bounded.omitted > 0 ? { omittedFailures: bounded.omitted } : {}),
+      };
+    }
+    const pauseMs = pauses.within(
+      watch,
+      observations.every((observation) => observation.unread === undefined),
+    );
+    if (pauseMs === undefined) return { ...kept, status, failures: [] };
+    await deps.clock.sleep(pauseMs);
   }
 }
 
-/** One DescribeTasks per (Region, cluster) and batch of 100, all at once. */
-async function look(tasks: TaskRef[], deps: CheckTasksDeps): Promise<TaskObservation[]> {
+/**
+ * One DescribeTasks per (Region, cluster) and batch of 100, all at once. The tasks of a batch
+ * whose read failed transiently come back `unread`; any other error is thrown, naming the call.
+ */
+async function look(
+  tasks: TaskRef[],
+  state: TaskPhaseState,
+  deps: CheckTasksDeps,
+): Promise<TaskObservation[]> {
   const groups = new Map<string, { region: string; cluster: string; refs: TaskRef[] }>();
   for (const ref of tasks) {
     const { region, cluster } = environmentOf(deps.config, ref.environment);
@@ -122,12 +178,23 @@ async function look(tasks: TaskRef[], deps: CheckTasksDeps): Promise<TaskObserva
   }
   const described = new Map<string, Task>();
   const missing = new Map<string, string>();
+  const unread = new Map<string, string>();
   await Promise.all(
     [...groups.values()].flatMap(({ region, cluster, refs }) =>
       chunk(refs, DESCRIBE_TASKS_MAX).map(async (batch) => {
-        const output = await deps.clients
-          .ecs(region)
-          .send(new DescribeTasksCommand({ cluster, tasks: batch.map((ref) => ref.taskArn) }));
+        const environments = [...new Set(batch.map((ref) => ref.environment))].join(', ');
+        let output: DescribeTasksCommandOutput;
+        try {
+          output = await inCall('DescribeTasks', `${environments} (cluster ${cluster}, ${region})`, () =>
+            deps.clients
+              .ecs(region)
+              .send(new DescribeTasksCommand({ cluster, tasks: batch.map((ref) => ref.taskArn) })),
+          );
+        } catch (error) {
+          if (!isTransient(error)) throw error;
+          for (const ref of batch) unread.set(ref.taskArn, describeFailure(error));
+          return;
+        }
         for (const task of output.tasks ?? []) if (task.taskArn) described.set(task.taskArn, task);
         for (const failure of output.failures ?? []) {
           if (failure.arn)
@@ -136,10 +203,14 @@ async function look(tasks: TaskRef[], deps: CheckTasksDeps): Promise<TaskObserva
       }),
     ),
   );
+  const starting =
+    state.startedAt !== undefined && deps.clock.elapsedMs(Date.parse(state.startedAt)) < MISSING_GRACE_MS;
   return tasks.map((ref) => ({
     ref,
     container: stepContainer(deps.config, environmentOf(deps.config, ref.environment), ref.step),
     task: described.get(ref.taskArn),
     missingReason: missing.get(ref.taskArn),
+    ...(starting ? { starting } : {}),
+    ...(unread.has(ref.taskArn) ? { unread: unread.get(ref.taskArn) } : {}),
   }));
 }

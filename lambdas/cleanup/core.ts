@@ -1,9 +1,11 @@
 import {
   DescribeExecutionCommand,
+  type DescribeExecutionCommandOutput,
   type HistoryEvent,
   paginateGetExecutionHistory,
 } from '@aws-sdk/client-sfn';
 import { rollBack } from '../roll-back/core.js';
+import { failureOf, inCall, inCallPages } from '../shared/aws-errors.js';
 import {
   batchGetByRegion,
   type DeploymentDeps,
@@ -17,6 +19,7 @@ import { deploymentRefs } from '../shared/revisions.js';
 import { DeployStateSchema, PlanSchema } from '../shared/schemas.js';
 import { stopRunTasks } from '../shared/stop-run-tasks.js';
 import type { DeployState, Plan, RollbackRef } from '../shared/types.js';
+import type { ExecutionStatusChangeEvent } from './schema.js';
 
 /**
  * What cleanup calls: Step Functions for the run's history, ECS to stop its tasks,
@@ -91,7 +94,8 @@ async function historyOf(deps: CleanupDeps, region: string, executionArn: string
     { client: deps.clients.sfn(region) },
     { executionArn, maxResults: 1000 },
   );
-  for await (const page of pages) events.push(...(page.events ?? []));
+  for await (const page of inCallPages('GetExecutionHistory', executionArn, pages))
+    events.push(...(page.events ?? []));
   return events;
 }
 
@@ -143,21 +147,72 @@ export async function everyDeploymentMoved(deps: CleanupDeps, deploy: DeployStat
  * as one, the second adopting the rollback deployment the first created. An execution running
  * again (redriven) is left alone.
  */
-export async function cleanup(
+export async function cleanup(deps: CleanupDeps, detail: EndedExecution): Promise<CleanupReport> {
+  try {
+    return await cleanUp(deps, detail);
+  } catch (error) {
+    throw failureOf(
+      error,
+      'Cleanup',
+      `execution ${detail.executionArn} ended ${detail.status}; a retry does again what is left`,
+    );
+  }
+}
+
+/** What the cleanup reads of the status change event. */
+export type EndedExecution = Omit<ExecutionStatusChangeEvent['detail'], 'stateMachineArn'>;
+
+/** Statuses an execution is in while it runs, or again once redriven. */
+const GOING = new Set(['RUNNING', 'PENDING_REDRIVE']);
+
+/** DescribeExecution reads again this many times, backing off, while it lags behind the event. */
+export const STALE_READS = 5;
+const STALE_READ_BASE_MS = 1_000;
+
+/**
+ * The execution's status for the cleanup. DescribeExecution is eventually consistent
+ * (https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html), so
+ * right after the ABORTED, FAILED or TIMED_OUT event it may still say RUNNING. Only a redrive makes
+ * an ended execution run again, and a redrive raises `redriveCount` above the event's (0 when
+ * the event does not carry it) and sets `redriveDate` after the stop: without either, RUNNING is a
+ * stale read, read again with backoff and then overruled
+ * by the event's status, so an aborted run is never left uncleaned.
+ */
+async function settledStatus(
   deps: CleanupDeps,
-  detail: { executionArn: string; status: string },
-): Promise<CleanupReport> {
+  detail: EndedExecution,
+): Promise<{ status: string; redriven: boolean }> {
+  const region = detail.executionArn.split(':')[3];
+  const sfn = deps.clients.sfn(region);
+  const describe = () =>
+    inCall('DescribeExecution', detail.executionArn, () =>
+      sfn.send(new DescribeExecutionCommand({ executionArn: detail.executionArn })),
+    );
+  const redrivenSince = (execution: DescribeExecutionCommandOutput) =>
+    (execution.redriveCount ?? 0) > (detail.redriveCount ?? 0) ||
+    (detail.stopDate !== undefined && (execution.redriveDate?.getTime() ?? 0) > detail.stopDate);
+  let execution = await describe();
+  for (let read = 1; read < STALE_READS; read++) {
+    const status = execution.status ?? detail.status;
+    if (!GOING.has(status) && status !== 'SUCCEEDED') return { status, redriven: false };
+    if (redrivenSince(execution)) return { status, redriven: true };
+    await deps.clock.sleep(STALE_READ_BASE_MS * 2 ** (read - 1));
+    execution = await describe();
+  }
+  const status = execution.status ?? detail.status;
+  if (redrivenSince(execution)) return { status, redriven: true };
+  return GOING.has(status) || status === 'SUCCEEDED'
+    ? { status: detail.status, redriven: false }
+    : { status, redriven: false };
+}
+
+async function cleanUp(deps: CleanupDeps, detail: EndedExecution): Promise<CleanupReport> {
   const { executionArn } = detail;
   const region = executionArn.split(':')[3];
-  const execution = await deps.clients.sfn(region).send(new DescribeExecutionCommand({ executionArn }));
-  const executionStatus = execution.status ?? detail.status;
+  const { status: executionStatus, redriven } = await settledStatus(deps, detail);
   const report: CleanupReport = { executionArn, executionStatus, stoppedTasks: [], rollbacks: [] };
-  if (
-    executionStatus === 'RUNNING' ||
-    executionStatus === 'SUCCEEDED' ||
-    executionStatus === 'PENDING_REDRIVE'
-  ) {
-    return { ...report, note: `the execution is ${executionStatus}; nothing to clean up` };
+  if (redriven) {
+    return { ...report, note: `the execution was redriven and is ${executionStatus}; nothing to clean up` };
   }
 
   const trace = traceRun(await historyOf(deps, region, executionArn));

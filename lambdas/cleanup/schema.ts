@@ -7,6 +7,10 @@ export interface ExecutionStatusChangeEvent {
     executionArn: string;
     stateMachineArn: string;
     status: string;
+    /** How many times the execution had been redriven when it changed status (events since redrives carry it). */
+    redriveCount?: number;
+    /** When it stopped, in milliseconds since the epoch. */
+    stopDate?: number;
   };
 }
 
@@ -20,6 +24,8 @@ const EventSchema = z.looseObject({
       ),
     stateMachineArn: z.string().min(1),
     status: z.string().min(1),
+    redriveCount: z.number().int().nonnegative().nullish(),
+    stopDate: z.number().nullish(),
   }),
 });
 
@@ -31,6 +37,8 @@ export function parseCleanupEvent(event: unknown): ExecutionStatusChangeEvent {
       executionArn: detail.executionArn,
       stateMachineArn: detail.stateMachineArn,
       status: detail.status,
+      ...(typeof detail.redriveCount === 'number' ? { redriveCount: detail.redriveCount } : {}),
+      ...(typeof detail.stopDate === 'number' ? { stopDate: detail.stopDate } : {}),
     },
   };
 }

@@ -8,6 +8,8 @@ import {
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
 import { type ExecutionListItem, paginateListExecutions } from '@aws-sdk/client-sfn';
+import { failureOf, inCall, inPlace } from '../shared/aws-errors.js';
+import { listSome } from '../shared/bounds.js';
 import type { Clients } from '../shared/clients.js';
 import type { Clock } from '../shared/clock.js';
 import type { DeployConfig, EnvironmentConfig } from '../shared/config.js';
@@ -89,6 +91,22 @@ export async function plan(event: PlanEvent, deps: PlanDeps): Promise<Plan> {
 
 /** {@link plan}, with the revision registered or reused for every task definition. */
 export async function planRelease(event: PlanEvent, deps: PlanDeps): Promise<PlanOutcome> {
+  const made: Revision[] = [];
+  try {
+    return await planOutcome(event, deps, made);
+  } catch (error) {
+    throw failureOf(
+      error,
+      'Plan',
+      made.length === 0
+        ? 'nothing was registered yet'
+        : `registered (a retry reuses them, tagged with the release): ${listSome(made)}`,
+    );
+  }
+}
+
+/** {@link planRelease}, recording in `made` each revision it registers. */
+async function planOutcome(event: PlanEvent, deps: PlanDeps, made: Revision[]): Promise<PlanOutcome> {
   const { clients, clock, config } = deps;
   const input = parseReleaseInput(event.input, config);
   await refuseConcurrentExecution(clients, event.stateMachineArn, event.executionArn);
@@ -107,7 +125,11 @@ export async function planRelease(event: PlanEvent, deps: PlanDeps): Promise<Pla
         environment.services.map((service) => ({ environment, service })),
       ),
     ),
-    Promise.all(environments.map((environment) => readEnvironment(environment, clients, describer))),
+    Promise.all(
+      environments.map((environment) =>
+        inPlace(environment.name, () => readEnvironment(environment, clients, describer)),
+      ),
+    ),
     input.rollbackTo === undefined
       ? undefined
       : findSucceededRelease(
@@ -172,7 +194,7 @@ export async function planRelease(event: PlanEvent, deps: PlanDeps): Promise<Pla
       };
     });
   } else {
-    const registrar = new ReleaseRevisions(clients, describer, input);
+    const registrar = new ReleaseRevisions(clients, describer, input, made);
     registered = await Promise.all(
       current.map(async ({ environment, services, oneOff }) => {
         const region = environment.region;
@@ -335,7 +357,9 @@ export async function refuseConcurrentExecution(
     { client: sfn },
     { stateMachineArn, statusFilter: 'RUNNING', maxResults: 100 },
   );
-  for await (const page of pages) running.push(...(page.executions ?? []));
+  await inCall('ListExecutions', stateMachineArn, async () => {
+    for await (const page of pages) running.push(...(page.executions ?? []));
+  });
   const self = running.find((execution) => execution.executionArn === executionArn);
   const other = running
     .filter((execution) => execution.executionArn !== executionArn)
@@ -385,7 +409,9 @@ async function currentServiceDefinitions(
   const wanted = environment.services.map((service) => service.service);
   const pages = await Promise.all(
     chunk(wanted, DESCRIBE_SERVICES_BATCH).map((services) =>
-      ecs.send(new DescribeServicesCommand({ cluster: environment.cluster, services })),
+      inCall('DescribeServices', `${environment.name} (cluster ${environment.cluster})`, () =>
+        ecs.send(new DescribeServicesCommand({ cluster: environment.cluster, services })),
+      ),
     ),
   );
   const running = new Map<string, string>();
@@ -530,6 +556,8 @@ class ReleaseRevisions {
     private readonly clients: PlanClients,
     private readonly describer: TaskDefinitions,
     private readonly input: NewReleaseInput,
+    /** Where each revision this Plan registers is recorded, for the message of a Plan that fails. */
+    private readonly registered: Revision[],
   ) {}
 
   revisionFor(region: string, base: Described): Promise<MadeRevision> {
@@ -541,14 +569,17 @@ class ReleaseRevisions {
   async #reuseOrRegister(region: string, base: Described): Promise<MadeRevision> {
     const reused = await this.#findTagged(region, base.taskDefinition.family);
     if (reused) return { revision: reused, reused: true };
-    const output = await this.clients
-      .ecs(region)
-      .send(new RegisterTaskDefinitionCommand(registrationOf(base, this.input.release, this.input.images)));
+    const output = await inCall('RegisterTaskDefinition', `${base.taskDefinition.family} (${region})`, () =>
+      this.clients
+        .ecs(region)
+        .send(new RegisterTaskDefinitionCommand(registrationOf(base, this.input.release, this.input.images))),
+    );
     const arn = output.taskDefinition?.taskDefinitionArn;
     if (!arn)
       throw new Error(
         `RegisterTaskDefinition for family "${base.taskDefinition.family}" in ${region} returned no ARN.`,
       );
+    this.registered.push(revisionOf(arn));
     return { revision: revisionOf(arn), reused: false };
   }
 

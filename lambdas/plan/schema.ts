@@ -23,6 +23,7 @@ const RELEASE_RULE = '1-64 of A-Z a-z 0-9 . _ -';
 const INPUT_FIELDS = 'release, images, environments, skipMigrations, rollbackTo';
 const show = (value: unknown) => JSON.stringify(value) ?? String(value);
 const IMAGES_EXAMPLE = '{"app": "repo/app:tag"}';
+const EXAMPLE = '{"release": "2026-11-26.3", "images": {"app": "<image URI>"}}';
 
 /**
  * The execution input's schema for this configuration: environments must be configured ones,
@@ -103,7 +104,7 @@ export function releaseInputSchema(config: DeployConfig): z.ZodType<ReleaseInput
         error: (issue) =>
           issue.code === 'unrecognized_keys'
             ? `unknown field; the input takes ${INPUT_FIELDS}`
-            : `expected an object with ${INPUT_FIELDS}, got ${show(issue.input)}`,
+            : `expected an object with ${INPUT_FIELDS}, got ${show(issue.input)}; start the execution with e.g. ${EXAMPLE}`,
       },
     )
     .superRefine((input, context) => {

@@ -5,6 +5,7 @@ import {
   type Tag,
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
+import { inCall, inCallPages } from '../shared/aws-errors.js';
 import type { Clients } from '../shared/clients.js';
 import { familyOf } from '../shared/ecs-tasks.js';
 import { ValidationError } from '../shared/errors.js';
@@ -36,9 +37,9 @@ export class TaskDefinitions {
   }
 
   async #describe(region: string, taskDefinition: string): Promise<Described> {
-    const output = await this.clients
-      .ecs(region)
-      .send(new DescribeTaskDefinitionCommand({ taskDefinition, include: ['TAGS'] }));
+    const output = await inCall('DescribeTaskDefinition', `${taskDefinition} (${region})`, () =>
+      this.clients.ecs(region).send(new DescribeTaskDefinitionCommand({ taskDefinition, include: ['TAGS'] })),
+    );
     const definition = output.taskDefinition;
     if (!definition?.taskDefinitionArn || !definition.family) {
       throw new ValidationError(
@@ -82,7 +83,7 @@ export async function findTaggedRevision(
     { client: ecs },
     { familyPrefix: family, status: 'ACTIVE', sort: 'DESC', maxResults: limit },
   );
-  for await (const page of pages) {
+  for await (const page of inCallPages('ListTaskDefinitions', `${family} (${region})`, pages)) {
     // The prefix also matches longer family names.
     const arns = (page.taskDefinitionArns ?? []).filter((arn) => familyOf(arn) === family);
     for (const arn of arns.slice(0, limit - searched)) {

@@ -1,4 +1,6 @@
 import { ContinueDeploymentCommand, type DeploymentInfo } from '@aws-sdk/client-codedeploy';
+import { failureOf, inCall } from '../shared/aws-errors.js';
+import { listSome } from '../shared/bounds.js';
 import {
   batchGetByRegion,
   type DeploymentDeps,
@@ -57,13 +59,19 @@ export async function retireOldWorkers(deps: RetireDeps, run: RetireRun): Promis
     const deploymentId = run.deploy?.deployments[w.environment.name]?.[w.service.name];
     return deploymentId ? [{ region: w.environment.region, deploymentId }] : [];
   });
-  const infos = await batchGetByRegion(deps.clients.codedeploy, refs);
-  const trafficMoved = await new DeploymentTargets(deps.clients.codedeploy).trafficMoved(
-    refs.flatMap(({ region, deploymentId }) => {
-      const info = infos.get(deploymentId);
-      return info ? [{ region, info }] : [];
-    }),
-  );
+  let infos: Map<string, DeploymentInfo>;
+  let trafficMoved: Set<string>;
+  try {
+    infos = await batchGetByRegion(deps.clients.codedeploy, refs);
+    trafficMoved = await new DeploymentTargets(deps.clients.codedeploy).trafficMoved(
+      refs.flatMap(({ region, deploymentId }) => {
+        const info = infos.get(deploymentId);
+        return info ? [{ region, info }] : [];
+      }),
+    );
+  } catch (error) {
+    throw failureOf(error, 'RetireOldWorkers', 'no termination wait was ended yet');
+  }
 
   const results = await Promise.allSettled(
     workers.map(async (worker): Promise<WorkerReport> => {
@@ -73,9 +81,16 @@ export async function retireOldWorkers(deps: RetireDeps, run: RetireRun): Promis
       const decision = decideRetire(infos.get(deploymentId), trafficMoved.has(deploymentId));
       if (decision.action === 'continue-deployment') {
         try {
-          await deps.clients
-            .codedeploy(worker.environment.region)
-            .send(new ContinueDeploymentCommand({ deploymentId, deploymentWaitType: 'TERMINATION_WAIT' }));
+          await inCall(
+            'ContinueDeployment',
+            `${report.environment}/${report.service} (${deploymentId})`,
+            () =>
+              deps.clients
+                .codedeploy(worker.environment.region)
+                .send(
+                  new ContinueDeploymentCommand({ deploymentId, deploymentWaitType: 'TERMINATION_WAIT' }),
+                ),
+          );
         } catch (error) {
           // It finished between the look and the call: CodeDeploy terminated the originals itself.
           if (!isAlreadyCompleted(error)) throw error;
@@ -92,6 +107,19 @@ export async function retireOldWorkers(deps: RetireDeps, run: RetireRun): Promis
     (worker) =>
       `${worker.environment.name}/${worker.service.name} (deployment group ${worker.service.deploymentGroup})`,
   );
+  if (failed?.allTransient) {
+    const ended = results.flatMap((r) =>
+      r.status === 'fulfilled' && r.value.action === 'continue-deployment'
+        ? [`${r.value.environment}/${r.value.service}`]
+        : [],
+    );
+    const all = failed.count > 1 ? `all that failed: ${failed.what}; ` : '';
+    throw failureOf(
+      failed.cause,
+      'RetireOldWorkers',
+      `${all}termination waits already ended: ${listSome(ended) || 'none'}`,
+    );
+  }
   if (failed) {
     throw new RetireFailedError(
       `Release ${plan.release} is deployed but old workers were not all retired: ${failed.what}. They stop when their deployment's termination wait ends; end it sooner with \`aws deploy continue-deployment --deployment-wait-type TERMINATION_WAIT\`.`,

@@ -1,4 +1,6 @@
 import { type DeploymentInfo, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
+import { failureOf, inCall, inPlace } from '../shared/aws-errors.js';
+import { listSome } from '../shared/bounds.js';
 import {
   batchGetByRegion,
   batchGetDeployments,
@@ -81,8 +83,10 @@ async function rollBackOne(
   switch (action) {
     case 'stop':
       try {
-        await codedeploy.send(
-          new StopDeploymentCommand({ deploymentId: ref.deploymentId, autoRollbackEnabled: true }),
+        await inCall('StopDeployment', ref.deploymentId, () =>
+          codedeploy.send(
+            new StopDeploymentCommand({ deploymentId: ref.deploymentId, autoRollbackEnabled: true }),
+          ),
         );
         return { ...decided, action };
       } catch (error) {
@@ -144,24 +148,47 @@ async function rollBackOne(
 export async function rollBack(deps: DeploymentDeps, run: RollBackRun): Promise<RollbackState> {
   const { plan } = run;
   const planned = plannedServices(deps.config, plan);
-  const refs = run.deploy ? deploymentRefs(run.deploy.deployments) : await findRunDeployments(deps, plan);
-  const deployments = refs.map((ref) => joinPlanned(planned, ref));
-  const infos = await batchGetByRegion(
-    deps.clients.codedeploy,
-    deployments.map(({ ref, planned: p }) => ({
-      region: p.environment.region,
-      deploymentId: ref.deploymentId,
-    })),
-  );
+  let refs: DeploymentRef[];
+  let infos: Map<string, DeploymentInfo>;
+  let deployments: RunDeployment[];
+  try {
+    refs = run.deploy ? deploymentRefs(run.deploy.deployments) : await findRunDeployments(deps, plan);
+    deployments = refs.map((ref) => joinPlanned(planned, ref));
+    infos = await batchGetByRegion(
+      deps.clients.codedeploy,
+      deployments.map(({ ref, planned: p }) => ({
+        region: p.environment.region,
+        deploymentId: ref.deploymentId,
+      })),
+    );
+  } catch (error) {
+    throw failureOf(error, 'RollBack', 'no rollback was started yet');
+  }
 
   const results = await Promise.allSettled(
-    deployments.map((d) => rollBackOne(deps, plan, d, infos.get(d.ref.deploymentId))),
+    deployments.map((d) =>
+      inPlace(`${d.ref.environment}/${d.ref.service} (deployment ${d.ref.deploymentId})`, () =>
+        rollBackOne(deps, plan, d, infos.get(d.ref.deploymentId)),
+      ),
+    ),
   );
   const failed = rejectionSummary(
     results,
     refs,
     (ref) => `${ref.environment}/${ref.service} (deployment ${ref.deploymentId})`,
   );
+  if (failed?.allTransient) {
+    const begun = results.flatMap((r) =>
+      r.status === 'fulfilled' && r.value.action !== 'none'
+        ? [
+            `${r.value.environment}/${r.value.service} ${r.value.action}${r.value.rollbackDeploymentId ? ` ${r.value.rollbackDeploymentId}` : ''}`,
+          ]
+        : [],
+    );
+    // The retry adopts what was begun: stops are idempotent, redeploys found by their marker.
+    const all = failed.count > 1 ? `all that failed: ${failed.what}; ` : '';
+    throw failureOf(failed.cause, 'RollBack', `${all}rollbacks already begun: ${listSome(begun) || 'none'}`);
+  }
   if (failed) {
     throw new RollbackFailedError(
       `Release ${plan.release} could not start every rollback: ${failed.what}. Roll those back by hand in the CodeDeploy console (stop the deployment with rollback, or deploy the previous revision).`,

@@ -1,5 +1,6 @@
 import { type Parameter, paginateGetParametersByPath } from '@aws-sdk/client-ssm';
 import * as z from 'zod';
+import { failureOf, inCall } from './aws-errors.js';
 import type { Clients } from './clients.js';
 import { ValidationError } from './errors.js';
 import { describeIssues } from './schemas.js';
@@ -273,7 +274,11 @@ export function loadConfig(clients: Pick<Clients, 'ssm'>): Promise<DeployConfig>
   }
   let loading = byPath.get(path);
   if (!loading) {
-    loading = readParameters(ssm, path).then((parameters) => assembleConfig(path, parameters));
+    loading = inCall('GetParametersByPath', path, () => readParameters(ssm, path))
+      .catch((error: unknown) => {
+        throw failureOf(error, 'Reading the configuration', 'nothing was done');
+      })
+      .then((parameters) => assembleConfig(path, parameters));
     byPath.set(path, loading);
     const entries = byPath;
     loading.catch(() => entries.delete(path));

@@ -10,6 +10,7 @@ import {
   ListDeploymentTargetsCommand,
   paginateListDeployments,
 } from '@aws-sdk/client-codedeploy';
+import { describeFailure, inCall, inPlace, isTransient } from './aws-errors.js';
 import type { Clients } from './clients.js';
 import type { Clock } from './clock.js';
 import type { DeployConfig, EnvironmentConfig, ServiceConfig } from './config.js';
@@ -39,6 +40,14 @@ export const ACTIVE_STATUSES: DeploymentStatus[] = ['Created', 'Queued', 'InProg
 
 /** Status recorded for a deployment CodeDeploy did not return. */
 export const MISSING = 'Missing';
+
+/**
+ * How long after CreateDeployment a deployment BatchGetDeployments does not return is still taken
+ * as on its way rather than gone: CodeDeploy, like other AWS APIs, may not show a resource it just
+ * made (https://github.com/aws-actions/amazon-ecs-deploy-task-definition/issues/495: a deployment
+ * the console and the API did not show right after it was created).
+ */
+export const MISSING_DEPLOYMENT_GRACE_MS = 60_000;
 
 /** BatchGetDeployments takes at most 25 ids per call. */
 export const BATCH_GET_DEPLOYMENTS_MAX = 25;
@@ -115,7 +124,9 @@ export async function listDeploymentIds(
       createTimeRange: filter.createdAfter ? { start: filter.createdAfter } : undefined,
     },
   );
-  for await (const page of pages) ids.push(...(page.deployments ?? []));
+  await inCall('ListDeployments', `${filter.application}/${filter.deploymentGroup}`, async () => {
+    for await (const page of pages) ids.push(...(page.deployments ?? []));
+  });
   return ids;
 }
 
@@ -127,7 +138,9 @@ export async function batchGetDeployments(
   const unique = [...new Set(ids)];
   const pages = await Promise.all(
     chunk(unique, BATCH_GET_DEPLOYMENTS_MAX).map((deploymentIds) =>
-      codedeploy.send(new BatchGetDeploymentsCommand({ deploymentIds })),
+      inCall('BatchGetDeployments', undefined, () =>
+        codedeploy.send(new BatchGetDeploymentsCommand({ deploymentIds })),
+      ),
     ),
   );
   const byId = new Map<string, DeploymentInfo>();
@@ -155,6 +168,48 @@ export async function batchGetByRegion(
     [...idsByRegion].map(([region, ids]) => batchGetDeployments(codedeployOf(region), ids)),
   );
   return new Map(maps.flatMap((m) => [...m]));
+}
+
+/** What one look read of some deployments. */
+export interface DeploymentsRead {
+  /** The deployments CodeDeploy returned, by id. */
+  infos: Map<string, DeploymentInfo>;
+  /** Ids whose read failed transiently (throttling...), with the failure in words: nothing is known of them. */
+  unread: Map<string, string>;
+}
+
+/**
+ * Reads deployments as `batchGetByRegion` does, for a check: a batch whose read fails transiently
+ * leaves its ids in `unread` instead of failing the look. Any other error is thrown.
+ */
+export async function readDeployments(
+  codedeployOf: (region: string) => CodeDeployClient,
+  refs: ReadonlyArray<{ region: string; deploymentId: string; environment?: string }>,
+): Promise<DeploymentsRead> {
+  const read: DeploymentsRead = { infos: new Map(), unread: new Map() };
+  const byRegion = new Map<string, string[]>();
+  const environmentOfId = new Map<string, string>();
+  for (const ref of refs) {
+    byRegion.set(ref.region, [...(byRegion.get(ref.region) ?? []), ref.deploymentId]);
+    if (ref.environment) environmentOfId.set(ref.deploymentId, ref.environment);
+  }
+  await Promise.all(
+    [...byRegion].flatMap(([region, ids]) =>
+      chunk([...new Set(ids)], BATCH_GET_DEPLOYMENTS_MAX).map(async (batch) => {
+        // An error names the environments the batch reads for, then the Region.
+        const environments = [...new Set(batch.flatMap((id) => environmentOfId.get(id) ?? []))];
+        const where = environments.length > 0 ? `${environments.join(', ')} (${region})` : region;
+        try {
+          const infos = await inPlace(where, () => batchGetDeployments(codedeployOf(region), batch));
+          for (const [id, info] of infos) read.infos.set(id, info);
+        } catch (error) {
+          if (!isTransient(error)) throw error;
+          for (const id of batch) read.unread.set(id, describeFailure(error));
+        }
+      }),
+    ),
+  );
+  return read;
 }
 
 /**
@@ -217,33 +272,44 @@ export async function surveyDeploymentGroups<G extends ReleaseGroup>(
   oursSince?: Date,
 ): Promise<GroupSurvey<G>[]> {
   return Promise.all(
-    groups.map(async (group): Promise<GroupSurvey<G>> => {
-      const codedeploy = clients.codedeploy(group.environment.region);
-      const filter = {
-        application: group.service.application,
-        deploymentGroup: group.service.deploymentGroup,
-      };
-      const marker = deploymentMarker(release, group.environment.name, group.service.name);
-      const active = [
-        ...(
-          await batchGetDeployments(
-            codedeploy,
-            await listDeploymentIds(codedeploy, { ...filter, statuses: ACTIVE_STATUSES }),
-          )
-        ).values(),
-      ];
-      const isOurs = (info: DeploymentInfo) => info.description === marker && !isAutoRollback(info);
-      let ours = active.find(isOurs);
-      if (!ours && oursSince) {
-        [ours] = await findMarkedDeployments(codedeploy, { ...filter, createdAfter: oursSince }, marker);
-      }
-      const foreign = active.filter((info) => !isOurs(info));
-      const trafficMoved = await new DeploymentTargets(clients.codedeploy).trafficMoved(
-        foreign.map((info) => ({ region: group.environment.region, info })),
-      );
-      return { group, marker, ours, foreign, trafficMoved };
-    }),
+    groups.map((group) =>
+      inPlace(`${group.environment.name}/${group.service.name}`, () =>
+        surveyGroup(clients, release, group, oursSince),
+      ),
+    ),
   );
+}
+
+async function surveyGroup<G extends ReleaseGroup>(
+  clients: Pick<Clients, 'codedeploy'>,
+  release: string,
+  group: G,
+  oursSince?: Date,
+): Promise<GroupSurvey<G>> {
+  const codedeploy = clients.codedeploy(group.environment.region);
+  const filter = {
+    application: group.service.application,
+    deploymentGroup: group.service.deploymentGroup,
+  };
+  const marker = deploymentMarker(release, group.environment.name, group.service.name);
+  const active = [
+    ...(
+      await batchGetDeployments(
+        codedeploy,
+        await listDeploymentIds(codedeploy, { ...filter, statuses: ACTIVE_STATUSES }),
+      )
+    ).values(),
+  ];
+  const isOurs = (info: DeploymentInfo) => info.description === marker && !isAutoRollback(info);
+  let ours = active.find(isOurs);
+  if (!ours && oursSince) {
+    [ours] = await findMarkedDeployments(codedeploy, { ...filter, createdAfter: oursSince }, marker);
+  }
+  const foreign = active.filter((info) => !isOurs(info));
+  const trafficMoved = await new DeploymentTargets(clients.codedeploy).trafficMoved(
+    foreign.map((info) => ({ region: group.environment.region, info })),
+  );
+  return { group, marker, ours, foreign, trafficMoved };
 }
 
 /** One foreign deployment: where it is, what it is, and how to get it out of the way. */
@@ -394,8 +460,15 @@ export class DeploymentTargets {
 
   constructor(private readonly codedeployOf: (region: string) => CodeDeployClient) {}
 
-  /** Ids of the deployments among `deployments` whose ECS target Succeeded while they are in flight. */
-  async trafficMoved(deployments: ReadonlyArray<LocatedDeployment>): Promise<Set<string>> {
+  /**
+   * Ids of the deployments among `deployments` whose ECS target Succeeded while they are in flight.
+   * With `unread`, a deployment whose targets could not be read for a transient error is put there
+   * (and not counted as moved) instead of failing the whole look.
+   */
+  async trafficMoved(
+    deployments: ReadonlyArray<LocatedDeployment>,
+    unread?: Map<string, string>,
+  ): Promise<Set<string>> {
     const inFlight = deployments.filter(
       ({ info }) =>
         info.deploymentId !== undefined && (info.status === 'InProgress' || info.status === 'Ready'),
@@ -404,7 +477,14 @@ export class DeploymentTargets {
       inFlight.map(async ({ region, info }) => {
         const id = info.deploymentId as string;
         if (this.moved.has(id) || info.status !== 'InProgress') return;
-        const targets = await this.targetsOf(region, id);
+        let targets: ECSTarget[];
+        try {
+          targets = await this.targetsOf(region, id);
+        } catch (error) {
+          if (!unread || !isTransient(error)) throw error;
+          unread.set(id, describeFailure(error));
+          return;
+        }
         // An ECS deployment has one target, its service; every one of them must have moved.
         if (targets.length > 0 && targets.every((target) => target.status === 'Succeeded'))
           this.moved.add(id);
@@ -443,7 +523,9 @@ export class DeploymentTargets {
       ids = [];
       let nextToken: string | undefined;
       do {
-        const page = await codedeploy.send(new ListDeploymentTargetsCommand({ deploymentId, nextToken }));
+        const page = await inCall('ListDeploymentTargets', `deployment ${deploymentId}`, () =>
+          codedeploy.send(new ListDeploymentTargetsCommand({ deploymentId, nextToken })),
+        );
         ids.push(...(page?.targetIds ?? []));
         nextToken = page?.nextToken;
       } while (nextToken);
@@ -451,7 +533,9 @@ export class DeploymentTargets {
     }
     const pages = await Promise.all(
       chunk(ids, BATCH_GET_TARGETS_MAX).map((targetIds) =>
-        codedeploy.send(new BatchGetDeploymentTargetsCommand({ deploymentId, targetIds })),
+        inCall('BatchGetDeploymentTargets', `deployment ${deploymentId}`, () =>
+          codedeploy.send(new BatchGetDeploymentTargetsCommand({ deploymentId, targetIds })),
+        ),
       ),
     );
     return pages
@@ -510,13 +594,15 @@ export async function createEcsDeployment(
   description: string,
 ): Promise<string> {
   const appSpec = appSpecOf(taskDefinition, service);
-  const created = await codedeploy.send(
-    new CreateDeploymentCommand({
-      applicationName: service.application,
-      deploymentGroupName: service.deploymentGroup,
-      revision: { revisionType: 'AppSpecContent', appSpecContent: appSpec },
-      description,
-    }),
+  const created = await inCall('CreateDeployment', `${service.application}/${service.deploymentGroup}`, () =>
+    codedeploy.send(
+      new CreateDeploymentCommand({
+        applicationName: service.application,
+        deploymentGroupName: service.deploymentGroup,
+        revision: { revisionType: 'AppSpecContent', appSpecContent: appSpec },
+        description,
+      }),
+    ),
   );
   if (!created.deploymentId) {
     throw new DeploymentFailedError(

@@ -93,6 +93,14 @@ export function regionOfArn(arn: string): string {
   return region;
 }
 
+/**
+ * How long after RunTask a task DescribeTasks answers MISSING is still taken as starting. The ECS
+ * API is eventually consistent: a task RunTask started may not show yet, and AWS advises looking
+ * again with backoff for up to about five minutes
+ * (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html).
+ */
+export const MISSING_GRACE_MS = 5 * 60_000;
+
 /** DescribeTasks takes at most 100 tasks per call. */
 export const DESCRIBE_TASKS_MAX = 100;
 

@@ -65,6 +65,16 @@ export class AnnouncementFailedError extends StepdeployError {
   override name = 'AnnouncementFailedError';
 }
 
+/**
+ * An AWS call failed transiently (throttling, a server error, a timeout, the network) after the
+ * SDK's own retries: nothing was decided. Every handler is idempotent, so the state machine runs
+ * it again with backoff (`TRANSIENT_RETRY` in statemachine/invoke.ts); the message names the call,
+ * where it was made and what the handler had already done.
+ */
+export class TransientError extends StepdeployError {
+  override name = 'TransientError';
+}
+
 /** Names of the error classes, as the Catch clauses of the state machine use them. */
 export const ERROR_NAMES = {
   validation: 'ValidationError',
@@ -77,4 +87,5 @@ export const ERROR_NAMES = {
   rollbackFailed: 'RollbackFailedError',
   retireFailed: 'RetireFailedError',
   announcementFailed: 'AnnouncementFailedError',
+  transient: 'TransientError',
 } as const;

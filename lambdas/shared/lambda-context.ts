@@ -47,3 +47,34 @@ export function startWatch(
   const startMs = clock.nowMs();
   return { allows: (sleepMs) => clock.nowMs() - startMs + sleepMs <= watchMs };
 }
+
+/** The longest pause between two looks of a check whose reads keep failing. */
+export const MAX_LOOK_BACKOFF_MS = 60_000;
+
+/**
+ * The pauses of a check between two looks: its poll interval after a look that read everything;
+ * after looks in a row whose reads failed transiently (throttling...), twice as long each time, up
+ * to `MAX_LOOK_BACKOFF_MS`, so a throttled API gets room to recover.
+ */
+export class LookPauses {
+  private failedLooks = 0;
+
+  constructor(private readonly pollMs: number) {}
+
+  /** The pause after a look that read everything (`readAll`) or not. */
+  next(readAll: boolean): number {
+    this.failedLooks = readAll ? 0 : this.failedLooks + 1;
+    const backoffMs = this.pollMs * 2 ** this.failedLooks;
+    return Math.min(backoffMs, Math.max(this.pollMs, MAX_LOOK_BACKOFF_MS));
+  }
+
+  /**
+   * The pause to take before the next look, or undefined when the watch is over: the backoff when
+   * it fits the watch, else the poll interval when that fits.
+   */
+  within(watch: Watch, readAll: boolean): number | undefined {
+    const pauseMs = this.next(readAll);
+    if (watch.allows(pauseMs)) return pauseMs;
+    return pauseMs > this.pollMs && watch.allows(this.pollMs) ? this.pollMs : undefined;
+  }
+}

@@ -47,7 +47,11 @@ export function parseMarker(
 /** Tag keys put on every task a run starts. */
 export const TAGS = {
   release: 'stepdeploy:release',
-  execution: 'stepdeploy:execution',
+  /**
+   * The run's id (`runIdOf`, also the tasks' `startedBy`). Not the execution ARN: execution names
+   * may hold characters ECS tag values do not allow.
+   */
+  run: 'stepdeploy:run',
   environment: 'stepdeploy:environment',
   /** The task phase (`pre-deploy`, `migrate`, `post-deploy`): a step name may be both a pre- and a post-deploy step. */
   phase: 'stepdeploy:phase',

@@ -97,6 +97,8 @@ export const TaskPhaseStateSchema: ZodType<TaskPhaseState> = z.object({
       reason: z.string(),
     }),
   ),
+  omittedFailures: z.number().int().nonnegative().optional(),
+  startedAt: z.string().min(1).optional(),
   stopped: z.array(z.string()).optional(),
 });
 
@@ -111,6 +113,8 @@ export const DeployStateSchema: ZodType<DeployState> = z.object({
   deployments: z.record(z.string(), z.record(z.string(), z.string().min(1))),
   status,
   failures: z.array(z.object({ ...deploymentRef, status: z.string(), reason: z.string() })),
+  omittedFailures: z.number().int().nonnegative().optional(),
+  watchedSince: z.string().min(1).optional(),
 });
 
 /** The rollbacks' state, `$.rollback`. */

@@ -1,4 +1,5 @@
 import { DescribeTasksCommand, paginateListTasks, StopTaskCommand, type Task } from '@aws-sdk/client-ecs';
+import { inCall } from './aws-errors.js';
 import type { Clients } from './clients.js';
 import type { EnvironmentConfig } from './config.js';
 import { chunk, DESCRIBE_TASKS_MAX } from './ecs-tasks.js';
@@ -16,17 +17,22 @@ export async function runTasksOf(
   includeTags = false,
 ): Promise<Task[]> {
   const ecs = clients.ecs(environment.region);
+  const where = `${environment.name} (cluster ${environment.cluster})`;
   const taskArns: string[] = [];
   const pages = paginateListTasks({ client: ecs }, { cluster: environment.cluster, startedBy: runId });
-  for await (const page of pages) taskArns.push(...(page.taskArns ?? []));
+  await inCall('ListTasks', where, async () => {
+    for await (const page of pages) taskArns.push(...(page.taskArns ?? []));
+  });
   const described = await Promise.all(
     chunk(taskArns, DESCRIBE_TASKS_MAX).map((tasks) =>
-      ecs.send(
-        new DescribeTasksCommand({
-          cluster: environment.cluster,
-          tasks,
-          include: includeTags ? ['TAGS'] : undefined,
-        }),
+      inCall('DescribeTasks', where, () =>
+        ecs.send(
+          new DescribeTasksCommand({
+            cluster: environment.cluster,
+            tasks,
+            include: includeTags ? ['TAGS'] : undefined,
+          }),
+        ),
       ),
     ),
   );
@@ -50,7 +56,11 @@ export async function stopRunTasks(
     .map((task) => task.taskArn)
     .filter((taskArn) => taskArn !== undefined);
   await Promise.all(
-    running.map((task) => ecs.send(new StopTaskCommand({ cluster: environment.cluster, task, reason }))),
+    running.map((task) =>
+      inCall('StopTask', `${environment.name} (task ${task})`, () =>
+        ecs.send(new StopTaskCommand({ cluster: environment.cluster, task, reason })),
+      ),
+    ),
   );
   return running;
 }

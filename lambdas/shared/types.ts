@@ -121,6 +121,13 @@ export interface TaskPhaseState {
   tasks: Array<TaskRef & { log?: TaskLog }>;
   status: AggregateStatus;
   failures: TaskFailure[];
+  /** How many failures `failures` leaves out (it lists the first ones only: the state has a size limit). */
+  omittedFailures?: number;
+  /**
+   * ISO time StartTasks started the phase's tasks: DescribeTasks may not show a task yet right
+   * after RunTask (ECS is eventually consistent), so a task missing soon after is still starting.
+   */
+  startedAt?: string;
   /** Set by StopTasks: the tasks it asked ECS to stop. */
   stopped?: string[];
 }
@@ -148,6 +155,13 @@ export interface DeployState {
   /** SUCCEEDED once every deployment succeeded or is only waiting to terminate its original tasks. */
   status: AggregateStatus;
   failures: DeploymentFailure[];
+  /** How many failures `failures` leaves out (it lists the first ones only: the state has a size limit). */
+  omittedFailures?: number;
+  /**
+   * ISO time the deployments were first looked at (set by the first check): BatchGetDeployments
+   * may not return a deployment right after CreateDeployment, so one missing soon after is not failed.
+   */
+  watchedSince?: string;
 }
 
 /** How one deployment is rolled back. */

@@ -1,3 +1,5 @@
+import { failureOf, inPlace } from '../shared/aws-errors.js';
+import { listSome } from '../shared/bounds.js';
 import {
   ACTIVE_STATUSES,
   createEcsDeployment,
@@ -40,7 +42,14 @@ export async function startDeployments(
   const planned = plannedServices(deps.config, plan);
   const ended = endedWaitIds(plan);
   // Plan refused these already; one may have been started since, by hand or by CodeDeploy.
-  const surveys = await surveyDeploymentGroups(deps.clients, plan.release, planned, new Date(plan.startedAt));
+  const surveys = await surveyDeploymentGroups(
+    deps.clients,
+    plan.release,
+    planned,
+    new Date(plan.startedAt),
+  ).catch((error: unknown) => {
+    throw failureOf(error, 'StartDeployments', 'no deployment was created yet');
+  });
   refuseForeignDeployments(
     plan.release,
     surveys,
@@ -52,13 +61,16 @@ export async function startDeployments(
     surveys.map(async (s): Promise<DeploymentRef> => {
       const ref = { environment: s.group.environment.name, service: s.group.service.name };
       if (s.ours?.deploymentId) return { ...ref, deploymentId: s.ours.deploymentId };
-      return { ...ref, deploymentId: await createWhenFree(deps, s, ended, watch) };
+      const deploymentId = await inPlace(`${ref.environment}/${ref.service}`, () =>
+        createWhenFree(deps, s, ended, watch),
+      );
+      return { ...ref, deploymentId };
     }),
   );
 
   const deployments = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const started = () =>
-    deployments.map((d) => `${d.environment}/${d.service} ${d.deploymentId}`).join(', ') || 'none';
+    listSome(deployments.map((d) => `${d.environment}/${d.service} ${d.deploymentId}`)) || 'none';
   const where = (s: GroupSurvey<PlannedService>) =>
     `${s.group.service.application}/${s.group.service.deploymentGroup} (${s.group.environment.name}/${s.group.service.name})`;
   const isFinishing = (r: PromiseSettledResult<DeploymentRef>) =>
@@ -70,6 +82,11 @@ export async function startDeployments(
     where,
   );
   if (failed) {
+    // Throttling says nothing of the groups: the retry adopts what exists and creates the rest.
+    if (failed.allTransient) {
+      const all = failed.count > 1 ? `all that failed: ${failed.what}; ` : '';
+      throw failureOf(failed.cause, 'StartDeployments', `${all}already created: ${started()}`);
+    }
     throw new DeploymentFailedError(
       `Release ${plan.release} could not create every deployment: ${failed.what}. Deployments that exist (${started()}) are rolled back; fix the cause and start the release again.`,
       { cause: failed.cause },

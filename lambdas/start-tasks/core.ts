@@ -10,6 +10,8 @@ import {
   type Task,
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
+import { failureOf, inCall, inPlace, isTransient } from '../shared/aws-errors.js';
+import { listSome } from '../shared/bounds.js';
 import type { Clients } from '../shared/clients.js';
 import type { Clock } from '../shared/clock.js';
 import type { DeployConfig, EnvironmentConfig } from '../shared/config.js';
@@ -72,14 +74,22 @@ type Started = { launch: Launch; taskArn: string };
  */
 export async function startTasks(event: StartTasksEvent, deps: StartTasksDeps): Promise<TaskPhaseState> {
   const { phase, plan } = event;
-  const launches = (
-    await Promise.all(
-      plan.environments.map((name) => launchesOf(environmentOf(deps.config, name), event, deps)),
-    )
-  ).flat();
-  if (launches.length === 0) return { phase, tasks: [], status: 'SUCCEEDED', failures: [] };
-
-  const found = await startedEarlier(launches, event, deps.clients);
+  let launches: Launch[];
+  let found: Map<string, string>;
+  try {
+    launches = (
+      await Promise.all(
+        plan.environments.map((name) =>
+          inPlace(name, () => launchesOf(environmentOf(deps.config, name), event, deps)),
+        ),
+      )
+    ).flat();
+    if (launches.length === 0) return { phase, tasks: [], status: 'SUCCEEDED', failures: [] };
+    found = await startedEarlier(launches, event, deps.clients);
+  } catch (error) {
+    throw failureOf(error, 'StartTasks', 'no task was started yet');
+  }
+  const startedAt = new Date(deps.clock.nowMs()).toISOString();
   const adopted: Started[] = [];
   const toStart: Launch[] = [];
   for (const launch of launches) {
@@ -91,14 +101,27 @@ export async function startTasks(event: StartTasksEvent, deps: StartTasksDeps): 
   const tokenTtlMs = deps.tokenTtlMs ?? RUN_TASK_TOKEN_TTL_MS;
   if (toStart.length > 0 && ageMs >= tokenTtlMs) throw staleRun(event, toStart, tokenTtlMs);
 
-  const results = await Promise.allSettled(toStart.map((launch) => runTask(launch, event, deps.clients)));
+  const results = await Promise.allSettled(
+    toStart.map((launch) =>
+      inCall('RunTask', launchKey(launch.environment.name, launch.task.step), () =>
+        runTask(launch, event, deps.clients),
+      ),
+    ),
+  );
   const started: Started[] = [...adopted];
   const failures: TaskFailure[] = [];
+  const transient: unknown[] = [];
   results.forEach((result, index) => {
     const { environment, task } = toStart[index];
     let reason: string;
-    if (result.status === 'rejected') reason = errorText(result.reason);
-    else if ('reason' in result.value) reason = result.value.reason;
+    if (result.status === 'rejected') {
+      // A throttled RunTask says nothing about the task: the retry starts it with the same client token.
+      if (isTransient(result.reason)) {
+        transient.push(result.reason);
+        return;
+      }
+      reason = errorText(result.reason);
+    } else if ('reason' in result.value) reason = result.value.reason;
     else {
       started.push(result.value);
       return;
@@ -111,6 +134,15 @@ export async function startTasks(event: StartTasksEvent, deps: StartTasksDeps): 
     });
   });
   if (failures.length > 0) throw await abandon(phase, started, failures, deps.clients);
+  if (transient.length > 0) {
+    const others = transient.length > 1 ? `${transient.length - 1} other RunTask failed so too; ` : '';
+    const kept = started.map(({ launch }) => launchKey(launch.environment.name, launch.task.step));
+    throw failureOf(
+      transient[0],
+      'StartTasks',
+      `${others}already started (kept for the retry): ${listSome(kept) || 'none'}`,
+    );
+  }
 
   const order = new Map(launches.map((launch, index) => [launch, index]));
   started.sort((a, b) => (order.get(a.launch) ?? 0) - (order.get(b.launch) ?? 0));
@@ -134,6 +166,7 @@ export async function startTasks(event: StartTasksEvent, deps: StartTasksDeps): 
     }),
     status: 'RUNNING',
     failures: [],
+    startedAt,
   };
 }
 
@@ -156,7 +189,9 @@ async function launchesOf(
       `event.plan.oneOff.${environment.name}: missing; Plan records the one-off revision of every environment it plans.`,
     );
   }
-  const definition = await describe(deps.clients.ecs(environment.region), revision);
+  const definition = await inCall('DescribeTaskDefinition', `${environment.name} (${revision})`, () =>
+    describe(deps.clients.ecs(environment.region), revision),
+  );
   return tasks.map((task) => ({
     environment,
     revision,
@@ -212,12 +247,8 @@ export async function startedEarlier(
   const rank = (task: Task) => [task.lastStatus === 'STOPPED' ? 0 : 1, task.createdAt?.getTime() ?? 0];
   const found = new Map<string, Task>();
   for (const task of described.flat()) {
-    if (
-      task.startedBy !== event.plan.runId ||
-      tagOf(task, TAGS.execution) !== event.executionArn ||
-      tagOf(task, TAGS.phase) !== event.phase
-    )
-      continue;
+    // startedBy is the run's id: the execution's tasks, whatever its name.
+    if (task.startedBy !== event.plan.runId || tagOf(task, TAGS.phase) !== event.phase) continue;
     const environment = tagOf(task, TAGS.environment);
     const step = tagOf(task, TAGS.step);
     if (!environment || !step) continue;
@@ -237,13 +268,16 @@ async function stoppedRunTasksOf(
   runId: string,
 ): Promise<Task[]> {
   const ecs = clients.ecs(environment.region);
+  const where = `${environment.name} (cluster ${environment.cluster})`;
   const taskArns: string[] = [];
   const pages = paginateListTasks(
     { client: ecs },
     { cluster: environment.cluster, family: environment.taskDefinition, desiredStatus: 'STOPPED' },
   );
   try {
-    for await (const page of pages) taskArns.push(...(page.taskArns ?? []));
+    await inCall('ListTasks', where, async () => {
+      for await (const page of pages) taskArns.push(...(page.taskArns ?? []));
+    });
   } catch (error) {
     // Should ECS refuse these filters together, the stopped tasks go unseen: the client token
     // still covers a young run, and an old one is refused rather than started again.
@@ -252,7 +286,9 @@ async function stoppedRunTasksOf(
   }
   const described = await Promise.all(
     chunk(taskArns, DESCRIBE_TASKS_MAX).map((tasks) =>
-      ecs.send(new DescribeTasksCommand({ cluster: environment.cluster, tasks, include: ['TAGS'] })),
+      inCall('DescribeTasks', where, () =>
+        ecs.send(new DescribeTasksCommand({ cluster: environment.cluster, tasks, include: ['TAGS'] })),
+      ),
     ),
   );
   return described.flatMap((output) => output.tasks ?? []).filter((task) => task.startedBy === runId);
@@ -315,7 +351,8 @@ export function runTaskInput(launch: Launch, event: StartTasksEvent): RunTaskCom
     overrides: { containerOverrides: [{ name: task.container, command: task.command }] },
     tags: [
       { key: TAGS.release, value: event.plan.release },
-      { key: TAGS.execution, value: event.executionArn },
+      // The run's id, not the execution ARN: an execution name may hold characters a tag value may not (! ' ( )).
+      { key: TAGS.run, value: event.plan.runId },
       { key: TAGS.environment, value: environment.name },
       { key: TAGS.phase, value: event.phase },
       { key: TAGS.step, value: task.step },

@@ -1,3 +1,5 @@
+import { failureOf } from '../shared/aws-errors.js';
+import { boundFailures } from '../shared/bounds.js';
 import { causeText } from '../shared/caught-error.js';
 import type { Clients } from '../shared/clients.js';
 import type { Clock } from '../shared/clock.js';
@@ -48,13 +50,23 @@ export function failuresOf(event: Pick<StopTasksEvent, 'phase' | 'state' | 'erro
  * too. Stopping is idempotent and harmless when nothing runs.
  */
 export async function stopTasks(event: StopTasksEvent, deps: StopTasksDeps): Promise<TaskPhaseState> {
-  const failures = failuresOf(event);
-  const reason = stopReasonOf(failures);
-  const stopped = await Promise.all(
+  const bounded = boundFailures(failuresOf(event));
+  const reason = stopReasonOf(bounded.failures);
+  const results = await Promise.allSettled(
     event.plan.environments.map((name) =>
       stopRunTasks(deps.clients, environmentOf(deps.config, name), event.plan.runId, reason),
     ),
   );
+  const stopped = results.flatMap((result) => (result.status === 'fulfilled' ? result.value : []));
+  const failed = results.find((result) => result.status === 'rejected');
+  if (failed) {
+    throw failureOf(
+      failed.reason,
+      'StopTasks',
+      `the tasks of the other environments were asked to stop (${stopped.length}); a retry stops what still runs`,
+    );
+  }
+  const omitted = bounded.omitted + (event.state?.omittedFailures ?? 0);
   return {
     phase: event.phase,
     tasks: (event.state?.tasks ?? []).map(({ environment, step, taskArn }) => ({
@@ -63,7 +75,8 @@ export async function stopTasks(event: StopTasksEvent, deps: StopTasksDeps): Pro
       taskArn,
     })),
     status: 'FAILED',
-    failures,
-    stopped: stopped.flat(),
+    failures: bounded.failures,
+    ...(omitted > 0 ? { omittedFailures: omitted } : {}),
+    stopped,
   };
 }

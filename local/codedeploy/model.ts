@@ -236,10 +236,14 @@ export class CodeDeployModel {
         `deploymentIds holds ${deploymentIds.length} ids; BatchGetDeployments takes at most 25 per call.`,
       );
     }
+    const nowMs = this.deps.clock.nowMs();
     const infos = deploymentIds.flatMap((id) => {
       checkDeploymentId(id);
       const d = this.deployments.get(id);
-      return d && d.region === region ? [deploymentInfo(d)] : [];
+      if (!d || d.region !== region) return [];
+      // AWS time since it was created: the lag is given, like every wait, before the time scale.
+      const ageMs = (nowMs - d.createTimeMs) * this.deps.clock.timeScale;
+      return this.deps.faults.lagging('codedeploy', ageMs) ? [] : [deploymentInfo(d)];
     });
     return { deploymentsInfo: infos };
   }

@@ -12,7 +12,7 @@ import type { Faults } from '../faults.js';
 import { AWSLOGS_DEFAULT_INTERVAL_MS } from '../logs/awslogs-driver.js';
 import type { LogsModel } from '../logs/logs-model.js';
 import { ACCOUNT_ID } from '../server.js';
-import { ResourceTags } from './resource-tags.js';
+import { ResourceTags, validateTags } from './resource-tags.js';
 import { type CreateServiceOptions, type ServiceRecord, Services, type TaskSetRecord } from './services.js';
 import { TaskDefinitions } from './task-definitions.js';
 import { type TaskRecord, Tasks } from './tasks.js';
@@ -77,6 +77,7 @@ export class EcsModel {
 
   /** Creates a cluster (or returns the existing one of that name). */
   createCluster(region: string, name = 'default', tags: Tag[] = [], capacity: ClusterCapacity = {}): Cluster {
+    validateTags(tags);
     const arn = `arn:aws:ecs:${region}:${ACCOUNT_ID}:cluster/${name}`;
     const existing = this.clusters.get(arn);
     if (existing) return existing;
@@ -174,6 +175,7 @@ export class EcsModel {
         `The specified resource ${arn} does not exist; check the ARN.`,
       );
     }
+    validateTags(tags, this.tags.of(arn));
     this.tags.merge(arn, tags);
   }
 

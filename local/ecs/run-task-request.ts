@@ -8,6 +8,7 @@ import type {
 } from '@aws-sdk/client-ecs';
 import { AwsError } from '../aws-error.js';
 import type { LocalClock } from '../clock.js';
+import { validateTags } from './resource-tags.js';
 
 /** How long a RunTask client token keeps answering with the tasks it started. */
 export const CLIENT_TOKEN_TTL_MS = 86_400_000;
@@ -52,6 +53,7 @@ export function validateRunTask(definition: TaskDefinition, request: RunTaskRequ
       );
     }
   }
+  validateTags(request.tags);
   if (request.propagateTags === 'SERVICE') {
     throw new AwsError(
       'InvalidParameterException',

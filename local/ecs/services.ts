@@ -12,7 +12,7 @@ import type {
 import { AwsError } from '../aws-error.js';
 import type { LocalClock } from '../clock.js';
 import { ACCOUNT_ID } from '../server.js';
-import type { ResourceTags } from './resource-tags.js';
+import { type ResourceTags, validateTags } from './resource-tags.js';
 import type { TaskDefinitions } from './task-definitions.js';
 import type { Tasks } from './tasks.js';
 
@@ -94,6 +94,7 @@ export class Services {
 
   /** Creates a service and starts its first task set (PRIMARY) with `desiredCount` tasks. */
   async create(options: CreateServiceOptions): Promise<ServiceRecord> {
+    validateTags(options.tags);
     const cluster = this.deps.cluster(options.region, options.cluster);
     const clusterName = cluster.clusterName as string;
     const serviceArn = `arn:aws:ecs:${options.region}:${ACCOUNT_ID}:service/${clusterName}/${options.name}`;

@@ -1,7 +1,7 @@
 import type { Compatibility, RegisterTaskDefinitionRequest, TaskDefinition } from '@aws-sdk/client-ecs';
 import { AwsError, required } from '../aws-error.js';
 import { ACCOUNT_ID } from '../server.js';
-import type { ResourceTags } from './resource-tags.js';
+import { type ResourceTags, validateTags } from './resource-tags.js';
 
 /** The Region of an ECS ARN. */
 const regionOf = (arn: string | undefined) => arn?.split(':')[3];
@@ -21,6 +21,7 @@ export class TaskDefinitions {
    * runs, and only an `awsvpc` definition is Fargate-compatible.
    */
   register(region: string, request: RegisterTaskDefinitionRequest): TaskDefinition {
+    validateTags(request.tags);
     const family = required(request.family, 'family', 'ClientException');
     if (!/^[A-Za-z0-9_-]{1,255}$/.test(family)) {
       throw new AwsError(

@@ -519,8 +519,12 @@ export class Tasks {
     const failures: Failure[] = [];
     for (const ref of refs) {
       const record = this.record(region, clusterRef, ref);
-      if (record && record.task.clusterArn === cluster.clusterArn && this.visible(record))
-        tasks.push(this.describe(record.task.taskArn as string, includeTags));
+      const shown =
+        record &&
+        record.task.clusterArn === cluster.clusterArn &&
+        this.visible(record) &&
+        !this.deps.faults.lagging('ecs', this.elapsedMs(record.task.createdAt?.getTime() ?? 0));
+      if (record && shown) tasks.push(this.describe(record.task.taskArn as string, includeTags));
       else failures.push({ arn: ref, reason: 'MISSING' });
     }
     return { tasks, failures };

@@ -10,8 +10,10 @@ import {
 import { AwsError } from '../aws-error.js';
 import type { LocalClock } from '../clock.js';
 import type { BusEvent } from '../events/events-model.js';
+import type { Faults } from '../faults.js';
 import { offsetPage } from '../page-token.js';
 import { ACCOUNT_ID } from '../server.js';
+import { engineDefinition } from './engine-definition.js';
 import { type EngineEvent, ExecutionHistory, historyEventOnWire, jsonText } from './history.js';
 import { type LambdaFunctions, LambdaInvocationError } from './lambda-functions.js';
 
@@ -140,6 +142,8 @@ export interface StepFunctionsDeps {
   clock: LocalClock;
   /** Where execution status changes go (EventBridge), so rules on them fire. */
   events: { emit(event: BusEvent): unknown };
+  /** The `describe-lag` fault makes DescribeExecution lag behind an execution's end. */
+  faults: Pick<Faults, 'lagging'>;
 }
 
 const NAME_CHARACTERS = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/]{1,80}$/;
@@ -236,9 +240,9 @@ export class StepFunctionsModel {
     let engine: StateMachine;
     try {
       parsed = JSON.parse(input.definition ?? '') as StateMachineDefinition;
-      engine = new StateMachine(this.scaled(parsed), {
-        validationOptions: { checkArn: false, checkPaths: false },
-      });
+      // Validated as given; run as the engine needs it (scaled waits may be fractional).
+      new StateMachine(parsed, { validationOptions: { checkArn: false, checkPaths: false } });
+      engine = new StateMachine(this.scaled(parsed), { validationOptions: { noValidate: true } });
     } catch (error) {
       throw new AwsError(
         'InvalidDefinition',
@@ -260,15 +264,9 @@ export class StepFunctionsModel {
     return { stateMachineArn: arn, creationDate: record.creationMs / 1000 };
   }
 
-  /**
-   * The definition with its execution timeout shortened by the time scale (whole seconds, as
-   * ASL has them). Task timeouts stay real: a handler's scaled waits shrink, but its SDK calls,
-   * retries and the processes it starts take real time, which a scaled task timeout would cut.
-   */
+  /** The definition as the engine runs it: timeouts and retry intervals scaled (see `engineDefinition`). */
   private scaled(definition: StateMachineDefinition): StateMachineDefinition {
-    if (definition.TimeoutSeconds === undefined) return definition;
-    const timeoutSeconds = Math.max(1, Math.ceil(definition.TimeoutSeconds / this.deps.clock.timeScale));
-    return { ...definition, TimeoutSeconds: timeoutSeconds };
+    return engineDefinition(definition, this.deps.clock.timeScale);
   }
 
   private machine(arn: string | undefined): StateMachineRecord {
@@ -464,14 +462,14 @@ export class StepFunctionsModel {
     });
   }
 
-  /** Lambda tasks run in process; retry intervals and Wait states shrink by the time scale. */
+  /**
+   * Lambda tasks run in process; Wait states shrink by the time scale (retry intervals are scaled
+   * in the definition, where BackoffRate, MaxDelaySeconds and the jitter still apply to them).
+   */
   private overrides(execution: Execution, current: () => boolean): Overrides {
     const scale = this.deps.clock.timeScale;
-    const overrides: Required<
-      Pick<Overrides, 'taskResourceLocalHandlers' | 'retryIntervalOverrides' | 'waitTimeOverrides'>
-    > = {
+    const overrides: Required<Pick<Overrides, 'taskResourceLocalHandlers' | 'waitTimeOverrides'>> = {
       taskResourceLocalHandlers: {},
-      retryIntervalOverrides: {},
       waitTimeOverrides: {},
     };
     for (const [name, state] of allStates(execution.machine.parsed.States)) {
@@ -479,11 +477,6 @@ export class StepFunctionsModel {
         const resource = state.Resource;
         overrides.taskResourceLocalHandlers[name] = (input) =>
           this.runTask(execution, name, resource, input, current);
-      }
-      if ((state.Type === 'Task' || state.Type === 'Parallel' || state.Type === 'Map') && state.Retry) {
-        overrides.retryIntervalOverrides[name] = state.Retry.map(
-          (retrier) => ((retrier.IntervalSeconds ?? 1) * 1000) / scale,
-        );
       }
       if (state.Type === 'Wait' && state.Seconds !== undefined) {
         overrides.waitTimeOverrides[name] = (state.Seconds * 1000) / scale;
@@ -678,9 +671,31 @@ export class StepFunctionsModel {
     return { redriveDate: nowMs / 1000 };
   }
 
-  /** DescribeExecution. */
+  /**
+   * DescribeExecution. It is eventually consistent ("may not reflect very recent updates",
+   * https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html): under
+   * a `describe-lag` fault it still reports an execution RUNNING, as it was, shortly after it ended.
+   */
   describeExecution(arn: string | undefined) {
     const e = this.execution(arn);
+    if (
+      e.stopMs !== undefined &&
+      this.deps.faults.lagging('sfn', this.deps.clock.timeScale * (this.deps.clock.nowMs() - e.stopMs))
+    ) {
+      return {
+        executionArn: e.arn,
+        stateMachineArn: e.machine.arn,
+        name: e.name,
+        status: 'RUNNING',
+        startDate: e.startMs / 1000,
+        input: e.input,
+        inputDetails: { included: true },
+        redriveCount: e.redriveCount,
+        redriveStatus: 'NOT_REDRIVABLE',
+        redriveStatusReason: 'Execution is RUNNING and cannot be redriven',
+        ...(e.redriveMs === undefined ? {} : { redriveDate: e.redriveMs / 1000 }),
+      };
+    }
     return {
       executionArn: e.arn,
       stateMachineArn: e.machine.arn,

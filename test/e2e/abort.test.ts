@@ -63,6 +63,25 @@ describe('StopExecution (cancel)', () => {
     await aws().local.events.settle();
     await expectEveryGroupOnPrevious(aws(), executionArn);
   });
+
+  // DescribeExecution "is eventually consistent"
+  // (https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html): right
+  // after the stop it may still say RUNNING, though the execution was not redriven.
+  it('during deploy, DescribeExecution lagging behind the stop: the cleanup still rolls every deployment back', async () => {
+    aws().local.faults.add({ kind: 'deployment-hang', environment: 'au', service: 'web' });
+    const release = releaseNameAt(new Date(), 'e2e-abortlag');
+    const executionArn = await startRelease(aws(), release);
+    await waitForState(aws().clients.sfn, executionArn, 'CheckDeploy');
+    // Ten minutes of AWS time: longer than the cleanup reads again.
+    aws().local.faults.add({ kind: 'describe-lag', service: 'sfn', lagMs: 600_000 });
+
+    await aws().clients.sfn.send(new StopExecutionCommand({ executionArn, cause: 'cancelled in a test' }));
+    const end = await waitForExecutionEnd(aws().clients.sfn, executionArn);
+
+    expect(end.status).toBe('ABORTED');
+    await aws().local.events.settle();
+    await expectEveryGroupOnPrevious(aws(), executionArn);
+  });
 });
 
 // EventBridge invokes the cleanup asynchronously and Lambda may hand it the same event twice

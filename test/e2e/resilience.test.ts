@@ -1,3 +1,4 @@
+import { ListTasksCommand } from '@aws-sdk/client-ecs';
 import { describe, expect, it } from 'vitest';
 import {
   DEMO_ENVIRONMENTS,
@@ -7,7 +8,7 @@ import {
   startRelease,
   waitForExecutionEnd,
 } from '../../examples/demo/sample-aws.js';
-import { expectOneOfEach, useSampleAws } from './harness.js';
+import { announcementsOf, expectOneOfEach, planOf, useSampleAws } from './harness.js';
 
 describe('a flaky control plane', () => {
   const aws = useSampleAws();
@@ -73,5 +74,55 @@ describe('a flaky control plane', () => {
     expect(refused.cause).toContain(first);
     const finished = await waitForExecutionEnd(aws().clients.sfn, firstArn);
     expect(finished.status, `${finished.error}: ${finished.cause}`).toBe('SUCCEEDED');
+  });
+
+  // Reads lag behind writes: DescribeTasks may answer a task RunTask just started MISSING
+  // (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html, eventual consistency),
+  // and a deployment CreateDeployment just made may be missing from BatchGetDeployments
+  // (https://github.com/aws-actions/amazon-ecs-deploy-task-definition/issues/495).
+  it('reads that lag behind RunTask and CreateDeployment within the grace decide nothing: the run succeeds with one of each', async () => {
+    // The first look at the first phase's tasks and at the deployments finds none of them: one
+    // lagging answer per task and per deployment (at this time scale a second of the local AWS's
+    // own work is a hundred of AWS time, so the count, not lagMs, bounds the lag).
+    aws().local.faults.add([
+      { kind: 'describe-lag', service: 'ecs', lagMs: 3_600_000, count: DEMO_ENVIRONMENTS.length },
+      { kind: 'describe-lag', service: 'codedeploy', lagMs: 3_600_000, count: 6 },
+    ]);
+    const release = releaseNameAt(new Date(), 'e2e-lag');
+
+    const executionArn = await startRelease(aws(), release);
+    const end = await waitForExecutionEnd(aws().clients.sfn, executionArn);
+
+    expect(end.status, `${end.error}: ${end.cause}`).toBe('SUCCEEDED');
+    expect(aws().local.faults.list(), 'every lagging answer was given').toEqual([]);
+    await expectOneOfEach(aws(), executionArn, release);
+    expect((await announcementsOf(aws(), release)).map((event) => event['detail-type'])).toEqual([
+      'Release Succeeded',
+    ]);
+  });
+
+  it('a task ECS still does not show once the grace is over fails the phase, naming it, and the run is announced failed', async () => {
+    // Ten minutes of AWS time: past the checks' five-minute grace after RunTask.
+    aws().local.faults.add({ kind: 'describe-lag', service: 'ecs', lagMs: 600_000 });
+    const release = releaseNameAt(new Date(), 'e2e-lagpast');
+
+    const executionArn = await startRelease(aws(), release);
+    const end = await waitForExecutionEnd(aws().clients.sfn, executionArn);
+    aws().local.faults.clear();
+
+    expect(end.status).toBe('FAILED');
+    expect(end.cause).toMatch(
+      /ECS does not show the task \(MISSING\) although the phase started over 5 minutes ago/,
+    );
+    const { runId } = await planOf(aws(), executionArn);
+    for (const environment of DEMO_ENVIRONMENTS) {
+      const running = await aws().clients.ecs.send(
+        new ListTasksCommand({ cluster: `stepdeploy-demo-${environment}`, startedBy: runId }),
+      );
+      expect(running.taskArns, `${environment}: tasks of the run still running`).toEqual([]);
+    }
+    expect((await announcementsOf(aws(), release)).map((event) => event['detail-type'])).toEqual([
+      'Release Failed',
+    ]);
   });
 });

@@ -142,7 +142,7 @@ describe('task phases against ECS client tokens and forgotten tasks', () => {
         environment: 'us',
         step: 'migrate',
         exitCode: null,
-        reason: expect.stringMatching(/^ECS no longer shows the task \(MISSING\)/),
+        reason: expect.stringMatching(/^ECS does not show the task \(MISSING\)/),
       }),
     );
   });

@@ -206,6 +206,42 @@ describe('task faults', () => {
   });
 });
 
+describe('describe-lag fault', () => {
+  // DescribeTasks is eventually consistent: a task RunTask just started may not show yet
+  // (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html, "eventual consistency").
+  it('answers a task MISSING within lagMs of RunTask, one answer per count, then shows it', async () => {
+    // Prepare
+    local.faults.add(parseFaults({ kind: 'describe-lag', service: 'ecs', lagMs: 600_000, count: 1 }));
+    const { tasks } = await runMigration('eu');
+    const taskArn = tasks?.[0]?.taskArn as string;
+
+    // Act
+    const lagging = await ecs.send(new DescribeTasksCommand({ cluster: 'eu', tasks: [taskArn] }));
+    const caughtUp = await ecs.send(new DescribeTasksCommand({ cluster: 'eu', tasks: [taskArn] }));
+
+    // Assess
+    expect(lagging.tasks).toEqual([]);
+    expect(lagging.failures).toEqual([{ arn: taskArn, reason: 'MISSING' }]);
+    expect(caughtUp.tasks?.map((task) => task.taskArn)).toEqual([taskArn]);
+    expect(local.faults.list()).toEqual([]);
+  });
+
+  it('leaves a task older than lagMs alone and keeps the fault', async () => {
+    // Prepare
+    const { tasks } = await runMigration('eu');
+    const taskArn = tasks?.[0]?.taskArn as string;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    local.faults.add(parseFaults({ kind: 'describe-lag', service: 'ecs', lagMs: 1, count: 1 }));
+
+    // Act
+    const described = await ecs.send(new DescribeTasksCommand({ cluster: 'eu', tasks: [taskArn] }));
+
+    // Assess
+    expect(described.tasks).toHaveLength(1);
+    expect(local.faults.list()).toHaveLength(1);
+  });
+});
+
 describe('Faults', () => {
   it.each([
     [{ environment: 'eu', step: 'migrate', cluster: 'eu' }, true],

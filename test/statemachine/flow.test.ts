@@ -76,7 +76,7 @@ describe('the synthesized definition', () => {
     });
   });
 
-  it('retries Lambda service errors and the function’s timeout on every task; Deploy also a group still finishing', () => {
+  it('retries Lambda service errors, the function’s timeout and TransientError, and only those, on every task; Deploy also a group still finishing', () => {
     const tasks = Object.entries(definition.States).filter(([, s]) => s.Type === 'Task');
     expect(tasks.length).toBe(19);
     for (const [name, task] of tasks) {
@@ -101,6 +101,14 @@ describe('the synthesized definition', () => {
           JitterStrategy: 'FULL',
         },
         { ErrorEquals: ['Sandbox.Timedout'], IntervalSeconds: 1, BackoffRate: 2, MaxAttempts: 2 },
+        {
+          ErrorEquals: ['TransientError'],
+          IntervalSeconds: 5,
+          BackoffRate: 2,
+          MaxAttempts: 6,
+          MaxDelaySeconds: 60,
+          JitterStrategy: 'FULL',
+        },
         ...finishing,
       ]);
     }
@@ -120,7 +128,7 @@ describe('the synthesized definition', () => {
       Resource: expect.stringMatching(/^arn:aws:lambda:/),
       ResultPath: '$.plan',
       Parameters: {
-        'input.$': '$',
+        'input.$': '$$.Execution.Input',
         'executionArn.$': '$$.Execution.Id',
         'stateMachineArn.$': '$$.StateMachine.Id',
       },
@@ -179,10 +187,8 @@ describe('task phases', () => {
 });
 
 describe('error routes', () => {
-  it('Plan errors go to Announce in $.error', () => {
-    expect(state('Plan').Catch).toEqual([
-      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Announce' },
-    ]);
+  it('Plan errors go to Announce as the whole state, which any input, object or not, can take', () => {
+    expect(state('Plan').Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$', Next: 'Announce' }]);
   });
 
   it('a foreign deployment goes straight to Announce; any other deploy error rolls back', () => {
@@ -230,7 +236,7 @@ describe('error routes', () => {
 
   it('Announce decides: Succeed on SUCCEEDED, else Fail with the announced error and cause', () => {
     expect(state('Announce')).toMatchObject({
-      Parameters: { 'state.$': '$', 'executionArn.$': '$$.Execution.Id' },
+      Parameters: { 'state.$': '$', 'executionArn.$': '$$.Execution.Id', 'input.$': '$$.Execution.Input' },
       ResultPath: '$.announce',
       Next: 'Released?',
     });

@@ -20,6 +20,7 @@ import type { LambdaContext } from '../../lambdas/shared/lambda-context.js';
 import { handler as startDeployments } from '../../lambdas/start-deployments/handler.js';
 import { handler as startTasks } from '../../lambdas/start-tasks/handler.js';
 import { handler as stopTasks } from '../../lambdas/stop-tasks/handler.js';
+import { engineDefinition } from '../../local/stepfunctions/engine-definition.js';
 import {
   type AslDefinition,
   extractDefinition,
@@ -136,7 +137,10 @@ async function run(input: JsonValue, prepare: (aws: FakeAws) => void = () => {})
         (await HANDLERS[verb as Exclude<Verb, 'cleanup'>](event, LOOK_ONCE)) as JsonValue,
     ]),
   );
-  const machine = new StateMachine(definition as ConstructorParameters<typeof StateMachine>[0]);
+  // As the local AWS runs it: aws-local-stepfunctions reads `ResultPath: "$"` otherwise than AWS.
+  const machine = new StateMachine(
+    engineDefinition(definition as ConstructorParameters<typeof StateMachine>[0]),
+  );
   const execution = machine.run(input, {
     overrides: { taskResourceLocalHandlers: localHandlers },
     context: {

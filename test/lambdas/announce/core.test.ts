@@ -10,9 +10,9 @@ import {
 } from '../../../lambdas/announce/core.js';
 import type { AnnounceState } from '../../../lambdas/announce/schema.js';
 import { createClients } from '../../../lambdas/shared/clients.js';
-import { AnnouncementFailedError } from '../../../lambdas/shared/errors.js';
+import { AnnouncementFailedError, TransientError } from '../../../lambdas/shared/errors.js';
 import type { DeployState, RollbackState, TaskPhaseState } from '../../../lambdas/shared/types.js';
-import { EXECUTION_ARN, fakeClock, taskPlan, testConfig } from '../shared/fixtures.js';
+import { EXECUTION_ARN, fakeClock, taskPlan, testConfig, throttled } from '../shared/fixtures.js';
 
 const events = mockClient(EventBridgeClient);
 const deps: AnnounceDeps = {
@@ -240,6 +240,25 @@ describe('announcementOf', () => {
     );
   });
 
+  it('puts the caught error first in the cause of a release rolled back after a check failed on it', () => {
+    const announcement = announcementOf({
+      ...base,
+      deploy: { deployments: { us: { web: 'd-US1' } }, status: 'RUNNING', failures: [] },
+      error: lambdaError(
+        'AccessDeniedException',
+        'CheckDeployments: BatchGetDeployments on eu (eu-west-1) failed: not authorized; nothing was decided; us/web had succeeded when last looked at.',
+      ),
+      rollback: rolledBack('SUCCEEDED'),
+    });
+
+    expect(announcement.cause?.split('\n')).toEqual([
+      'AccessDeniedException: CheckDeployments: BatchGetDeployments on eu (eu-west-1) failed: not authorized; nothing was decided; us/web had succeeded when last looked at.',
+      'rollbacks succeeded:',
+      '  eu/web: none: Failed',
+      '  us/web: redeploy via d-US2: Succeeded',
+    ]);
+  });
+
   it('shows the readable message of a caught Lambda error', () => {
     const announcement = announcementOf({
       environments: ['us', 'mars'],
@@ -370,6 +389,17 @@ describe('announce', () => {
     expect(events).toHaveReceivedCommandWith(PutEventsCommand, {
       Entries: [expect.objectContaining({ DetailType: 'Release Succeeded' })],
     });
+  });
+
+  it('raises a TransientError saying what was not announced when PutEvents is throttled past the SDK retries', async () => {
+    events.on(PutEventsCommand).rejects(throttled('PutEvents'));
+
+    const announced = announce({ state: base, executionArn: EXECUTION_ARN }, deps);
+
+    await expect(announced).rejects.toThrow(TransientError);
+    await expect(announced).rejects.toThrow(
+      /^Announce: PutEvents on bus releases \(us-east-1\) failed \(ThrottlingException.*; the outcome was not announced: Release 2026-11-26\.3 succeeded in us, eu, au\./,
+    );
   });
 
   it('throws when EventBridge refuses the entry', async () => {

@@ -47,6 +47,39 @@ describe('announce handler', () => {
     expect(events).toHaveReceivedCommandTimes(PutEventsCommand, 1);
   });
 
+  it.each([[], 'x', 42, null, { release: 'r1', images: 7 }])(
+    'announces a run whose input %j Plan refused, the state being the caught error alone',
+    async (input) => {
+      // Prepare: Plan's Catch writes the error as the whole state, whatever the input's JSON type.
+      const state = {
+        Error: 'ValidationError',
+        Cause: JSON.stringify({
+          errorType: 'ValidationError',
+          errorMessage: 'input: expected an object with release, images, environments, skipMigrations',
+        }),
+      };
+
+      // Act
+      const announcement = await handler({ state, executionArn: EXECUTION_ARN, input });
+
+      // Assess
+      expect(announcement).toMatchObject({
+        outcome: 'FAILED',
+        detailType: 'Release Failed',
+        error: 'ValidationError',
+      });
+      expect(announcement.cause).toBe(
+        'ValidationError: input: expected an object with release, images, environments, skipMigrations',
+      );
+      const detail = JSON.parse(
+        events.commandCalls(PutEventsCommand)[0].args[0].input.Entries?.[0]?.Detail ?? '{}',
+      );
+      expect(detail.release).toBe(
+        typeof input === 'object' && input && 'release' in input ? input.release : null,
+      );
+    },
+  );
+
   it.each([
     { event: { state: {} }, message: /^event\.executionArn: / },
     {

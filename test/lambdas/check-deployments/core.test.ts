@@ -13,6 +13,7 @@ import { startWatch } from '../../../lambdas/shared/lambda-context.js';
 import { deploymentIds } from '../../../lambdas/shared/revisions.js';
 import type { DeploymentRef, DeployState } from '../../../lambdas/shared/types.js';
 import { deployment, makeDeps } from '../shared/deployment-fixtures.js';
+import { awsError, throttled } from '../shared/fixtures.js';
 
 const codedeploy = mockClient(CodeDeployClient);
 
@@ -27,6 +28,8 @@ describe('aggregateDeployments', () => {
     moved?: string[];
     /** How long every deployment has been in flight. */
     elapsedMs?: number;
+    /** Deployments that decide nothing this look. */
+    undecided?: string[];
     expected: Pick<DeployState, 'status' | 'failures'>;
   }>([
     {
@@ -132,7 +135,19 @@ describe('aggregateDeployments', () => {
         failures: [{ ...worker, status: 'Missing', reason: 'CodeDeploy did not return deployment d-worker' }],
       },
     },
-  ])('$name', ({ infos, expected, moved, elapsedMs }) => {
+    {
+      name: 'one not returned that decides nothing yet (unread, or just created)',
+      infos: [{ status: 'Succeeded' }],
+      undecided: ['d-worker'],
+      expected: { status: 'RUNNING', failures: [] },
+    },
+    {
+      name: 'one failed while another decides nothing',
+      infos: [{ status: 'Failed', errorInformation: { message: 'boom' } }],
+      undecided: ['d-worker'],
+      expected: { status: 'FAILED', failures: [{ ...web, status: 'Failed', reason: 'boom' }] },
+    },
+  ])('$name', ({ infos, expected, moved, elapsedMs, undecided }) => {
     // Prepare
     const refs = [web, worker];
     const byId = new Map(
@@ -144,6 +159,7 @@ describe('aggregateDeployments', () => {
       trafficMoved: new Set(moved ?? []),
       elapsedMs: () => elapsedMs ?? 0,
       timeoutMs: 7_200_000,
+      undecided: new Set(undecided ?? []),
     });
 
     // Assess
@@ -225,9 +241,161 @@ describe('checkDeployments', () => {
     );
 
     // Assess
-    expect(state).toEqual({ deployments: { us: { web: 'd-web' } }, status: 'RUNNING', failures: [] });
+    expect(state).toEqual({
+      deployments: { us: { web: 'd-web' } },
+      status: 'RUNNING',
+      failures: [],
+      watchedSince: new Date(deps.clock.nowMs() - 10_000).toISOString(),
+    });
     expect(deps.clock.sleeps).toHaveLength(2);
     expect(codedeploy).toHaveReceivedCommandTimes(BatchGetDeploymentsCommand, 3);
+  });
+
+  it('decides nothing on throttled reads: ten in a row back off and hand the state back RUNNING, no failure', async () => {
+    // Prepare: the SDK's own retries are spent on each of these calls.
+    const deps = makeDeps();
+    codedeploy.on(BatchGetDeploymentsCommand).rejects(throttled('BatchGetDeployments'));
+
+    // Act
+    const state = await checkDeployments(
+      deps,
+      { deployments: deploymentIds([web, worker]), status: 'RUNNING', failures: [] },
+      startWatch({ watchSeconds: 600 }, deps.clock),
+    );
+
+    // Assess
+    expect(state.status).toBe('RUNNING');
+    expect(state.failures).toEqual([]);
+    expect(deps.clock.sleeps.slice(0, 5)).toEqual([10_000, 20_000, 40_000, 60_000, 60_000]);
+    expect(codedeploy.commandCalls(BatchGetDeploymentsCommand).length).toBeGreaterThanOrEqual(10);
+  });
+
+  it('acts on a real outcome once the reads answer again, pausing pollSeconds again', async () => {
+    // Prepare
+    const deps = makeDeps();
+    codedeploy
+      .on(BatchGetDeploymentsCommand)
+      .rejectsOnce(throttled())
+      .rejectsOnce(awsError('InternalFailure', 'We encountered an internal error.', 500))
+      .resolvesOnce({ deploymentsInfo: [deployment('d-web', 'us', 'web')] })
+      .resolves({ deploymentsInfo: [deployment('d-web', 'us', 'web', { status: 'Stopped' })] });
+
+    // Act
+    const state = await checkDeployments(
+      deps,
+      { deployments: deploymentIds([web]), status: 'RUNNING', failures: [] },
+      startWatch({ watchSeconds: 600 }, deps.clock),
+    );
+
+    // Assess
+    expect(state.status).toBe('FAILED');
+    expect(state.failures).toEqual([{ ...web, status: 'Stopped', reason: 'deployment stopped' }]);
+    expect(deps.clock.sleeps).toEqual([10_000, 20_000, 5000]);
+  });
+
+  it('fails loudly on a read error that is not transient, naming the call', async () => {
+    // Prepare
+    const deps = makeDeps();
+    codedeploy
+      .on(BatchGetDeploymentsCommand)
+      .rejects(
+        awsError('AccessDeniedException', 'not authorized to perform: codedeploy:BatchGetDeployments'),
+      );
+
+    // Act
+    const checking = checkDeployments(
+      deps,
+      { deployments: deploymentIds([web]), status: 'RUNNING', failures: [] },
+      startWatch({ watchSeconds: 600 }, deps.clock),
+    );
+
+    // Assess
+    await expect(checking).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+      message: expect.stringMatching(
+        /^CheckDeployments: BatchGetDeployments on us \(us-east-1\) failed: not authorized.*; nothing was decided; none had been seen to succeed yet\.$/,
+      ),
+    });
+  });
+
+  it('names the call, the environment and what had already succeeded when a later look fails on an error', async () => {
+    // Prepare: the first look sees us/web succeeded and eu/worker in flight; then eu's read is refused.
+    const deps = makeDeps();
+    codedeploy
+      .on(BatchGetDeploymentsCommand, { deploymentIds: ['d-web'] })
+      .resolves({ deploymentsInfo: [deployment('d-web', 'us', 'web', { status: 'Succeeded' })] });
+    codedeploy
+      .on(BatchGetDeploymentsCommand, { deploymentIds: ['d-worker'] })
+      .resolvesOnce({ deploymentsInfo: [deployment('d-worker', 'eu', 'worker', { status: 'InProgress' })] })
+      .rejects(
+        awsError('AccessDeniedException', 'not authorized to perform: codedeploy:BatchGetDeployments'),
+      );
+    codedeploy.on(ListDeploymentTargetsCommand).resolves({ targetIds: [] });
+
+    // Act
+    const checking = checkDeployments(
+      deps,
+      { deployments: deploymentIds([web, worker]), status: 'RUNNING', failures: [] },
+      startWatch({ watchSeconds: 600 }, deps.clock),
+    );
+
+    // Assess
+    await expect(checking).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+      message: expect.stringMatching(
+        /^CheckDeployments: BatchGetDeployments on eu \(eu-west-1\) failed: not authorized.*; nothing was decided; us\/web had succeeded when last looked at\.$/,
+      ),
+    });
+  });
+
+  it('takes a deployment not returned in the first minute as not visible yet, then fails it Missing', async () => {
+    // Prepare: CodeDeploy may not show a deployment right after CreateDeployment
+    // (https://github.com/aws-actions/amazon-ecs-deploy-task-definition/issues/495).
+    const deps = makeDeps();
+    codedeploy.on(BatchGetDeploymentsCommand).resolves({
+      deploymentsInfo: [deployment('d-web', 'us', 'web', { status: 'Succeeded' })],
+    });
+
+    // Act
+    const state = await checkDeployments(
+      deps,
+      { deployments: deploymentIds([web, worker]), status: 'RUNNING', failures: [] },
+      startWatch({ watchSeconds: 600 }, deps.clock),
+    );
+
+    // Assess
+    expect(state.status).toBe('FAILED');
+    expect(state.failures).toEqual([
+      { ...worker, status: 'Missing', reason: 'CodeDeploy did not return deployment d-worker' },
+    ]);
+    expect(deps.clock.sleeps.reduce((total, ms) => total + ms, 0)).toBe(60_000);
+  });
+
+  it('keeps at most 40 failures in the state, each reason cut, and counts the rest', async () => {
+    // Prepare
+    const refs: DeploymentRef[] = Array.from({ length: 100 }, (_, i) => ({
+      environment: 'us',
+      service: `web${i}`,
+      deploymentId: `d-${i}`,
+    }));
+    codedeploy.on(BatchGetDeploymentsCommand).callsFake((input: { deploymentIds: string[] }) => ({
+      deploymentsInfo: input.deploymentIds.map((id) =>
+        deployment(id, 'us', 'web', { status: 'Failed', errorInformation: { message: 'x'.repeat(5000) } }),
+      ),
+    }));
+
+    // Act
+    const deps = makeDeps();
+    const state = await checkDeployments(
+      deps,
+      { deployments: deploymentIds(refs), status: 'RUNNING', failures: [] },
+      startWatch({ watchSeconds: 600 }, deps.clock),
+    );
+
+    // Assess
+    expect(state.failures).toHaveLength(40);
+    expect(state.omittedFailures).toBe(60);
+    expect(Math.max(...state.failures.map((failure) => failure.reason.length))).toBe(400);
   });
 
   it('asks for 25 deployments per call and per Region', async () => {

@@ -1,4 +1,8 @@
-import { CodeDeployClient, type DeploymentInfo } from '@aws-sdk/client-codedeploy';
+import {
+  BatchGetDeploymentsCommand,
+  CodeDeployClient,
+  type DeploymentInfo,
+} from '@aws-sdk/client-codedeploy';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -11,6 +15,7 @@ import {
 import { startWatch } from '../../../lambdas/shared/lambda-context.js';
 import type { RollbackRef } from '../../../lambdas/shared/types.js';
 import { deployment, makeDeps, serveDeployments } from '../shared/deployment-fixtures.js';
+import { throttled } from '../shared/fixtures.js';
 
 const codedeploy = mockClient(CodeDeployClient);
 
@@ -226,5 +231,29 @@ describe('checkRollbacks', () => {
     expect(state.status).toBe('RUNNING');
     expect(state.rollbacks.map((r) => r.status)).toEqual(['Failed', undefined]);
     expect(deps.clock.sleeps).toEqual([5000, 5000, 5000]);
+  });
+
+  it('decides nothing on throttled reads: the rollbacks stay where they were, and it backs off', async () => {
+    // Prepare: every read is throttled past the SDK's retries.
+    const deps = makeDeps();
+    deployments.push(
+      deployment('d-1', 'us', 'web', { status: 'Stopped', rollbackInfo: { rollbackDeploymentId: 'd-rb' } }),
+      deployment('d-rb', 'us', 'web', { status: 'InProgress' }),
+    );
+    codedeploy.on(BatchGetDeploymentsCommand).rejects(throttled('BatchGetDeployments'));
+
+    // Act
+    const state = await checkRollbacks(
+      deps,
+      { rollbacks: [{ ...base, action: 'stop' }], status: 'RUNNING' },
+      startWatch({ watchSeconds: 100 }, deps.clock),
+    );
+
+    // Assess
+    expect(state).toEqual({ status: 'RUNNING', rollbacks: [{ ...base, action: 'stop' }] });
+    expect(deps.clock.sleeps.slice(0, 3)).toEqual([10_000, 20_000, 40_000]);
+    // Once the backoff no longer fits the watch, it looks every pollSeconds to its end.
+    expect(new Set(deps.clock.sleeps.slice(3))).toEqual(new Set([5000]));
+    expect(deps.clock.sleeps.reduce((total, ms) => total + ms, 0)).toBeLessThanOrEqual(100_000);
   });
 });

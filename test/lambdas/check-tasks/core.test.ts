@@ -11,7 +11,7 @@ import {
 import { createClients } from '../../../lambdas/shared/clients.js';
 import { startWatch } from '../../../lambdas/shared/lambda-context.js';
 import type { TaskPhaseState, TaskRef } from '../../../lambdas/shared/types.js';
-import { fakeClock, testConfig } from '../shared/fixtures.js';
+import { awsError, fakeClock, testConfig, throttled } from '../shared/fixtures.js';
 
 const ecs = mockClient(ECSClient);
 const clients = createClients({ ecs: ECSClient });
@@ -139,7 +139,7 @@ describe('judgeTask', () => {
           taskArn: arnOf('eu'),
           exitCode: null,
           reason:
-            'ECS no longer shows the task (MISSING): it shows a stopped task for about an hour, so its exit code is unknown',
+            'ECS does not show the task (MISSING) although the phase started over 5 minutes ago: ECS shows a new task within minutes of RunTask and a stopped one for about an hour, so its exit code is unknown',
         },
       },
     },
@@ -154,9 +154,24 @@ describe('judgeTask', () => {
           taskArn: arnOf('eu'),
           exitCode: null,
           reason:
-            'ECS no longer shows the task (not returned): it shows a stopped task for about an hour, so its exit code is unknown',
+            'ECS does not show the task (not returned) although the phase started over 5 minutes ago: ECS shows a new task within minutes of RunTask and a stopped one for about an hour, so its exit code is unknown',
         },
       },
+    },
+    {
+      name: 'MISSING within minutes of the phase start: not visible yet (https://github.com/boto/boto3/issues/842)',
+      observation: { container: 'app', missingReason: 'MISSING', starting: true },
+      expected: { outcome: 'running' },
+    },
+    {
+      name: 'stopped with exit 1 within minutes of the phase start: failed all the same',
+      observation: { container: 'app', task: exited(1), starting: true },
+      expected: expect.objectContaining({ outcome: 'failed' }),
+    },
+    {
+      name: 'its read failed transiently: nothing known, still running',
+      observation: { container: 'app', unread: 'DescribeTasks failed (ThrottlingException: Rate exceeded)' },
+      expected: { outcome: 'running' },
     },
   ])('$name', ({ observation, expected }) => {
     expect(judgeTask({ ref: ref('eu'), ...observation })).toEqual(expected);
@@ -312,6 +327,138 @@ describe('checkTasks', () => {
       expect.objectContaining({ environment: 'eu', step: 'migrate', taskArn: arnOf('eu'), exitCode: null }),
     ]);
     expect(clock.sleeps).toEqual([]);
+  });
+
+  it('decides nothing on a throttled read: backs off, still acting on what the other reads show', async () => {
+    // Prepare: eu's reads are throttled past the SDK's retries; au's migration fails meanwhile.
+    const clock = fakeClock();
+    ecs.on(DescribeTasksCommand).callsFake(describeEveryTaskAs(running));
+    ecs.on(DescribeTasksCommand, { cluster: 'eu-cluster' }).rejects(throttled('DescribeTasks'));
+    ecs
+      .on(DescribeTasksCommand, { cluster: 'au-cluster' })
+      .resolvesOnce({ tasks: [describedAs(running, arnOf('au'))] })
+      .resolvesOnce({ tasks: [describedAs(running, arnOf('au'))] })
+      .resolves({ tasks: [describedAs(exited(1), arnOf('au'))] });
+
+    // Act
+    const result = await checkTasks(
+      state,
+      { clients, clock, config },
+      startWatch({ watchSeconds: 600 }, clock),
+    );
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(result.failures.map((failure) => failure.environment)).toEqual(['au']);
+    expect(clock.sleeps).toEqual([10_000, 20_000]);
+  });
+
+  it('hands the state back RUNNING when every read of its watch was throttled', async () => {
+    // Prepare
+    const clock = fakeClock();
+    ecs.on(DescribeTasksCommand).rejects(awsError('ServerException', 'Service unavailable', 500));
+
+    // Act
+    const result = await checkTasks(
+      state,
+      { clients, clock, config },
+      startWatch({ watchSeconds: 600 }, clock),
+    );
+
+    // Assess
+    expect(result).toEqual({
+      phase: 'migrate',
+      status: 'RUNNING',
+      failures: [],
+      tasks: state.tasks.map(({ log: _, ...task }) => task),
+    });
+    expect(Math.max(...clock.sleeps)).toBe(60_000);
+  });
+
+  it('fails loudly on a read error that is not transient, naming the call and the environment', async () => {
+    const clock = fakeClock();
+    ecs
+      .on(DescribeTasksCommand)
+      .rejects(awsError('AccessDeniedException', 'not authorized to perform: ecs:DescribeTasks'));
+
+    const checking = checkTasks(state, { clients, clock, config }, startWatch({ watchSeconds: 600 }, clock));
+
+    await expect(checking).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+      message: expect.stringMatching(
+        /^CheckTasks: DescribeTasks on (us|eu|au) \(cluster \w+-cluster, us-east-1\) failed: not authorized/,
+      ),
+    });
+  });
+
+  it('names the call, the environment and the tasks that had already succeeded when a later look fails on an error', async () => {
+    // Prepare: the first look sees us and eu succeeded, au running; then au's read is refused.
+    const clock = fakeClock();
+    ecs
+      .on(DescribeTasksCommand, { cluster: 'us-cluster' })
+      .resolves({ tasks: [describedAs(exited(0), arnOf('us'))] });
+    ecs
+      .on(DescribeTasksCommand, { cluster: 'eu-cluster' })
+      .resolves({ tasks: [describedAs(exited(0), arnOf('eu'))] });
+    ecs
+      .on(DescribeTasksCommand, { cluster: 'au-cluster' })
+      .resolvesOnce({ tasks: [describedAs(running, arnOf('au'))] })
+      .rejects(awsError('AccessDeniedException', 'not authorized to perform: ecs:DescribeTasks'));
+
+    // Act
+    const checking = checkTasks(state, { clients, clock, config }, startWatch({ watchSeconds: 600 }, clock));
+
+    // Assess
+    await expect(checking).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+      message: expect.stringMatching(
+        /^CheckTasks: DescribeTasks on au \(cluster au-cluster, ap-southeast-2\) failed: not authorized.*; nothing was decided; us\/migrate, eu\/migrate had succeeded when last looked at\.$/,
+      ),
+    });
+  });
+
+  it('takes a task MISSING soon after the phase started as still starting, and keeps the start time', async () => {
+    // Prepare: ECS is eventually consistent; RunTask's page says to look again for up to five
+    // minutes (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html).
+    const clock = fakeClock();
+    const startedAt = new Date(clock.nowMs() - 10_000).toISOString();
+    ecs.on(DescribeTasksCommand).callsFake(describeEveryTaskAs(exited(0)));
+    ecs
+      .on(DescribeTasksCommand, { cluster: 'eu-cluster' })
+      .resolvesOnce({ failures: [{ arn: arnOf('eu'), reason: 'MISSING' }] })
+      .resolvesOnce({ failures: [{ arn: arnOf('eu'), reason: 'MISSING' }] })
+      .resolves({ tasks: [describedAs(exited(0), arnOf('eu'))] });
+
+    // Act
+    const result = await checkTasks(
+      { ...state, startedAt },
+      { clients, clock, config },
+      startWatch({ watchSeconds: 60 }, clock),
+    );
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.startedAt).toBe(startedAt);
+    expect(clock.sleeps).toEqual([5000, 5000]);
+  });
+
+  it('fails a task still MISSING five minutes after the phase started', async () => {
+    const clock = fakeClock();
+    const startedAt = new Date(clock.nowMs() - 290_000).toISOString();
+    ecs.on(DescribeTasksCommand).callsFake(describeEveryTaskAs(running));
+    ecs
+      .on(DescribeTasksCommand, { cluster: 'eu-cluster' })
+      .resolves({ failures: [{ arn: arnOf('eu'), reason: 'MISSING' }] });
+
+    const result = await checkTasks(
+      { ...state, startedAt },
+      { clients, clock, config },
+      startWatch({ watchSeconds: 60 }, clock),
+    );
+
+    expect(result.status).toBe('FAILED');
+    expect(result.failures.map((failure) => failure.environment)).toEqual(['eu']);
+    expect(clock.sleeps).toEqual([5000, 5000]);
   });
 
   it('describes tasks in batches of 100 per cluster', async () => {

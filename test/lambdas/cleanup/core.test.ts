@@ -27,9 +27,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { cleanup, handlerOutputOf, traceRun } from '../../../lambdas/cleanup/core.js';
+import { TransientError } from '../../../lambdas/shared/errors.js';
 import { deploymentMarker, rollbackMarker } from '../../../lambdas/shared/markers.js';
 import type { DeployState } from '../../../lambdas/shared/types.js';
 import { deployment, makeDeps, plan, serveDeployments } from '../shared/deployment-fixtures.js';
+import { throttled } from '../shared/fixtures.js';
 
 const codedeploy = mockClient(CodeDeployClient);
 const ecs = mockClient(ECSClient);
@@ -341,17 +343,87 @@ describe('cleanup', () => {
     expect(codedeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
   });
 
-  it('leaves an execution that is running again alone', async () => {
+  it('leaves an execution redriven since the event alone', async () => {
+    // Prepare: only a redrive runs an ended execution again, and it raises redriveCount.
+    sfn.on(DescribeExecutionCommand).resolves({ executionArn, status: 'RUNNING', redriveCount: 1 });
+    history([succeeded(plan), succeeded(deployState)]);
+
+    // Act
+    const report = await cleanup(makeDeps(), { ...detail, redriveCount: 0 });
+
+    // Assess
+    expect(report.note).toBe('the execution was redriven and is RUNNING; nothing to clean up');
+    expect(sfn).not.toHaveReceivedCommand(GetExecutionHistoryCommand);
+    expect(ecs).not.toHaveReceivedAnyCommand();
+  });
+
+  it('leaves alone an execution redriven since, when the event does not say how often it had been', async () => {
     // Prepare
-    sfn.on(DescribeExecutionCommand).resolves({ executionArn, status: 'RUNNING' });
+    sfn.on(DescribeExecutionCommand).resolves({ executionArn, status: 'RUNNING', redriveCount: 1 });
     history([succeeded(plan), succeeded(deployState)]);
 
     // Act
     const report = await cleanup(makeDeps(), detail);
 
     // Assess
-    expect(report.note).toBe('the execution is RUNNING; nothing to clean up');
-    expect(sfn).not.toHaveReceivedCommand(GetExecutionHistoryCommand);
+    expect(report.note).toBe('the execution was redriven and is RUNNING; nothing to clean up');
+    expect(ecs).not.toHaveReceivedAnyCommand();
+  });
+
+  // DescribeExecution "is eventually consistent"
+  // (https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html).
+  it('reads a stale RUNNING again, backing off, and cleans up once DescribeExecution catches up', async () => {
+    // Prepare
+    sfn
+      .on(DescribeExecutionCommand)
+      .resolvesOnce({ executionArn, status: 'RUNNING', redriveCount: 0 })
+      .resolvesOnce({ executionArn, status: 'RUNNING', redriveCount: 0 })
+      .resolves({ executionArn, status: 'ABORTED', redriveCount: 0 });
+    history([succeeded(plan), succeeded(deployState)]);
+    const deps = makeDeps();
+
+    // Act
+    const report = await cleanup(deps, { ...detail, redriveCount: 0 });
+
+    // Assess
+    expect(report.executionStatus).toBe('ABORTED');
+    expect(report.stoppedTasks).toHaveLength(2);
+    expect(deps.clock.sleeps).toEqual([1000, 2000]);
+  });
+
+  it('trusts the event when DescribeExecution keeps saying RUNNING with no redrive since', async () => {
+    // Prepare
+    sfn.on(DescribeExecutionCommand).resolves({ executionArn, status: 'RUNNING', redriveCount: 0 });
+    history([succeeded(plan), succeeded(deployState)]);
+    deployments.push(
+      deployment('d-us-web', 'us', 'web', {
+        status: 'InProgress',
+        description: deploymentMarker('r1', 'us', 'web'),
+      }),
+    );
+    const deps = makeDeps();
+
+    // Act
+    const report = await cleanup(deps, detail);
+
+    // Assess
+    expect(report.executionStatus).toBe('ABORTED');
+    expect(report.stoppedTasks).toHaveLength(2);
+    expect(report.rollbacks).toContainEqual(
+      expect.objectContaining({ environment: 'us', service: 'web', action: 'stop' }),
+    );
+    expect(deps.clock.sleeps).toEqual([1000, 2000, 4000, 8000]);
+  });
+
+  it('raises a TransientError naming the call when DescribeExecution is throttled, so Lambda runs it again', async () => {
+    sfn.on(DescribeExecutionCommand).rejects(throttled('DescribeExecution'));
+
+    const cleaning = cleanup(makeDeps(), detail);
+
+    await expect(cleaning).rejects.toThrow(TransientError);
+    await expect(cleaning).rejects.toThrow(
+      `Cleanup: DescribeExecution on ${executionArn} failed (ThrottlingException`,
+    );
     expect(ecs).not.toHaveReceivedAnyCommand();
   });
 });

@@ -32,6 +32,7 @@ import { ACTIVE_STATUSES } from '../../../lambdas/shared/deployments.js';
 import {
   DeployInProgressError,
   ForeignDeploymentError,
+  TransientError,
   ValidationError,
 } from '../../../lambdas/shared/errors.js';
 import { deploymentMarker, rollbackMarker, runIdOf, TAGS } from '../../../lambdas/shared/markers.js';
@@ -43,6 +44,7 @@ import {
   REGIONS,
   STATE_MACHINE_ARN,
   testConfig,
+  throttled,
 } from '../shared/fixtures.js';
 
 const ecs = mockClient(ECSClient);
@@ -198,6 +200,10 @@ describe('plan', () => {
   describe('input validation', () => {
     it.each([
       { input: undefined, message: 'input: expected an object with release, images' },
+      ...[[], 'x', 42, null].map((input) => ({
+        input,
+        message: `input: expected an object with release, images, environments, skipMigrations, rollbackTo, got ${JSON.stringify(input)}; start the execution with e.g. {"release": "2026-11-26.3", "images": {"app": "<image URI>"}}`,
+      })),
       { input: { images: { app: IMAGE } }, message: 'input.release: required' },
       {
         input: { release: 'bad release', images: { app: IMAGE } },
@@ -348,6 +354,46 @@ describe('plan', () => {
         statusFilter: 'RUNNING',
       });
       expect(ecs).not.toHaveReceivedAnyCommand();
+    });
+
+    it('raises a TransientError naming the call when ListExecutions is throttled past the SDK retries', async () => {
+      sfn.on(ListExecutionsCommand).rejects(throttled('ListExecutions'));
+
+      const planned = plan(event({ release: 'r1', images: { app: IMAGE } }), {
+        clients,
+        clock: fakeClock(),
+        config,
+      });
+
+      await expect(planned).rejects.toThrow(TransientError);
+      await expect(planned).rejects.toThrow(
+        `Plan: ListExecutions on ${STATE_MACHINE_ARN} failed (ThrottlingException: Rate exceeded (ListExecutions)) after the SDK's retries; nothing was registered yet.`,
+      );
+      expect(ecs).not.toHaveReceivedCommand(RegisterTaskDefinitionCommand);
+    });
+
+    it('does not depend on the order ListExecutions lists the running executions in', async () => {
+      // Prepare: AWS documents "sorted by time, most recent first" without saying which time
+      // (https://docs.aws.amazon.com/step-functions/latest/apireference/API_ListExecutions.html).
+      const older = 'arn:aws:states:us-east-1:123456789012:execution:Deploy:2026-11-26_1';
+      const listed = [
+        running(older, '2026-11-26_1', '2026-11-26T05:00:00Z'),
+        running(EXECUTION_ARN, '2026-11-26_3', '2026-11-26T07:00:00Z'),
+      ];
+      for (const executions of [listed, [...listed].reverse()]) {
+        sfn.reset();
+        sfn.on(ListExecutionsCommand).resolves({ executions });
+
+        // Act
+        const planned = plan(event({ release: 'r1', images: { app: IMAGE } }), {
+          clients,
+          clock: fakeClock(),
+          config,
+        });
+
+        // Assess
+        await expect(planned).rejects.toThrow(`Execution "2026-11-26_1" (${older})`);
+      }
     });
 
     it('looks past the first page of running executions', async () => {

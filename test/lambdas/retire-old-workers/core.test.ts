@@ -9,9 +9,10 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { decideRetire, retireOldWorkers } from '../../../lambdas/retire-old-workers/core.js';
-import { RetireFailedError } from '../../../lambdas/shared/errors.js';
+import { RetireFailedError, TransientError } from '../../../lambdas/shared/errors.js';
 import type { DeployState } from '../../../lambdas/shared/types.js';
 import { deployment, makeDeps, plan, serveDeployments } from '../shared/deployment-fixtures.js';
+import { throttled } from '../shared/fixtures.js';
 
 const codedeploy = mockClient(CodeDeployClient);
 
@@ -136,7 +137,27 @@ describe('retireOldWorkers', () => {
 
     // Assess
     await expect(attempt).rejects.toThrow(RetireFailedError);
-    await expect(attempt).rejects.toThrow(/us\/worker \(deployment group us-worker-dg\)/);
+    await expect(attempt).rejects.toThrow(/ContinueDeployment on us\/worker \(d-us-worker\) failed/);
     expect(codedeploy).toHaveReceivedCommandWith(ContinueDeploymentCommand, { deploymentId: 'd-eu-worker' });
+  });
+
+  it('raises a TransientError when a ContinueDeployment is throttled, naming the waits already ended', async () => {
+    // Prepare
+    deployments.push(
+      deployment('d-us-worker', 'us', 'worker', { status: 'InProgress' }),
+      deployment('d-eu-worker', 'eu', 'worker', { status: 'InProgress' }),
+    );
+    codedeploy
+      .on(ContinueDeploymentCommand, { deploymentId: 'd-us-worker' })
+      .rejects(throttled('ContinueDeployment'));
+
+    // Act
+    const attempt = retireOldWorkers(makeDeps(), { plan, deploy });
+
+    // Assess
+    await expect(attempt).rejects.toThrow(TransientError);
+    await expect(attempt).rejects.toThrow(
+      /^RetireOldWorkers: ContinueDeployment on us\/worker \(d-us-worker\) failed .*; termination waits already ended: eu\/worker\./,
+    );
   });
 });

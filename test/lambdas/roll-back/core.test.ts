@@ -11,11 +11,12 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { rollBack } from '../../../lambdas/roll-back/core.js';
-import { RollbackFailedError } from '../../../lambdas/shared/errors.js';
+import { RollbackFailedError, TransientError } from '../../../lambdas/shared/errors.js';
 import { deploymentMarker, rollbackMarker } from '../../../lambdas/shared/markers.js';
 import { deploymentIds } from '../../../lambdas/shared/revisions.js';
 import type { DeploymentRef } from '../../../lambdas/shared/types.js';
 import { deployment, makeDeps, plan, serveDeployments } from '../shared/deployment-fixtures.js';
+import { throttled } from '../shared/fixtures.js';
 
 const codedeploy = mockClient(CodeDeployClient);
 
@@ -295,5 +296,30 @@ describe('rollBack', () => {
     await expect(attempt).rejects.toThrow(RollbackFailedError);
     await expect(attempt).rejects.toThrow(/us\/worker \(deployment d-2\)/);
     expect(codedeploy).toHaveReceivedCommandTimes(StopDeploymentCommand, 1);
+  });
+
+  it('raises a TransientError naming the throttled call and the rollbacks already begun', async () => {
+    // Prepare
+    deployments.push(
+      deployment('d-1', 'us', 'web', { status: 'InProgress' }),
+      deployment('d-2', 'us', 'worker', { status: 'Succeeded' }),
+    );
+    codedeploy.on(CreateDeploymentCommand).rejects(throttled('CreateDeployment'));
+
+    // Act
+    const attempt = rollBack(makeDeps(), {
+      plan,
+      deploy: {
+        deployments: deploymentIds([ref('us', 'web', 'd-1'), ref('us', 'worker', 'd-2')]),
+        status: 'FAILED',
+        failures: [],
+      },
+    });
+
+    // Assess: the retry adopts the stop, and creates the redeploy (or finds it by its marker).
+    await expect(attempt).rejects.toThrow(TransientError);
+    await expect(attempt).rejects.toThrow(
+      /^RollBack: CreateDeployment on us\/worker \(deployment d-2\) \(us-app\/us-worker-dg\) failed \(ThrottlingException.*; rollbacks already begun: us\/web stop\./,
+    );
   });
 });

@@ -89,3 +89,16 @@ export function taskPlan(): Plan {
     services: {},
   };
 }
+
+/** An error as the AWS SDK throws it for a service's answer: its name, message and HTTP status. */
+export function awsError(name: string, message: string, httpStatusCode = 400): Error {
+  return Object.assign(new Error(message), {
+    name,
+    $fault: httpStatusCode >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode },
+  });
+}
+
+/** The error the SDK throws once its retries of a throttled call are spent. */
+export const throttled = (operation = 'the call') =>
+  awsError('ThrottlingException', `Rate exceeded (${operation})`);

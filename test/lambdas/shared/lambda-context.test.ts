@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RESERVE_MS, startWatch } from '../../../lambdas/shared/lambda-context.js';
+import { LookPauses, RESERVE_MS, startWatch } from '../../../lambdas/shared/lambda-context.js';
 import { fakeClock } from './fixtures.js';
 
 /**
@@ -63,5 +63,38 @@ describe('startWatch', () => {
     expect(run.leftMs).toBeGreaterThanOrEqual(RESERVE_MS - 25_000);
     expect(run.leftMs).toBeGreaterThan(0);
     expect(run.sleeps).toBe(20);
+  });
+});
+
+describe('LookPauses', () => {
+  it.each<{ name: string; reads: boolean[]; pauses: number[] }>([
+    { name: 'every look read everything', reads: [true, true, true], pauses: [5000, 5000, 5000] },
+    {
+      name: 'reads failing in a row back off to a minute',
+      reads: [false, false, false, false, false],
+      pauses: [10_000, 20_000, 40_000, 60_000, 60_000],
+    },
+    {
+      name: 'a look that read everything starts over',
+      reads: [false, false, true, false],
+      pauses: [10_000, 20_000, 5000, 10_000],
+    },
+  ])('$name', ({ reads, pauses }) => {
+    const looks = new LookPauses(5000);
+    expect(reads.map((readAll) => looks.next(readAll))).toEqual(pauses);
+  });
+
+  it('never pauses less than the poll interval when it is longer than the cap', () => {
+    expect(new LookPauses(120_000).next(false)).toBe(120_000);
+  });
+
+  it('falls back to the poll interval when the backoff does not fit the watch, and ends with it', () => {
+    const clock = fakeClock();
+    const watch = startWatch({ watchSeconds: 12 }, clock);
+    const looks = new LookPauses(5000);
+
+    expect(looks.within(watch, false)).toBe(10_000);
+    clock.sleeps.push(10_000);
+    expect(looks.within(watch, false)).toBeUndefined();
   });
 });

@@ -4,6 +4,7 @@ import {
   CreateDeploymentCommand,
   type CreateDeploymentCommandInput,
   type DeploymentInfo,
+  ListDeploymentsCommand,
 } from '@aws-sdk/client-codedeploy';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
@@ -12,11 +13,13 @@ import {
   DeploymentFailedError,
   ForeignDeploymentError,
   PreviousDeploymentFinishingError,
+  TransientError,
 } from '../../../lambdas/shared/errors.js';
 import type { Watch } from '../../../lambdas/shared/lambda-context.js';
 import { deploymentMarker } from '../../../lambdas/shared/markers.js';
 import { startDeployments } from '../../../lambdas/start-deployments/core.js';
 import { deployment, makeDeps, plan, serveDeployments } from '../shared/deployment-fixtures.js';
+import { throttled } from '../shared/fixtures.js';
 
 const codedeploy = mockClient(CodeDeployClient);
 
@@ -223,6 +226,34 @@ describe('startDeployments', () => {
     expect(codedeploy).toHaveReceivedCommandTimes(CreateDeploymentCommand, 4);
   });
 
+  it('raises a TransientError naming the call, the group and what was created when a create is throttled', async () => {
+    // Prepare: the SDK's retries of eu/web's CreateDeployment are spent.
+    codedeploy
+      .on(CreateDeploymentCommand, { deploymentGroupName: 'eu-web-dg' })
+      .rejects(throttled('CreateDeployment'));
+
+    // Act
+    const attempt = startDeployments(makeDeps(), plan);
+
+    // Assess: the state machine runs StartDeployments again, which adopts the three and creates eu/web.
+    await expect(attempt).rejects.toThrow(TransientError);
+    await expect(attempt).rejects.toThrow(
+      /^StartDeployments: CreateDeployment on eu\/web \(eu-app\/eu-web-dg\) failed \(ThrottlingException: Rate exceeded \(CreateDeployment\)\) after the SDK's retries; already created: us\/web d-us-web-dg, us\/worker d-us-worker-dg, eu\/worker d-eu-worker-dg\./,
+    );
+  });
+
+  it('raises a TransientError having created nothing when looking at the groups is throttled', async () => {
+    codedeploy.on(ListDeploymentsCommand).rejects(throttled('ListDeployments'));
+
+    const attempt = startDeployments(makeDeps(), plan);
+
+    await expect(attempt).rejects.toThrow(TransientError);
+    await expect(attempt).rejects.toThrow(
+      /^StartDeployments: ListDeployments on (us|eu)\/(web|worker) .*; no deployment was created yet\./,
+    );
+    expect(codedeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+  });
+
   describe("a group still finishing an earlier release's deployment whose wait Plan ended", () => {
     const continued = { ...plan, endedWaits: [{ release: 'r0', deployments: { eu: { web: 'd-r0' } } }] };
     const limitExceeded = () =>
@@ -328,7 +359,7 @@ describe('startDeployments', () => {
       // Assess
       await expect(attempt).rejects.toThrow(DeploymentFailedError);
       await expect(attempt).rejects.toThrow(
-        /eu-app\/eu-web-dg \(eu\/web\): DeploymentLimitExceededException/,
+        /CreateDeployment on eu\/web \(eu-app\/eu-web-dg\) failed \(DeploymentLimitExceededException/,
       );
     });
 

@@ -16,11 +16,18 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createClients } from '../../../lambdas/shared/clients.js';
 import { parseTaskFailures } from '../../../lambdas/shared/ecs-tasks.js';
-import { StaleRunError, TaskFailedError } from '../../../lambdas/shared/errors.js';
-import { clientTokenOf, TAGS } from '../../../lambdas/shared/markers.js';
+import { StaleRunError, TaskFailedError, TransientError } from '../../../lambdas/shared/errors.js';
+import { clientTokenOf, runIdOf, TAGS } from '../../../lambdas/shared/markers.js';
 import type { Phase } from '../../../lambdas/shared/types.js';
 import { RUN_TASK_TOKEN_TTL_MS, requestChanges, startTasks } from '../../../lambdas/start-tasks/core.js';
-import { EXECUTION_ARN, environment, fakeClock, taskPlan, testConfig } from '../shared/fixtures.js';
+import {
+  EXECUTION_ARN,
+  environment,
+  fakeClock,
+  taskPlan,
+  testConfig,
+  throttled,
+} from '../shared/fixtures.js';
 
 const ecs = mockClient(ECSClient);
 const clients = createClients({ ecs: ECSClient });
@@ -49,12 +56,8 @@ function runTasksSucceed(): void {
 let shown: Task[] = [];
 
 /** A task of this run (or of `overrides`), as DescribeTasks with TAGS describes it. */
-function shownTask(
-  env: string,
-  step: string,
-  overrides: Partial<Task> & { phase?: Phase; execution?: string } = {},
-): Task {
-  const { phase = 'migrate', execution = EXECUTION_ARN, ...task } = overrides;
+function shownTask(env: string, step: string, overrides: Partial<Task> & { phase?: Phase } = {}): Task {
+  const { phase = 'migrate', ...task } = overrides;
   return {
     taskArn: `arn:aws:ecs:us-east-1:123456789012:task/${env}-cluster/${env}${step}earlier`,
     clusterArn: `arn:aws:ecs:us-east-1:123456789012:cluster/${env}-cluster`,
@@ -65,7 +68,7 @@ function shownTask(
     createdAt: new Date('2026-11-26T07:01:00.000Z'),
     tags: [
       { key: TAGS.release, value: plan.release },
-      { key: TAGS.execution, value: execution },
+      { key: TAGS.run, value: task.startedBy ?? plan.runId },
       { key: TAGS.environment, value: env },
       { key: TAGS.phase, value: phase },
       { key: TAGS.step, value: step },
@@ -140,7 +143,7 @@ describe('startTasks', () => {
       overrides: { containerOverrides: [{ name: 'app', command: ['node', 'migrate.mjs'] }] },
       tags: [
         { key: TAGS.release, value: '2026-11-26.3' },
-        { key: TAGS.execution, value: EXECUTION_ARN },
+        { key: TAGS.run, value: plan.runId },
         { key: TAGS.environment, value: 'eu' },
         { key: TAGS.phase, value: 'migrate' },
         { key: TAGS.step, value: 'migrate' },
@@ -165,7 +168,54 @@ describe('startTasks', () => {
           region: environment(env).region,
         },
       })),
+      startedAt: '2026-11-26T07:00:00.000Z',
     });
+  });
+
+  it('tags the tasks with the run id, never the execution ARN, whose name may hold characters a tag value may not', async () => {
+    // Prepare: ECS tag values take letters, numbers, spaces and _ . : / = + - @
+    // (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Tag.html); execution names also allow ! ' ( ).
+    runTasksSucceed();
+    const executionArn = "arn:aws:states:us-east-1:123456789012:execution:Deploy:it's-(done)!";
+
+    // Act
+    await startTasks({ phase: 'migrate', plan, executionArn }, deps());
+
+    // Assess
+    for (const call of ecs.commandCalls(RunTaskCommand)) {
+      for (const tag of call.args[0].input.tags ?? [])
+        expect(tag.value).toMatch(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u);
+    }
+  });
+
+  it('raises a TransientError for a RunTask throttled past the SDK retries, keeping the tasks that started', async () => {
+    // Prepare
+    runTasksSucceed();
+    ecs.on(RunTaskCommand, { cluster: 'eu-cluster' }).rejects(throttled('RunTask'));
+
+    // Act
+    const started = startTasks({ phase: 'migrate', plan, executionArn: EXECUTION_ARN }, deps());
+
+    // Assess: the state machine runs StartTasks again; the client tokens keep it from starting twice.
+    const error = await started.catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TransientError);
+    expect((error as Error).message).toMatch(
+      /^StartTasks: RunTask on eu\/migrate failed \(ThrottlingException: Rate exceeded \(RunTask\)\) after the SDK's retries; already started \(kept for the retry\): us\/migrate, au\/migrate\./,
+    );
+    expect(ecs).not.toHaveReceivedCommand(StopTaskCommand);
+  });
+
+  it('raises a TransientError naming the call when looking for earlier tasks is throttled, having started nothing', async () => {
+    runTasksSucceed();
+    ecs.on(ListTasksCommand).rejects(throttled('ListTasks'));
+
+    const started = startTasks({ phase: 'migrate', plan, executionArn: EXECUTION_ARN }, deps());
+
+    await expect(started).rejects.toThrow(TransientError);
+    await expect(started).rejects.toThrow(
+      /^StartTasks: ListTasks on (us|eu|au) .*; no task was started yet\./,
+    );
+    expect(ecs).not.toHaveReceivedCommand(RunTaskCommand);
   });
 
   it('asks for the same tasks with the same client tokens on a retry, so ECS starts nothing twice', async () => {
@@ -341,7 +391,7 @@ describe('startTasks', () => {
       // Not this phase's, nor this execution's: started by another attempt of something else.
       shownTask('au', 'migrate', { phase: 'pre-deploy', taskArn: 'arn:aws:ecs:x:1:task/au-cluster/pre' }),
       shownTask('au', 'migrate', {
-        execution: `${EXECUTION_ARN}-other`,
+        startedBy: runIdOf(`${EXECUTION_ARN}-other`),
         taskArn: 'arn:aws:ecs:x:1:task/au-cluster/o',
       }),
     ];

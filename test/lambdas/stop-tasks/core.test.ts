@@ -10,9 +10,10 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createClients } from '../../../lambdas/shared/clients.js';
 import { describeTaskFailure } from '../../../lambdas/shared/ecs-tasks.js';
+import { TransientError } from '../../../lambdas/shared/errors.js';
 import type { TaskFailure, TaskPhaseState } from '../../../lambdas/shared/types.js';
 import { failuresOf, stopTasks } from '../../../lambdas/stop-tasks/core.js';
-import { fakeClock, taskPlan, testConfig } from '../shared/fixtures.js';
+import { fakeClock, taskPlan, testConfig, throttled } from '../shared/fixtures.js';
 
 const ecs = mockClient(ECSClient);
 const clients = createClients({ ecs: ECSClient });
@@ -142,6 +143,40 @@ describe('stopTasks', () => {
       })),
     }));
     ecs.on(StopTaskCommand).resolves({});
+  });
+
+  it('raises a TransientError naming the call and the environment when a StopTask is throttled past the SDK retries', async () => {
+    // Prepare
+    ecs
+      .on(ListTasksCommand, { cluster: 'eu-cluster' })
+      .resolves({ taskArns: ['arn:aws:ecs:eu-west-1:123456789012:task/eu-cluster/eu2'] });
+    ecs.on(StopTaskCommand).rejects(throttled('StopTask'));
+
+    // Act
+    const stopping = stopTasks({ phase: 'migrate', plan, state: failedState }, deps);
+
+    // Assess
+    await expect(stopping).rejects.toThrow(TransientError);
+    await expect(stopping).rejects.toThrow(
+      /^StopTasks: StopTask on eu \(task arn:aws:ecs:eu-west-1:123456789012:task\/eu-cluster\/eu2\) failed \(ThrottlingException/,
+    );
+  });
+
+  it('keeps at most 40 failures, their reasons cut, and counts the rest', async () => {
+    const many: TaskPhaseState = {
+      ...failedState,
+      failures: Array.from({ length: 60 }, (_, i) => ({
+        ...euFailure,
+        step: `s${i}`,
+        reason: 'r'.repeat(2000),
+      })),
+    };
+
+    const state = await stopTasks({ phase: 'migrate', plan, state: many }, deps);
+
+    expect(state.failures).toHaveLength(40);
+    expect(state.omittedFailures).toBe(20);
+    expect(Math.max(...state.failures.map((failure) => failure.reason.length))).toBeLessThanOrEqual(400);
   });
 
   it('stops every task the run still has running, naming the failure', async () => {

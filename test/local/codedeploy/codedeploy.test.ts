@@ -536,4 +536,24 @@ describe('CodeDeploy ECS blue/green', () => {
     expect(waiting.status).toBe('InProgress');
     expect((await serviceState('lin')).taskDefinition).toBe(v2);
   });
+
+  // Whether BatchGetDeployments may leave out a deployment CreateDeployment just made is not
+  // documented; users saw a fresh deployment missing from the console and the API
+  // (https://github.com/aws-actions/amazon-ecs-deploy-task-definition/issues/495), and peer tools wait
+  // for one not found at first (https://github.com/bugcrowd/ecs-deployment-monitor/pull/2).
+  it('under a describe-lag fault, BatchGetDeployments leaves out a deployment younger than lagMs, one answer per count', async () => {
+    // Prepare: an hour of AWS time is 6 s at this time scale.
+    local.faults.add({ kind: 'describe-lag', service: 'codedeploy', lagMs: 3_600_000, count: 1 });
+    const id = await deploy('cd-web', deploymentMarker('r9', 'test', 'web'));
+
+    // Act
+    const lagging = await codedeploy.send(new BatchGetDeploymentsCommand({ deploymentIds: [id] }));
+    const caughtUp = await codedeploy.send(new BatchGetDeploymentsCommand({ deploymentIds: [id] }));
+
+    // Assess
+    expect(lagging.deploymentsInfo).toEqual([]);
+    expect(caughtUp.deploymentsInfo?.map((info) => info.deploymentId)).toEqual([id]);
+    expect(local.faults.list()).toEqual([]);
+    await reaches(id, (info) => info.status === 'InProgress' || info.status === 'Succeeded', 'to start');
+  });
 });

@@ -7,6 +7,7 @@ import {
   type RegisterTaskDefinitionCommandInput,
   RunTaskCommand,
   StopTaskCommand,
+  TagResourceCommand,
   type Task,
 } from '@aws-sdk/client-ecs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -348,6 +349,46 @@ describe('task tags and DescribeTasks', () => {
     expect(withoutTags.tasks?.[0]?.tags).toBeUndefined();
     expect(service).toMatchObject({ name: 'InvalidParameterException' });
     expect(tooMany).toMatchObject({ name: 'InvalidParameterException' });
+    await stoppedTask(ecs, taskArn);
+  });
+});
+
+describe('tag rules', () => {
+  // https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Tag.html: keys of 1-128 and values
+  // of 0-256 characters matching ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$, each key once, no `aws:` prefix,
+  // at most 50 tags per resource.
+  it('refuses a RunTask tag value over 256 characters, a character outside the pattern, an aws: prefix or a key given twice, and TagResource past 50 tags', async () => {
+    // Prepare
+    const ecs = await start(10);
+    const arn = await register(ecs, "console.log('up')");
+    const run = (tags: Array<{ key: string; value: string }>) =>
+      ecs.send(new RunTaskCommand({ cluster: 'app', taskDefinition: arn, tags }));
+    const fitting = `${'é'.repeat(200)} _.:/=+-@${'9'.repeat(47)}`;
+
+    // Act
+    const tooLong = await failure(run([{ key: 'stepdeploy:run', value: 'x'.repeat(257) }]));
+    // An execution name may hold `!`, `'`, `(` and `)`: none is allowed in a tag value.
+    const badCharacter = await failure(run([{ key: 'stepdeploy:run', value: "release-(1)!'" }]));
+    const reserved = await failure(run([{ key: 'AWS:team', value: 'x' }]));
+    const twice = await failure(
+      run([
+        { key: 'team', value: 'a' },
+        { key: 'team', value: 'b' },
+      ]),
+    );
+    const accepted = await run([{ key: 'k'.repeat(128), value: fitting }]);
+    const taskArn = accepted.tasks?.[0]?.taskArn as string;
+    const fifty = Array.from({ length: 49 }, (_, index) => ({ key: `t${index}`, value: 'v' }));
+    await ecs.send(new TagResourceCommand({ resourceArn: taskArn, tags: fifty }));
+    const fiftyFirst = await failure(
+      ecs.send(new TagResourceCommand({ resourceArn: taskArn, tags: [{ key: 'one-more', value: 'v' }] })),
+    );
+
+    // Assess
+    for (const refused of [tooLong, badCharacter, reserved, twice, fiftyFirst])
+      expect(refused).toMatchObject({ name: 'InvalidParameterException' });
+    expect([...fitting].length).toBe(256);
+    expect(accepted.tasks).toHaveLength(1);
     await stoppedTask(ecs, taskArn);
   });
 });

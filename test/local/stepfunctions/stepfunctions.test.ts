@@ -476,6 +476,25 @@ describe('Step Functions executions', () => {
     );
   });
 
+  // DescribeExecution "is eventually consistent"
+  // (https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html).
+  it('under a describe-lag fault, DescribeExecution still says RUNNING shortly after the execution was stopped, one answer per count', async () => {
+    // Prepare
+    const executionArn = await start('lagging-one', { who: 'x', mode: 'slow' });
+    await sfn.send(new StopExecutionCommand({ executionArn, error: 'Cancelled', cause: 'test' }));
+    local.faults.add({ kind: 'describe-lag', service: 'sfn', lagMs: 3_600_000, count: 1 });
+
+    // Act
+    const lagging = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    const caughtUp = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+
+    // Assess
+    expect(lagging).toMatchObject({ status: 'RUNNING', redriveCount: 0 });
+    expect(lagging.stopDate).toBeUndefined();
+    expect(caughtUp.status).toBe('ABORTED');
+    expect(local.faults.list()).toEqual([]);
+  });
+
   it('records a task that runs past its TimeoutSeconds as timed out, caught by States.Timeout', async () => {
     const executionArn = await start('impatient', { who: 'x', mode: 'impatient' });
 
