@@ -8,7 +8,7 @@ import {
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
 import { type ExecutionListItem, paginateListExecutions } from '@aws-sdk/client-sfn';
-import { failureOf, inCall, inPlace } from '../shared/aws-errors.js';
+import { failureOf, inCall, inPlace, isTransient } from '../shared/aws-errors.js';
 import { listSome } from '../shared/bounds.js';
 import type { Clients } from '../shared/clients.js';
 import type { Clock } from '../shared/clock.js';
@@ -20,7 +20,12 @@ import {
   surveyDeploymentGroups,
 } from '../shared/deployments.js';
 import { chunk, environmentOf, regionOfArn, revisionOf } from '../shared/ecs-tasks.js';
-import { DeployInProgressError, ForeignDeploymentError, ValidationError } from '../shared/errors.js';
+import {
+  DeployInProgressError,
+  ForeignDeploymentError,
+  TransientError,
+  ValidationError,
+} from '../shared/errors.js';
 import { runIdOf, TAGS } from '../shared/markers.js';
 import { deploymentIds } from '../shared/revisions.js';
 import type { EndedWait, NewReleaseInput, Plan, Revision, ServiceRevisions } from '../shared/types.js';
@@ -297,6 +302,14 @@ export async function endWaits(
         `--region ${group.environment.region}\``,
     ];
   });
+  const rejected = results.filter((result) => result.status === 'rejected');
+  if (rejected.length > 0 && rejected.every((result) => isTransient(result.reason))) {
+    // Throttled or unavailable: Plan is idempotent, so the state machine's retry ends them.
+    throw new TransientError(
+      `Plan: ContinueDeployment failed after the SDK's retries: ${failed.join('; ')}. Nothing was decided: Plan is run again.`,
+      { cause: rejected[0].reason },
+    );
+  }
   if (failed.length > 0) {
     throw new ForeignDeploymentError(
       `Release ${release} started nothing: the termination wait of earlier releases' deployments could not all be ended: ` +

@@ -1050,6 +1050,24 @@ describe('plan', () => {
       );
     });
 
+    it('leaves a throttled ContinueDeployment to the retry: TransientError, decided nothing', async () => {
+      // Prepare
+      seed(store, ['us', 'eu', 'au']);
+      waitingDeployment();
+      codedeploy
+        .on(ContinueDeploymentCommand)
+        .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+
+      // Act
+      const planned = plan(event(input), { clients, clock: fakeClock(), config });
+
+      // Assess
+      await expect(planned).rejects.toThrow(TransientError);
+      await expect(planned).rejects.toThrow(
+        /us\/web: deployment d-r0 of release r0 \(ThrottlingException: Rate exceeded\)/,
+      );
+    });
+
     it.each([
       {
         name: 'a deployment without a stepdeploy marker in its wait',
