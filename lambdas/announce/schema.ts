@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import {
+  BakeStateSchema,
   CaughtErrorSchema,
   DeployStateSchema,
   PlanSchema,
@@ -49,6 +50,7 @@ export const AnnounceEventSchema: z.ZodType<AnnounceEvent> = z.object({
     migrate: TaskPhaseStateSchema.optional(),
     postDeploy: TaskPhaseStateSchema.optional(),
     deploy: DeployStateSchema.optional(),
+    bake: BakeStateSchema.optional(),
     rollback: RollbackStateSchema.optional(),
     retire: RetireReportSchema.optional(),
     error: CaughtErrorSchema.optional(),

@@ -139,7 +139,7 @@ export async function checkRollbacks(
     const settled = await look(deps, targets, rollbacks);
     rollbacks = settled.map((s) => s.ref);
     const status = aggregateRollbacks(settled);
-    if (status !== 'RUNNING' || !watch.allows(pollMs)) return { rollbacks, status };
+    if (status !== 'RUNNING' || !watch.allows(pollMs)) return { ...state, rollbacks, status };
     await deps.clock.sleep(pollMs);
   }
 }

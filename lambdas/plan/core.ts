@@ -19,6 +19,7 @@ import { DeployInProgressError, ValidationError } from '../shared/errors.js';
 import { runIdOf, TAGS } from '../shared/markers.js';
 import type { Plan, ReleaseInput, Revision, ServiceRevisions } from '../shared/types.js';
 import { type PlanEvent, parseReleaseInput } from './schema.js';
+import { planWaves } from './waves.js';
 
 /**
  * The clients Plan calls: ECS, Step Functions to see the other executions, and CodeDeploy
@@ -68,7 +69,7 @@ export async function plan(event: PlanEvent, deps: PlanDeps): Promise<Plan> {
   // Both only read. A foreign deployment is refused here, before any step or migration runs,
   // rather than by StartDeployments once they all ran; this release's own active deployment
   // (an earlier attempt's) is left for StartDeployments to adopt.
-  const [surveys, current] = await Promise.all([
+  const [surveys, current, waves] = await Promise.all([
     surveyDeploymentGroups(
       clients,
       input.release,
@@ -77,6 +78,7 @@ export async function plan(event: PlanEvent, deps: PlanDeps): Promise<Plan> {
       ),
     ),
     Promise.all(environments.map((environment) => readEnvironment(environment, clients, describer))),
+    planWaves(clients, config, names),
   ]);
   checkImagesHaveContainers(input.images, current);
   checkServiceFamilies(current);
@@ -111,6 +113,7 @@ export async function plan(event: PlanEvent, deps: PlanDeps): Promise<Plan> {
     skipMigrations: input.skipMigrations ?? false,
     oneOff: Object.fromEntries(registered.map(({ name, oneOff }) => [name, oneOff])),
     services: Object.fromEntries(registered.map(({ name, services }) => [name, services])),
+    waves,
   };
 }
 

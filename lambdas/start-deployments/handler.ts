@@ -12,8 +12,8 @@ import { parseStartDeploymentsEvent } from './schema.js';
 const clients = createClients({ codedeploy: CodeDeployClient, ssm: SSMClient });
 const clock = systemClock();
 
-/** StartDeployments: one CodeDeploy deployment per (environment, service) of the plan. */
+/** StartDeployments: one CodeDeploy deployment per (environment, service) of the plan's next wave. */
 export const handler = async (event: unknown, _context?: LambdaContext): Promise<DeployState> => {
-  const { plan } = parseStartDeploymentsEvent(event);
-  return startDeployments({ clients, clock, config: await loadConfig(clients) }, plan);
+  const { state } = parseStartDeploymentsEvent(event);
+  return startDeployments({ clients, clock, config: await loadConfig(clients) }, state);
 };

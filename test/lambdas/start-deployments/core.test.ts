@@ -8,10 +8,40 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DeploymentFailedError, ForeignDeploymentError } from '../../../lambdas/shared/errors.js';
+import {
+  DeploymentFailedError,
+  ForeignDeploymentError,
+  ValidationError,
+} from '../../../lambdas/shared/errors.js';
 import { deploymentMarker } from '../../../lambdas/shared/markers.js';
-import { startDeployments } from '../../../lambdas/start-deployments/core.js';
-import { deployment, makeDeps, plan, serveDeployments } from '../shared/deployment-fixtures.js';
+import type { PlanAndDeploy } from '../../../lambdas/shared/schemas.js';
+import type { DeployState, Plan } from '../../../lambdas/shared/types.js';
+import { nextWaveOf, startDeployments } from '../../../lambdas/start-deployments/core.js';
+import { deployment, makeDeps, plan, STARTED_AT, serveDeployments } from '../shared/deployment-fixtures.js';
+
+/** The plan in two waves: `us` first, then `eu`, which cuts over together. */
+const wavePlan: Plan = {
+  ...plan,
+  waves: [
+    { environments: ['us'], cutover: 'independent' },
+    { environments: ['eu'], cutover: 'together' },
+  ],
+};
+
+/** The state once the first wave of `wavePlan` deployed. */
+const firstWave: DeployState = {
+  deployments: { us: { web: 'd-us-web-dg', worker: 'd-us-worker-dg' } },
+  status: 'SUCCEEDED',
+  failures: [],
+  wave: {
+    index: 0,
+    of: 2,
+    environments: ['us'],
+    cutover: 'independent',
+    startedAt: '2026-11-26T06:01:00.000Z',
+    trafficMovedAt: '2026-11-26T06:05:00.000Z',
+  },
+};
 
 const codedeploy = mockClient(CodeDeployClient);
 
@@ -33,7 +63,7 @@ describe('startDeployments', () => {
 
   it('creates one deployment per environment and service, marked with the release', async () => {
     // Act
-    const state = await startDeployments(makeDeps(), plan);
+    const state = await startDeployments(makeDeps(), { plan });
 
     // Assess
     expect(state).toEqual({
@@ -42,6 +72,13 @@ describe('startDeployments', () => {
       deployments: {
         us: { web: 'd-us-web-dg', worker: 'd-us-worker-dg' },
         eu: { web: 'd-eu-web-dg', worker: 'd-eu-worker-dg' },
+      },
+      wave: {
+        index: 0,
+        of: 1,
+        environments: ['us', 'eu'],
+        cutover: 'independent',
+        startedAt: new Date(Date.parse(STARTED_AT) + 60_000).toISOString(),
       },
     });
     expect(codedeploy).toHaveReceivedCommandWith(CreateDeploymentCommand, {
@@ -53,7 +90,7 @@ describe('startDeployments', () => {
 
   it('writes an AppSpec naming the new revision, container and port, with the sha256 of its content', async () => {
     // Act
-    await startDeployments(makeDeps(), plan);
+    await startDeployments(makeDeps(), { plan });
 
     // Assess
     const input = createdInputs().find((i) => i.deploymentGroupName === 'us-worker-dg');
@@ -91,7 +128,7 @@ describe('startDeployments', () => {
     );
 
     // Act
-    const state = await startDeployments(makeDeps(), plan);
+    const state = await startDeployments(makeDeps(), { plan });
 
     // Assess
     expect(state.deployments.us.web).toBe('d-ours');
@@ -112,7 +149,7 @@ describe('startDeployments', () => {
     );
 
     // Act
-    const state = await startDeployments(makeDeps(), plan);
+    const state = await startDeployments(makeDeps(), { plan });
 
     // Assess
     expect(state.deployments.eu.worker).toBe('d-done');
@@ -135,7 +172,7 @@ describe('startDeployments', () => {
     );
 
     // Act
-    const attempt = startDeployments(makeDeps(), plan);
+    const attempt = startDeployments(makeDeps(), { plan });
 
     // Assess
     await expect(attempt).rejects.toThrow(ForeignDeploymentError);
@@ -155,7 +192,7 @@ describe('startDeployments', () => {
     );
 
     // Act
-    const attempt = startDeployments(makeDeps(), plan);
+    const attempt = startDeployments(makeDeps(), { plan });
 
     // Assess
     await expect(attempt).rejects.toThrow(/d-auto-rb.*creator codeDeployRollback/);
@@ -172,7 +209,7 @@ describe('startDeployments', () => {
     );
 
     // Act
-    const attempt = startDeployments(makeDeps(), plan);
+    const attempt = startDeployments(makeDeps(), { plan });
 
     // Assess
     await expect(attempt).rejects.toThrow(ForeignDeploymentError);
@@ -193,7 +230,7 @@ describe('startDeployments', () => {
     );
 
     // Act
-    const attempt = startDeployments(makeDeps(), plan);
+    const attempt = startDeployments(makeDeps(), { plan });
 
     // Assess
     await expect(attempt).rejects.toThrow(ForeignDeploymentError);
@@ -210,11 +247,100 @@ describe('startDeployments', () => {
       .rejects(new Error('DeploymentLimitExceededException'));
 
     // Act
-    const attempt = startDeployments(makeDeps(), plan);
+    const attempt = startDeployments(makeDeps(), { plan });
 
     // Assess
     await expect(attempt).rejects.toThrow(DeploymentFailedError);
     await expect(attempt).rejects.toThrow(/eu-app\/eu-web-dg.*us\/web d-us-web-dg/);
     expect(codedeploy).toHaveReceivedCommandTimes(CreateDeploymentCommand, 4);
+  });
+
+  it.each<[string, Pick<PlanAndDeploy, 'bake'>, number]>([
+    ['no bake yet', {}, 0],
+    [
+      'a bake that names the next wave',
+      { bake: { wave: 0, status: 'SUCCEEDED', until: '', alarms: [], nextWave: 1 } },
+      1,
+    ],
+    ['a bake of the last wave', { bake: { wave: 1, status: 'SUCCEEDED', until: '', alarms: [] } }, 0],
+  ])('deploys wave %s → %i', (_what, run, wave) => {
+    expect(nextWaveOf(run)).toBe(wave);
+  });
+
+  it('deploys the first wave only, and records it', async () => {
+    // Act
+    const state = await startDeployments(makeDeps(), { plan: wavePlan });
+
+    // Assess
+    expect(createdInputs().map((i) => i.deploymentGroupName)).toEqual(['us-web-dg', 'us-worker-dg']);
+    expect(state.deployments).toEqual({ us: { web: 'd-us-web-dg', worker: 'd-us-worker-dg' } });
+    expect(state.wave).toMatchObject({ index: 0, of: 2, environments: ['us'], cutover: 'independent' });
+  });
+
+  it('deploys the wave the bake named, keeping the deployments of the earlier waves', async () => {
+    // Act
+    const state = await startDeployments(makeDeps(), {
+      plan: wavePlan,
+      deploy: firstWave,
+      bake: { wave: 0, status: 'SUCCEEDED', until: '2026-11-26T06:06:00.000Z', alarms: [], nextWave: 1 },
+    });
+
+    // Assess
+    expect(createdInputs().map((i) => i.deploymentGroupName)).toEqual(['eu-web-dg', 'eu-worker-dg']);
+    expect(state).toMatchObject({
+      status: 'RUNNING',
+      deployments: {
+        us: { web: 'd-us-web-dg', worker: 'd-us-worker-dg' },
+        eu: { web: 'd-eu-web-dg', worker: 'd-eu-worker-dg' },
+      },
+      wave: { index: 1, of: 2, environments: ['eu'], cutover: 'together' },
+    });
+    expect(state.wave?.trafficMovedAt).toBeUndefined();
+  });
+
+  it('dates a wave an earlier attempt started from its first deployment, so its alarms count from then', async () => {
+    // Prepare
+    deployments.push(
+      deployment('d-ours', 'us', 'web', {
+        status: 'InProgress',
+        description: deploymentMarker('r1', 'us', 'web'),
+        createTime: new Date('2026-11-26T06:00:30.000Z'),
+      }),
+    );
+
+    // Act
+    const state = await startDeployments(makeDeps(), { plan: wavePlan });
+
+    // Assess
+    expect(state.wave?.startedAt).toBe('2026-11-26T06:00:30.000Z');
+  });
+
+  it('fails a later wave with a foreign deployment as DeploymentFailedError: the earlier waves are rolled back', async () => {
+    // Prepare
+    deployments.push(deployment('d-hand', 'eu', 'web', { status: 'InProgress', description: 'hotfix' }));
+
+    // Act
+    const attempt = startDeployments(makeDeps(), {
+      plan: wavePlan,
+      deploy: firstWave,
+      bake: { wave: 0, status: 'SUCCEEDED', until: '', alarms: [], nextWave: 1 },
+    });
+
+    // Assess
+    await expect(attempt).rejects.toThrow(DeploymentFailedError);
+    await expect(attempt).rejects.toThrow(/started no deployment of wave 2 of 2 \(eu\).*d-hand/);
+    expect(codedeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+  });
+
+  it('refuses a wave the plan does not have', async () => {
+    // Act
+    const attempt = startDeployments(makeDeps(), {
+      plan: wavePlan,
+      bake: { wave: 1, status: 'SUCCEEDED', until: '', alarms: [], nextWave: 2 },
+    });
+
+    // Assess
+    await expect(attempt).rejects.toThrow(ValidationError);
+    await expect(attempt).rejects.toThrow(/wave 2 does not exist; the plan has 2 wave/);
   });
 });
