@@ -120,20 +120,28 @@ export interface CheckLoopProps {
    * @default FAILED leaves the loop through the exit, as SUCCEEDED does
    */
   readonly onFailed?: sfn.IChainable;
+  /**
+   * Where the run goes on other statuses the check may decide (`READY` → `CutOver`).
+   * @default none: a status the loop does not know fails the run
+   */
+  readonly onStatus?: Readonly<Record<string, sfn.IChainable>>;
 }
 
-/** The states of a "check until decided" loop: the check (for its Catch) and the loop's exit. */
+/** The states of a "check until decided" loop: the check (for its Catch), its Choice and the loop's exit. */
 export interface CheckLoop {
   /** The check state, called again through the Choice while the status is RUNNING. */
   readonly check: tasks.LambdaInvoke;
+  /** The Choice that reads the status: a state reached through `onStatus` may come back to it. */
+  readonly choice: sfn.Choice;
   /** The continuation once the status is decided (SUCCEEDED, or FAILED without `onFailed`). */
   readonly exit: sfn.INextable;
 }
 
 /**
  * Wires `start` → `<choice>` ⇄ `<check>` until the status at `resultPath` is decided:
- * RUNNING calls the check again, FAILED goes to `onFailed` when given, and the decided
- * status leaves through the returned exit. There is no Wait state: each check long-polls.
+ * RUNNING calls the check again, FAILED goes to `onFailed` when given, another status to its
+ * `onStatus` state, and the decided status leaves through the returned exit. There is no Wait
+ * state: each check long-polls.
  */
 export function checkUntilDecided(scope: Construct, start: sfn.INextable, props: CheckLoopProps): CheckLoop {
   const status = statusAt(props.resultPath);
@@ -147,10 +155,13 @@ export function checkUntilDecided(scope: Construct, start: sfn.INextable, props:
   start.next(decided);
   decided.when(sfn.Condition.stringEquals(status, 'RUNNING'), check);
   if (props.onFailed) decided.when(sfn.Condition.stringEquals(status, 'FAILED'), props.onFailed);
+  for (const [value, next] of Object.entries(props.onStatus ?? {})) {
+    decided.when(sfn.Condition.stringEquals(status, value), next);
+  }
   check.next(decided);
   const succeeded = sfn.Condition.stringEquals(status, 'SUCCEEDED');
   const done = props.onFailed
     ? succeeded
     : sfn.Condition.or(succeeded, sfn.Condition.stringEquals(status, 'FAILED'));
-  return { check, exit: choiceExit(decided, done) };
+  return { check, choice: decided, exit: choiceExit(decided, done) };
 }
