@@ -10,12 +10,13 @@ import { TaskPhase } from './task-phase.js';
 /**
  * The whole release flow, from Plan to the final Succeed or Fail:
  *
- * Plan → PreDeploySteps → Migrate → [Deploy → (CutOver) → Bake → NextWave?]… → RetireOldWorkers
+ * Plan → PreDeploySteps → Migrate → [Deploy → (CutOver) → RetireOldWorkers → Bake → NextWave?]…
  *   → PostDeploySteps → Announce → Released?
  *
  * Pre-deploy steps and migrations run in every environment; then the waves go out one after
- * the other: each deploys (cutting over together where its groups wait in Ready), bakes, and
- * `NextWave?` loops back to Deploy while the bake names a next wave. A failed or erroring
+ * the other: each deploys (cutting over together where its groups wait in Ready), retires its
+ * old workers, bakes, and `NextWave?` loops back to Deploy while the bake names a next wave,
+ * else goes on to the post-deploy steps. A failed or erroring
  * pre-deploy step or migration stops its phase's tasks and goes to Announce; a failed
  * deployment, cut-over or bake goes through RollBack/AwaitRollbacks (every wave released so
  * far, or the wave alone) to Announce. Plan refuses a foreign active deployment before
@@ -85,14 +86,20 @@ export function buildFlow(scope: Construct, handlers: FlowHandlers): sfn.IChaina
     handler: handlers['retire-old-workers'],
     payload: { state: sfn.JsonPath.entirePayload },
     resultPath: '$.retire',
-    comment: 'Skips the termination wait of worker services so old workers drain now',
-  }).addCatch(postDeploySteps, { resultPath: '$.retireError' });
+    comment: 'Skips the termination wait of the wave’s worker services so old workers drain now',
+  }).addCatch(bake, { resultPath: '$.retireError' });
 
   const nextWave = new sfn.Choice(scope, 'NextWave?', { comment: 'Deploys the next wave, once one baked' })
     .when(sfn.Condition.isPresent('$.bake.nextWave'), deploy)
-    .otherwise(retireOldWorkers);
+    .otherwise(postDeploySteps);
 
   rollBack.next(announce);
-  retireOldWorkers.next(postDeploySteps).next(announce).next(released);
-  return plan.next(preDeploySteps).next(migrate).next(deploy).next(bake).next(nextWave);
+  postDeploySteps.next(announce).next(released);
+  return plan
+    .next(preDeploySteps)
+    .next(migrate)
+    .next(deploy)
+    .next(retireOldWorkers)
+    .next(bake)
+    .next(nextWave);
 }

@@ -35,11 +35,12 @@ export const LAMBDA_TIMEOUT_ERROR = 'Sandbox.Timedout';
 
 /**
  * The retry of a Lambda task whose function timed out. Every handler may be retried: the
- * checks (CheckTasks, CheckDeployments, AwaitRollbacks) only read; the others are idempotent,
+ * checks (CheckTasks, CheckDeployments, Bake, AwaitRollbacks) only read; the others are idempotent,
  * so a retry of one that timed out after acting finds what it did and adds nothing: Plan
  * reuses the revisions tagged with the release, StartTasks reruns RunTask with the same
  * client tokens, StopTasks stops what still runs, StartDeployments adopts the deployments
- * carrying its marker, RollBack adopts the rollbacks it or CodeDeploy made, RetireOldWorkers
+ * carrying its marker, CutOver continues only the deployments still Ready (the ones it continued
+ * move traffic), RollBack adopts the rollbacks it or CodeDeploy made, RetireOldWorkers
  * ends termination waits already ended, and Announce puts the outcome again (EventBridge
  * delivers at least once: consumers already expect a duplicate).
  */

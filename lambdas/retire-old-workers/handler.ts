@@ -12,7 +12,7 @@ import { parseRetireOldWorkersEvent } from './schema.js';
 const clients = createClients({ codedeploy: CodeDeployClient, ssm: SSMClient });
 const clock = systemClock();
 
-/** RetireOldWorkers: once every deployment succeeded, ends the termination wait of the worker services' deployments. */
+/** RetireOldWorkers: once a wave's traffic moved, ends the termination wait of its worker services' deployments. */
 export const handler = async (event: unknown, _context?: LambdaContext): Promise<RetireReport> => {
   const { state } = parseRetireOldWorkersEvent(event);
   return retireOldWorkers({ clients, clock, config: await loadConfig(clients) }, state);

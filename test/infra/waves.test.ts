@@ -281,7 +281,7 @@ describe('alarms', () => {
 });
 
 describe('the flow of waves', () => {
-  it('loops Deploy → CheckDeploy → CutOver → Bake → NextWave? back to Deploy, and on to RetireOldWorkers', () => {
+  it('loops Deploy → CheckDeploy → CutOver → RetireOldWorkers → Bake → NextWave? back to Deploy, and on to PostDeploySteps', () => {
     const stack = testStack();
     orchestrate(stack, { environments: [testEnvironment(stack, 'us')] });
     const { States } = extractDefinition(Template.fromStack(stack).toJSON() as Cfn);
@@ -290,8 +290,9 @@ describe('the flow of waves', () => {
       ['RUNNING', 'CheckDeploy'],
       ['FAILED', 'RollBack'],
       ['READY', 'CutOver'],
-      ['SUCCEEDED', 'Bake'],
+      ['SUCCEEDED', 'RetireOldWorkers'],
     ]);
+    expect(States.RetireOldWorkers).toMatchObject({ Type: 'Task', Next: 'Bake' });
     expect(States.CutOver).toMatchObject({ Type: 'Task', Next: 'Deploy?' });
     expect(States['Bake?']?.Choices?.map((c) => [c.StringEquals, c.Next])).toEqual([
       ['RUNNING', 'Bake'],
@@ -300,7 +301,7 @@ describe('the flow of waves', () => {
     ]);
     expect(States['NextWave?']).toMatchObject({
       Choices: [{ Variable: '$.bake.nextWave', IsPresent: true, Next: 'Deploy' }],
-      Default: 'RetireOldWorkers',
+      Default: 'PostDeploySteps',
     });
     for (const name of ['Deploy', 'CheckDeploy', 'CutOver', 'Bake']) {
       expect(States[name]?.Catch?.at(-1), name).toMatchObject({

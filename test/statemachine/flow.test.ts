@@ -158,19 +158,19 @@ describe('task phases', () => {
     });
   });
 
-  it('chains the phases: pre-deploy, migrate, then wave by wave deploy and bake; retire, post-deploy, announce', () => {
+  it('chains the phases: pre-deploy, migrate, then wave by wave deploy, retire old workers and bake; post-deploy, announce', () => {
     const succeeded = (name: string) =>
       state(`${name}?`).Choices?.find((c) => c.StringEquals === 'SUCCEEDED')?.Next;
     expect(state('Plan').Next).toBe('PreDeploySteps');
     expect(succeeded('PreDeploySteps')).toBe('Migrate');
     expect(succeeded('Migrate')).toBe('Deploy');
-    expect(succeeded('Deploy')).toBe('Bake');
+    expect(succeeded('Deploy')).toBe('RetireOldWorkers');
+    expect(state('RetireOldWorkers').Next).toBe('Bake');
     expect(succeeded('Bake')).toBe('NextWave?');
     expect(state('NextWave?')).toMatchObject({
       Choices: [{ Variable: '$.bake.nextWave', IsPresent: true, Next: 'Deploy' }],
-      Default: 'RetireOldWorkers',
+      Default: 'PostDeploySteps',
     });
-    expect(state('RetireOldWorkers').Next).toBe('PostDeploySteps');
     expect(succeeded('PostDeploySteps')).toBe('Announce');
   });
 });
@@ -233,9 +233,9 @@ describe('error routes', () => {
     ]);
   });
 
-  it('a failure to retire old workers is reported in $.retireError and the run goes on', () => {
+  it('a failure to retire old workers is reported in $.retireError and the wave goes on to its bake', () => {
     expect(state('RetireOldWorkers').Catch).toEqual([
-      { ErrorEquals: ['States.ALL'], ResultPath: '$.retireError', Next: 'PostDeploySteps' },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.retireError', Next: 'Bake' },
     ]);
   });
 

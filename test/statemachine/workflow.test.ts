@@ -218,17 +218,18 @@ describe('a release run through the synthesized state machine', () => {
       ]),
     );
     expect(result.states).not.toContain('RollBack');
-    // The canary wave, us, then eu and au: each wave deployed, baked, then the next.
+    // The canary wave, us, then eu and au: each wave deployed, its old workers retired, baked, then the next.
     const waveStates = result.states.filter((state) =>
       ['Deploy', 'CutOver', 'Bake', 'RetireOldWorkers'].includes(state),
     );
     expect(waveStates.filter((state, i) => state !== waveStates[i - 1])).toEqual([
       'Deploy',
+      'RetireOldWorkers',
       'Bake',
       'Deploy',
       'CutOver',
-      'Bake',
       'RetireOldWorkers',
+      'Bake',
     ]);
     expect(
       fake.codedeploy.commandCalls(CreateDeploymentCommand).map((call) => call.args[0].input.description),
@@ -312,8 +313,13 @@ describe('a release run through the synthesized state machine', () => {
     expect(result.error).toBe('DeploymentFailedError');
     expect(result.states).toEqual(expect.arrayContaining(['RollBack', 'AwaitRollbacks']));
     expect(result.states).not.toContain('CutOver');
-    expect(result.states).not.toContain('RetireOldWorkers');
-    expect(fake.codedeploy.commandCalls(ContinueDeploymentCommand)).toHaveLength(0);
+    // Only the canary's old workers were retired; nothing of the second wave was continued.
+    expect(result.states.filter((state) => state === 'RetireOldWorkers')).toHaveLength(1);
+    expect(
+      fake.codedeploy
+        .commandCalls(ContinueDeploymentCommand)
+        .map((call) => call.args[0].input.deploymentWaitType),
+    ).not.toContain('READY_WAIT');
     const waiting = [...fake.deployments.values()].filter((d) =>
       ['eu/worker', 'au/web', 'au/worker'].some((group) => d.info.description?.endsWith(group)),
     );
