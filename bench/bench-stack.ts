@@ -12,7 +12,6 @@ import {
   type OrchestratorService,
 } from '../infra/deploy-orchestrator.js';
 import type { CutOverMode } from '../infra/orchestrator-props.js';
-import { SKIP_BUNDLING_CONTEXT } from '../infra/synthesize.js';
 import type { DeployConfig } from '../lambdas/shared/config.js';
 
 /** The container every task definition of the bench stack names. */
@@ -233,7 +232,7 @@ export function synthesizeBenchTemplate(props: BenchStackProps): {
   config: DeployConfig;
 } {
   // 20 x 20 is several thousand resources: in AWS it would span stacks; one template serves the local AWS.
-  const app = new App({ context: { ...SKIP_BUNDLING_CONTEXT, '@aws-cdk/core:stackResourceLimit': 0 } });
+  const app = new App({ context: { '@aws-cdk/core:stackResourceLimit': 0 } });
   const stack = new BenchStack(app, BENCH_STACK_ID, {
     env: { account: '000000000000', region: 'us-east-1' },
     ...props,

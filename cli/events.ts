@@ -96,6 +96,20 @@ export const RollbackEventSchema = z
   })
   .describe('A rollback of one (environment, service).');
 
+/** Plan ended the termination wait of an earlier release's deployment so this release can deploy. */
+export const TerminationWaitEndedEventSchema = z
+  .object({
+    type: z.literal('termination-wait-ended'),
+    time,
+    environment,
+    service: z.string(),
+    deploymentId: z.string().describe("The earlier release's deployment."),
+    release: z.string().describe('The earlier release.'),
+  })
+  .describe(
+    "The run ended an earlier release's termination wait (ContinueDeployment): CodeDeploy terminates that release's original tasks.",
+  );
+
 /** Exit status names, as Step Functions reports them, plus DETACHED for Ctrl+C. */
 export const RunStatusSchema = z.enum(['SUCCEEDED', 'FAILED', 'ABORTED', 'TIMED_OUT', 'DETACHED']);
 
@@ -120,6 +134,7 @@ export const SummaryEventSchema = z
     time,
     executionArn: z.string(),
     release: z.string().optional(),
+    rollbackTo: z.string().optional().describe('Set for a rollback: the earlier release it deployed again.'),
     status: RunStatusSchema,
     outcome: z.string().optional().describe('Announced outcome: SUCCEEDED, FAILED or ROLLED_BACK.'),
     exitCode: z.number().int(),
@@ -167,6 +182,7 @@ export const TailEventSchema = z
     TaskStoppedEventSchema,
     DeploymentEventSchema,
     RollbackEventSchema,
+    TerminationWaitEndedEventSchema,
     SummaryEventSchema,
     ErrorEventSchema,
   ])

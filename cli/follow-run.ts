@@ -56,6 +56,11 @@ export interface FollowRunProps {
   /** On Ctrl+C stop the execution and follow on until it ended, instead of detaching. */
   readonly abortOnInterrupt: boolean;
   /**
+   * The cause StopExecution records when Ctrl+C stops the run.
+   * @default the one `tail-deploy --abort-on-interrupt` gives
+   */
+  readonly stopCause?: string;
+  /**
    * How long to keep reading, once the execution ended, until its tasks stopped and their
    * streams are drained; a stream not drained by then makes the output incomplete.
    * @default DEFAULT_DRAIN_TIMEOUT_MS (5 minutes)
@@ -161,6 +166,7 @@ export async function followRun(props: FollowRunProps): Promise<FollowResult> {
   const reportedStartFailures = new Set<string>();
   let lastPhase: string | undefined;
   let release = releaseOf(parseInput(execution.input));
+  let rollbackTo = rollbackToOf(parseInput(execution.input));
   let outcome: string | undefined;
   let end: { status: ExecutionEnd; time: Date; error?: string; cause?: string } | undefined;
 
@@ -374,6 +380,15 @@ export async function followRun(props: FollowRunProps): Promise<FollowResult> {
     switch (update.kind) {
       case 'started':
         release ??= releaseOf(update.input);
+        rollbackTo ??= rollbackToOf(update.input);
+        return;
+      case 'plan':
+        rollbackTo ??= update.plan.rollbackTo;
+        for (const ended of update.plan.endedWaits ?? []) {
+          for (const ref of deploymentRefs(ended.deployments)) {
+            emit({ type: 'termination-wait-ended', time: iso(update.time), ...ref, release: ended.release });
+          }
+        }
         return;
       case 'state':
         if (STRUCTURAL_STATES.has(update.stateType) || update.name === lastPhase) return;
@@ -584,6 +599,7 @@ export async function followRun(props: FollowRunProps): Promise<FollowResult> {
       time: now(),
       executionArn,
       ...(release ? { release } : {}),
+      ...(rollbackTo ? { rollbackTo } : {}),
       status,
       ...(outcome ? { outcome } : {}),
       exitCode,
@@ -619,7 +635,9 @@ export async function followRun(props: FollowRunProps): Promise<FollowResult> {
             new StopExecutionCommand({
               executionArn,
               error: 'Interrupted',
-              cause: 'Stopped by tail-deploy --abort-on-interrupt; the cleanup rolls the run back.',
+              cause:
+                props.stopCause ??
+                'Stopped by tail-deploy --abort-on-interrupt; the cleanup rolls the run back.',
             }),
           );
           props.notify(`stopping ${executionArn}; following until it ended (Ctrl+C again to detach).`);
@@ -697,6 +715,13 @@ function parseInput(text: string | undefined): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** The earlier release a rollback's execution input names, if it is one. */
+export function rollbackToOf(input: unknown): string | undefined {
+  if (typeof input !== 'object' || input === null) return undefined;
+  const rollbackTo = (input as { rollbackTo?: unknown }).rollbackTo;
+  return typeof rollbackTo === 'string' ? rollbackTo : undefined;
 }
 
 /** The release an execution input names, if it names one. */

@@ -5,8 +5,19 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { parseJsonOrUndefined } from '../lambdas/shared/json.js';
-import { DeployStateSchema, RollbackStateSchema, TaskPhaseStateSchema } from '../lambdas/shared/schemas.js';
-import type { Announcement, DeployState, RollbackState, TaskPhaseState } from '../lambdas/shared/types.js';
+import {
+  DeployStateSchema,
+  PlanSchema,
+  RollbackStateSchema,
+  TaskPhaseStateSchema,
+} from '../lambdas/shared/schemas.js';
+import type {
+  Announcement,
+  DeployState,
+  Plan,
+  RollbackState,
+  TaskPhaseState,
+} from '../lambdas/shared/types.js';
 
 /** How an execution ended, as Step Functions names it. */
 export type ExecutionEnd = 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT';
@@ -15,6 +26,7 @@ export type ExecutionEnd = 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT';
 export type RunUpdate =
   | { kind: 'started'; time: Date; input: unknown }
   | { kind: 'state'; time: Date; name: string; stateType: string }
+  | { kind: 'plan'; time: Date; plan: Plan }
   | { kind: 'tasks'; time: Date; state: TaskPhaseState }
   | { kind: 'deployments'; time: Date; state: DeployState }
   | { kind: 'rollbacks'; time: Date; state: RollbackState }
@@ -99,12 +111,17 @@ const OUTCOMES = new Set(['SUCCEEDED', 'FAILED', 'ROLLED_BACK']);
 
 /**
  * What a handler's result says, recognised by its shape (never by the state's name, which
- * the construct may change): a task phase, the deployments, the rollbacks or the announcement.
+ * the construct may change): the plan, a task phase, the deployments, the rollbacks or the
+ * announcement.
  */
 export function classifyOutput(value: unknown, time: Date): RunUpdate | undefined {
   if (!isRecord(value)) return undefined;
   // `lambda:invoke` without payloadResponseOnly wraps the result.
   if (isRecord(value.Payload) && 'StatusCode' in value) return classifyOutput(value.Payload, time);
+  if ('runId' in value && 'services' in value && 'oneOff' in value) {
+    const parsed = PlanSchema.safeParse(value);
+    return parsed.success ? { kind: 'plan', time, plan: parsed.data } : undefined;
+  }
   if ('tasks' in value && 'phase' in value) {
     const parsed = TaskPhaseStateSchema.safeParse(value);
     return parsed.success ? { kind: 'tasks', time, state: parsed.data } : undefined;

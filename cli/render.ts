@@ -67,12 +67,15 @@ export class HumanRenderer implements Renderer {
   private readonly out: OutputStream;
   private readonly err: OutputStream;
   private readonly color: boolean;
+  private readonly command: string;
   private readonly colors = new Map<string, string>();
 
-  constructor(props: { out: OutputStream; err: OutputStream; color: boolean }) {
+  /** `command` names the program before an error (default `tail-deploy`). */
+  constructor(props: { out: OutputStream; err: OutputStream; color: boolean; command?: string }) {
     this.out = props.out;
     this.err = props.err;
     this.color = props.color;
+    this.command = props.command ?? 'tail-deploy';
   }
 
   private paint(code: string, text: string): string {
@@ -130,11 +133,15 @@ export class HumanRenderer implements Renderer {
         const status = event.status ? `: ${event.status}` : '';
         return `${this.prefix(event.environment)} ${this.paint(RED, `${event.service} ${what} ${event.deploymentId}${via}${status}`)}`;
       }
+      case 'termination-wait-ended':
+        return `${this.prefix(event.environment)} ${this.paint(DIM, `${event.service}: ended the termination wait of release ${event.release}'s deployment ${event.deploymentId}; its original tasks are terminated now`)}`;
       case 'summary': {
         // Detaching is not an end of the run; the command says how to re-attach instead.
         if (event.status === 'DETACHED') return undefined;
         const ok = event.exitCode === 0;
-        const release = event.release ? `Release ${event.release}` : 'Run';
+        const release =
+          (event.release ? `Release ${event.release}` : 'Run') +
+          (event.rollbackTo ? ` (rollback to ${event.rollbackTo})` : '');
         const outcome = event.outcome && event.outcome !== event.status ? ` (${event.outcome})` : '';
         const took = event.durationMs === null ? '' : ` in ${formatDuration(event.durationMs)}`;
         const lines = [this.paint(BOLD + (ok ? GREEN : RED), `${release} ${event.status}${outcome}${took}`)];
@@ -163,7 +170,7 @@ export class HumanRenderer implements Renderer {
         return lines.join('\n');
       }
       case 'error':
-        return this.paint(RED, `tail-deploy: ${event.message}`);
+        return this.paint(RED, `${this.command}: ${event.message}`);
     }
   }
 }

@@ -74,9 +74,12 @@ Exit codes: 0 succeeded, 1 failed or rolled back, 2 aborted or timed out,
 (the summary lists the streams), 64 bad usage, 130 detached (Ctrl+C).
 `;
 
-const ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):\d{12}:(execution|express|stateMachine):[^:]+(:[^:]+)?$/;
+/** A Step Functions ARN: its Region (1), its kind (2: execution, express or stateMachine). */
+export const ARN =
+  /^arn:aws[a-z-]*:states:([a-z0-9-]+):\d{12}:(execution|express|stateMachine):[^:]+(:[^:]+)?$/;
 
-function positiveNumber(flag: string) {
+/** A commander parser of a number > 0, naming `flag` when the value is not one. */
+export function positiveNumber(flag: string) {
   return (value: string): number => {
     const number = Number(value);
     if (!Number.isFinite(number) || number <= 0) {
@@ -116,8 +119,8 @@ export function parseSince(value: string, nowMs: number): number {
   );
 }
 
-function program(io: CliIo, clock: Clock): Command {
-  const command = new Command('tail-deploy')
+function program(io: CliIo, clock: Clock, name: string): Command {
+  const command = new Command(name)
     .description(
       'Follow a stepdeploy release live: every task log line prefixed by its environment, phases, deployments, and the outcome as the exit code.',
     )
@@ -165,12 +168,14 @@ function program(io: CliIo, clock: Clock): Command {
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
     })
-    .showHelpAfterError('(run tail-deploy --help for usage)');
+    .showHelpAfterError(`(run ${name} --help for usage)`);
   return command;
 }
 
 /** Per-Region SDK clients with the endpoint and profile of the command line. */
-function makeClients(options: TailDeployOptions): TailClients & { destroy(): void } {
+export function makeClients(
+  options: Pick<TailDeployOptions, 'endpointUrl' | 'profile'>,
+): TailClients & { destroy(): void } {
   const made: Array<{ destroy(): void }> = [];
   const base = {
     ...(options.endpointUrl ? { endpoint: options.endpointUrl } : {}),
@@ -200,7 +205,8 @@ function makeClients(options: TailDeployOptions): TailClients & { destroy(): voi
   };
 }
 
-const processInterrupts: InterruptSource = (listener) => {
+/** Ctrl+C of this process. */
+export const processInterrupts: InterruptSource = (listener) => {
   process.on('SIGINT', listener);
   return () => process.off('SIGINT', listener);
 };
@@ -290,16 +296,25 @@ async function findExecution(
   );
 }
 
+/** How another command runs `tail-deploy` as one of its own (`stepdeploy tail`). */
+export interface TailAs {
+  /** The command's name in help, messages and the re-attach line. @default 'tail-deploy' */
+  readonly command?: string;
+  /** The state machine when neither an execution ARN nor `--state-machine` is given. */
+  readonly defaultStateMachine?: string;
+}
+
 /**
  * Runs `tail-deploy` with `argv` (without the node and script paths) and returns its
  * exit code: 0 succeeded, 1 failed or rolled back, 2 aborted or timed out, 3 the run
  * could not be found or read, 4 succeeded but some log lines could not be read, 64 bad
  * usage, 130 detached on Ctrl+C.
  */
-export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+export async function main(argv: readonly string[], io: CliIo, as: TailAs = {}): Promise<number> {
+  const name = as.command ?? 'tail-deploy';
   const clock = io.clock ?? systemClock(1);
   const env = io.env ?? process.env;
-  const command = program(io, clock);
+  const command = program(io, clock, name);
   let arn: string | undefined;
   let options: TailDeployOptions;
   try {
@@ -312,13 +327,14 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     }
     throw error;
   }
+  if (!arn && !options.stateMachine && as.defaultStateMachine) options.stateMachine = as.defaultStateMachine;
 
   let where: { arn: string; region: string };
   try {
     where = target(arn, options);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    io.stderr.write(`tail-deploy: ${error.message}\n(run tail-deploy --help for usage)\n`);
+    io.stderr.write(`${name}: ${error.message}\n(run ${name} --help for usage)\n`);
     return EXIT_USAGE;
   }
 
@@ -329,6 +345,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         out: io.stdout,
         err: io.stderr,
         color: options.color && !noColor && io.stdout.isTTY === true,
+        command: name,
       });
   const emit = (event: TailEvent) => renderer.render(event);
   const clients = makeClients(options);
@@ -366,13 +383,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       maxLogsRps: options.maxLogsRps,
       sinceMs: options.since,
       interrupts: io.interrupts ?? processInterrupts,
-      notify: (message) => io.stderr.write(`tail-deploy: ${message}\n`),
+      notify: (message) => io.stderr.write(`${name}: ${message}\n`),
       abortOnInterrupt: options.abortOnInterrupt === true,
       drainTimeoutMs: options.drainTimeout,
     });
     if (result.status === 'DETACHED') {
       io.stderr.write(
-        `Detached; the run goes on. Re-attach with:\n  tail-deploy ${execution.executionArn}${where.region !== ARN.exec(execution.executionArn)?.[1] ? ` --region ${where.region}` : ''}\n`,
+        `Detached; the run goes on. Re-attach with:\n  ${name} ${execution.executionArn}${where.region !== ARN.exec(execution.executionArn)?.[1] ? ` --region ${where.region}` : ''}\n`,
       );
     }
     return result.exitCode;

@@ -36,6 +36,7 @@ import {
   resolveEnvironments,
   resolveWaves,
   stepConfig,
+  systemLogLevelOf,
   TOKEN_ESTIMATE_CHARS,
   validateBakeTime,
   validateDeploymentTimeout,
@@ -59,7 +60,10 @@ export { estimatedJsonBytes } from './resolve-props.js';
  * aborted, timed out or failed.
  */
 export class DeployOrchestrator extends Construct {
-  /** The state machine; start a release with an execution input `{ release, images, environments?, skipMigrations? }`. */
+  /**
+   * The state machine; start a release with an execution input `{ release, images, environments?,
+   * skipMigrations? }`, or a rollback to an earlier release with `{ release, rollbackTo, environments? }`.
+   */
   public readonly stateMachine: sfn.StateMachine;
   /** The handler functions by verb. */
   public readonly functions: Readonly<Record<Verb, lambda.Function>>;
@@ -80,9 +84,16 @@ export class DeployOrchestrator extends Construct {
     const preDeploySteps = props.preDeploySteps ?? [];
     const postDeploySteps = props.postDeploySteps ?? [];
     const retention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    const logLevel = props.logLevel ?? lambda.ApplicationLogLevel.INFO;
     validateTiming(pollInterval, watchTimeout, props.timeout);
     if (props.deploymentTimeout) {
       validateDeploymentTimeout(deploymentTimeout, pollInterval, props.timeout ?? Duration.hours(6));
+    }
+    const onPreviousTerminationWait = props.onPreviousTerminationWait ?? 'continue';
+    if (onPreviousTerminationWait !== 'continue' && onPreviousTerminationWait !== 'refuse') {
+      throw new Error(
+        `DeployOrchestrator: onPreviousTerminationWait is "${String(onPreviousTerminationWait)}"; use 'continue' or 'refuse'.`,
+      );
     }
     validateSteps('preDeploySteps', preDeploySteps);
     validateSteps('postDeploySteps', postDeploySteps);
@@ -107,6 +118,7 @@ export class DeployOrchestrator extends Construct {
       waves,
       bakeSeconds: bakeTime.toSeconds(),
       rollbackScope: props.rollbackScope ?? 'all',
+      onPreviousTerminationWait,
     };
 
     // A fixed name lets the handlers' policies name the state machine without depending on it (that would be a cycle).
@@ -155,7 +167,11 @@ export class DeployOrchestrator extends Construct {
     });
     const functions = {} as Record<Verb, lambda.Function>;
     for (const verb of VERBS) {
-      functions[verb] = this.handlerFunction(verb, timeouts[verb], retention);
+      functions[verb] = this.handlerFunction(verb, timeouts[verb], {
+        logGroupName: `/stepdeploy/${stateMachineName}/${verb}`,
+        retention,
+        logLevel,
+      });
       functions[verb].addToRolePolicy(readConfig);
     }
     this.functions = functions;
@@ -288,10 +304,21 @@ export class DeployOrchestrator extends Construct {
     }
   }
 
-  private handlerFunction(verb: Verb, timeout: Duration, retention: logs.RetentionDays): lambda.Function {
+  /**
+   * One handler's function, its own role and its own log group. The group is named after the
+   * state machine and the verb (`/stepdeploy/<state machine>/<verb>`), so an operator finds a
+   * handler's logs without looking the function up, and one CloudWatch Logs Insights query
+   * can take every handler of a state machine by prefix.
+   */
+  private handlerFunction(
+    verb: Verb,
+    timeout: Duration,
+    logging: { logGroupName: string; retention: logs.RetentionDays; logLevel: lambda.ApplicationLogLevel },
+  ): lambda.Function {
     const id = pascalCase(verb);
     const logGroup = new logs.LogGroup(this, `${id}Logs`, {
-      retention,
+      logGroupName: logging.logGroupName,
+      retention: logging.retention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     // An own role with write access to its own log group only, instead of the managed basic execution role.
@@ -310,6 +337,10 @@ export class DeployOrchestrator extends Construct {
       memorySize: 256,
       timeout,
       logGroup,
+      // JSON: Lambda's own lines (START, REPORT) become JSON too, and it filters the handlers' lines by level.
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: logging.logLevel,
+      systemLogLevelV2: systemLogLevelOf(logging.logLevel),
       description: `stepdeploy ${verb}`,
       environment: { [CONFIG_PATH_ENV]: this.configPath, NODE_OPTIONS: HANDLER_BUNDLING.nodeOptions },
     });
@@ -346,7 +377,10 @@ export class DeployOrchestrator extends Construct {
         return 'RunTask on every revision of the one-off task definition family: Plan registers new revisions.';
       }
       if (/:execution:.+:\*$/.test(finding)) {
-        return 'Cleanup reads whichever execution of this state machine ended badly.';
+        return (
+          'Cleanup reads whichever execution of this state machine ended badly; Plan reads its succeeded ' +
+          'executions to find the release a rollback goes back to.'
+        );
       }
       if (/:parameter\/stepdeploy\/.+\/\*$/.test(finding)) {
         return 'The handlers read every parameter of their own configuration path, one per environment.';

@@ -8,7 +8,10 @@ export interface HandlerBundling {
   keepNames: boolean;
   sourceMap: boolean;
   sourcesContent: boolean;
-  /** Packages left out of the bundle: the Node 22 runtime ships the AWS SDK v3. */
+  /**
+   * Packages left out of the bundle: the Node 22 runtime ships the AWS SDK v3. Everything else
+   * is bundled, Powertools' logger included (the runtime has none).
+   */
   externalModules: readonly string[];
   /** `NODE_OPTIONS` of every function. */
   nodeOptions: string;

@@ -59,17 +59,23 @@ export class PolicyFactory {
   }
 
   /**
-   * Plan: list executions, look for foreign deployments, read the services, register task
-   * definition revisions; read the deployment groups of the waves whose cut-over synth could
-   * not decide (`readGroups`).
+   * Plan: list executions (and read the succeeded ones a rollback goes back to), look for
+   * foreign deployments and end an earlier release's termination wait, read the services,
+   * register task definition revisions; read the deployment groups of the waves whose
+   * cut-over synth could not decide (`readGroups`). ContinueDeployment names no resource type
+   * in the Service Authorization Reference: `*`.
    */
   plan(fn: lambda.IFunction, readGroups = false): void {
     if (readGroups) this.deploymentAccess(fn, ['codedeploy:GetDeploymentGroup']);
     fn.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['states:ListExecutions'], resources: [this.stateMachineArn] }),
     );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [this.executionsArn] }),
+    );
     this.deploymentAccess(fn, FIND_DEPLOYMENTS);
     this.targetAccess(fn);
+    this.anyDeployment(fn, ['codedeploy:ContinueDeployment']);
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['ecs:DescribeServices'],

@@ -5,6 +5,7 @@ import type * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as events from 'aws-cdk-lib/aws-events';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 
 /** Where an environment's one-off tasks (migration, steps) run. */
@@ -230,6 +231,15 @@ export interface DeployOrchestratorProps {
    */
   readonly rollbackScope?: RollbackScope;
   /**
+   * What a release does about an earlier release's deployments still in their termination
+   * wait (traffic moved, the original tasks kept for the rollback window) on its deployment
+   * groups: `continue` ends that wait (ContinueDeployment TERMINATION_WAIT, so CodeDeploy
+   * terminates the earlier release's original tasks) and goes on; `refuse` fails the release
+   * before anything starts, naming them. Any other active deployment is refused either way.
+   * @default 'continue'
+   */
+  readonly onPreviousTerminationWait?: 'continue' | 'refuse';
+  /**
    * The bus announcements go to.
    * @default - the account's default event bus
    */
@@ -249,4 +259,12 @@ export interface DeployOrchestratorProps {
    * @default logs.RetentionDays.THREE_MONTHS
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * The least severe handler log lines that reach CloudWatch Logs: Lambda's application log
+   * level, which the handlers' logger honours (`AWS_LAMBDA_LOG_LEVEL`). Lambda's own lines
+   * follow it: DEBUG and TRACE show its debug events too, WARN and above hide its START and
+   * REPORT lines. The functions log in Lambda's JSON format.
+   * @default lambda.ApplicationLogLevel.INFO
+   */
+  readonly logLevel?: lambda.ApplicationLogLevel;
 }

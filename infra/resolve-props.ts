@@ -2,6 +2,7 @@ import { Arn, ArnFormat, Duration, Resource, type Stack, Token } from 'aws-cdk-l
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { EnvironmentConfig, StepConfig, WaveConfig } from '../lambdas/shared/config.js';
 import type {
   CutOverMode,
@@ -529,5 +530,21 @@ export function validateBakeTime(bakeTime: Duration, timeout: Duration): void {
       `DeployOrchestrator: bakeTime (${bakeTime.toHumanString()}) is not shorter than timeout ` +
         `(${timeout.toHumanString()}); lower bakeTime or raise timeout.`,
     );
+  }
+}
+
+/**
+ * Lambda's system log level for the handlers' application log level: Lambda's own lines are
+ * kept as detailed as the handlers' (INFO keeps START and REPORT), never more.
+ */
+export function systemLogLevelOf(level: lambda.ApplicationLogLevel): lambda.SystemLogLevel {
+  switch (level) {
+    case lambda.ApplicationLogLevel.TRACE:
+    case lambda.ApplicationLogLevel.DEBUG:
+      return lambda.SystemLogLevel.DEBUG;
+    case lambda.ApplicationLogLevel.INFO:
+      return lambda.SystemLogLevel.INFO;
+    default:
+      return lambda.SystemLogLevel.WARN;
   }
 }

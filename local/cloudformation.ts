@@ -86,6 +86,9 @@ const NO_VALUE = Symbol('AWS::NoValue');
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
+const optionalString = (value: unknown): string | undefined =>
+  value === undefined || value === null ? undefined : String(value);
+
 const lowerFirst = (key: string) => (/^[A-Z]/.test(key) ? `${key[0].toLowerCase()}${key.slice(1)}` : key);
 
 /** Keys whose values are free-form maps: their keys are data, not property names. */
@@ -445,6 +448,15 @@ class TemplateDeployer {
           environment,
           timeoutSeconds: properties.Timeout === undefined ? 3 : Number(properties.Timeout),
           roleArn: properties.Role === undefined ? undefined : String(properties.Role),
+          memorySizeMb: properties.MemorySize === undefined ? 128 : Number(properties.MemorySize),
+          logging: isRecord(properties.LoggingConfig)
+            ? {
+                format: properties.LoggingConfig.LogFormat === 'JSON' ? 'JSON' : 'Text',
+                applicationLogLevel: optionalString(properties.LoggingConfig.ApplicationLogLevel),
+                systemLogLevel: optionalString(properties.LoggingConfig.SystemLogLevel),
+                logGroup: optionalString(properties.LoggingConfig.LogGroup),
+              }
+            : undefined,
         });
         return modelled(name);
       }

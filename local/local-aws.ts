@@ -131,6 +131,14 @@ export class LocalAws {
       endpoint: () => this.endpoint,
       clock,
       faults: this.faults,
+      // Lambda creates the function's log group when it is missing, and a stream per execution environment.
+      logs: {
+        write: (region, group, stream, events) => {
+          this.logs.createLogGroup(region, group, { ifMissing: true });
+          this.logs.createLogStream(region, group, stream, true);
+          this.logs.putLogEvents(region, group, stream, events);
+        },
+      },
       // Lambda runs a function with its role's credentials, under the function's name as session name.
       credentials: (fn) => {
         if (!iamEnabled || !fn.roleArn) return undefined;

@@ -1,3 +1,4 @@
+import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { ERROR_NAMES } from '../lambdas/shared/errors.js';
@@ -57,6 +58,15 @@ export class Deploy extends sfn.StateMachineFragment {
     });
     cutOver.next(choice);
 
+    // A group still finishing an earlier release's deployment whose termination wait Plan ended
+    // (CodeDeploy terminates its original tasks, within their stop timeout): try again, adopting
+    // what was created; about 10 minutes in all, each attempt waiting as long as it may.
+    start.addRetry({
+      errors: [ERROR_NAMES.previousDeploymentFinishing],
+      interval: Duration.seconds(15),
+      backoffRate: 2,
+      maxAttempts: 4,
+    });
     start.addCatch(props.onForeignDeployment, {
       errors: [ERROR_NAMES.foreignDeployment],
       resultPath: '$.error',

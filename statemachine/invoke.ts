@@ -73,7 +73,8 @@ export interface InvokeProps {
 export function invoke(scope: Construct, name: string, props: InvokeProps): tasks.LambdaInvoke {
   const state = new tasks.LambdaInvoke(scope, name, {
     lambdaFunction: props.handler.fn,
-    payload: sfn.TaskInput.fromObject(props.payload),
+    // Every handler gets the execution, so each of its log lines names the run it belongs to.
+    payload: sfn.TaskInput.fromObject({ ...props.payload, executionArn: sfn.JsonPath.executionId }),
     payloadResponseOnly: true,
     retryOnServiceExceptions: false,
     resultPath: props.resultPath,

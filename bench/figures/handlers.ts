@@ -147,6 +147,38 @@ export const handlersFigure: Figure = {
         },
       );
     }
+    // The logger's share, measured on the same machine and load as the handlers: the logging
+    // helper (Powertools' logger and its formatter) bundled and imported alone. It is an upper
+    // bound: alone it also loads the Node modules (streams, console) the SDK loads anyway.
+    const helper = await bundleHandler(
+      context.repoRoot,
+      'logging-helper',
+      join(context.repoRoot, 'lambdas', 'shared', 'logging.ts'),
+    );
+    const helperTimes: number[] = [];
+    for (let i = 0; i < samples; i++) helperTimes.push(await coldInitMs(context.repoRoot, helper));
+    const helperKb = (await stat(helper)).size / 1024;
+    context.log(
+      `  logging helper: ${helperKb.toFixed(1)} KB, init ${helperTimes.map((t) => t.toFixed(0)).join('/')} ms`,
+    );
+    rows.push(
+      {
+        figure: '5',
+        name: 'bundle size logging helper alone',
+        workload: 'lambdas/shared/logging.ts (Powertools logger 2.36.0), bundled as a handler',
+        value: round(helperKb),
+        unit: 'KB',
+        note: "part of every handler's bundle above",
+      },
+      {
+        figure: '5',
+        name: 'cold init logging helper alone',
+        workload: `same; import in a fresh node, median of ${samples}`,
+        value: round(median(helperTimes)),
+        unit: 'ms',
+        note: 'at most what the logger adds to a handler: alone it also loads what the SDK loads anyway',
+      },
+    );
     // What the cold init would be with ESM output, on the handler the run calls most: the
     // evidence for the construct's choice of CommonJS, next to its own figures.
     const [sample] = handlers.filter((handler) => handler.verb === 'check-tasks');
@@ -171,6 +203,37 @@ export const handlersFigure: Figure = {
         note: 'not what the construct ships: shows what ESM output would change',
       });
     }
+    rows.push(...(await packageSize(context)));
     return rows;
   },
 };
+
+/** What `npm pack` would publish, from the `dist/` that `npm run build:package` (and `npm ci`) builds. */
+interface PackSummary {
+  size: number;
+  unpackedSize: number;
+  entryCount: number;
+}
+
+/** Figure 5's package rows: the tarball and unpacked size of what `npm pack` puts in the package. */
+async function packageSize(context: FigureContext): Promise<Measurement[]> {
+  const result = await runProcess('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: context.repoRoot,
+    timeoutMs: 120_000,
+  });
+  if (result.code !== 0)
+    throw new Error(`npm pack --dry-run failed (exit ${result.code}):\n${tailOf(result.stderr)}`);
+  const [pack] = JSON.parse(result.stdout) as PackSummary[];
+  context.log(`  package: ${(pack.size / 1024).toFixed(1)} KB packed, ${pack.entryCount} files`);
+  const workload = `npm pack: compiled construct and CLI, ${pack.entryCount} files with the bundled handlers`;
+  return [
+    { figure: '5', name: 'package size, packed', workload, value: round(pack.size / 1024), unit: 'KB' },
+    {
+      figure: '5',
+      name: 'package size, unpacked',
+      workload,
+      value: round(pack.unpackedSize / 1024),
+      unit: 'KB',
+    },
+  ];
+}

@@ -304,6 +304,43 @@ async function describeDeployments(aws: SampleAws, io: DemoIo): Promise<void> {
   }
 }
 
+/** One handler's log group and how many lines it holds. */
+export interface HandlerLogGroup {
+  verb: string;
+  group: string;
+  lines: number;
+}
+
+/** The handlers' log groups of the sample stack, with how many lines each holds so far. */
+function handlerLogGroups(aws: SampleAws): HandlerLogGroup[] {
+  return aws.local.lambdas.list().flatMap((fn) => {
+    const group = fn.logging?.logGroup ?? `/aws/lambda/${fn.functionName}`;
+    const streams = aws.local.logs.findGroup(fn.region, group)?.streams.values() ?? [];
+    const lines = [...streams].reduce((sum, stream) => sum + stream.events.length, 0);
+    return [{ verb: fn.verb, group, lines }];
+  });
+}
+
+/**
+ * Where the handlers' logs are and the command that reads one: a group per function, the
+ * ones that ran listed with their line count, read with `aws logs tail` while the local
+ * AWS runs (`--keep`).
+ */
+export function handlerLogsHelp(endpoint: string, groups: readonly HandlerLogGroup[], keep: boolean): string {
+  const ran = groups.filter((group) => group.lines > 0);
+  if (ran.length === 0) return '';
+  const width = Math.max(...ran.map((group) => group.verb.length));
+  const example = ran.find((group) => group.verb === 'roll-back') ?? ran[0];
+  return [
+    '',
+    "Handler logs (CloudWatch Logs, one group per function, JSON lines; Lambda's START and REPORT among them):",
+    ...ran.map((group) => `  ${group.verb.padEnd(width)}  ${group.group}  (${group.lines} lines)`),
+    keep ? 'Read one:' : 'Read one while the local AWS runs (npm run demo -- --keep):',
+    `  aws --endpoint-url ${endpoint} logs tail ${example.group} --since 1h`,
+    '',
+  ].join('\n');
+}
+
 function keepHelp(aws: SampleAws, executionArn: string): string {
   return [
     '',
@@ -315,6 +352,7 @@ function keepHelp(aws: SampleAws, executionArn: string): string {
     '  aws ecs list-tasks --cluster stepdeploy-demo-eu',
     '  aws deploy list-deployments --application-name stepdeploy-demo-eu --deployment-group-name stepdeploy-demo-eu-web',
     '  aws logs describe-log-streams --log-group-name /stepdeploy-demo/eu',
+    `  aws logs tail /stepdeploy/${aws.stateMachineArn.split(':').pop()}/plan --since 1h`,
     `  aws stepfunctions start-execution --state-machine-arn ${aws.stateMachineArn} --name again-1 --input '{"release":"again-1","images":{"app":"stepdeploy-demo/app:again-1"}}'`,
     `  node bin/tail-deploy.js --state-machine ${aws.stateMachineArn} --release again-1`,
     `  curl -X POST ${aws.endpoint}/_local/faults -d '{"kind":"task-exit","environment":"au","step":"migrate","exitCode":1}'`,
@@ -420,6 +458,7 @@ export async function runDemo(argv: string[], io: DemoIo): Promise<number> {
         `\nIAM denied ${denied.length} call(s):\n${denied.map((line) => `  ${line}`).join('\n')}\n`,
       );
     }
+    io.stdout.write(handlerLogsHelp(aws.endpoint, handlerLogGroups(aws), options.keep));
     const code = denied.length > 0 && exitCodeOf(end.status) === 0 ? 1 : exitCodeOf(end.status);
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     io.stdout.write(`\nRelease ${release} ${end.status} in ${seconds} s (exit code ${code})\n`);

@@ -127,9 +127,17 @@ function errorLine(label: string, error: CaughtError): string {
   return `${label}${error.Error}: ${causeText(error).split('\n')[0]}`;
 }
 
-/** The one-line summary the event carries. */
+/** The earlier release a rollback run deploys: from the plan, or from the input when Plan refused it. */
+export function rollbackToOf(state: AnnounceState): string | undefined {
+  return state.plan?.rollbackTo ?? state.rollbackTo;
+}
+
+/** The one-line summary the event carries; a rollback names the release it went back to. */
 export function summaryOf(state: AnnounceState, outcome: Outcome): string {
-  const release = state.release ?? '(no valid release name)';
+  const rollbackTo = rollbackToOf(state);
+  const release =
+    `${state.release ?? '(no valid release name)'}` +
+    (rollbackTo === undefined ? '' : ` (rollback to release ${rollbackTo})`);
   const where = (state.plan?.environments ?? state.environments ?? []).join(', ') || 'no environment';
   if (outcome === 'SUCCEEDED') {
     const notes: string[] = [];
@@ -139,7 +147,11 @@ export function summaryOf(state: AnnounceState, outcome: Outcome): string {
     if (state.postDeployError && postDeploy.length === 0)
       notes.push(errorLine('post-deploy steps failed: ', state.postDeployError));
     if (state.retireError) notes.push(errorLine('old workers not retired: ', state.retireError));
-    return `Release ${release} succeeded in ${where}${notes.length > 0 ? `; ${notes.join('; ')}` : ''}.`;
+    const done =
+      rollbackTo === undefined
+        ? `succeeded in ${where}`
+        : `succeeded: ${where} run release ${rollbackTo}'s task definitions again`;
+    return `Release ${release} ${done}${notes.length > 0 ? `; ${notes.join('; ')}` : ''}.`;
   }
   const why = whyFailed(state);
   const kept = state.rollback?.kept ?? [];
@@ -220,6 +232,7 @@ export async function announce(event: AnnounceEvent, deps: AnnounceDeps): Promis
   ];
   const detail = {
     release: state.release ?? null,
+    ...(rollbackToOf(state) === undefined ? {} : { rollbackTo: rollbackToOf(state) }),
     outcome: announcement.outcome,
     summary: announcement.summary,
     executionArn,

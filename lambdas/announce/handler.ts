@@ -3,9 +3,8 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { createClients } from '../shared/clients.js';
 import { systemClock } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
-import type { LambdaContext } from '../shared/lambda-context.js';
+import { loggedHandler } from '../shared/logging.js';
 import { parseOrThrow } from '../shared/schemas.js';
-import type { Announcement } from '../shared/types.js';
 import { announce } from './core.js';
 import { AnnounceEventSchema } from './schema.js';
 
@@ -13,10 +12,22 @@ import { AnnounceEventSchema } from './schema.js';
 const clients = createClients({ events: EventBridgeClient, ssm: SSMClient });
 const clock = systemClock();
 
-/** Announce: decides the run's outcome from its state and puts it on EventBridge. */
-export const handler = async (event: unknown, _context?: LambdaContext): Promise<Announcement> =>
-  announce(parseOrThrow(AnnounceEventSchema, event, 'event'), {
+/** Announce: decides the run's outcome from its state and puts it on EventBridge; logs the outcome. */
+export const handler = loggedHandler('announce', async (event, log) => {
+  const announcement = await announce(parseOrThrow(AnnounceEventSchema, event, 'event'), {
     clients,
     clock,
     config: await loadConfig(clients),
   });
+  log.done(
+    `${announcement.detailType}: ${announcement.summary}`,
+    {
+      outcome: announcement.outcome,
+      detailType: announcement.detailType,
+      error: announcement.error,
+      cause: announcement.cause,
+    },
+    announcement.outcome === 'SUCCEEDED' ? 'info' : 'warn',
+  );
+  return announcement;
+});

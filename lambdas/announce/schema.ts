@@ -44,6 +44,7 @@ const namesOrNothing = z
 export const AnnounceEventSchema: z.ZodType<AnnounceEvent> = z.object({
   state: z.object({
     release: stringOrNothing,
+    rollbackTo: stringOrNothing,
     environments: namesOrNothing,
     plan: PlanSchema.optional(),
     preDeploy: TaskPhaseStateSchema.optional(),

@@ -3,9 +3,10 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { createClients } from '../shared/clients.js';
 import { systemClock } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
-import { type LambdaContext, startWatch } from '../shared/lambda-context.js';
+import { describeTaskFailure } from '../shared/ecs-tasks.js';
+import { startWatch } from '../shared/lambda-context.js';
+import { loggedHandler } from '../shared/logging.js';
 import { parseOrThrow } from '../shared/schemas.js';
-import type { TaskPhaseState } from '../shared/types.js';
 import { checkTasks } from './core.js';
 import { CheckTasksEventSchema } from './schema.js';
 
@@ -13,9 +14,23 @@ import { CheckTasksEventSchema } from './schema.js';
 const clients = createClients({ ecs: ECSClient, ssm: SSMClient });
 const clock = systemClock();
 
-/** CheckTasks: watches a phase's tasks until they all succeeded, one failed, or the watch budget is spent. */
-export const handler = async (event: unknown, context?: LambdaContext): Promise<TaskPhaseState> => {
+/**
+ * CheckTasks: watches a phase's tasks until they all succeeded, one failed, or the watch
+ * budget is spent. Logs the aggregate and each failure.
+ */
+export const handler = loggedHandler('check-tasks', async (event, log, context) => {
   const { state } = parseOrThrow(CheckTasksEventSchema, event, 'event');
+  log.append({ phase: state.phase });
   const config = await loadConfig(clients);
-  return checkTasks(state, { clients, clock, config }, startWatch(config, clock, context));
-};
+  const result = await checkTasks(state, { clients, clock, config }, startWatch(config, clock, context));
+  for (const failure of result.failures) {
+    log.warn(describeTaskFailure(failure), { ...failure });
+  }
+  const failed = result.failures.length;
+  log.done(
+    `${result.phase}: ${result.status}, ${failed ? `${failed} of ${result.tasks.length} tasks failed` : `${result.tasks.length} tasks`}`,
+    { status: result.status, tasks: result.tasks.length, failed },
+    result.status === 'FAILED' ? 'warn' : 'info',
+  );
+  return result;
+});

@@ -2,11 +2,12 @@ import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { describeRollback } from '../roll-back/core.js';
 import { createClients } from '../shared/clients.js';
 import { systemClock } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
-import type { LambdaContext } from '../shared/lambda-context.js';
-import { type CleanupReport, cleanup } from './core.js';
+import { loggedHandler } from '../shared/logging.js';
+import { cleanup } from './core.js';
 import { parseCleanupEvent } from './schema.js';
 
 // Only the clients this handler calls (SSM for its configuration): each SDK package adds to the cold start.
@@ -18,8 +19,25 @@ const clients = createClients({
 });
 const clock = systemClock();
 
-/** Cleanup: after an execution was aborted, timed out or failed, stops its tasks and rolls back its deployments. */
-export const handler = async (event: unknown, _context?: LambdaContext): Promise<CleanupReport> => {
+/**
+ * Cleanup: after an execution was aborted, timed out or failed, stops its tasks and rolls
+ * back its deployments. Logs each task stopped, each rollback decision, and what it left alone.
+ */
+export const handler = loggedHandler('cleanup', async (event, log) => {
   const { detail } = parseCleanupEvent(event);
-  return cleanup({ clients, clock, config: await loadConfig(clients) }, detail);
-};
+  const report = await cleanup({ clients, clock, config: await loadConfig(clients) }, detail);
+  for (const { environment, taskArn } of report.stoppedTasks) {
+    log.info(`${environment}: stopped ${taskArn}`, { environment, taskArn });
+  }
+  for (const ref of report.rollbacks) log.info(describeRollback(ref), { ...ref });
+  log.done(
+    `${report.executionStatus} execution: ${report.stoppedTasks.length} tasks stopped, ${report.rollbacks.length} deployments rolling back${report.note ? `; ${report.note}` : ''}`,
+    {
+      executionStatus: report.executionStatus,
+      stoppedTasks: report.stoppedTasks.length,
+      rollbacks: report.rollbacks.length,
+      note: report.note,
+    },
+  );
+  return report;
+});

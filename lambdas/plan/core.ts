@@ -1,24 +1,30 @@
+import { ContinueDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import {
   type ContainerDefinition,
   DescribeServicesCommand,
-  DescribeTaskDefinitionCommand,
   type ECSClient,
-  paginateListTaskDefinitions,
   RegisterTaskDefinitionCommand,
   type RegisterTaskDefinitionCommandInput,
-  type Tag,
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
 import { type ExecutionListItem, paginateListExecutions } from '@aws-sdk/client-sfn';
 import type { Clients } from '../shared/clients.js';
 import type { Clock } from '../shared/clock.js';
 import type { DeployConfig, EnvironmentConfig } from '../shared/config.js';
-import { refuseForeignDeployments, surveyDeploymentGroups } from '../shared/deployments.js';
-import { chunk, environmentOf, familyOf, regionOfArn, revisionOf } from '../shared/ecs-tasks.js';
-import { DeployInProgressError, ValidationError } from '../shared/errors.js';
+import {
+  type EarlierReleaseWait,
+  earlierReleaseWaits,
+  refuseForeignDeployments,
+  surveyDeploymentGroups,
+} from '../shared/deployments.js';
+import { chunk, environmentOf, regionOfArn, revisionOf } from '../shared/ecs-tasks.js';
+import { DeployInProgressError, ForeignDeploymentError, ValidationError } from '../shared/errors.js';
 import { runIdOf, TAGS } from '../shared/markers.js';
-import type { Plan, ReleaseInput, Revision, ServiceRevisions } from '../shared/types.js';
+import { deploymentIds } from '../shared/revisions.js';
+import type { EndedWait, NewReleaseInput, Plan, Revision, ServiceRevisions } from '../shared/types.js';
+import { findSucceededRelease, rollbackRevisions, type SucceededRelease } from './rollback-to.js';
 import { type PlanEvent, parseReleaseInput } from './schema.js';
+import { type Described, findTaggedRevision, once, TaskDefinitions } from './task-definitions.js';
 import { planWaves } from './waves.js';
 
 /**
@@ -39,12 +45,6 @@ const DESCRIBE_SERVICES_BATCH = 10;
 /** How many of a family's newest revisions are searched for one this release registered. */
 export const REUSE_SEARCH_LIMIT = 10;
 
-/** A task definition with its tags, as DescribeTaskDefinition (include TAGS) returns it. */
-interface Described {
-  taskDefinition: TaskDefinition & { taskDefinitionArn: string; family: string };
-  tags: Tag[];
-}
-
 /** What one environment runs now: the bases the new revisions are made from. */
 interface Current {
   environment: EnvironmentConfig;
@@ -52,13 +52,44 @@ interface Current {
   oneOff: Described;
 }
 
+/** What Plan did for one task definition of the release. */
+export interface RevisionDecision {
+  environment: string;
+  /** The service; absent for the environment's one-off task definition (migrations and steps). */
+  service?: string;
+  /** The revision it runs now, which the new one is made from. */
+  base: Revision;
+  /** The release's revision. */
+  revision: Revision;
+  /**
+   * `registered` by this Plan, or `reused`: an earlier attempt of the release registered it (tagged,
+   * same images), or `rollback`: the revision the release rolled back to registered.
+   */
+  action: 'registered' | 'reused' | 'rollback';
+}
+
+/** Plan's result and the decisions behind it, which the state does not carry (the handler logs them). */
+export interface PlanOutcome {
+  plan: Plan;
+  /** Per environment, its one-off task definition and each service's, in configuration order. */
+  revisions: RevisionDecision[];
+}
+
 /**
  * Validates the execution input, refuses to run beside another execution or while a
  * deployment group of the release has a foreign active deployment, records what every
- * service runs now and registers (or reuses) the release's task definition revisions.
- * Nothing is registered before every check passed.
+ * service runs now and registers (or reuses) the release's task definition revisions; for a
+ * rollback (`rollbackTo`), finds the revisions that earlier release registered instead, and
+ * registers nothing. An earlier release's deployment still in its termination wait has the
+ * wait ended (unless the configuration says to refuse it), last, once everything else passed.
+ * Nothing is registered or ended before every check passed.
  */
 export async function plan(event: PlanEvent, deps: PlanDeps): Promise<Plan> {
+  return (await planRelease(event, deps)).plan;
+}
+
+/** {@link plan}, with the revision registered or reused for every task definition. */
+export async function planRelease(event: PlanEvent, deps: PlanDeps): Promise<PlanOutcome> {
   const { clients, clock, config } = deps;
   const input = parseReleaseInput(event.input, config);
   await refuseConcurrentExecution(clients, event.stateMachineArn, event.executionArn);
@@ -66,10 +97,10 @@ export async function plan(event: PlanEvent, deps: PlanDeps): Promise<Plan> {
   const names = input.environments ?? config.environments.map((environment) => environment.name);
   const environments = names.map((name) => environmentOf(config, name));
   const describer = new TaskDefinitions(clients);
-  // Both only read. A foreign deployment is refused here, before any step or migration runs,
+  // All only read. A foreign deployment is refused here, before any step or migration runs,
   // rather than by StartDeployments once they all ran; this release's own active deployment
   // (an earlier attempt's) is left for StartDeployments to adopt.
-  const [surveys, current, waves] = await Promise.all([
+  const [surveys, current, target, waves] = await Promise.all([
     surveyDeploymentGroups(
       clients,
       input.release,
@@ -78,43 +109,193 @@ export async function plan(event: PlanEvent, deps: PlanDeps): Promise<Plan> {
       ),
     ),
     Promise.all(environments.map((environment) => readEnvironment(environment, clients, describer))),
+    input.rollbackTo === undefined
+      ? undefined
+      : findSucceededRelease(
+          clients.sfn(regionOfArn(event.stateMachineArn)),
+          event.stateMachineArn,
+          input.rollbackTo,
+        ),
     planWaves(clients, config, names),
   ]);
-  checkImagesHaveContainers(input.images, current);
+  if (input.rollbackTo === undefined) checkImagesHaveContainers(input.images, current);
   checkServiceFamilies(current);
   const account = accountOf(current);
-  refuseForeignDeployments(input.release, surveys, 'started nothing');
-
-  const registrar = new ReleaseRevisions(clients, describer, input);
-  const registered = await Promise.all(
-    current.map(async ({ environment, services, oneOff }) => {
-      const region = environment.region;
-      const [next, ...nextServices] = await Promise.all([
-        registrar.revisionFor(region, oneOff),
-        ...services.map(({ base }) => registrar.revisionFor(region, base)),
-      ]);
-      const byService: Record<string, ServiceRevisions> = {};
-      services.forEach(({ name, base }, index) => {
-        byService[name] = [
-          revisionNumberOf(base.taskDefinition.taskDefinitionArn),
-          revisionNumberOf(nextServices[index]),
-        ];
-      });
-      return { name: environment.name, oneOff: next, services: byService };
-    }),
+  const waits =
+    (config.onPreviousTerminationWait ?? 'continue') === 'continue' ? earlierReleaseWaits(surveys) : [];
+  refuseForeignDeployments(
+    input.release,
+    surveys,
+    'started nothing',
+    new Set(waits.map((wait) => wait.deploymentId)),
   );
 
+  interface Registered {
+    name: string;
+    oneOff?: Revision;
+    services: Record<string, ServiceRevisions>;
+    decisions: RevisionDecision[];
+  }
+  let registered: Registered[];
+  if (input.rollbackTo !== undefined) {
+    const revisions = await rollbackRevisions(
+      clients,
+      describer,
+      target as SucceededRelease,
+      current.flatMap(({ environment }) =>
+        environment.services.map((service) => ({
+          environment,
+          service: service.name,
+          family: service.family,
+        })),
+      ),
+    );
+    registered = current.map(({ environment, services }) => {
+      const back = services.map(({ name, base }) => ({
+        name,
+        base,
+        revision: revisions.get(`${environment.name}/${name}`) as number,
+      }));
+      return {
+        name: environment.name,
+        services: Object.fromEntries(
+          back.map(({ name, base, revision }): [string, ServiceRevisions] => [
+            name,
+            [revisionNumberOf(base.taskDefinition.taskDefinitionArn), revision],
+          ]),
+        ),
+        decisions: back.map(({ name, base, revision }) => ({
+          environment: environment.name,
+          service: name,
+          base: revisionOf(base.taskDefinition.taskDefinitionArn),
+          revision: `${base.taskDefinition.family}:${revision}`,
+          action: 'rollback',
+        })),
+      };
+    });
+  } else {
+    const registrar = new ReleaseRevisions(clients, describer, input);
+    registered = await Promise.all(
+      current.map(async ({ environment, services, oneOff }) => {
+        const region = environment.region;
+        const [next, ...nextServices] = await Promise.all([
+          registrar.revisionFor(region, oneOff),
+          ...services.map(({ base }) => registrar.revisionFor(region, base)),
+        ]);
+        const decision = (base: Described, made: MadeRevision, service?: string): RevisionDecision => ({
+          environment: environment.name,
+          ...(service === undefined ? {} : { service }),
+          base: revisionOf(base.taskDefinition.taskDefinitionArn),
+          revision: made.revision,
+          action: made.reused ? 'reused' : 'registered',
+        });
+        const byService: Record<string, ServiceRevisions> = {};
+        services.forEach(({ name, base }, index) => {
+          byService[name] = [
+            revisionNumberOf(base.taskDefinition.taskDefinitionArn),
+            revisionNumberOf(nextServices[index].revision),
+          ];
+        });
+        return {
+          name: environment.name,
+          oneOff: next.revision,
+          services: byService,
+          decisions: [
+            decision(oneOff, next),
+            ...services.map(({ name, base }, index) => decision(base, nextServices[index], name)),
+          ],
+        };
+      }),
+    );
+  }
+  const endedWaits = await endWaits(clients, input.release, waits);
+
   return {
-    release: input.release,
-    runId: runIdOf(event.executionArn),
-    startedAt: new Date(clock.nowMs()).toISOString(),
-    account,
-    environments: names,
-    skipMigrations: input.skipMigrations ?? false,
-    oneOff: Object.fromEntries(registered.map(({ name, oneOff }) => [name, oneOff])),
-    services: Object.fromEntries(registered.map(({ name, services }) => [name, services])),
-    waves,
+    plan: {
+      release: input.release,
+      runId: runIdOf(event.executionArn),
+      startedAt: new Date(clock.nowMs()).toISOString(),
+      account,
+      environments: names,
+      // A rollback runs no task at all: StartTasks starts nothing for a plan with rollbackTo.
+      skipMigrations: input.rollbackTo !== undefined || (input.skipMigrations ?? false),
+      oneOff: Object.fromEntries(
+        registered.flatMap(({ name, oneOff }) => (oneOff === undefined ? [] : [[name, oneOff]])),
+      ),
+      services: Object.fromEntries(registered.map(({ name, services }) => [name, services])),
+      ...(input.rollbackTo !== undefined ? { rollbackTo: input.rollbackTo } : {}),
+      ...(endedWaits.length > 0 ? { endedWaits } : {}),
+      waves,
+    },
+    revisions: registered.flatMap(({ decisions }) => decisions),
   };
+}
+
+/**
+ * ContinueDeployment can say the wait is over already: the deployment finished, or it was
+ * continued before (by an earlier attempt, or by the previous release's RetireOldWorkers) and is
+ * terminating its original tasks. Either way it is on its way out.
+ */
+const WAIT_ALREADY_ENDED = new Set([
+  'DeploymentAlreadyCompletedException',
+  'DeploymentIsNotInReadyStateException',
+]);
+
+/**
+ * Ends the termination wait of each earlier release's deployment (ContinueDeployment
+ * TERMINATION_WAIT): CodeDeploy then terminates its original tasks, and the group is free once
+ * it finished. Returns them grouped by release, as the plan records them.
+ */
+export async function endWaits(
+  clients: Pick<Clients, 'codedeploy'>,
+  release: string,
+  waits: readonly EarlierReleaseWait[],
+): Promise<EndedWait[]> {
+  const results = await Promise.allSettled(
+    waits.map(async (wait) => {
+      try {
+        await clients.codedeploy(wait.group.environment.region).send(
+          new ContinueDeploymentCommand({
+            deploymentId: wait.deploymentId,
+            deploymentWaitType: 'TERMINATION_WAIT',
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof Error && WAIT_ALREADY_ENDED.has(error.name))) throw error;
+      }
+    }),
+  );
+  const failed = results.flatMap((result, index) => {
+    if (result.status === 'fulfilled') return [];
+    const { group, deploymentId, release: of } = waits[index];
+    const cause =
+      result.reason instanceof Error
+        ? `${result.reason.name}: ${result.reason.message}`
+        : String(result.reason);
+    return [
+      `${group.environment.name}/${group.service.name}: deployment ${deploymentId} of release ${of} (${cause}); end it with ` +
+        `\`aws deploy continue-deployment --deployment-id ${deploymentId} --deployment-wait-type TERMINATION_WAIT ` +
+        `--region ${group.environment.region}\``,
+    ];
+  });
+  if (failed.length > 0) {
+    throw new ForeignDeploymentError(
+      `Release ${release} started nothing: the termination wait of earlier releases' deployments could not all be ended: ` +
+        `${failed.join('; ')}. Then start the release again.`,
+    );
+  }
+  const byRelease = new Map<string, EarlierReleaseWait[]>();
+  for (const wait of waits) byRelease.set(wait.release, [...(byRelease.get(wait.release) ?? []), wait]);
+  return [...byRelease].map(([of, ended]) => ({
+    release: of,
+    deployments: deploymentIds(
+      ended.map((wait) => ({
+        environment: wait.group.environment.name,
+        service: wait.group.service.name,
+        deploymentId: wait.deploymentId,
+      })),
+    ),
+  }));
 }
 
 /**
@@ -177,49 +358,6 @@ function startedBefore(a: ExecutionListItem, b: ExecutionListItem): boolean {
   const aMs = a.startDate?.getTime() ?? 0;
   const bMs = b.startDate?.getTime() ?? 0;
   return aMs !== bMs ? aMs < bMs : (a.executionArn ?? '') < (b.executionArn ?? '');
-}
-
-/** The value cached under `key`, made by `make` the first time it is asked for. */
-function once<T>(cache: Map<string, T>, key: string, make: () => T): T {
-  let value = cache.get(key);
-  if (value === undefined) {
-    value = make();
-    cache.set(key, value);
-  }
-  return value;
-}
-
-/** DescribeTaskDefinition with tags, once per (Region, task definition) for the whole Plan. */
-class TaskDefinitions {
-  readonly #cache = new Map<string, Promise<Described>>();
-  constructor(private readonly clients: PlanClients) {}
-
-  describe(region: string, taskDefinition: string): Promise<Described> {
-    return once(this.#cache, `${region}|${taskDefinition}`, () => this.#describe(region, taskDefinition));
-  }
-
-  async #describe(region: string, taskDefinition: string): Promise<Described> {
-    const output = await this.clients
-      .ecs(region)
-      .send(new DescribeTaskDefinitionCommand({ taskDefinition, include: ['TAGS'] }));
-    const definition = output.taskDefinition;
-    if (!definition?.taskDefinitionArn || !definition.family) {
-      throw new ValidationError(
-        `Task definition "${taskDefinition}" in ${region} was not found: check the configuration.`,
-      );
-    }
-    const described: Described = {
-      taskDefinition: {
-        ...definition,
-        taskDefinitionArn: definition.taskDefinitionArn,
-        family: definition.family,
-      },
-      tags: output.tags ?? [],
-    };
-    // The same definition is often asked for by ARN and by its `family:revision`.
-    this.#cache.set(`${region}|${definition.taskDefinitionArn}`, Promise.resolve(described));
-    return described;
-  }
 }
 
 /** What an environment's services and one-off tasks run now. */
@@ -382,24 +520,30 @@ export function registrationOf(
   };
 }
 
+/** A revision of the release, and whether an earlier attempt registered it. */
+interface MadeRevision {
+  revision: Revision;
+  reused: boolean;
+}
+
 /** Registers each base once per Plan, or reuses the revision an earlier attempt of this release registered. */
 class ReleaseRevisions {
-  readonly #made = new Map<string, Promise<Revision>>();
+  readonly #made = new Map<string, Promise<MadeRevision>>();
   constructor(
     private readonly clients: PlanClients,
     private readonly describer: TaskDefinitions,
-    private readonly input: ReleaseInput,
+    private readonly input: NewReleaseInput,
   ) {}
 
-  revisionFor(region: string, base: Described): Promise<Revision> {
+  revisionFor(region: string, base: Described): Promise<MadeRevision> {
     // Services (or environments in one Region) sharing a definition share its new revision.
     const key = `${region}|${base.taskDefinition.taskDefinitionArn}`;
     return once(this.#made, key, () => this.#reuseOrRegister(region, base));
   }
 
-  async #reuseOrRegister(region: string, base: Described): Promise<Revision> {
+  async #reuseOrRegister(region: string, base: Described): Promise<MadeRevision> {
     const reused = await this.#findTagged(region, base.taskDefinition.family);
-    if (reused) return reused;
+    if (reused) return { revision: reused, reused: true };
     const output = await this.clients
       .ecs(region)
       .send(new RegisterTaskDefinitionCommand(registrationOf(base, this.input.release, this.input.images)));
@@ -408,28 +552,20 @@ class ReleaseRevisions {
       throw new Error(
         `RegisterTaskDefinition for family "${base.taskDefinition.family}" in ${region} returned no ARN.`,
       );
-    return revisionOf(arn);
+    return { revision: revisionOf(arn), reused: false };
   }
 
   /** The newest revision of `family` tagged with this release and carrying its images, if any. */
   async #findTagged(region: string, family: string): Promise<Revision | undefined> {
-    const ecs = this.clients.ecs(region);
-    let searched = 0;
-    const pages = paginateListTaskDefinitions(
-      { client: ecs },
-      { familyPrefix: family, status: 'ACTIVE', sort: 'DESC', maxResults: REUSE_SEARCH_LIMIT },
+    const arn = await findTaggedRevision(
+      this.clients.ecs(region),
+      this.describer,
+      region,
+      family,
+      this.input.release,
+      REUSE_SEARCH_LIMIT,
+      ({ taskDefinition }) => hasImages(taskDefinition, this.input.images),
     );
-    for await (const page of pages) {
-      // The prefix also matches longer family names.
-      const arns = (page.taskDefinitionArns ?? []).filter((arn) => familyOf(arn) === family);
-      for (const arn of arns.slice(0, REUSE_SEARCH_LIMIT - searched)) {
-        const { taskDefinition, tags } = await this.describer.describe(region, arn);
-        const tagged = tags.some((tag) => tag.key === TAGS.release && tag.value === this.input.release);
-        if (tagged && hasImages(taskDefinition, this.input.images)) return revisionOf(arn);
-      }
-      searched += arns.length;
-      if (searched >= REUSE_SEARCH_LIMIT) break;
-    }
-    return undefined;
+    return arn === undefined ? undefined : revisionOf(arn);
   }
 }

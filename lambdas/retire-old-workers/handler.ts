@@ -3,8 +3,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { createClients } from '../shared/clients.js';
 import { systemClock } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
-import type { LambdaContext } from '../shared/lambda-context.js';
-import type { RetireReport } from '../shared/types.js';
+import { loggedHandler } from '../shared/logging.js';
 import { retireOldWorkers } from './core.js';
 import { parseRetireOldWorkersEvent } from './schema.js';
 
@@ -12,8 +11,24 @@ import { parseRetireOldWorkersEvent } from './schema.js';
 const clients = createClients({ codedeploy: CodeDeployClient, ssm: SSMClient });
 const clock = systemClock();
 
-/** RetireOldWorkers: once a wave's traffic moved, ends the termination wait of its worker services' deployments. */
-export const handler = async (event: unknown, _context?: LambdaContext): Promise<RetireReport> => {
+/**
+ * RetireOldWorkers: once a wave's traffic moved, ends the termination wait of its worker
+ * services' deployments. Logs each worker's action and its reason.
+ */
+export const handler = loggedHandler('retire-old-workers', async (event, log) => {
   const { state } = parseRetireOldWorkersEvent(event);
-  return retireOldWorkers({ clients, clock, config: await loadConfig(clients) }, state);
-};
+  const report = await retireOldWorkers({ clients, clock, config: await loadConfig(clients) }, state);
+  for (const worker of report.workers) {
+    const what =
+      worker.action === 'continue-deployment'
+        ? `end the termination wait of ${worker.deploymentId}`
+        : 'nothing to do';
+    log.info(`${worker.environment}/${worker.service}: ${what}: ${worker.reason}`, { ...worker });
+  }
+  const retired = report.workers.filter((worker) => worker.action === 'continue-deployment').length;
+  log.done(`${retired} of ${report.workers.length} worker deployments retired their old tasks`, {
+    workers: report.workers.length,
+    retired,
+  });
+  return report;
+});

@@ -127,13 +127,14 @@ async function rollBackOne(
   const codedeploy = deps.clients.codedeploy(planned.environment.region);
   if (!info) return { ...ref, action: 'none', status: MISSING };
   const action = decideRollback(info);
+  const decided = { ...ref, deploymentStatus: info.status };
   switch (action) {
     case 'stop':
       try {
         await codedeploy.send(
           new StopDeploymentCommand({ deploymentId: ref.deploymentId, autoRollbackEnabled: true }),
         );
-        return { ...ref, action };
+        return { ...decided, action };
       } catch (error) {
         if (!isAlreadyCompleted(error)) throw error;
         // It finished between the look and the stop: decide again from where it ended.
@@ -172,12 +173,12 @@ async function rollBackOne(
           if (!rollbackDeploymentId) throw error;
         }
       }
-      return { ...ref, action, rollbackDeploymentId };
+      return { ...decided, action, rollbackDeploymentId };
     }
     case 'adopt':
-      return { ...ref, action, rollbackDeploymentId: info.rollbackInfo?.rollbackDeploymentId };
+      return { ...decided, action, rollbackDeploymentId: info.rollbackInfo?.rollbackDeploymentId };
     case 'none':
-      return { ...ref, action, status: info.status };
+      return { ...decided, action, status: info.status };
   }
 }
 
@@ -258,4 +259,29 @@ export async function rollBack(
     status: rollbacks.some((r) => r.status === MISSING) ? 'FAILED' : 'SUCCEEDED',
     ...scoped,
   };
+}
+
+/**
+ * One rollback decision and why, in a few words, as the handlers log it:
+ * `us/web: stop d-1 (InProgress) with automatic rollback`. `previousRevision` names what a
+ * redeploy deploys (`family:revision`).
+ */
+export function describeRollback(ref: RollbackRef, previousRevision?: string): string {
+  const where = `${ref.environment}/${ref.service}`;
+  const was = ref.deploymentStatus ?? ref.status ?? 'unknown';
+  switch (ref.action) {
+    case 'stop':
+      return `${where}: stop ${ref.deploymentId} (${was}) with automatic rollback`;
+    case 'redeploy':
+      return (
+        `${where}: redeploy previous revision ${previousRevision ?? '(recorded by Plan)'} over ${ref.deploymentId} (${was})` +
+        (ref.rollbackDeploymentId ? ` as ${ref.rollbackDeploymentId}` : '')
+      );
+    case 'adopt':
+      return `${where}: follow CodeDeploy's rollback ${ref.rollbackDeploymentId ?? '(unnamed)'} of ${ref.deploymentId} (${was})`;
+    case 'none':
+      return ref.status === MISSING
+        ? `${where}: CodeDeploy does not know ${ref.deploymentId}; check the group and roll it back by hand`
+        : `${where}: nothing to roll back, ${ref.deploymentId} is ${was} before traffic moved`;
+  }
 }

@@ -2,18 +2,42 @@ import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { createClients } from '../shared/clients.js';
 import { systemClock } from '../shared/clock.js';
+import type { DeployConfig } from '../shared/config.js';
 import { loadConfig } from '../shared/config.js';
-import type { LambdaContext } from '../shared/lambda-context.js';
-import type { RollbackState } from '../shared/types.js';
-import { rollBack } from './core.js';
+import { loggedHandler } from '../shared/logging.js';
+import { serviceRevision } from '../shared/revisions.js';
+import type { Plan, RollbackRef } from '../shared/types.js';
+import { describeRollback, rollBack } from './core.js';
 import { parseRollBackEvent } from './schema.js';
 
 // Only the clients this handler calls (SSM for its configuration): each SDK package adds to the cold start.
 const clients = createClients({ codedeploy: CodeDeployClient, ssm: SSMClient });
 const clock = systemClock();
 
-/** RollBack: starts the rollback of every deployment of the run. */
-export const handler = async (event: unknown, _context?: LambdaContext): Promise<RollbackState> => {
+/** The revision a redeploy brings back, for the log; absent when the plan does not record it. */
+function previousRevision(config: DeployConfig, plan: Plan, ref: RollbackRef): string | undefined {
+  try {
+    return serviceRevision(config, plan, ref.environment, ref.service, 'previous');
+  } catch {
+    return undefined;
+  }
+}
+
+/** RollBack: starts the rollback of every deployment of the run; logs each decision and why. */
+export const handler = loggedHandler('roll-back', async (event, log) => {
   const { state } = parseRollBackEvent(event);
-  return rollBack({ clients, clock, config: await loadConfig(clients) }, state);
-};
+  const config = await loadConfig(clients);
+  const result = await rollBack({ clients, clock, config }, state);
+  for (const ref of result.rollbacks) {
+    const previous = ref.action === 'redeploy' ? previousRevision(config, state.plan, ref) : undefined;
+    const line = describeRollback(ref, previous);
+    const fields = { ...ref, previousRevision: previous };
+    if (ref.action === 'none' && ref.status === 'Missing') log.warn(line, fields);
+    else log.info(line, fields);
+  }
+  log.done(`rolling back ${result.rollbacks.length} deployments: ${result.status}`, {
+    status: result.status,
+    rollbacks: result.rollbacks.length,
+  });
+  return result;
+});

@@ -116,6 +116,12 @@ export const ConfigSchema = z.object({
   bakeSeconds: z.number().nonnegative().optional(),
   /** What a failure rolls back: every wave released so far, or only the failing wave; absent: all. */
   rollbackScope: z.enum(['all', 'wave']).optional(),
+  /**
+   * What Plan does about an earlier release's deployments still in their termination wait:
+   * `continue` ends the wait (ContinueDeployment TERMINATION_WAIT), `refuse` fails the run as
+   * for any foreign deployment. Absent: `continue`.
+   */
+  onPreviousTerminationWait: z.enum(['continue', 'refuse']).optional(),
 });
 
 export type StepConfig = z.infer<typeof StepSchema>;

@@ -276,27 +276,66 @@ export function describeForeignDeployment(
 /**
  * Throws `ForeignDeploymentError` naming every foreign active deployment of the surveys,
  * each with its fix; `outcome` says what the release did so far (such as "started nothing").
- * Does nothing when every group is free.
+ * Deployments whose ids are in `allowed` are let through. Does nothing when every group is free.
  */
 export function refuseForeignDeployments(
   release: string,
   surveys: readonly GroupSurvey[],
   outcome: string,
+  allowed: ReadonlySet<string> = new Set(),
 ): void {
   const foreign = surveys.flatMap((s) =>
-    s.foreign.map((info) =>
-      describeForeignDeployment(
-        s.group,
-        info,
-        info.deploymentId !== undefined && s.trafficMoved.has(info.deploymentId),
+    s.foreign
+      .filter((info) => info.deploymentId === undefined || !allowed.has(info.deploymentId))
+      .map((info) =>
+        describeForeignDeployment(
+          s.group,
+          info,
+          info.deploymentId !== undefined && s.trafficMoved.has(info.deploymentId),
+        ),
       ),
-    ),
   );
   if (foreign.length === 0) return;
   throw new ForeignDeploymentError(
     `Release ${release} ${outcome}: CodeDeploy allows one active deployment per deployment group, and ` +
       `${foreign.length === 1 ? 'one is' : `${foreign.length} are`} taken: ${foreign.join('; ')}. ` +
       'Once every group is free, start the release again.',
+  );
+}
+
+/** A foreign deployment an earlier stepdeploy release made, with traffic moved: only its termination wait is left. */
+export interface EarlierReleaseWait<G extends ReleaseGroup = ReleaseGroup> {
+  group: G;
+  /** The release its marker names. */
+  release: string;
+  deploymentId: string;
+}
+
+/**
+ * The foreign deployments of the surveys that an earlier stepdeploy release made (they carry
+ * its marker, and CodeDeploy did not make them as a rollback) and that are in their termination
+ * wait: traffic moved, the original tasks kept for the rollback window. Ending that wait lets a
+ * new release deploy; any other foreign deployment is not theirs to end.
+ */
+export function earlierReleaseWaits<G extends ReleaseGroup>(
+  surveys: readonly GroupSurvey<G>[],
+): EarlierReleaseWait<G>[] {
+  return surveys.flatMap((s) =>
+    s.foreign.flatMap((info) => {
+      const marker = isAutoRollback(info) ? undefined : parseMarker(info.description);
+      const deploymentId = info.deploymentId;
+      if (!marker || !deploymentId || !inTerminationWait(info, s.trafficMoved.has(deploymentId))) return [];
+      return [{ group: s.group, release: marker.release, deploymentId }];
+    }),
+  );
+}
+
+/** The ids of the deployments whose termination wait the plan ended. */
+export function endedWaitIds(plan: Pick<Plan, 'endedWaits'>): Set<string> {
+  return new Set(
+    (plan.endedWaits ?? []).flatMap((wait) =>
+      Object.values(wait.deployments).flatMap((byService) => Object.values(byService)),
+    ),
   );
 }
 

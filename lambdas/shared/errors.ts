@@ -36,6 +36,15 @@ export class ForeignDeploymentError extends StepdeployError {
   override name = 'ForeignDeploymentError';
 }
 
+/**
+ * An earlier release's deployment whose termination wait Plan ended is still terminating its
+ * original tasks, so its group takes no new deployment yet; nothing failed. The state machine
+ * retries StartDeployments, which adopts the deployments it already created.
+ */
+export class PreviousDeploymentFinishingError extends StepdeployError {
+  override name = 'PreviousDeploymentFinishingError';
+}
+
 /** A CodeDeploy deployment failed, was stopped or timed out. */
 export class DeploymentFailedError extends StepdeployError {
   override name = 'DeploymentFailedError';
@@ -63,6 +72,7 @@ export const ERROR_NAMES = {
   taskFailed: 'TaskFailedError',
   staleRun: 'StaleRunError',
   foreignDeployment: 'ForeignDeploymentError',
+  previousDeploymentFinishing: 'PreviousDeploymentFinishingError',
   deploymentFailed: 'DeploymentFailedError',
   rollbackFailed: 'RollbackFailedError',
   retireFailed: 'RetireFailedError',

@@ -4,6 +4,8 @@ import type { DeployConfig } from './config.js';
 /** The part of the Lambda context the handlers use; optional so the local runner and tests can omit it. */
 export interface LambdaContext {
   getRemainingTimeInMillis(): number;
+  /** The invocation's request id, which Lambda's own log lines (START, REPORT) carry too. */
+  awsRequestId?: string;
 }
 
 /** Time kept back from a check's watch so it returns its state before Lambda times it out. */

@@ -20,6 +20,9 @@ export function clientTokenOf(
   return sha256([executionArn, phase, environment, step].join('\n')).slice(0, 64);
 }
 
+/** What a release name is made of (`release` and `rollbackTo` of the execution input): it marks tags and descriptions. */
+export const RELEASE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
 /** Description marker of a deployment this release made for one (environment, service). */
 export function deploymentMarker(release: string, environment: string, service: string): string {
   return `stepdeploy:${release}:${environment}/${service}`;

@@ -69,6 +69,15 @@ export const PlanSchema: ZodType<Plan> = z.object({
     )
     .min(1)
     .optional(),
+  rollbackTo: z.string().min(1).optional(),
+  endedWaits: z
+    .array(
+      z.object({
+        release: z.string().min(1),
+        deployments: z.record(z.string(), z.record(z.string(), z.string().min(1))),
+      }),
+    )
+    .optional(),
 });
 
 /** A caught error as a Catch clause stores it (`$.error`). */
@@ -151,6 +160,7 @@ export const RollbackStateSchema: ZodType<RollbackState> = z.object({
       ...deploymentRef,
       action: z.enum(['stop', 'redeploy', 'adopt', 'none']),
       rollbackDeploymentId: z.string().optional(),
+      deploymentStatus: z.string().optional(),
       status: z.string().optional(),
     }),
   ),

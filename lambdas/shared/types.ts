@@ -3,16 +3,35 @@
  * state stays small however many environments and services there are.
  */
 
-/** The execution input, as validated by Plan. */
-export interface ReleaseInput {
+/** What every execution input has: the run's name, and where it goes. */
+interface InputCommon {
   /** Names the run and marks everything it starts. */
   release: string;
-  /** Container name to image URI. */
-  images: Record<string, string>;
   /** The environments to deploy to; every configured one when absent. */
   environments?: string[];
-  skipMigrations?: boolean;
 }
+
+/** The execution input of a release of new images. */
+export interface NewReleaseInput extends InputCommon {
+  /** Container name to image URI. */
+  images: Record<string, string>;
+  skipMigrations?: boolean;
+  rollbackTo?: undefined;
+}
+
+/**
+ * The execution input of a rollback to an earlier release: every service gets the task
+ * definition revision that release registered again; no steps, no migrations.
+ */
+export interface RollbackInput extends InputCommon {
+  /** The release whose revisions to deploy; it must have succeeded. */
+  rollbackTo: string;
+  images?: undefined;
+  skipMigrations?: undefined;
+}
+
+/** The execution input, as validated by Plan: a release of new images, or a rollback to an earlier one. */
+export type ReleaseInput = NewReleaseInput | RollbackInput;
 
 /** A task definition revision as `family:revision`. */
 export type Revision = string;
@@ -34,7 +53,7 @@ export interface Plan {
   account: string;
   environments: string[];
   skipMigrations: boolean;
-  /** Per environment: the new revision of the one-off task definition (migration and steps). */
+  /** Per environment: the new revision of the one-off task definition (migration and steps); empty for a rollback. */
   oneOff: Record<string, Revision>;
   /**
    * Per environment, per service: the revision number running now (rollback target) and the
@@ -48,6 +67,23 @@ export interface Plan {
    * environment, cut over independently.
    */
   waves?: PlannedWave[];
+  /**
+   * Set on a rollback: the earlier release whose revisions this run deploys (`next` of every
+   * service is that release's revision). The run starts no task.
+   */
+  rollbackTo?: string;
+  /**
+   * The termination waits of earlier releases' deployments Plan ended so this release can
+   * deploy (their traffic had moved; CodeDeploy then terminates their original tasks).
+   * Absent when there were none.
+   */
+  endedWaits?: EndedWait[];
+}
+
+/** The deployments of one earlier release whose termination wait Plan ended, per environment and service. */
+export interface EndedWait {
+  release: string;
+  deployments: DeploymentIds;
 }
 
 /** How the deployments of a wave move production traffic. */
@@ -201,6 +237,8 @@ export interface RollbackRef extends DeploymentRef {
   action: RollbackAction;
   /** The deployment that carries the rollback, when there is one. */
   rollbackDeploymentId?: string;
+  /** The deployment's status when RollBack looked, which decided the action (InProgress, Ready, Succeeded...). */
+  deploymentStatus?: string;
   /** Terminal status once known (Succeeded, Failed, Stopped). */
   status?: string;
 }
@@ -248,7 +286,12 @@ export interface Announcement {
 }
 
 /** The whole state of a run, as every state of the flow sees it (`$`). */
-export interface RunState extends ReleaseInput {
+export interface RunState {
+  release: string;
+  images?: Record<string, string>;
+  environments?: string[];
+  skipMigrations?: boolean;
+  rollbackTo?: string;
   plan?: Plan;
   preDeploy?: TaskPhaseState;
   migrate?: TaskPhaseState;

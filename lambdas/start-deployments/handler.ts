@@ -3,8 +3,9 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { createClients } from '../shared/clients.js';
 import { systemClock } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
-import type { LambdaContext } from '../shared/lambda-context.js';
-import type { DeployState } from '../shared/types.js';
+import { startWatch } from '../shared/lambda-context.js';
+import { loggedHandler } from '../shared/logging.js';
+import { waveRefs } from '../shared/waves.js';
 import { startDeployments } from './core.js';
 import { parseStartDeploymentsEvent } from './schema.js';
 
@@ -12,8 +13,15 @@ import { parseStartDeploymentsEvent } from './schema.js';
 const clients = createClients({ codedeploy: CodeDeployClient, ssm: SSMClient });
 const clock = systemClock();
 
-/** StartDeployments: one CodeDeploy deployment per (environment, service) of the plan's next wave. */
-export const handler = async (event: unknown, _context?: LambdaContext): Promise<DeployState> => {
-  const { state } = parseStartDeploymentsEvent(event);
-  return startDeployments({ clients, clock, config: await loadConfig(clients) }, state);
-};
+/** StartDeployments: one CodeDeploy deployment per (environment, service) of the plan's next wave; logs each. */
+export const handler = loggedHandler('start-deployments', async (event, log, context) => {
+  const { state: run } = parseStartDeploymentsEvent(event);
+  const config = await loadConfig(clients);
+  const state = await startDeployments({ clients, clock, config }, run, startWatch(config, clock, context));
+  const refs = waveRefs(state);
+  for (const { environment, service, deploymentId } of refs) {
+    log.info(`${environment}/${service}: deployment ${deploymentId}`, { environment, service, deploymentId });
+  }
+  log.done(`${refs.length} deployments in flight`, { status: state.status, deployments: refs.length });
+  return state;
+});

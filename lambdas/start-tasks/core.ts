@@ -145,7 +145,10 @@ async function launchesOf(
   event: StartTasksEvent,
   deps: StartTasksDeps,
 ): Promise<Launch[]> {
-  const tasks = phaseTasks(deps.config, event.phase, environment, event.plan.skipMigrations);
+  // A rollback to an earlier release deploys its revisions and nothing else: no step, no migration.
+  const tasks = event.plan.rollbackTo
+    ? []
+    : phaseTasks(deps.config, event.phase, environment, event.plan.skipMigrations);
   if (tasks.length === 0) return [];
   const revision = event.plan.oneOff[environment.name];
   if (!revision) {

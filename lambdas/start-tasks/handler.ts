@@ -3,9 +3,8 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { createClients } from '../shared/clients.js';
 import { systemClock } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
-import type { LambdaContext } from '../shared/lambda-context.js';
+import { loggedHandler } from '../shared/logging.js';
 import { parseOrThrow } from '../shared/schemas.js';
-import type { TaskPhaseState } from '../shared/types.js';
 import { RUN_TASK_TOKEN_TTL_MS, startTasks } from './core.js';
 import { StartTasksEventSchema } from './schema.js';
 
@@ -19,11 +18,28 @@ const clock = systemClock();
  */
 const tokenTtlMs = () => RUN_TASK_TOKEN_TTL_MS / (Number(process.env.STEPDEPLOY_TIME_SCALE ?? '1') || 1);
 
-/** StartTasks: runs every task of a phase in every environment of the plan. */
-export const handler = async (event: unknown, _context?: LambdaContext): Promise<TaskPhaseState> =>
-  startTasks(parseOrThrow(StartTasksEventSchema, event, 'event'), {
+/** StartTasks: runs every task of a phase in every environment of the plan; logs each task and where its output goes. */
+export const handler = loggedHandler('start-tasks', async (event, log) => {
+  const parsed = parseOrThrow(StartTasksEventSchema, event, 'event');
+  log.append({ phase: parsed.phase });
+  const state = await startTasks(parsed, {
     clients,
     clock,
     config: await loadConfig(clients),
     tokenTtlMs: tokenTtlMs(),
   });
+  for (const { environment, step, taskArn, log: output } of state.tasks) {
+    log.info(`${environment}/${step}: running ${taskArn}`, {
+      environment,
+      step,
+      taskArn,
+      logGroup: output?.logGroup,
+      logStream: output?.logStream,
+    });
+  }
+  log.done(`${state.phase}: ${state.tasks.length} tasks running, ${state.status}`, {
+    status: state.status,
+    tasks: state.tasks.length,
+  });
+  return state;
+});

@@ -3,9 +3,9 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { createClients } from '../shared/clients.js';
 import { systemClock } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
-import type { LambdaContext } from '../shared/lambda-context.js';
+import { describeTaskFailure } from '../shared/ecs-tasks.js';
+import { loggedHandler } from '../shared/logging.js';
 import { parseOrThrow } from '../shared/schemas.js';
-import type { TaskPhaseState } from '../shared/types.js';
 import { stopTasks } from './core.js';
 import { StopTasksEventSchema } from './schema.js';
 
@@ -13,10 +13,17 @@ import { StopTasksEventSchema } from './schema.js';
 const clients = createClients({ ecs: ECSClient, ssm: SSMClient });
 const clock = systemClock();
 
-/** StopTasks: stops what a failed phase still runs and reports why the phase failed. */
-export const handler = async (event: unknown, _context?: LambdaContext): Promise<TaskPhaseState> =>
-  stopTasks(parseOrThrow(StopTasksEventSchema, event, 'event'), {
-    clients,
-    clock,
-    config: await loadConfig(clients),
-  });
+/** StopTasks: stops what a failed phase still runs and reports why the phase failed; logs each failure and each task stopped. */
+export const handler = loggedHandler('stop-tasks', async (event, log) => {
+  const parsed = parseOrThrow(StopTasksEventSchema, event, 'event');
+  log.append({ phase: parsed.phase });
+  const state = await stopTasks(parsed, { clients, clock, config: await loadConfig(clients) });
+  for (const failure of state.failures) log.warn(describeTaskFailure(failure), { ...failure });
+  for (const taskArn of state.stopped ?? []) log.info(`stopped ${taskArn}`, { taskArn });
+  log.done(
+    `${state.phase}: FAILED, ${state.stopped?.length ?? 0} tasks stopped`,
+    { status: state.status, stopped: state.stopped?.length ?? 0, failed: state.failures.length },
+    'warn',
+  );
+  return state;
+});

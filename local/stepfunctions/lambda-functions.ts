@@ -5,6 +5,14 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { LocalClock } from '../clock.js';
 import type { Faults } from '../faults.js';
+import {
+  EnvironmentLog,
+  executionEnvironmentStream,
+  type FunctionLogDestination,
+  type FunctionLogging,
+  type InvocationStatus,
+  withEnvironmentLog,
+} from './lambda-logs.js';
 
 /** A Lambda function of the deployed template, run in process from its handler module. */
 export interface LambdaFunction {
@@ -20,6 +28,10 @@ export interface LambdaFunction {
   timeoutSeconds: number;
   /** The function's execution role (`Role`): its invocations' SDK clients sign as this role. */
   roleArn?: string;
+  /** `MemorySize` in MB (128 when the template has none); the context and the REPORT line say it. */
+  memorySizeMb?: number;
+  /** The function's `LoggingConfig`: the format of its log lines, their levels and its log group. */
+  logging?: FunctionLogging;
 }
 
 /** The credentials Lambda gives a function's runtime (`AWS_ACCESS_KEY_ID`...). */
@@ -48,6 +60,22 @@ export interface InvocationContext {
 }
 
 type HandlerFn = (event: unknown, context: InvocationContext) => unknown;
+
+/**
+ * One execution environment of a function: its own instance of the handler module (with
+ * its module-scope clients) and its own log stream. Lambda runs one invocation at a time in
+ * an environment and starts another for an invocation that arrives while all are busy
+ * (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
+ */
+interface ExecutionEnvironment {
+  handler: Promise<HandlerFn>;
+  log: EnvironmentLog;
+  /** The variables Lambda sets per environment (its log stream...), over the function's. */
+  variables: Record<string, string>;
+  busy: boolean;
+  /** Real milliseconds its init (the handler module's import) took; reported by its first invocation only. */
+  initDurationMs?: number;
+}
 
 /**
  * An invocation that failed, named and described as Lambda reports it to Step Functions:
@@ -179,10 +207,13 @@ function overlayProcessEnvironment(): void {
 }
 
 /**
- * The Lambda functions of the local AWS: each invocation imports `lambdas/<verb>/handler.ts`
- * in this process (once per function and local AWS instance, as each function has its own
- * execution environment) with the SDK pointed at the local endpoint and the credentials of
- * the function's role in its environment, and calls its `handler`.
+ * The Lambda functions of the local AWS: each invocation runs in an execution environment of
+ * its function, which imports `lambdas/<verb>/handler.ts` in this process (one module
+ * instance per environment; a new environment for an invocation that arrives while the
+ * others are busy) with the SDK pointed at the local endpoint and the credentials of the
+ * function's role in its environment, and calls its `handler`. What the invocation writes,
+ * and Lambda's own START, END and REPORT lines, go to the environment's log stream in the
+ * function's log group.
  */
 export class LambdaFunctions {
   private readonly functions = new Map<string, LambdaFunction>();
@@ -190,7 +221,9 @@ export class LambdaFunctions {
   /** Cancels the waits of asynchronous invocations before their next attempt. */
   private readonly retryWaits = new Set<() => void>();
   private stopped = false;
-  private readonly modules = new Map<string, Promise<HandlerFn>>();
+  /** The execution environments of each function, by function ARN. */
+  private readonly environments = new Map<string, ExecutionEnvironment[]>();
+  private environmentCount = 0;
   /** Handler modules hold SDK clients made at import, bound to the endpoint of that moment. */
   private readonly instance = ++instances;
 
@@ -204,6 +237,8 @@ export class LambdaFunctions {
       credentials?: (fn: LambdaFunction) => FunctionCredentials | undefined;
       /** Authorizes lambda:InvokeFunction; rejects with the error the invoker sees. */
       authorizeInvoke?: (invoker: Invoker, fn: LambdaFunction, qualifiedArn: string) => Promise<void>;
+      /** Where the functions' log lines go (CloudWatch Logs); absent: they are dropped. */
+      logs?: FunctionLogDestination;
     },
   ) {}
 
@@ -259,25 +294,30 @@ export class LambdaFunctions {
       );
     }
     const environment = this.environmentOf(fn);
+    const executionEnvironment = this.acquire(fn, environment);
+    const { log } = executionEnvironment;
     let handler: HandlerFn;
     try {
-      handler = await this.load(fn, environment);
+      handler = await executionEnvironment.handler;
     } catch (error) {
+      this.discard(fn, executionEnvironment);
       const { cause } = lambdaErrorCause(error);
       throw new LambdaInvocationError('Runtime.ImportModuleError', cause);
     }
     const { clock } = this.deps;
     const startedMs = clock.nowMs();
+    const realStartMs = performance.now();
     const timeoutMs = fn.timeoutSeconds * 1000;
     const awsRequestId = randomUUID();
+    const memorySizeMb = fn.memorySizeMb ?? 128;
     const context: InvocationContext = {
       functionName: fn.functionName,
       functionVersion: '$LATEST',
       invokedFunctionArn: fn.arn,
-      memoryLimitInMB: '128',
+      memoryLimitInMB: String(memorySizeMb),
       awsRequestId,
-      logGroupName: `/aws/lambda/${fn.functionName}`,
-      logStreamName: `local/[$LATEST]${randomUUID().replaceAll('-', '')}`,
+      logGroupName: log.group,
+      logStreamName: log.stream,
       callbackWaitsForEmptyEventLoop: true,
       // The time left shrinks at the time scale, as the scaled waits of the handler see it.
       getRemainingTimeInMillis: () => Math.max(0, timeoutMs - (clock.nowMs() - startedMs) * clock.timeScale),
@@ -291,18 +331,31 @@ export class LambdaFunctions {
         }),
       );
     onStarted();
+    log.start(awsRequestId);
+    const ended = (outcome: InvocationStatus) => {
+      log.end(awsRequestId, outcome, {
+        durationMs: performance.now() - realStartMs,
+        memorySizeMb,
+        // Every function shares this process: its heap in use, within the function's memory, stands in.
+        maxMemoryUsedMb: Math.min(memorySizeMb, Math.round(process.memoryUsage().heapUsed / 1_048_576)),
+        initDurationMs: executionEnvironment.initDurationMs,
+      });
+      executionEnvironment.initDurationMs = undefined;
+    };
     let cancelTimeout = () => {};
     const timeout = new Promise<never>((_resolve, reject) => {
       const realTimeoutMs = Math.max(clock.scaledMs(timeoutMs), Math.min(timeoutMs, REAL_TIME_FLOOR_MS));
       const timer = setTimeout(() => reject(timedOut()), realTimeoutMs);
       cancelTimeout = () => clearTimeout(timer);
     });
+    let thrown: unknown;
     const running = (async () => {
       try {
-        return await invocationEnvironment.run({ ...environment }, () =>
-          handler(structuredClone(event), context),
+        return await invocationEnvironment.run({ ...environment, ...executionEnvironment.variables }, () =>
+          withEnvironmentLog(log, () => handler(structuredClone(event), context)),
         );
       } catch (error) {
+        thrown = error;
         const { errorType, cause } = lambdaErrorCause(error);
         throw new LambdaInvocationError(errorType, cause);
       }
@@ -312,7 +365,24 @@ export class LambdaFunctions {
     try {
       const result = await Promise.race([running, timeout]);
       if (this.deps.faults.take('lambda-timeout', (fault) => fault.verb === fn.verb)) throw timedOut();
+      ended({ status: 'success' });
+      executionEnvironment.busy = false;
       return result === undefined ? null : JSON.parse(JSON.stringify(result));
+    } catch (error) {
+      if (error instanceof LambdaInvocationError && error.name === TIMEOUT_ERROR) {
+        ended({ status: 'timeout', timeoutSeconds: fn.timeoutSeconds });
+        // Lambda resets an environment whose invocation timed out; this one's handler may still run.
+        log.close();
+        this.discard(fn, executionEnvironment);
+      } else {
+        ended({
+          status: 'error',
+          error: thrown ?? error,
+          errorType: error instanceof Error ? error.name : 'Error',
+        });
+        executionEnvironment.busy = false;
+      }
+      throw error;
     } finally {
       cancelTimeout();
     }
@@ -434,26 +504,67 @@ export class LambdaFunctions {
     };
   }
 
-  /** The handler module of `fn`: one module instance (with its module-scope clients) per function. */
-  private load(fn: LambdaFunction, environment: Record<string, string | undefined>): Promise<HandlerFn> {
-    let loading = this.modules.get(fn.arn);
-    if (!loading) {
-      const path = join(this.deps.repoRoot, 'lambdas', fn.verb, 'handler.ts');
-      loading = invocationEnvironment.run({ ...environment }, () => this.importHandler(fn, path));
-      this.modules.set(fn.arn, loading);
-      loading.catch(() => this.modules.delete(fn.arn));
+  /**
+   * A free execution environment of `fn`, or a new one: its own import of the handler module
+   * (timed as its init) and its own log stream, named on the day it starts.
+   */
+  private acquire(fn: LambdaFunction, environment: Record<string, string | undefined>): ExecutionEnvironment {
+    const pool = this.environments.get(fn.arn) ?? [];
+    this.environments.set(fn.arn, pool);
+    const free = pool.find((candidate) => !candidate.busy);
+    if (free) {
+      free.busy = true;
+      return free;
     }
-    return loading;
+    const stream = executionEnvironmentStream(fn.functionName, fn.logging, this.deps.clock.nowMs());
+    const log = new EnvironmentLog(
+      this.deps.logs ?? { write: () => {} },
+      fn.region,
+      fn.functionName,
+      stream,
+      fn.logging,
+    );
+    // What Lambda sets in each environment (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime).
+    const variables = {
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memorySizeMb ?? 128),
+      AWS_LAMBDA_LOG_GROUP_NAME: log.group,
+      AWS_LAMBDA_LOG_STREAM_NAME: stream,
+      ...log.variables(),
+    };
+    const path = join(this.deps.repoRoot, 'lambdas', fn.verb, 'handler.ts');
+    const initStartMs = performance.now();
+    const handler = invocationEnvironment
+      .run({ ...environment, ...variables }, () =>
+        withEnvironmentLog(log, () => this.importHandler(fn, path, ++this.environmentCount)),
+      )
+      .then((loaded) => {
+        created.initDurationMs = performance.now() - initStartMs;
+        return loaded;
+      });
+    const created: ExecutionEnvironment = { handler, log, variables, busy: true };
+    created.handler.catch(() => {});
+    pool.push(created);
+    return created;
   }
 
-  private async importHandler(fn: LambdaFunction, path: string): Promise<HandlerFn> {
+  /** Drops an execution environment: it failed its init or timed out. */
+  private discard(fn: LambdaFunction, environment: ExecutionEnvironment): void {
+    const pool = this.environments.get(fn.arn) ?? [];
+    this.environments.set(
+      fn.arn,
+      pool.filter((candidate) => candidate !== environment),
+    );
+  }
+
+  private async importHandler(fn: LambdaFunction, path: string, environment: number): Promise<HandlerFn> {
     if (!existsSync(path)) {
       throw new Error(
         `Cannot find the handler module of ${fn.functionName}: ${path} does not exist (stepdeploy:handler metadata "${fn.verb}").`,
       );
     }
     overlayProcessEnvironment();
-    const url = `${pathToFileURL(path).href}?local=${this.instance}&function=${encodeURIComponent(fn.functionName)}`;
+    const url = `${pathToFileURL(path).href}?local=${this.instance}&function=${encodeURIComponent(fn.functionName)}&environment=${environment}`;
     const module = (await import(url)) as { handler?: unknown };
     if (typeof module.handler !== 'function') {
       throw new Error(`${path} does not export a function named handler.`);

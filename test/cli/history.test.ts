@@ -118,7 +118,21 @@ describe('interpret', () => {
   };
   const announcement = { outcome: 'ROLLED_BACK', detailType: 'Release Rolled Back', summary: 'rolled back' };
 
+  const plan = {
+    release: 'r3',
+    runId: 'sd-1',
+    startedAt: '2026-11-26T08:00:00.000Z',
+    account: '123456789012',
+    environments: ['us'],
+    skipMigrations: true,
+    oneOff: {},
+    services: { us: { web: [4, 2] } },
+    rollbackTo: 'r1',
+    endedWaits: [{ release: 'r2', deployments: { us: { web: 'd-0' } } }],
+  };
+
   it.each<[string, HistoryEvent, unknown]>([
+    ['the plan', lambda(plan), { kind: 'plan', plan }],
     ['a task phase', lambda(taskPhase), { kind: 'tasks', state: taskPhase }],
     ['the deployments', lambda(deployState), { kind: 'deployments', state: deployState }],
     ['the rollbacks', lambda(rollbackState), { kind: 'rollbacks', state: rollbackState }],

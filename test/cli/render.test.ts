@@ -87,6 +87,36 @@ describe('HumanRenderer', () => {
       },
       '[eu] web rollback (stop) of d-1 via d-2: Succeeded\n',
     ],
+    [
+      "the end of an earlier release's termination wait",
+      {
+        type: 'termination-wait-ended',
+        time,
+        environment: 'eu',
+        service: 'web',
+        deploymentId: 'd-0',
+        release: 'r0',
+      },
+      "[eu] web: ended the termination wait of release r0's deployment d-0; its original tasks are terminated now\n",
+    ],
+    [
+      'the summary of a rollback to an earlier release',
+      {
+        type: 'summary',
+        time,
+        executionArn: 'arn:aws:states:us-east-1:1:execution:Deploy:r3',
+        release: 'r3',
+        rollbackTo: 'r1',
+        status: 'SUCCEEDED',
+        outcome: 'SUCCEEDED',
+        exitCode: 0,
+        complete: true,
+        durationMs: 62_000,
+        tasks: [],
+        deployments: [],
+      },
+      'Release r3 (rollback to r1) SUCCEEDED in 1m02s\n  arn:aws:states:us-east-1:1:execution:Deploy:r3\n',
+    ],
   ])('prints %s', (_name, event, expected) => {
     expect(human([event]).out).toBe(expected);
   });
@@ -95,6 +125,16 @@ describe('HumanRenderer', () => {
     const { out, err } = human([{ type: 'error', time, message: 'cannot read' }]);
     expect(out).toBe('');
     expect(err).toBe('tail-deploy: cannot read\n');
+  });
+
+  it('names the command it runs in before an error', () => {
+    const err = new Capture();
+    new HumanRenderer({ out: new Capture(), err, color: false, command: 'stepdeploy' }).render({
+      type: 'error',
+      time,
+      message: 'cannot read',
+    });
+    expect(err.text).toBe('stepdeploy: cannot read\n');
   });
 
   it('gives each environment its own colour, in the order they show up', () => {

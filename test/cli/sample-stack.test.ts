@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import {
   startRelease,
   startSampleAws,
 } from '../../examples/demo/sample-aws.js';
-import { Capture } from './tail-deploy-world.js';
+import { Capture, runBin } from './tail-deploy-world.js';
 
 let aws: SampleAws;
 
@@ -125,28 +125,15 @@ describe('the tail-deploy command', () => {
   const bin = fileURLToPath(new URL('../../bin/tail-deploy.js', import.meta.url));
 
   function run(args: string[], onStdout?: (text: string, child: ChildProcess) => void) {
-    // As a user's shell has it: the SDK's Node version warning is not switched off beforehand.
-    const { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: _switch, ...userEnv } = process.env;
-    const child = spawn(process.execPath, [bin, ...args], {
-      env: {
-        ...userEnv,
+    return runBin(
+      bin,
+      args,
+      {
         AWS_ENDPOINT_URL: aws.endpoint,
         AWS_ACCESS_KEY_ID: 'local',
         AWS_SECRET_ACCESS_KEY: 'local',
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      onStdout?.(stdout, child);
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-      child.on('close', (code) => resolve({ code, stdout, stderr })),
+      onStdout,
     );
   }
 

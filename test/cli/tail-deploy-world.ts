@@ -1,3 +1,4 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateClusterCommand, ECSClient, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
@@ -246,4 +247,39 @@ export class World {
 /** SDK client settings pointing at `local` with dummy credentials. */
 export function clientConfig(local: LocalAws, region = 'us-east-1') {
   return { endpoint: local.endpoint, region, credentials };
+}
+
+/** What a command run by {@link runBin} printed, and its exit code. */
+export interface BinRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs one of the package's bins (`bin/<name>.js`) as a user's shell would: with the user's
+ * environment (the SDK's Node version warning not switched off beforehand) plus `env`.
+ * `onStdout` sees the output so far after each chunk, with the child to signal.
+ */
+export function runBin(
+  bin: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  onStdout?: (text: string, child: ChildProcess) => void,
+): Promise<BinRun> {
+  const { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: _switch, ...userEnv } = process.env;
+  const child = spawn(process.execPath, [bin, ...args], {
+    env: { ...userEnv, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    onStdout?.(stdout, child);
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  return new Promise<BinRun>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }

@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import { CreateDeploymentCommand, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
-import { DescribeStateMachineCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeStateMachineCommand,
+  StartExecutionCommand,
+  StopExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { describe, expect, it } from 'vitest';
+import { releaseHistory } from '../../cli/release-history.js';
 import {
   DEMO_ENVIRONMENTS,
   DEMO_SERVICES,
@@ -43,6 +48,8 @@ const KEPT_UNUSED: Record<string, Record<string, string>> = {
     ...HANDLER_LOGS,
     'ecs:ListTagsForResource':
       'Plan describes task definitions with include TAGS; whether ECS authorizes that as ListTagsForResource is not documented, so it stays',
+    'codedeploy:ContinueDeployment':
+      "used when a release starts while an earlier release's deployments wait to terminate their original tasks; the scenarios here let every deployment settle first, test/e2e/previous-wait.test.ts runs that case and checks Plan's role used it",
   },
   'retire-old-workers': HANDLER_LOGS,
   'roll-back': { ...HANDLER_LOGS, 'codedeploy:GetApplicationRevision': REVISION },
@@ -118,6 +125,20 @@ async function release(
   await during(executionArn, releaseName);
   const end = await waitForExecutionEnd(aws.clients.sfn, executionArn);
   aws.local.faults.clear();
+  await quiet(aws);
+  return end.status ?? 'UNKNOWN';
+}
+
+/** Rolls back to `target` (an execution input with rollbackTo) until it ended and everything it set off is over; its status. */
+async function rollback(aws: SampleAws, name: string, target: string): Promise<string> {
+  const started = await aws.clients.sfn.send(
+    new StartExecutionCommand({
+      stateMachineArn: aws.stateMachineArn,
+      name,
+      input: JSON.stringify({ release: releaseNameAt(new Date(), name), rollbackTo: target }),
+    }),
+  );
+  const end = await waitForExecutionEnd(aws.clients.sfn, started.executionArn ?? '');
   await quiet(aws);
   return end.status ?? 'UNKNOWN';
 }
@@ -266,6 +287,11 @@ describe('the permissions the construct grants, against what the scenarios use',
     );
     // And a release that goes through.
     statuses.push(await release(aws(), 'iam-success', []));
+    // A rollback to it: Plan reads the state machine's succeeded executions to find it.
+    const [released] = (await releaseHistory(aws().clients.sfn, aws().stateMachineArn)).filter(
+      (record) => record.outcome === 'succeeded',
+    );
+    statuses.push(await rollback(aws(), 'iam-back', released?.release ?? ''));
     const report = await iamReport(aws().endpoint);
     const roles = new Map<string, string>();
     for (const fn of aws().local.lambdas.list()) if (fn.roleArn) roles.set(fn.roleArn, fn.verb);
@@ -283,6 +309,7 @@ describe('the permissions the construct grants, against what the scenarios use',
       'FAILED',
       'ABORTED',
       'FAILED',
+      'SUCCEEDED',
       'SUCCEEDED',
       'SUCCEEDED',
     ]);

@@ -165,3 +165,122 @@ describe('tail-deploy with the permissions docs/tail-deploy.md documents', () =>
     expect(reader?.denied).toEqual([]);
   });
 });
+
+/** The policy docs/stepdeploy.md gives, for this account and state machine. */
+function documentedStepdeployPolicy(stateMachineName: string): Record<string, unknown> {
+  const doc = readFileSync(new URL('../../docs/stepdeploy.md', import.meta.url), 'utf8');
+  const section = doc.slice(doc.indexOf('## IAM permissions'));
+  const json = /```json\n([\s\S]*?)```/.exec(section)?.[1];
+  if (!json) throw new Error('docs/stepdeploy.md has no JSON policy under "IAM permissions".');
+  return JSON.parse(json.replaceAll('123456789012', ACCOUNT).replaceAll('Deploy*', `${stateMachineName}*`));
+}
+
+describe('stepdeploy with the permissions docs/stepdeploy.md documents', () => {
+  const aws = useSampleAws();
+
+  /** Credentials of a role holding exactly `policy`, assumed through STS. */
+  async function assume(roleName: string, policy: Record<string, unknown>) {
+    await deployTemplate(
+      aws().local,
+      {
+        Resources: {
+          Operator: {
+            Type: 'AWS::IAM::Role',
+            Properties: {
+              RoleName: roleName,
+              AssumeRolePolicyDocument: {
+                Version: '2012-10-17',
+                Statement: [
+                  {
+                    Effect: 'Allow',
+                    Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+                    Action: 'sts:AssumeRole',
+                  },
+                ],
+              },
+              Policies: [{ PolicyName: roleName, PolicyDocument: policy }],
+            },
+          },
+        },
+      },
+      { stackName: roleName },
+    );
+    const sts = new STSClient({
+      endpoint: aws().endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    const { Credentials } = await sts.send(
+      new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${ACCOUNT}:role/${roleName}`, RoleSessionName: 'ci' }),
+    );
+    sts.destroy();
+    return Credentials;
+  }
+
+  it('releases, lists the history and rolls back as a role with exactly that policy, denied nothing', async () => {
+    // Prepare
+    const stateMachineName = aws().stateMachineArn.split(':').pop() ?? '';
+    const credentials = await assume('stepdeploy-operator', documentedStepdeployPolicy(stateMachineName));
+    const bin = fileURLToPath(new URL('../../bin/stepdeploy.js', import.meta.url));
+    const run = async (args: string[]) => {
+      const child = spawn(process.execPath, [bin, ...args], {
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          AWS_ENDPOINT_URL: aws().endpoint,
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: credentials?.AccessKeyId,
+          AWS_SECRET_ACCESS_KEY: credentials?.SecretAccessKey,
+          AWS_SESSION_TOKEN: credentials?.SessionToken,
+          AWS_CONFIG_FILE: '/dev/null',
+          AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+          STEPDEPLOY_STATE_MACHINE: aws().stateMachineArn,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      return { code, stdout, stderr };
+    };
+    const release = releaseNameAt(new Date(), 'e2e-iam-cli');
+
+    // Act
+    const released = await run([
+      'release',
+      release,
+      '--image',
+      `app=stepdeploy-demo/app:${release}`,
+      '--poll-interval',
+      '250',
+    ]);
+    const history = await run(['history']);
+    const back = await run([
+      'rollback',
+      '--to',
+      release,
+      '--release',
+      'e2e-iam-back',
+      '--poll-interval',
+      '250',
+    ]);
+
+    // Assess
+    expect(released.code, released.stderr).toBe(0);
+    expect(released.stdout).toMatch(/^\[eu\] migrations complete: 5 applied$/m);
+    expect(history.code, history.stderr).toBe(0);
+    expect(history.stdout).toMatch(new RegExp(`^${release}\\s+succeeded\\s`, 'm'));
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout).toContain(`Release e2e-iam-back (rollback to ${release}) SUCCEEDED`);
+    const { principals } = await iamReport(aws().endpoint);
+    const operator = principals[`arn:aws:sts::${ACCOUNT}:assumed-role/stepdeploy-operator/ci`];
+    expect(operator?.allowed).toBeGreaterThan(0);
+    expect(operator?.denied).toEqual([]);
+  }, 300_000);
+});

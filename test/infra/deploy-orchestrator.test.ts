@@ -3,6 +3,8 @@ import { Duration, Lazy } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   DeployOrchestrator,
@@ -126,6 +128,7 @@ describe('handler functions', () => {
       watchSeconds: 600,
       deploymentTimeoutSeconds: 7200,
       eventBusName: 'default',
+      onPreviousTerminationWait: 'continue',
     });
   });
 
@@ -134,6 +137,86 @@ describe('handler functions', () => {
       expect(resources[functionId(verb)].Properties.Timeout).toBe(660);
     }
     for (const verb of VERBS) expect(resources[functionId(verb)].Properties.Timeout).toBeLessThanOrEqual(900);
+  });
+});
+
+describe('handler logs', () => {
+  /** The log group resource a function's LoggingConfig names, from a template's resources. */
+  const logGroupOf = (all: Resources, functionLogicalId: string) => {
+    const config = all[functionLogicalId].Properties.LoggingConfig as { LogGroup: { Ref: string } };
+    return all[config.LogGroup.Ref];
+  };
+
+  it('logs every function in JSON at INFO to its own group, named after the state machine and the verb', () => {
+    const stateMachineName = String(
+      Object.values(resources).find((resource) => resource.Type === 'AWS::StepFunctions::StateMachine')
+        ?.Properties.StateMachineName,
+    );
+    const groups = new Set<string>();
+    for (const verb of VERBS) {
+      const id = functionId(verb);
+      expect(resources[id].Properties.LoggingConfig).toMatchObject({
+        LogFormat: 'JSON',
+        ApplicationLogLevel: 'INFO',
+        SystemLogLevel: 'INFO',
+      });
+      const group = logGroupOf(resources, id);
+      expect(group.Properties.LogGroupName).toBe(`/stepdeploy/${stateMachineName}/${verb}`);
+      groups.add(String(group.Properties.LogGroupName));
+    }
+    expect(groups.size).toBe(VERBS.length);
+  });
+
+  it.each([
+    [lambda.ApplicationLogLevel.DEBUG, 'DEBUG'],
+    [lambda.ApplicationLogLevel.TRACE, 'DEBUG'],
+    [lambda.ApplicationLogLevel.WARN, 'WARN'],
+    [lambda.ApplicationLogLevel.ERROR, 'WARN'],
+  ])('sets the application log level %s and the system log level %s from logLevel', (level, system) => {
+    const stack = testStack();
+    new DeployOrchestrator(stack, 'Deploy', {
+      environments: [testEnvironment(stack, 'us')],
+      logLevel: level,
+    });
+    const built = Template.fromStack(stack);
+    built.resourcePropertiesCountIs(
+      'AWS::Lambda::Function',
+      {
+        LoggingConfig: Match.objectLike({
+          LogFormat: 'JSON',
+          ApplicationLogLevel: level,
+          SystemLogLevel: system,
+        }),
+      },
+      VERBS.length,
+    );
+  });
+
+  it("keeps the handlers' and the state machine's logs for logRetention", () => {
+    const stack = testStack();
+    new DeployOrchestrator(stack, 'Deploy', {
+      environments: [testEnvironment(stack, 'us')],
+      logRetention: logs.RetentionDays.TWO_WEEKS,
+    });
+    const all = Template.fromStack(stack).toJSON().Resources as Resources;
+    const functions = Object.keys(all).filter((id) => all[id].Metadata?.[HANDLER_METADATA_KEY] !== undefined);
+    expect(functions).toHaveLength(VERBS.length);
+    for (const id of functions) expect(logGroupOf(all, id).Properties.RetentionInDays).toBe(14);
+    const stateMachine = Object.values(all).find(
+      (resource) => resource.Type === 'AWS::StepFunctions::StateMachine',
+    );
+    if (!stateMachine) throw new Error('no state machine');
+    const destination = (
+      stateMachine.Properties.LoggingConfiguration as {
+        Destinations: Array<{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [string, string] } } }>;
+      }
+    ).Destinations[0].CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
+    expect(all[destination].Properties.RetentionInDays).toBe(14);
+  });
+
+  it('keeps them three months by default', () => {
+    for (const verb of VERBS)
+      expect(logGroupOf(resources, functionId(verb)).Properties.RetentionInDays).toBe(90);
   });
 });
 
@@ -262,15 +345,18 @@ describe('least-privilege IAM', () => {
     }
   });
 
-  it('lets Plan list and read the deployments of the named deployment groups only, and change none', () => {
+  it('lets Plan read the deployments of the named deployment groups only, and change nothing but a termination wait', () => {
     const groups = Object.keys(resources).filter(
       (id) => resources[id].Type === 'AWS::CodeDeploy::DeploymentGroup',
     );
     const codedeployStatements = statementsOf('plan').filter((statement) =>
       actionsOf(statement).some((action) => action.startsWith('codedeploy:')),
     );
-    expect(codedeployStatements).toHaveLength(2);
-    const [find, targets] = codedeployStatements;
+    expect(codedeployStatements).toHaveLength(3);
+    const [find, targets, resume] = codedeployStatements;
+    // It ends an earlier release's termination wait; ContinueDeployment names no resource type.
+    expect(actionsOf(resume)).toEqual(['codedeploy:ContinueDeployment']);
+    expect(resume.Resource).toBe('*');
     // ListDeploymentTargets and BatchGetDeploymentTargets name no resource type in the Service
     // Authorization Reference (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodedeploy.html).
     expect(actionsOf(targets).sort()).toEqual([
@@ -315,6 +401,12 @@ describe('least-privilege IAM', () => {
       actionsOf(statement).includes('states:GetExecutionHistory'),
     );
     expect(JSON.stringify(describe?.Resource)).toMatch(/execution:StepdeploySample-Deploy-[^:]+:\*/);
+    // A rollback reads the succeeded executions of this state machine, and no other.
+    const read = statementsOf('plan').find((statement) =>
+      actionsOf(statement).includes('states:DescribeExecution'),
+    );
+    expect(actionsOf(read ?? {})).toEqual(['states:DescribeExecution']);
+    expect(JSON.stringify(read?.Resource)).toMatch(/execution:StepdeploySample-Deploy-[^:]+:\*/);
   });
 });
 
@@ -334,6 +426,34 @@ describe('state machine and cleanup rule', () => {
         ),
       ),
     ).toContain('"TimeoutSeconds":21600');
+  });
+
+  it("retries Deploy while a group still finishes an earlier release's deployment, and nothing else more", () => {
+    const definition = JSON.parse(
+      String(
+        renderTemplateValue(
+          Object.values(resources).find((resource) => resource.Type === 'AWS::StepFunctions::StateMachine')
+            ?.Properties.DefinitionString,
+          () => 'x',
+        ),
+      ),
+    ) as { States: Record<string, { Retry?: Array<{ ErrorEquals: string[] }> }> };
+    const retried = Object.entries(definition.States).flatMap(([name, state]) =>
+      (state.Retry ?? []).flatMap((retry) =>
+        retry.ErrorEquals.includes('PreviousDeploymentFinishingError') ? [{ name, retry }] : [],
+      ),
+    );
+    expect(retried).toEqual([
+      {
+        name: 'Deploy',
+        retry: {
+          ErrorEquals: ['PreviousDeploymentFinishingError'],
+          IntervalSeconds: 15,
+          BackoffRate: 2,
+          MaxAttempts: 4,
+        },
+      },
+    ]);
   });
 
   it('sends this state machine’s aborted, timed-out and failed executions to the cleanup function', () => {
@@ -381,6 +501,20 @@ describe('props validation', () => {
 
   it('accepts a minimal configuration', () => {
     expect(build(() => ({}))).not.toThrow();
+  });
+
+  it('writes onPreviousTerminationWait to the configuration, and refuses a value it does not know', () => {
+    const stack = testStack();
+    const refusing = new DeployOrchestrator(stack, 'Deploy', {
+      environments: [testEnvironment(stack, 'us')],
+      onPreviousTerminationWait: 'refuse',
+    });
+    expect(refusing.config.onPreviousTerminationWait).toBe('refuse');
+    expect(
+      build(() => ({
+        onPreviousTerminationWait: 'skip' as unknown as DeployOrchestratorProps['onPreviousTerminationWait'],
+      })),
+    ).toThrow(/onPreviousTerminationWait is "skip"; use 'continue' or 'refuse'/);
   });
 
   it.each([

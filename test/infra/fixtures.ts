@@ -3,11 +3,10 @@ import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type { OrchestratorEnvironment } from '../../infra/deploy-orchestrator.js';
-import { SKIP_BUNDLING_CONTEXT } from '../../infra/synthesize.js';
 
 /** A stack in an app that skips bundling, for constructing orchestrators quickly. */
 export function testStack(): Stack {
-  const app = new App({ context: SKIP_BUNDLING_CONTEXT });
+  const app = new App();
   return new Stack(app, 'Test', { env: { account: '000000000000', region: 'us-east-1' } });
 }
 

@@ -54,6 +54,17 @@ describe('handler bundling', () => {
     expect(sdkPackages).toEqual(SDK_PACKAGES[verb]);
   });
 
+  it('bundles the logger into every handler, since the runtime ships only the SDK', async () => {
+    const [{ metafile }] = await bundleHandlers(outdir, ['roll-back']);
+    const inputs = Object.keys(metafile.inputs);
+    expect(inputs).toContainEqual(expect.stringMatching(/node_modules\/@aws-lambda-powertools\/logger\//));
+    expect(inputs).toContainEqual(expect.stringMatching(/lambdas\/shared\/logging\.ts$/));
+    const imports = Object.values(metafile.outputs).flatMap((output) => output.imports);
+    expect(
+      imports.filter((i) => i.external && !i.path.startsWith('@aws-sdk/') && !i.path.startsWith('node:')),
+    ).toEqual([]);
+  });
+
   it('emits CommonJS that exports the handler, with a source map that names the TypeScript sources only', async () => {
     expect(HANDLER_BUNDLING.format).toBe('cjs');
     const { outfile } = await bundle('check-tasks');

@@ -108,6 +108,9 @@ describe('the stepdeploy package', () => {
     expect(files).toContain('dist/infra/index.d.ts');
     expect(files).toContain('dist/cli/main.js');
     expect(files).toContain('bin/tail-deploy.js');
+    expect(files).toContain('dist/cli/stepdeploy-main.js');
+    expect(files).toContain('bin/stepdeploy.js');
+    expect(files).toContain('docs/stepdeploy.md');
     for (const verb of VERBS) expect(files).toContain(`dist/handlers/${verb}/index.js`);
     const devOnly = files.filter((file) => /^(local|bench|examples|test|lambdas|infra|cli)\//.test(file));
     expect(devOnly).toEqual([]);
@@ -146,5 +149,14 @@ describe('the stepdeploy package', () => {
     const help = run(path.join(app, 'node_modules/.bin/tail-deploy'), ['--help'], app);
     expect(help).toContain('Usage: tail-deploy');
     expect(help).toContain('--drain-timeout');
+  });
+
+  it('installs the stepdeploy command, which runs compiled JavaScript', () => {
+    const help = run(path.join(app, 'node_modules/.bin/stepdeploy'), ['--help'], app);
+    expect(help).toContain('Usage: stepdeploy');
+    for (const command of ['release', 'rollback', 'history', 'tail']) expect(help).toContain(`  ${command} `);
+    const release = run(path.join(app, 'node_modules/.bin/stepdeploy'), ['release', '--help'], app);
+    expect(release).toContain('--image <container=uri>');
+    expect(release).toContain('--detach-on-interrupt');
   });
 });

@@ -328,9 +328,17 @@ describe('a release run through the synthesized state machine', () => {
       false,
       false,
     ]);
+    // us/web (in its termination wait) and the second wave's three in flight are stopped; us/worker,
+    // whose old workers were retired (its deployment succeeded), gets its previous revision again.
     const stoppedIds = fake.codedeploy.commandCalls(StopDeploymentCommand).map((call) => call.args[0].input);
-    expect(stoppedIds).toHaveLength(5);
+    expect(stoppedIds).toHaveLength(4);
     expect(stoppedIds.every((input) => input.autoRollbackEnabled)).toBe(true);
+    expect(
+      fake.codedeploy
+        .commandCalls(CreateDeploymentCommand)
+        .map((call) => call.args[0].input.description)
+        .filter((description) => description?.endsWith(':rollback')),
+    ).toEqual(['stepdeploy:2026-11-26.3:us/worker:rollback']);
     const usWeb = [...fake.deployments.values()].find(
       (d) => d.info.description === 'stepdeploy:2026-11-26.3:us/web',
     );
@@ -378,19 +386,40 @@ describe('a release run through the synthesized state machine', () => {
     expect(detailTypes()).toEqual(['Release Failed']);
   });
 
-  it('refuses before any task starts while the previous release waits to terminate its original tasks', async () => {
-    let foreign = '';
+  it("ends the previous release's termination wait and releases, recording it in the plan", async () => {
+    let previous = '';
     const result = await run(RELEASE, (aws) => {
-      foreign = aws.addForeignDeployment('eu', 'web', {
+      previous = aws.addForeignDeployment('eu', 'web', {
         status: 'InProgress',
         instanceTerminationWaitTimeStarted: true,
         description: 'stepdeploy:2026-11-25.1:eu/web',
       });
     });
 
+    expect(result.status).toBe('SUCCEEDED');
+    expect(fake.codedeploy.commandCalls(ContinueDeploymentCommand)[0]?.args[0].input).toEqual({
+      deploymentId: previous,
+      deploymentWaitType: 'TERMINATION_WAIT',
+    });
+    expect((result.output?.plan as { endedWaits?: unknown } | undefined)?.endedWaits).toEqual([
+      { release: '2026-11-25.1', deployments: { eu: { web: previous } } },
+    ]);
+    expect(detailTypes()).toEqual(['Release Succeeded']);
+  });
+
+  it('refuses before any task starts while a deployment made by hand is in its termination wait', async () => {
+    let foreign = '';
+    const result = await run(RELEASE, (aws) => {
+      foreign = aws.addForeignDeployment('eu', 'web', {
+        status: 'InProgress',
+        instanceTerminationWaitTimeStarted: true,
+        description: 'a hotfix, deployed by hand',
+      });
+    });
+
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('ForeignDeploymentError');
-    expect(result.cause).toContain(`${foreign} of stepdeploy release 2026-11-25.1 in its termination wait`);
+    expect(result.cause).toContain(`${foreign} in its termination wait`);
     expect(result.cause).toContain(
       `aws deploy continue-deployment --deployment-id ${foreign} --deployment-wait-type TERMINATION_WAIT`,
     );
@@ -399,6 +428,7 @@ describe('a release run through the synthesized state machine', () => {
     expect(fake.ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
     expect(fake.ecs.commandCalls(RegisterTaskDefinitionCommand)).toHaveLength(0);
     expect(fake.codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
+    expect(fake.codedeploy.commandCalls(ContinueDeploymentCommand)).toHaveLength(0);
     expect(detailTypes()).toEqual(['Release Failed']);
     expect(JSON.parse(fake.announced[0].Detail ?? '{}')).toMatchObject({
       outcome: 'FAILED',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exitCodeOf, faultsOf, runDemo } from '../../../examples/demo/run-demo.js';
+import { exitCodeOf, faultsOf, handlerLogsHelp, runDemo } from '../../../examples/demo/run-demo.js';
 
 const captured = () => {
   const out: string[] = [];
@@ -58,5 +58,23 @@ describe('examples/demo/run-demo.ts', () => {
 
     expect(code).toBe(64);
     expect(err()).toMatch(message);
+  });
+
+  it("says where the handlers' logs are and how to read one with aws logs tail", () => {
+    const groups = [
+      { verb: 'plan', group: '/stepdeploy/Sample-Deploy/plan', lines: 12 },
+      { verb: 'roll-back', group: '/stepdeploy/Sample-Deploy/roll-back', lines: 0 },
+      { verb: 'announce', group: '/stepdeploy/Sample-Deploy/announce', lines: 3 },
+    ];
+
+    const help = handlerLogsHelp('http://127.0.0.1:4566', groups, false);
+
+    expect(help).toContain('  plan      /stepdeploy/Sample-Deploy/plan  (12 lines)');
+    expect(help).toContain('  announce  /stepdeploy/Sample-Deploy/announce  (3 lines)');
+    expect(help).not.toContain('roll-back');
+    expect(help).toContain('npm run demo -- --keep');
+    expect(help).toContain(
+      '  aws --endpoint-url http://127.0.0.1:4566 logs tail /stepdeploy/Sample-Deploy/plan --since 1h',
+    );
   });
 });

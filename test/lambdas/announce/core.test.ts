@@ -292,6 +292,73 @@ describe('announcementOf', () => {
   });
 });
 
+describe('the announcement of a rollback to an earlier release', () => {
+  const rollback: AnnounceState = {
+    release: 'r3',
+    rollbackTo: 'r1',
+    plan: { ...plan, release: 'r3', rollbackTo: 'r1', environments: ['us', 'eu'] },
+    preDeploy: succeededPhase('pre-deploy'),
+    migrate: succeededPhase('migrate'),
+  };
+
+  it.each<{ name: string; state: AnnounceState; summary: string }>([
+    {
+      name: 'it succeeded',
+      state: rollback,
+      summary:
+        "Release r3 (rollback to release r1) succeeded: us, eu run release r1's task definitions again.",
+    },
+    {
+      name: 'a deployment failed and was rolled back',
+      state: {
+        ...rollback,
+        deploy: {
+          deployments: { eu: { web: 'd-1' } },
+          status: 'FAILED',
+          failures: [
+            { environment: 'eu', service: 'web', deploymentId: 'd-1', status: 'Failed', reason: 'unhealthy' },
+          ],
+        },
+        rollback: {
+          status: 'SUCCEEDED',
+          rollbacks: [
+            { environment: 'eu', service: 'web', deploymentId: 'd-1', action: 'adopt', status: 'Succeeded' },
+          ],
+        },
+      },
+      summary:
+        'Release r3 (rollback to release r1) rolled back in us, eu: deployment failed: eu/web (Failed).',
+    },
+    {
+      name: 'Plan refused it (no plan: the input names both releases)',
+      state: {
+        release: 'r3',
+        rollbackTo: 'r1',
+        environments: ['us'],
+        error: { Error: 'ValidationError', Cause: 'input.rollbackTo: release "r1" never succeeded' },
+      },
+      summary:
+        'Release r3 (rollback to release r1) failed in us: ValidationError: input.rollbackTo: release "r1" never succeeded.',
+    },
+  ])('names both releases when $name', ({ state, summary }) => {
+    expect(announcementOf(state).summary).toBe(summary);
+  });
+
+  it('carries rollbackTo in the event detail', async () => {
+    // Prepare
+    events.reset();
+    events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
+
+    // Act
+    await announce({ state: rollback, executionArn: EXECUTION_ARN }, deps);
+
+    // Assess
+    const entry = events.commandCalls(PutEventsCommand)[0].args[0].input.Entries?.[0];
+    expect(entry?.DetailType).toBe('Release Succeeded');
+    expect(JSON.parse(entry?.Detail ?? '{}')).toMatchObject({ release: 'r3', rollbackTo: 'r1' });
+  });
+});
+
 describe('announce', () => {
   beforeEach(() => {
     events.reset();

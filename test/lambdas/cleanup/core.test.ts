@@ -222,12 +222,19 @@ describe('cleanup', () => {
       { environment: 'eu', taskArn: 't-eu-migrate' },
     ]);
     expect(first.rollbacks).toEqual([
-      { environment: 'us', service: 'web', deploymentId: 'd-us-web', action: 'stop' },
+      {
+        environment: 'us',
+        service: 'web',
+        deploymentId: 'd-us-web',
+        action: 'stop',
+        deploymentStatus: 'InProgress',
+      },
       {
         environment: 'us',
         service: 'worker',
         deploymentId: 'd-us-worker',
         action: 'redeploy',
+        deploymentStatus: 'Succeeded',
         rollbackDeploymentId: 'd-rb-2',
       },
     ]);
@@ -247,6 +254,7 @@ describe('cleanup', () => {
         service: 'web',
         deploymentId: 'd-us-web',
         action: 'adopt',
+        deploymentStatus: 'Stopped',
         rollbackDeploymentId: 'd-cd-rb',
       },
       {
@@ -254,6 +262,7 @@ describe('cleanup', () => {
         service: 'worker',
         deploymentId: 'd-us-worker',
         action: 'redeploy',
+        deploymentStatus: 'Succeeded',
         rollbackDeploymentId: 'd-rb-2',
       },
     ]);
@@ -283,7 +292,13 @@ describe('cleanup', () => {
 
     // Assess
     expect(report.rollbacks).toEqual([
-      { environment: 'eu', service: 'web', deploymentId: 'd-eu-web', action: 'stop' },
+      {
+        environment: 'eu',
+        service: 'web',
+        deploymentId: 'd-eu-web',
+        action: 'stop',
+        deploymentStatus: 'Queued',
+      },
     ]);
     expect(sfn).toHaveReceivedCommandWith(GetExecutionHistoryCommand, { executionArn, nextToken: 'page-2' });
   });

@@ -1,6 +1,7 @@
 import {
   BatchGetDeploymentTargetsCommand,
   CodeDeployClient,
+  ContinueDeploymentCommand,
   type DeploymentInfo,
   ListDeploymentsCommand,
   ListDeploymentTargetsCommand,
@@ -15,11 +16,17 @@ import {
   type Tag,
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
-import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  type ExecutionListItem,
+  ListExecutionsCommand,
+  SFNClient,
+} from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { plan, REUSE_SEARCH_LIMIT } from '../../../lambdas/plan/core.js';
+import { plan, planRelease, REUSE_SEARCH_LIMIT } from '../../../lambdas/plan/core.js';
+import { ROLLBACK_SEARCH_LIMIT } from '../../../lambdas/plan/rollback-to.js';
 import { createClients } from '../../../lambdas/shared/clients.js';
 import { ACTIVE_STATUSES } from '../../../lambdas/shared/deployments.js';
 import {
@@ -92,10 +99,14 @@ class FakeTaskDefinitions {
         throw Object.assign(new Error('Unable to describe task definition.'), { name: 'ClientException' });
       return { taskDefinition: found.definition, tags: include?.includes('TAGS') ? found.tags : undefined };
     });
-    ecs.on(ListTaskDefinitionsCommand).callsFake(({ familyPrefix, maxResults }) => {
+    ecs.on(ListTaskDefinitionsCommand).callsFake(({ familyPrefix, maxResults, status }) => {
       const arns = [...this.families.entries()]
         .filter(([family]) => family.startsWith(familyPrefix ?? ''))
-        .flatMap(([, revisions]) => revisions.map((revision) => revision.definition.taskDefinitionArn ?? ''))
+        .flatMap(([, revisions]) =>
+          revisions
+            .filter((revision) => revision.definition.status === (status ?? 'ACTIVE'))
+            .map((revision) => revision.definition.taskDefinitionArn ?? ''),
+        )
         .reverse();
       return { taskDefinitionArns: arns.slice(0, maxResults ?? 100) };
     });
@@ -563,6 +574,31 @@ describe('plan', () => {
       });
     });
 
+    it('tells which revisions it registered and which an earlier attempt had registered', async () => {
+      // Prepare: a first attempt registered every revision of us.
+      seed(store, ['us', 'eu', 'au']);
+      const input = { release: 'r1', images: { app: IMAGE }, environments: ['us'] };
+      const first = await planRelease(event(input), { clients, clock: fakeClock(), config });
+
+      // Act
+      const second = await planRelease(event(input), { clients, clock: fakeClock(), config });
+
+      // Assess
+      expect(first.revisions).toEqual([
+        { environment: 'us', base: 'us-oneoff:1', revision: 'us-oneoff:2', action: 'registered' },
+        { environment: 'us', service: 'web', base: 'us-web:1', revision: 'us-web:2', action: 'registered' },
+        {
+          environment: 'us',
+          service: 'worker',
+          base: 'us-worker:1',
+          revision: 'us-worker:2',
+          action: 'registered',
+        },
+      ]);
+      expect(second.revisions.map((decision) => decision.action)).toEqual(['reused', 'reused', 'reused']);
+      expect(second.plan).toEqual(first.plan);
+    });
+
     it('registers anew when the revision tagged with the release carries other images', async () => {
       // Prepare
       store.add('us-web', [appContainer()]);
@@ -780,7 +816,7 @@ describe('plan', () => {
       expect(ecs).not.toHaveReceivedCommand(RegisterTaskDefinitionCommand);
     });
 
-    it('says how to end the termination wait of the previous release, naming it', async () => {
+    it('with onPreviousTerminationWait refuse, says how to end the termination wait of the previous release', async () => {
       // Prepare: CodeDeploy keeps instanceTerminationWaitTimeStarted false for ECS; the target
       // Succeeded while the deployment is InProgress says it waits (containers-roadmap#269).
       seed(store, ['us', 'eu', 'au']);
@@ -797,7 +833,11 @@ describe('plan', () => {
       });
 
       // Act
-      const planned = plan(event(input), { clients, clock: fakeClock(), config });
+      const planned = plan(event(input), {
+        clients,
+        clock: fakeClock(),
+        config: testConfig({ onPreviousTerminationWait: 'refuse' }),
+      });
 
       // Assess
       await expect(planned).rejects.toThrow(ForeignDeploymentError);
@@ -892,6 +932,362 @@ describe('plan', () => {
           createTimeRange: undefined,
         })),
       );
+    });
+  });
+
+  describe("an earlier release's termination wait", () => {
+    const input = { release: 'r1', images: { app: IMAGE } };
+
+    /** `d-r0` of release r0 on us/web, traffic moved: its ECS target Succeeded while it is InProgress. */
+    function waitingDeployment(fields: Partial<DeploymentInfo> = {}): void {
+      deployments.push(
+        active('d-r0', 'us', 'web', { description: deploymentMarker('r0', 'us', 'web'), ...fields }),
+      );
+      codedeploy.on(ListDeploymentTargetsCommand).resolves({ targetIds: ['us-cluster:us-web'] });
+      codedeploy.on(BatchGetDeploymentTargetsCommand).resolves({
+        deploymentTargets: [{ deploymentTargetType: 'ECSTarget', ecsTarget: { status: 'Succeeded' } }],
+      });
+    }
+
+    it('ends the wait, after registering, and records it in the plan', async () => {
+      // Prepare
+      seed(store, ['us', 'eu', 'au']);
+      waitingDeployment();
+
+      // Act
+      const result = await plan(event(input), { clients, clock: fakeClock(), config });
+
+      // Assess
+      expect(codedeploy).toHaveReceivedCommandTimes(ContinueDeploymentCommand, 1);
+      expect(codedeploy).toHaveReceivedCommandWith(ContinueDeploymentCommand, {
+        deploymentId: 'd-r0',
+        deploymentWaitType: 'TERMINATION_WAIT',
+      });
+      expect(result.endedWaits).toEqual([{ release: 'r0', deployments: { us: { web: 'd-r0' } } }]);
+      expect(ecs).toHaveReceivedCommandTimes(RegisterTaskDefinitionCommand, 9);
+      const lastRegistration = ecs.commandCalls(RegisterTaskDefinitionCommand).at(-1);
+      const continued = codedeploy.commandCalls(ContinueDeploymentCommand)[0];
+      expect(lastRegistration && continued && lastRegistration.calledBefore(continued)).toBe(true);
+    });
+
+    it.each(['DeploymentIsNotInReadyStateException', 'DeploymentAlreadyCompletedException'])(
+      'counts a wait ContinueDeployment calls over (%s) as ended',
+      async (name) => {
+        // Prepare: continued before (by RetireOldWorkers, or an earlier attempt), or finished meanwhile.
+        seed(store, ['us', 'eu', 'au']);
+        waitingDeployment();
+        codedeploy.on(ContinueDeploymentCommand).rejects(Object.assign(new Error('not waiting'), { name }));
+
+        // Act
+        const result = await plan(event(input), { clients, clock: fakeClock(), config });
+
+        // Assess
+        expect(result.endedWaits).toEqual([{ release: 'r0', deployments: { us: { web: 'd-r0' } } }]);
+      },
+    );
+
+    it('fails naming the deployment and the command when the wait cannot be ended', async () => {
+      // Prepare
+      seed(store, ['us', 'eu', 'au']);
+      waitingDeployment();
+      codedeploy
+        .on(ContinueDeploymentCommand)
+        .rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }));
+
+      // Act
+      const planned = plan(event(input), { clients, clock: fakeClock(), config });
+
+      // Assess
+      await expect(planned).rejects.toThrow(ForeignDeploymentError);
+      await expect(planned).rejects.toThrow(
+        'us/web: deployment d-r0 of release r0 (AccessDeniedException: not authorized); end it with ' +
+          '`aws deploy continue-deployment --deployment-id d-r0 --deployment-wait-type TERMINATION_WAIT --region us-east-1`',
+      );
+    });
+
+    it.each([
+      {
+        name: 'a deployment without a stepdeploy marker in its wait',
+        fields: { description: 'a hotfix, deployed by hand' },
+      },
+      {
+        name: "a release's deployment whose traffic has not moved",
+        fields: { status: 'Created' as const },
+      },
+      {
+        name: 'a rollback CodeDeploy made, carrying the marker',
+        fields: {
+          creator: 'codeDeployRollback' as const,
+          rollbackInfo: { rollbackTriggeringDeploymentId: 'd-x' },
+        },
+      },
+    ])('still refuses $name, ending no wait', async ({ fields }) => {
+      // Prepare
+      seed(store, ['us', 'eu', 'au']);
+      waitingDeployment(fields);
+      deployments.push(active('d-r0-eu', 'eu', 'web', { description: deploymentMarker('r0', 'eu', 'web') }));
+
+      // Act
+      const planned = plan(event(input), { clients, clock: fakeClock(), config });
+
+      // Assess
+      await expect(planned).rejects.toThrow(ForeignDeploymentError);
+      await expect(planned).rejects.toThrow(/has (active )?deployment d-r0 /);
+      await expect(planned).rejects.not.toThrow(/d-r0-eu/);
+      expect(codedeploy).not.toHaveReceivedCommand(ContinueDeploymentCommand);
+      expect(ecs).not.toHaveReceivedCommand(RegisterTaskDefinitionCommand);
+    });
+  });
+
+  describe('a rollback to an earlier release', () => {
+    const TARGET_ARN = 'arn:aws:states:us-east-1:123456789012:execution:Deploy:r1-20261120T080000';
+
+    /** Release r1 registered revision 2 of every family, tagged r1; r2 (revision 3) runs now. */
+    function releasedTwice(): void {
+      for (const name of ['us', 'eu', 'au']) {
+        for (const family of [`${name}-web`, `${name}-worker`, `${name}-oneoff`]) {
+          store.add(family, [appContainer('repo/app:r0')]);
+          store.add(family, [appContainer('repo/app:r1')], [{ key: TAGS.release, value: 'r1' }]);
+          const now = store.add(family, [appContainer('repo/app:r2')], [{ key: TAGS.release, value: 'r2' }]);
+          store.services.set(family, now);
+        }
+      }
+    }
+
+    const recordedPlan = (environments = ['us', 'eu', 'au']) => ({
+      release: 'r1',
+      runId: runIdOf(TARGET_ARN),
+      startedAt: '2026-11-20T08:00:00.000Z',
+      account: '123456789012',
+      environments,
+      skipMigrations: false,
+      oneOff: Object.fromEntries(environments.map((name) => [name, `${name}-oneoff:2`])),
+      services: Object.fromEntries(environments.map((name) => [name, { web: [1, 2], worker: [1, 2] }])),
+    });
+
+    /** The state machine's SUCCEEDED executions, newest first, and what DescribeExecution says of each. */
+    function succeeded(
+      executions: Array<{ arn: string; input: unknown; output?: unknown; status?: 'SUCCEEDED' | 'FAILED' }>,
+    ): void {
+      const items: ExecutionListItem[] = executions.map(({ arn }) => ({
+        executionArn: arn,
+        stateMachineArn: STATE_MACHINE_ARN,
+        name: arn.split(':').pop(),
+        status: 'SUCCEEDED',
+        startDate: new Date('2026-11-20T08:00:00Z'),
+      }));
+      sfn.on(ListExecutionsCommand).callsFake(({ statusFilter, nextToken }) => {
+        if (statusFilter !== 'SUCCEEDED') return { executions: [] };
+        const start = Number(nextToken ?? 0);
+        const page = items.slice(start, start + 100);
+        return { executions: page, nextToken: start + 100 < items.length ? String(start + 100) : undefined };
+      });
+      sfn.on(DescribeExecutionCommand).callsFake(({ executionArn }) => {
+        const found = executions.find((execution) => execution.arn === executionArn);
+        return {
+          executionArn,
+          status: found?.status ?? 'SUCCEEDED',
+          input: JSON.stringify(found?.input),
+          output: found?.output === undefined ? undefined : JSON.stringify(found.output),
+        };
+      });
+    }
+
+    const rollback = { release: 'r3', rollbackTo: 'r1' };
+
+    it('deploys the revisions the release recorded, registers nothing and plans no task', async () => {
+      // Prepare
+      releasedTwice();
+      succeeded([
+        { arn: `${TARGET_ARN}-later`, input: { release: 'r2', images: { app: 'repo/app:r2' } } },
+        {
+          arn: TARGET_ARN,
+          input: { release: 'r1', images: { app: 'repo/app:r1' } },
+          output: { release: 'r1', plan: recordedPlan() },
+        },
+      ]);
+
+      // Act
+      const result = await plan(event(rollback), { clients, clock: fakeClock(), config });
+
+      // Assess
+      expect(result).toMatchObject({
+        release: 'r3',
+        rollbackTo: 'r1',
+        skipMigrations: true,
+        oneOff: {},
+        environments: ['us', 'eu', 'au'],
+        services: {
+          us: { web: [3, 2], worker: [3, 2] },
+          eu: { web: [3, 2], worker: [3, 2] },
+          au: { web: [3, 2], worker: [3, 2] },
+        },
+      });
+      expect(ecs).not.toHaveReceivedCommand(RegisterTaskDefinitionCommand);
+      expect(ecs).toHaveReceivedCommandWith(DescribeTaskDefinitionCommand, {
+        taskDefinition: 'eu-worker:2',
+        include: ['TAGS'],
+      });
+      expect(sfn).toHaveReceivedCommandWith(ListExecutionsCommand, {
+        stateMachineArn: STATE_MACHINE_ARN,
+        statusFilter: 'SUCCEEDED',
+      });
+    });
+
+    it('finds the tagged revisions by their tag when the execution recorded no plan it can read', async () => {
+      // Prepare
+      releasedTwice();
+      succeeded([{ arn: TARGET_ARN, input: { release: 'r1', images: { app: 'repo/app:r1' } }, output: {} }]);
+
+      // Act
+      const result = await plan(event({ ...rollback, environments: ['eu'] }), {
+        clients,
+        clock: fakeClock(),
+        config,
+      });
+
+      // Assess
+      expect(result.services).toEqual({ eu: { web: [3, 2], worker: [3, 2] } });
+      expect(ecs).toHaveReceivedCommandWith(ListTaskDefinitionsCommand, {
+        familyPrefix: 'eu-web',
+        status: 'ACTIVE',
+        sort: 'DESC',
+      });
+    });
+
+    it('refuses a release that never succeeded, naming it, before anything is read of ECS', async () => {
+      // Prepare
+      releasedTwice();
+      succeeded([
+        { arn: TARGET_ARN, input: { release: 'r1', images: { app: 'repo/app:r1' } }, status: 'FAILED' },
+        { arn: `${TARGET_ARN}-2`, input: { release: 'r2', images: { app: 'repo/app:r2' } } },
+      ]);
+
+      // Act
+      const planned = plan(event(rollback), { clients, clock: fakeClock(), config });
+
+      // Assess
+      await expect(planned).rejects.toThrow(ValidationError);
+      await expect(planned).rejects.toThrow(
+        'input.rollbackTo: release "r1" never succeeded: no SUCCEEDED execution of this state machine released it, among the newest 2 succeeded ones',
+      );
+      expect(ecs).not.toHaveReceivedCommand(RegisterTaskDefinitionCommand);
+    });
+
+    it(`looks through at most ${ROLLBACK_SEARCH_LIMIT} succeeded executions`, async () => {
+      // Prepare
+      releasedTwice();
+      succeeded(
+        Array.from({ length: ROLLBACK_SEARCH_LIMIT + 50 }, (_, index) => ({
+          arn: `${TARGET_ARN}-${index}`,
+          input: { release: index === ROLLBACK_SEARCH_LIMIT + 10 ? 'r1' : `other-${index}`, images: {} },
+        })),
+      );
+
+      // Act
+      const planned = plan(event(rollback), { clients, clock: fakeClock(), config });
+
+      // Assess
+      await expect(planned).rejects.toThrow(`among the newest ${ROLLBACK_SEARCH_LIMIT} succeeded ones`);
+      expect(sfn).toHaveReceivedCommandTimes(DescribeExecutionCommand, ROLLBACK_SEARCH_LIMIT);
+    });
+
+    it('refuses to roll back to a rollback, naming the release it went back to', async () => {
+      // Prepare
+      releasedTwice();
+      succeeded([{ arn: TARGET_ARN, input: { release: 'r1', rollbackTo: 'r0' } }]);
+
+      // Act
+      const planned = plan(event(rollback), { clients, clock: fakeClock(), config });
+
+      // Assess
+      await expect(planned).rejects.toThrow(
+        'input.rollbackTo: release "r1" was itself a rollback to release "r0"',
+      );
+      await expect(planned).rejects.toThrow('give rollbackTo "r0"');
+    });
+
+    it('names every revision that is missing: deregistered, deleted, untagged; and an environment it never reached', async () => {
+      // Prepare
+      releasedTwice();
+      const recorded = recordedPlan(['us', 'eu']);
+      recorded.services.eu.worker = [1, 7];
+      succeeded([
+        {
+          arn: TARGET_ARN,
+          input: { release: 'r1', images: { app: 'repo/app:r1' } },
+          output: { plan: recorded },
+        },
+      ]);
+      const deregistered = store.find('us-web:2');
+      if (deregistered) deregistered.definition.status = 'INACTIVE';
+      const untagged = store.find('eu-web:2');
+      if (untagged) untagged.tags = [];
+
+      // Act
+      const planned = plan(event(rollback), { clients, clock: fakeClock(), config });
+
+      // Assess
+      await expect(planned).rejects.toThrow(ValidationError);
+      const message = await planned.then(
+        () => '',
+        (error: Error) => error.message,
+      );
+      expect(message).toContain(`input.rollbackTo: cannot roll back to release r1 (${TARGET_ARN})`);
+      expect(message).toContain(
+        'us/web: us-web:2, the revision release r1 deployed, was deregistered (status INACTIVE)',
+      );
+      expect(message).toContain(
+        'eu/web: no ACTIVE revision of eu-web among its newest 50 is tagged stepdeploy:release=r1',
+      );
+      expect(message).toContain(
+        'eu/worker: eu-worker:7, the revision release r1 deployed, no longer exists in eu-west-1',
+      );
+      expect(message).toContain(
+        'au: release r1 was not deployed to this environment (it went to us, eu); leave au out of input.environments',
+      );
+      expect(message.match(/^ {2}au:/gm)).toHaveLength(1);
+      expect(message).not.toContain('us/worker');
+      expect(ecs).not.toHaveReceivedCommand(RegisterTaskDefinitionCommand);
+      expect(codedeploy).not.toHaveReceivedCommand(ContinueDeploymentCommand);
+    });
+
+    it.each([
+      {
+        input: { release: 'r3', rollbackTo: 'r1', images: { app: IMAGE } },
+        message:
+          'input.images: a rollback deploys the revisions release "r1" registered, with their images; leave images out',
+      },
+      {
+        input: { release: 'r3', rollbackTo: 'r1', skipMigrations: true },
+        message: 'input.skipMigrations: a rollback runs no migrations and no steps; leave skipMigrations out',
+      },
+      {
+        input: { release: 'r3', rollbackTo: 'r3' },
+        message:
+          'input.rollbackTo: names this run\'s own release "r3"; name the earlier release to deploy again',
+      },
+      {
+        input: { release: 'r3', rollbackTo: 'r 1' },
+        message: 'input.rollbackTo: "r 1" is not a release name; name the earlier release to roll back to',
+      },
+      {
+        input: { release: 'r3', rollbackTo: 1 },
+        message: 'input.rollbackTo: expected the name of the earlier release to roll back to',
+      },
+      {
+        input: { release: 'r3' },
+        message:
+          'input.images: required: map each container to the image to roll out, e.g. {"app": "repo/app:tag"}; or give rollbackTo',
+      },
+    ])('refuses $input: $message', async ({ input, message }) => {
+      // Act
+      const planned = plan(event(input), { clients, clock: fakeClock(), config });
+
+      // Assess
+      await expect(planned).rejects.toThrow(ValidationError);
+      await expect(planned).rejects.toThrow(message);
+      expect(sfn).not.toHaveReceivedAnyCommand();
     });
   });
 });

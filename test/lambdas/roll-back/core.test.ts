@@ -70,10 +70,10 @@ describe('rollBack', () => {
     expect(state).toEqual({
       status: 'RUNNING',
       rollbacks: [
-        { ...refs[0], action: 'stop' },
-        { ...refs[1], action: 'redeploy', rollbackDeploymentId: 'd-rb-4' },
-        { ...refs[2], action: 'adopt', rollbackDeploymentId: 'd-cd-rb' },
-        { ...refs[3], action: 'none', status: 'Stopped' },
+        { ...refs[0], action: 'stop', deploymentStatus: 'InProgress' },
+        { ...refs[1], action: 'redeploy', deploymentStatus: 'Succeeded', rollbackDeploymentId: 'd-rb-4' },
+        { ...refs[2], action: 'adopt', deploymentStatus: 'Failed', rollbackDeploymentId: 'd-cd-rb' },
+        { ...refs[3], action: 'none', deploymentStatus: 'Stopped', status: 'Stopped' },
       ],
     });
     expect(codedeploy).toHaveReceivedCommandExactlyOnceWith(StopDeploymentCommand, {
@@ -145,7 +145,7 @@ describe('rollBack', () => {
     // Assess
     expect(state).toEqual({
       status: 'RUNNING',
-      rollbacks: [{ ...ref('us', 'web', 'd-ours'), action: 'stop' }],
+      rollbacks: [{ ...ref('us', 'web', 'd-ours'), action: 'stop', deploymentStatus: 'InProgress' }],
     });
     expect(codedeploy).toHaveReceivedCommandTimes(StopDeploymentCommand, 1);
     expect(codedeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
@@ -164,7 +164,9 @@ describe('rollBack', () => {
     // Assess
     expect(state).toEqual({
       status: 'SUCCEEDED',
-      rollbacks: [{ ...ref('eu', 'worker', 'd-4'), action: 'none', status: 'Failed' }],
+      rollbacks: [
+        { ...ref('eu', 'worker', 'd-4'), action: 'none', deploymentStatus: 'Failed', status: 'Failed' },
+      ],
     });
   });
 
@@ -214,7 +216,12 @@ describe('rollBack', () => {
     expect(state).toEqual({
       status: 'RUNNING',
       rollbacks: [
-        { ...ref('us', 'worker', 'd-2'), action: 'redeploy', rollbackDeploymentId: 'd-other-cleanup' },
+        {
+          ...ref('us', 'worker', 'd-2'),
+          action: 'redeploy',
+          deploymentStatus: 'Succeeded',
+          rollbackDeploymentId: 'd-other-cleanup',
+        },
       ],
     });
     expect(codedeploy).toHaveReceivedCommandTimes(CreateDeploymentCommand, 1);
@@ -254,7 +261,13 @@ describe('rollBack', () => {
 
     // Assess
     expect(state.rollbacks).toEqual([
-      { ...ref('us', 'web', 'd-1'), action: 'redeploy', rollbackDeploymentId: 'd-rb-1' },
+      // Decided again from where it ended: Succeeded, so redeployed.
+      {
+        ...ref('us', 'web', 'd-1'),
+        action: 'redeploy',
+        deploymentStatus: 'Succeeded',
+        rollbackDeploymentId: 'd-rb-1',
+      },
     ]);
     expect(codedeploy).toHaveReceivedCommandWith(CreateDeploymentCommand, {
       description: rollbackMarker('r1', 'us', 'web'),
@@ -410,11 +423,18 @@ describe('rollBack in waves', () => {
       status: 'RUNNING',
       kept: ['us'],
       rollbacks: [
-        { environment: 'eu', service: 'web', deploymentId: 'd-eu-web', action: 'stop' },
+        {
+          environment: 'eu',
+          service: 'web',
+          deploymentId: 'd-eu-web',
+          deploymentStatus: 'Ready',
+          action: 'stop',
+        },
         {
           environment: 'eu',
           service: 'worker',
           deploymentId: 'd-eu-worker',
+          deploymentStatus: 'Failed',
           action: 'none',
           status: 'Failed',
         },

@@ -5,10 +5,14 @@ import {
   appSpecOf,
   decideRollback,
   deploymentVerdict,
+  earlierReleaseWaits,
+  endedWaitIds,
+  type GroupSurvey,
   plannedServices,
 } from '../../../lambdas/shared/deployments.js';
 import { chunk } from '../../../lambdas/shared/ecs-tasks.js';
 import { ValidationError } from '../../../lambdas/shared/errors.js';
+import { deploymentMarker, rollbackMarker } from '../../../lambdas/shared/markers.js';
 import type { RollbackAction } from '../../../lambdas/shared/types.js';
 import { config, plan } from './deployment-fixtures.js';
 
@@ -106,5 +110,69 @@ describe('plannedServices', () => {
     // Assess
     expect(attempt).toThrow(ValidationError);
     expect(attempt).toThrow(/plan.environments: environment "ap" is not configured/);
+  });
+});
+
+describe('earlierReleaseWaits', () => {
+  const group = { environment: config.environments[0], service: config.environments[0].services[0] };
+  const survey = (info: DeploymentInfo, trafficMoved: boolean): GroupSurvey => ({
+    group,
+    marker: deploymentMarker('r2', 'us', 'web'),
+    foreign: [info],
+    trafficMoved: new Set(trafficMoved ? [info.deploymentId as string] : []),
+  });
+  const marked = { deploymentId: 'd-1', description: deploymentMarker('r1', 'us', 'web') };
+
+  it.each<[string, DeploymentInfo, boolean, string | undefined]>([
+    [
+      "a release's deployment, traffic moved (target Succeeded)",
+      { ...marked, status: 'InProgress' },
+      true,
+      'r1',
+    ],
+    [
+      'the flag CodeDeploy may one day set',
+      { ...marked, status: 'InProgress', instanceTerminationWaitTimeStarted: true },
+      false,
+      'r1',
+    ],
+    [
+      "a release's own rollback deployment in its wait",
+      { deploymentId: 'd-1', description: rollbackMarker('r1', 'us', 'web'), status: 'InProgress' },
+      true,
+      'r1',
+    ],
+    ["a release's deployment still shifting traffic", { ...marked, status: 'InProgress' }, false, undefined],
+    ["a release's deployment in its ready wait", { ...marked, status: 'Ready' }, false, undefined],
+    [
+      'a deployment made by hand',
+      { deploymentId: 'd-1', description: 'hotfix', status: 'InProgress' },
+      true,
+      undefined,
+    ],
+    [
+      'a rollback CodeDeploy made, carrying the marker it rolls back',
+      { ...marked, status: 'InProgress', creator: 'codeDeployRollback' },
+      true,
+      undefined,
+    ],
+  ])('%s: %s', (_name, info, trafficMoved, release) => {
+    // Act
+    const waits = earlierReleaseWaits([survey(info, trafficMoved)]);
+
+    // Assess
+    expect(waits).toEqual(release ? [{ group, release, deploymentId: 'd-1' }] : []);
+  });
+
+  it('reads the ended waits of a plan back as ids', () => {
+    expect(
+      endedWaitIds({
+        endedWaits: [
+          { release: 'r0', deployments: { us: { web: 'd-1' } } },
+          { release: 'r1', deployments: { us: { worker: 'd-2' }, eu: { web: 'd-3' } } },
+        ],
+      }),
+    ).toEqual(new Set(['d-1', 'd-2', 'd-3']));
+    expect(endedWaitIds({})).toEqual(new Set());
   });
 });

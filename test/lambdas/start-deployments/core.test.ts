@@ -11,8 +11,10 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import {
   DeploymentFailedError,
   ForeignDeploymentError,
+  PreviousDeploymentFinishingError,
   ValidationError,
 } from '../../../lambdas/shared/errors.js';
+import type { Watch } from '../../../lambdas/shared/lambda-context.js';
 import { deploymentMarker } from '../../../lambdas/shared/markers.js';
 import type { PlanAndDeploy } from '../../../lambdas/shared/schemas.js';
 import type { DeployState, Plan } from '../../../lambdas/shared/types.js';
@@ -342,5 +344,129 @@ describe('startDeployments', () => {
     // Assess
     await expect(attempt).rejects.toThrow(ValidationError);
     await expect(attempt).rejects.toThrow(/wave 2 does not exist; the plan has 2 wave/);
+  });
+
+  describe("a group still finishing an earlier release's deployment whose wait Plan ended", () => {
+    const continued = { ...plan, endedWaits: [{ release: 'r0', deployments: { eu: { web: 'd-r0' } } }] };
+    const limitExceeded = () =>
+      Object.assign(new Error('The deployment group already has an active deployment d-r0'), {
+        name: 'DeploymentLimitExceededException',
+      });
+    /** d-r0 of r0 on eu/web, terminating its original tasks: InProgress, and no longer in its wait. */
+    const finishing = () =>
+      deployment('d-r0', 'eu', 'web', {
+        status: 'InProgress',
+        description: deploymentMarker('r0', 'eu', 'web'),
+      });
+    /** A watch that allows `sleeps` more sleeps. */
+    const watchFor = (sleeps: number): Watch => {
+      let left = sleeps;
+      return { allows: () => left-- > 0 };
+    };
+
+    it('waits for it within the invocation, then creates the deployment', async () => {
+      // Prepare: CodeDeploy refuses the group while d-r0 is active, twice.
+      const earlier = finishing();
+      deployments.push(earlier);
+      let refusals = 0;
+      codedeploy.on(CreateDeploymentCommand).callsFake((input: CreateDeploymentCommandInput) => {
+        if (input.deploymentGroupName === 'eu-web-dg' && earlier.status === 'InProgress') {
+          refusals += 1;
+          if (refusals === 2) earlier.status = 'Succeeded';
+          throw limitExceeded();
+        }
+        return { deploymentId: `d-${input.deploymentGroupName}` };
+      });
+      const deps = makeDeps();
+
+      // Act
+      const state = await startDeployments(deps, { plan: continued }, watchFor(5));
+
+      // Assess
+      expect(state.deployments.eu?.web).toBe('d-eu-web-dg');
+      expect(refusals).toBe(2);
+      expect(deps.clock.sleeps).toEqual([5000, 5000]);
+    });
+
+    it('raises the retryable PreviousDeploymentFinishingError once its time is up, keeping what it created', async () => {
+      // Prepare
+      deployments.push(finishing());
+      codedeploy.on(CreateDeploymentCommand).callsFake((input: CreateDeploymentCommandInput) => {
+        if (input.deploymentGroupName === 'eu-web-dg') throw limitExceeded();
+        return { deploymentId: `d-${input.deploymentGroupName}` };
+      });
+
+      // Act
+      const attempt = startDeployments(makeDeps(), { plan: continued }, watchFor(2));
+
+      // Assess
+      await expect(attempt).rejects.toThrow(PreviousDeploymentFinishingError);
+      await expect(attempt).rejects.toThrow(
+        /^Release r1: eu-app\/eu-web-dg \(eu\/web\) still finish an earlier release's deployment .*Created so far: us\/web d-us-web-dg, us\/worker d-us-worker-dg, eu\/worker d-eu-worker-dg; the retry adopts them/,
+      );
+    });
+
+    it('adopts on the retry what the first attempt created, and creates the rest', async () => {
+      // Prepare: the first attempt created every group but eu/web, which is free now.
+      const earlier = finishing();
+      earlier.status = 'Succeeded';
+      deployments.push(earlier);
+      for (const [environment, service] of [
+        ['us', 'web'],
+        ['us', 'worker'],
+        ['eu', 'worker'],
+      ]) {
+        deployments.push(
+          deployment(`d-${environment}-${service}-dg`, environment, service, {
+            description: deploymentMarker('r1', environment, service),
+          }),
+        );
+      }
+
+      // Act
+      const state = await startDeployments(makeDeps(), { plan: continued }, watchFor(0));
+
+      // Assess
+      expect(state.deployments).toEqual({
+        us: { web: 'd-us-web-dg', worker: 'd-us-worker-dg' },
+        eu: { web: 'd-eu-web-dg', worker: 'd-eu-worker-dg' },
+      });
+      expect(createdInputs().map((input) => input.deploymentGroupName)).toEqual(['eu-web-dg']);
+    });
+
+    it('fails as before when the group is taken by anything else', async () => {
+      // Prepare: someone deployed by hand between the survey and the create.
+      deployments.push(finishing());
+      codedeploy.on(CreateDeploymentCommand).callsFake((input: CreateDeploymentCommandInput) => {
+        if (input.deploymentGroupName === 'eu-web-dg') {
+          deployments.push(deployment('d-hand', 'eu', 'web', { description: 'hotfix' }));
+          throw limitExceeded();
+        }
+        return { deploymentId: `d-${input.deploymentGroupName}` };
+      });
+
+      // Act
+      const attempt = startDeployments(makeDeps(), { plan: continued }, watchFor(5));
+
+      // Assess
+      await expect(attempt).rejects.toThrow(DeploymentFailedError);
+      await expect(attempt).rejects.toThrow(
+        /eu-app\/eu-web-dg \(eu\/web\): DeploymentLimitExceededException/,
+      );
+    });
+
+    it('still refuses a foreign deployment Plan did not end', async () => {
+      // Prepare
+      deployments.push(finishing(), deployment('d-other', 'us', 'web', { description: 'hotfix' }));
+
+      // Act
+      const attempt = startDeployments(makeDeps(), { plan: continued }, watchFor(5));
+
+      // Assess
+      await expect(attempt).rejects.toThrow(ForeignDeploymentError);
+      await expect(attempt).rejects.toThrow(/d-other/);
+      await expect(attempt).rejects.not.toThrow(/d-r0/);
+      expect(codedeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+    });
   });
 });

@@ -235,10 +235,18 @@ describe('startTasks', () => {
       skip: false,
       config: testConfig({ postDeploySteps: [] }),
     },
-  ])('succeeds at once with nothing to run: $name', async ({ phase, skip, config: phaseConfig }) => {
+    ...(['pre-deploy', 'migrate', 'post-deploy'] as Phase[]).map((phase) => ({
+      name: `a rollback to an earlier release (${phase})`,
+      phase,
+      skip: false,
+      rollbackTo: '2026-11-20.1',
+      config: testConfig(),
+    })),
+  ])('succeeds at once with nothing to run: $name', async ({ phase, skip, config: phaseConfig, ...rest }) => {
     // Act
+    const rollbackTo = 'rollbackTo' in rest ? rest.rollbackTo : undefined;
     const state = await startTasks(
-      { phase, plan: { ...plan, skipMigrations: skip }, executionArn: EXECUTION_ARN },
+      { phase, plan: { ...plan, skipMigrations: skip, rollbackTo }, executionArn: EXECUTION_ARN },
       deps({ config: phaseConfig }),
     );
 
