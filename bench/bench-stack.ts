@@ -11,6 +11,7 @@ import {
   type OrchestratorEnvironment,
   type OrchestratorService,
 } from '../infra/deploy-orchestrator.js';
+import type { CutOverMode } from '../infra/orchestrator-props.js';
 import type { DeployConfig } from '../lambdas/shared/config.js';
 
 /** The container every task definition of the bench stack names. */
@@ -39,6 +40,12 @@ export interface BenchStackProps extends StackProps {
    * @default - no ready wait: traffic moves as soon as the replacement runs
    */
   readonly readyWait?: Duration;
+  /**
+   * How the orchestrator moves traffic: `independent` leaves each deployment's ready wait to
+   * the bench (the operator above); `together` has stepdeploy continue them all once Ready.
+   * @default 'independent'
+   */
+  readonly cutover?: CutOverMode;
   /** @default the construct's default (5 s) */
   readonly pollInterval?: Duration;
   /** @default the construct's default (10 min) */
@@ -110,6 +117,7 @@ export class BenchStack extends Stack {
       ],
       pollInterval: props.pollInterval,
       watchTimeout: props.watchTimeout,
+      cutover: props.cutover ?? 'independent',
       tracingEnabled: false,
     });
   }

@@ -11,7 +11,7 @@ export interface Target {
 
 /** One measured value, as a row of the table and an entry of `bench/results.json`. */
 export interface Measurement {
-  /** Id of the figure that measured it (`1`...`6`). */
+  /** Id of the figure that measured it (`1`...`7`). */
   figure: string;
   /** What was measured (`state transitions`, `bundle size plan`...). */
   name: string;
@@ -44,7 +44,7 @@ export interface FigureContext {
 
 /** One figure of the bench: a module in `bench/figures/`. */
 export interface Figure {
-  /** `1`...`6`, as `--only` names it. */
+  /** `1`...`7`, as `--only` names it. */
   id: string;
   /** A short name, also accepted by `--only`. */
   slug: string;

@@ -46,6 +46,12 @@ export const FIGURES: readonly FigureEntry[] = [
     title: 'npm run demo wall time and cdk synth time',
     load: async () => (await import('./figures/demo-synth.js')).demoSynthFigure,
   },
+  {
+    id: '7',
+    slug: 'cutover-skew',
+    title: 'Traffic-shift skew across the groups of a wave, together vs independent',
+    load: async () => (await import('./figures/cutover-skew.js')).cutoverSkewFigure,
+  },
 ];
 
 /**

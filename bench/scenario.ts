@@ -3,10 +3,12 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import {
   BatchGetDeploymentsCommand,
+  BatchGetDeploymentTargetsCommand,
   CodeDeployClient,
   ContinueDeploymentCommand,
   type DeploymentInfo,
   ListDeploymentsCommand,
+  ListDeploymentTargetsCommand,
 } from '@aws-sdk/client-codedeploy';
 import { DescribeTasksCommand, ECSClient, type Task } from '@aws-sdk/client-ecs';
 import {
@@ -42,6 +44,12 @@ export interface ScenarioOptions {
    * created. Absent: no ready wait, traffic moves once the replacement runs.
    */
   deploySeconds?: number;
+  /**
+   * How the orchestrator moves traffic. `together`: the groups get an hour's ready wait that
+   * stepdeploy ends for all of them at once (no bench approval; leave `deploySeconds` out).
+   * @default 'independent'
+   */
+  cutover?: 'together' | 'independent';
   /** Poll interval of the orchestrator. @default the construct's default */
   pollSeconds?: number;
   /** Make one migration exit 1 this long after it started. */
@@ -81,6 +89,8 @@ export interface DeploymentReport {
   rollbackTriggeringDeploymentId?: string;
   /** When the bench approved its traffic shift. */
   approvedAtMs?: number;
+  /** When its target's AllowTraffic lifecycle event started (read only for `cutover` scenarios). */
+  allowTrafficStartMs?: number;
 }
 
 /** What one scenario run reports. */
@@ -256,9 +266,14 @@ export async function runScenario(options: ScenarioOptions, repoRoot: string, lo
         ]
       : undefined,
     step: seconds(options.stepSeconds),
-    // Long enough that the bench's approval, not the wait's end, moves the traffic.
+    // Long enough that the bench's approval (or stepdeploy's cut-over), not the wait's end, moves the traffic.
     readyWait:
-      options.deploySeconds === undefined ? undefined : seconds(Math.max(3600, options.deploySeconds * 2)),
+      options.deploySeconds !== undefined
+        ? seconds(Math.max(3600, options.deploySeconds * 2))
+        : options.cutover === 'together'
+          ? seconds(3600)
+          : undefined,
+    cutover: options.cutover,
     pollInterval: options.pollSeconds === undefined ? undefined : seconds(options.pollSeconds),
   });
   const synthSeconds = (performance.now() - synthStarted) / 1000;
@@ -447,6 +462,20 @@ async function describeTasks(
   });
 }
 
+/** When the AllowTraffic lifecycle event of a deployment's ECS target started, if it did. */
+async function allowTrafficStart(
+  codedeploy: CodeDeployClient,
+  deploymentId: string,
+): Promise<number | undefined> {
+  const listed = await codedeploy.send(new ListDeploymentTargetsCommand({ deploymentId }));
+  if (!listed.targetIds?.length) return undefined;
+  const { deploymentTargets } = await codedeploy.send(
+    new BatchGetDeploymentTargetsCommand({ deploymentId, targetIds: listed.targetIds }),
+  );
+  const events = deploymentTargets?.flatMap((target) => target.ecsTarget?.lifecycleEvents ?? []) ?? [];
+  return msOf(events.find((event) => event.lifecycleEventName === 'AllowTraffic')?.startTime);
+}
+
 async function listDeployments(
   codedeploy: CodeDeployClient,
   options: ScenarioOptions,
@@ -480,6 +509,10 @@ async function listDeployments(
             rollbackDeploymentId: info.rollbackInfo?.rollbackDeploymentId,
             rollbackTriggeringDeploymentId: info.rollbackInfo?.rollbackTriggeringDeploymentId,
             approvedAtMs: approvedAt.get(info.deploymentId as string),
+            allowTrafficStartMs:
+              options.cutover === undefined
+                ? undefined
+                : await allowTrafficStart(codedeploy, info.deploymentId as string),
           });
         }
       }

@@ -34,11 +34,14 @@ import {
   CHECK_TIMEOUT_MARGIN,
   estimatedJsonBytes,
   resolveEnvironments,
+  resolveWaves,
   stepConfig,
   systemLogLevelOf,
   TOKEN_ESTIMATE_CHARS,
+  validateBakeTime,
   validateDeploymentTimeout,
   validateExecutionNamePrefix,
+  validateRollbackScope,
   validateSteps,
   validateTiming,
 } from './resolve-props.js';
@@ -51,9 +54,10 @@ export { estimatedJsonBytes } from './resolve-props.js';
 /**
  * A Step Functions state machine that ships a release of an ECS application to every
  * environment: pre-deploy steps and migrations as one-off tasks, CodeDeploy blue/green
- * deployments rolled back together on failure, old workers retired, post-deploy steps,
- * and an announcement on EventBridge. An EventBridge rule cleans up after runs that
- * were aborted, timed out or failed.
+ * deployments in waves (each cut over together where its groups wait in Ready, baked with
+ * its alarms watched), rolled back on failure, old workers retired, post-deploy steps, and
+ * an announcement on EventBridge. An EventBridge rule cleans up after runs that were
+ * aborted, timed out or failed.
  */
 export class DeployOrchestrator extends Construct {
   /**
@@ -93,12 +97,16 @@ export class DeployOrchestrator extends Construct {
     }
     validateSteps('preDeploySteps', preDeploySteps);
     validateSteps('postDeploySteps', postDeploySteps);
+    const bakeTime = props.bakeTime ?? Duration.seconds(0);
+    validateBakeTime(bakeTime, props.timeout ?? Duration.hours(6));
+    validateRollbackScope(props.rollbackScope);
 
     const eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
     const environments = resolveEnvironments(stack, props.environments, [
       ...preDeploySteps,
       ...postDeploySteps,
     ]);
+    const waves = resolveWaves(environments, props.cutover);
     this.config = {
       environments: environments.map((env) => env.config),
       preDeploySteps: preDeploySteps.map(stepConfig),
@@ -107,6 +115,9 @@ export class DeployOrchestrator extends Construct {
       watchSeconds: watchTimeout.toSeconds(),
       deploymentTimeoutSeconds: deploymentTimeout.toSeconds(),
       eventBusName: eventBus.eventBusName,
+      waves,
+      bakeSeconds: bakeTime.toSeconds(),
+      rollbackScope: props.rollbackScope ?? 'all',
       onPreviousTerminationWait,
     };
 
@@ -133,6 +144,8 @@ export class DeployOrchestrator extends Construct {
       'stop-tasks': Duration.minutes(2),
       'start-deployments': Duration.minutes(2),
       'check-deployments': checkTimeout,
+      'cut-over': Duration.minutes(2),
+      'check-bake': checkTimeout,
       'roll-back': Duration.minutes(3),
       'check-rollbacks': checkTimeout,
       'retire-old-workers': Duration.minutes(3),
@@ -164,12 +177,18 @@ export class DeployOrchestrator extends Construct {
     this.functions = functions;
 
     const access = new PolicyFactory(stack, environments, stateMachineArn, executionsArn);
-    access.plan(functions.plan);
+    access.plan(
+      functions.plan,
+      waves.some((wave) => wave.cutover === 'verify' || wave.cutover === 'detect'),
+    );
     access.startTasks(functions['start-tasks']);
     access.watchTasks(functions['check-tasks']);
     access.stopTasks(functions['stop-tasks']);
     access.createDeployments(functions['start-deployments']);
-    access.watchDeployments(functions['check-deployments']);
+    const alarms = environments.some((env) => env.alarms.length > 0);
+    access.watchDeployments(functions['check-deployments'], alarms);
+    access.cutOver(functions['cut-over']);
+    access.watchAlarms(functions['check-bake']);
     access.rollBack(functions['roll-back']);
     access.watchDeployments(functions['check-rollbacks']);
     access.retireWorkers(functions['retire-old-workers']);
@@ -343,8 +362,9 @@ export class DeployOrchestrator extends Construct {
           'ECS Describe*/List*/RegisterTaskDefinition have no resource-level permissions, TagResource is ' +
           'allowed only on create, task actions are conditioned on the configured clusters; CodeDeploy ' +
           'StopDeployment, ContinueDeployment, ListDeploymentTargets and BatchGetDeploymentTargets name no ' +
-          'resource type in the Service Authorization Reference; X-Ray and log delivery of the state machine ' +
-          'take no resource either.'
+          'resource type in the Service Authorization Reference; CloudWatch returns composite alarms only to ' +
+          'DescribeAlarms/DescribeAlarmHistory scoped to *, granted so only when an alarm is not a metric ' +
+          'alarm of this app; X-Ray and log delivery of the state machine take no resource either.'
         );
       }
       if (/:deploymentconfig:\*$/.test(finding)) {

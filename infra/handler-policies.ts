@@ -1,4 +1,5 @@
-import { ArnFormat, type Stack } from 'aws-cdk-lib';
+import { ArnFormat, Resource, type Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -18,6 +19,9 @@ const CREATE_DEPLOYMENTS = ['codedeploy:CreateDeployment', ...FIND_DEPLOYMENTS];
  * Service Authorization Reference lists no resource type for these, so they take `*`.
  */
 const READ_TARGETS = ['codedeploy:ListDeploymentTargets', 'codedeploy:BatchGetDeploymentTargets'];
+
+/** Watching alarms: their state and their history. */
+const READ_ALARMS = ['cloudwatch:DescribeAlarms', 'cloudwatch:DescribeAlarmHistory'];
 
 /** Finding the run's tasks by `startedBy` (ListTasks, then DescribeTasks) and stopping them. */
 const STOP_RUN_TASKS = ['ecs:DescribeTasks', 'ecs:ListTasks', 'ecs:StopTask'];
@@ -57,10 +61,12 @@ export class PolicyFactory {
   /**
    * Plan: list executions (and read the succeeded ones a rollback goes back to), look for
    * foreign deployments and end an earlier release's termination wait, read the services,
-   * register task definition revisions. ContinueDeployment names no resource type in the
-   * Service Authorization Reference: `*`.
+   * register task definition revisions; read the deployment groups of the waves whose
+   * cut-over synth could not decide (`readGroups`). ContinueDeployment names no resource type
+   * in the Service Authorization Reference: `*`.
    */
-  plan(fn: lambda.IFunction): void {
+  plan(fn: lambda.IFunction, readGroups = false): void {
+    if (readGroups) this.deploymentAccess(fn, ['codedeploy:GetDeploymentGroup']);
     fn.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['states:ListExecutions'], resources: [this.stateMachineArn] }),
     );
@@ -128,10 +134,45 @@ export class PolicyFactory {
     this.revisionAccess(fn);
   }
 
-  /** CheckDeployments and AwaitRollbacks: read deployments and their targets. */
-  watchDeployments(fn: lambda.IFunction): void {
+  /** CheckDeployments and AwaitRollbacks: read deployments and their targets; CheckDeployments also the alarms. */
+  watchDeployments(fn: lambda.IFunction, alarms = false): void {
     this.deploymentAccess(fn, READ_DEPLOYMENTS);
     this.targetAccess(fn);
+    if (alarms) this.alarmAccess(fn);
+  }
+
+  /**
+   * CutOver: read the wave's deployments and targets, end their ready wait.
+   * ContinueDeployment has no resource type in the Service Authorization Reference: `*`.
+   */
+  cutOver(fn: lambda.IFunction): void {
+    this.deploymentAccess(fn, READ_DEPLOYMENTS);
+    this.targetAccess(fn);
+    this.anyDeployment(fn, ['codedeploy:ContinueDeployment']);
+  }
+
+  /** Bake: read the configured alarms (nothing to grant when there are none). */
+  watchAlarms(fn: lambda.IFunction): void {
+    this.alarmAccess(fn);
+  }
+
+  /**
+   * DescribeAlarms and DescribeAlarmHistory on the configured alarms: by ARN when every one is
+   * a metric alarm of this app, else on `*`, which CloudWatch requires to return composite
+   * alarms (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/permissions-reference-cw.html).
+   */
+  private alarmAccess(fn: lambda.IFunction): void {
+    const alarms = this.environments.flatMap((env) => env.alarms);
+    if (alarms.length === 0) return;
+    const metricOnly = alarms.every(
+      (alarm) => Resource.isOwnedResource(alarm) && alarm instanceof cloudwatch.Alarm,
+    );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: READ_ALARMS,
+        resources: metricOnly ? unique(alarms.map((alarm) => alarm.alarmArn)) : ['*'],
+      }),
+    );
   }
 
   /**

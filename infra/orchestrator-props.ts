@@ -1,4 +1,5 @@
 import type { Duration } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import type * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -104,7 +105,39 @@ export interface OrchestratorEnvironment {
   readonly oneOffTaskDefinition?: ecs.TaskDefinition;
   /** The services deployed in this environment (one at least). */
   readonly services: OrchestratorService[];
+  /**
+   * The wave the environment is deployed in: waves go out in ascending order, each once the one
+   * before it deployed and baked (`bakeTime`). Environments of one wave deploy together.
+   * Pre-deploy steps and migrations run in every environment before the first wave.
+   * @default 0
+   */
+  readonly wave?: number;
+  /**
+   * CloudWatch alarms watched while the environment's wave deploys and bakes, in the
+   * environment's Region: one in ALARM, or that went into ALARM at any time since the wave
+   * began, fails the wave and the run rolls back (`rollbackScope`).
+   * @default - none
+   */
+  readonly alarms?: cloudwatch.IAlarm[];
 }
+
+/** How the deployments of a wave move production traffic. */
+export type CutOverMode =
+  /**
+   * Every deployment of the wave waits in its ready wait (its group has a
+   * `deploymentApprovalWaitTime`) until all of them are Ready, then they are continued at
+   * once; if one fails first, every one is stopped and no production traffic moved.
+   */
+  | 'together'
+  /** Each deployment moves its traffic as soon as its replacement is ready. */
+  | 'independent';
+
+/** What a failure in a wave rolls back. */
+export type RollbackScope =
+  /** Every deployment of the run: the failing wave and every wave released before it. */
+  | 'all'
+  /** The failing wave only; the waves released before it keep the release. */
+  | 'wave';
 
 /** A pre- or post-deploy step: a command run as a one-off task in every environment. */
 export interface OrchestratorStep {
@@ -177,6 +210,26 @@ export interface DeployOrchestratorProps {
    * @default Duration.hours(2)
    */
   readonly deploymentTimeout?: Duration;
+  /**
+   * How each wave moves production traffic. `together` needs every deployment group to wait
+   * in Ready (its `blueGreenDeploymentConfig.deploymentApprovalWaitTime`, long enough for the
+   * slowest replacement of the wave to become healthy); synth fails for a group of this stack
+   * without it, and Plan refuses a run for an imported group without it.
+   * @default - together for each wave whose deployment groups all have a deployment approval
+   * wait (imported groups: as Plan finds them), independent for the others
+   */
+  readonly cutover?: CutOverMode;
+  /**
+   * How long each wave bakes once its traffic moved, its environments' `alarms` watched,
+   * before the next wave (or, after the last, retiring the old workers) starts.
+   * @default Duration.seconds(0)
+   */
+  readonly bakeTime?: Duration;
+  /**
+   * What a failed deployment, cut-over or bake rolls back.
+   * @default 'all'
+   */
+  readonly rollbackScope?: RollbackScope;
   /**
    * What a release does about an earlier release's deployments still in their termination
    * wait (traffic moved, the original tasks kept for the rollback window) on its deployment

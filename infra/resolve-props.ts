@@ -1,9 +1,15 @@
-import { Duration, type Stack, Token } from 'aws-cdk-lib';
-import type * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
+import { Arn, ArnFormat, Duration, Resource, type Stack, Token } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import type { EnvironmentConfig, StepConfig } from '../lambdas/shared/config.js';
-import type { OrchestratorEnvironment, OrchestratorStep } from './orchestrator-props.js';
+import type { EnvironmentConfig, StepConfig, WaveConfig } from '../lambdas/shared/config.js';
+import type {
+  CutOverMode,
+  OrchestratorEnvironment,
+  OrchestratorStep,
+  RollbackScope,
+} from './orchestrator-props.js';
 
 /** Names of environments, services and steps: they end up in markers, tags and state names. */
 export const NAME_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
@@ -28,7 +34,19 @@ export interface EnvironmentResources {
   readonly taskDefinitions: ecs.TaskDefinition[];
   readonly serviceArns: string[];
   readonly deploymentGroups: codedeploy.IEcsDeploymentGroup[];
+  /** The environment's wave number. */
+  readonly wave: number;
+  /** The alarms watched while its wave deploys and bakes. */
+  readonly alarms: cloudwatch.IAlarm[];
+  /**
+   * Per deployment group: whether it waits in Ready for ContinueDeployment (its ready option is
+   * STOP_DEPLOYMENT); undefined when synth cannot tell (an imported group).
+   */
+  readonly readyWaits: Array<boolean | undefined>;
 }
+
+/** CloudWatch's DescribeAlarms takes 100 alarm names at most. */
+export const ALARMS_MAX = 100;
 
 /**
  * The bytes `value` takes as JSON once deployed, estimated: every unresolved token (a
@@ -368,6 +386,15 @@ export function resolveEnvironments(
       );
     }
 
+    const wave = env.wave ?? 0;
+    if (!Number.isInteger(wave) || wave < 0) {
+      throw new Error(
+        `DeployOrchestrator: environment '${env.name}' has wave ${wave}; use an integer, 0 or more (waves go out in ascending order).`,
+      );
+    }
+    const alarms = env.alarms ?? [];
+    validateAlarms(env, alarms, env.region ?? stack.region);
+
     const placement = resolvePlacement(env, oneOff);
     const config: EnvironmentConfig = {
       name: env.name,
@@ -389,6 +416,7 @@ export function resolveEnvironments(
         container: service.container,
         containerPort: service.containerPort,
       })),
+      alarms: alarms.length > 0 ? alarms.map((alarm) => alarm.alarmName) : undefined,
     };
     return {
       config,
@@ -397,8 +425,112 @@ export function resolveEnvironments(
       taskDefinitions: [oneOff, ...env.services.map((service) => service.service.taskDefinition)],
       serviceArns: env.services.map((service) => service.service.serviceArn),
       deploymentGroups: env.services.map((service) => service.deploymentGroup),
+      wave,
+      alarms,
+      readyWaits: env.services.map((service) => readyWaitOf(service.deploymentGroup)),
     };
   });
+}
+
+/** Throws on more alarms than DescribeAlarms takes, or an alarm of another Region than the environment's. */
+function validateAlarms(env: OrchestratorEnvironment, alarms: cloudwatch.IAlarm[], region: string): void {
+  if (alarms.length > ALARMS_MAX) {
+    throw new Error(
+      `DeployOrchestrator: environment '${env.name}' has ${alarms.length} alarms; CloudWatch describes ${ALARMS_MAX} at most by name: combine some into a composite alarm.`,
+    );
+  }
+  for (const alarm of alarms) {
+    if (Token.isUnresolved(alarm.alarmArn) || Token.isUnresolved(region)) continue;
+    const alarmRegion = Arn.split(alarm.alarmArn, ArnFormat.COLON_RESOURCE_NAME).region;
+    if (alarmRegion && !Token.isUnresolved(alarmRegion) && alarmRegion !== region) {
+      throw new Error(
+        `DeployOrchestrator: environment '${env.name}' watches alarm ${alarm.alarmArn}, of Region ${alarmRegion}; ` +
+          `its alarms are read in its own Region (${region}): use an alarm of that Region.`,
+      );
+    }
+  }
+}
+
+/**
+ * Whether a deployment group of this app waits in Ready for ContinueDeployment: its
+ * CfnDeploymentGroup's `blueGreenDeploymentConfiguration.deploymentReadyOption.actionOnTimeout`
+ * is STOP_DEPLOYMENT (what `deploymentApprovalWaitTime` sets). Undefined for an imported group,
+ * or one whose configuration synth cannot read.
+ */
+export function readyWaitOf(group: codedeploy.IEcsDeploymentGroup): boolean | undefined {
+  if (!Resource.isOwnedResource(group)) return undefined;
+  const cfn = group.node.defaultChild;
+  if (!(cfn instanceof codedeploy.CfnDeploymentGroup)) return undefined;
+  const resolved = group.stack.resolve(cfn.blueGreenDeploymentConfiguration) as
+    | {
+        deploymentReadyOption?: { actionOnTimeout?: unknown };
+        DeploymentReadyOption?: { ActionOnTimeout?: unknown };
+      }
+    | undefined;
+  const action =
+    resolved?.deploymentReadyOption?.actionOnTimeout ?? resolved?.DeploymentReadyOption?.ActionOnTimeout;
+  if (action === undefined) return false;
+  return typeof action === 'string' && !Token.isUnresolved(action) ? action === 'STOP_DEPLOYMENT' : undefined;
+}
+
+/**
+ * The waves, in ascending order of the environments' wave numbers, each with how its traffic
+ * moves (see `WaveCutOverSchema`). With `cutover: 'together'`, a deployment group of this app
+ * without a ready wait is refused here, naming it and the fix.
+ */
+export function resolveWaves(
+  environments: readonly EnvironmentResources[],
+  cutover: CutOverMode | undefined,
+): WaveConfig[] {
+  if (cutover !== undefined && cutover !== 'together' && cutover !== 'independent') {
+    throw new Error(`DeployOrchestrator: cutover is '${String(cutover)}'; use 'together' or 'independent'.`);
+  }
+  const numbers = [...new Set(environments.map((env) => env.wave))].sort((a, b) => a - b);
+  return numbers.map((wave): WaveConfig => {
+    const members = environments.filter((env) => env.wave === wave);
+    const names = members.map((env) => env.config.name);
+    if (cutover === 'independent') return { environments: names, cutover: 'independent' };
+    const groups = members.flatMap((env) =>
+      env.deploymentGroups.map((group, index) => ({
+        path: group.node.path,
+        where: `${env.config.name}/${env.config.services[index]?.name}`,
+        waits: env.readyWaits[index],
+      })),
+    );
+    const without = groups.filter((g) => g.waits === false);
+    if (cutover === 'together' && without.length > 0) {
+      const listed = without.map(({ path, where }) => `${path} (${where})`).join(', ');
+      throw new Error(
+        `DeployOrchestrator: cutover is 'together', but deployment group ${listed} has no ready wait, so its ` +
+          'deployment would move production traffic without waiting for the others; give it ' +
+          "blueGreenDeploymentConfig.deploymentApprovalWaitTime (e.g. Duration.hours(1)), or set cutover to 'independent'.",
+      );
+    }
+    if (without.length > 0) return { environments: names, cutover: 'independent' };
+    const unknown = groups.some((g) => g.waits === undefined);
+    if (unknown) return { environments: names, cutover: cutover === 'together' ? 'verify' : 'detect' };
+    return { environments: names, cutover: 'together' };
+  });
+}
+
+/** Throws on a rollback scope other than 'all' or 'wave'. */
+export function validateRollbackScope(scope: RollbackScope | undefined): void {
+  if (scope !== undefined && scope !== 'all' && scope !== 'wave') {
+    throw new Error(`DeployOrchestrator: rollbackScope is '${String(scope)}'; use 'all' or 'wave'.`);
+  }
+}
+
+/** Throws when `bakeTime` is negative or leaves no room in the run's timeout. */
+export function validateBakeTime(bakeTime: Duration, timeout: Duration): void {
+  if (bakeTime.toMilliseconds() < 0) {
+    throw new Error(`DeployOrchestrator: bakeTime is ${bakeTime.toHumanString()}; use 0 or more.`);
+  }
+  if (bakeTime.toSeconds() >= timeout.toSeconds()) {
+    throw new Error(
+      `DeployOrchestrator: bakeTime (${bakeTime.toHumanString()}) is not shorter than timeout ` +
+        `(${timeout.toHumanString()}); lower bakeTime or raise timeout.`,
+    );
+  }
 }
 
 /**

@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as codepipelineActions from 'aws-cdk-lib/aws-codepipeline-actions';
@@ -13,6 +14,18 @@ import { acknowledgeWildcards } from './nag.js';
 
 /** The environments of the demo application. */
 export const SAMPLE_ENVIRONMENTS = ['us', 'eu', 'au'] as const;
+
+/**
+ * The wave of each environment: `us` is the canary that proves a release (wave 0), then `eu`
+ * and `au` go out together (wave 1), their groups waiting in Ready so that they cut over at once.
+ */
+export const SAMPLE_WAVES: Record<(typeof SAMPLE_ENVIRONMENTS)[number], number> = { us: 0, eu: 1, au: 1 };
+
+/** How long each wave of the demo bakes: 6 s at the demo's time scale, time to set an alarm meanwhile. */
+export const SAMPLE_BAKE_TIME = Duration.minutes(2);
+
+/** The name of an environment's alarm (5xx answers of its load balancer's targets). */
+export const sampleAlarmName = (environment: string) => `stepdeploy-demo-${environment}-5xx`;
 
 /** The image every container starts from; a release replaces it. */
 export const SAMPLE_IMAGE = 'stepdeploy-demo/app:initial';
@@ -57,8 +70,10 @@ export interface SampleStackProps extends StackProps {
 /**
  * The demo's infrastructure: environments `us`, `eu` and `au`, each an ECS cluster
  * with a `web` and a `worker` service behind CodeDeploy blue/green deployment groups,
- * a one-off task definition for the migration and steps; the `DeployOrchestrator`
- * that releases to all of them; and a pipeline that starts a release from an S3 upload.
+ * a one-off task definition for the migration and steps, and an alarm on its load
+ * balancer's 5xx answers; the `DeployOrchestrator` that releases to all of them in two
+ * waves (`us`, then `eu` and `au` cut over together); and a pipeline that starts a release
+ * from an S3 upload.
  */
 export class SampleStack extends Stack {
   /** The orchestrator. */
@@ -84,6 +99,7 @@ export class SampleStack extends Stack {
       preDeploySteps: [{ name: 'assets', container: SAMPLE_CONTAINER, command: SCRIPTS.assets }],
       postDeploySteps: [{ name: 'tag-release', container: SAMPLE_CONTAINER, command: SCRIPTS.tagRelease }],
       pollInterval: props.pollInterval,
+      bakeTime: SAMPLE_BAKE_TIME,
     });
 
     this.pipeline();
@@ -129,6 +145,19 @@ export class SampleStack extends Stack {
 
     const oneOff = taskDefinition('OneOff', SCRIPTS.migrate);
     const alb = new elbv2.ApplicationLoadBalancer(this, `${scope}Alb`, { vpc, internetFacing: true });
+    const alarm = new cloudwatch.Alarm(this, `${scope}Errors`, {
+      alarmName: sampleAlarmName(name),
+      alarmDescription: `The ${name} web tasks answer 5xx: a release in ${name} fails while it deploys or bakes.`,
+      metric: alb.metrics.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, {
+        period: Duration.minutes(1),
+        statistic: cloudwatch.Stats.SUM,
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const wave = SAMPLE_WAVES[name as keyof typeof SAMPLE_WAVES] ?? 0;
     const application = new codedeploy.EcsApplication(this, `${scope}Application`, {
       applicationName: `stepdeploy-demo-${name}`,
     });
@@ -189,6 +218,9 @@ export class SampleStack extends Stack {
           greenTargetGroup: green,
           listener,
           terminationWaitTime: Duration.minutes(5),
+          // The waves after the canary cut over together: each deployment waits in Ready (for
+          // an hour at most) until every one of its wave is, then stepdeploy continues them all.
+          deploymentApprovalWaitTime: wave > 0 ? Duration.hours(1) : undefined,
         },
         deploymentConfig: codedeploy.EcsDeploymentConfig.ALL_AT_ONCE,
         autoRollback: { failedDeployment: true, stoppedDeployment: true },
@@ -217,6 +249,8 @@ export class SampleStack extends Stack {
       },
       migration: { taskDefinition: oneOff, container: SAMPLE_CONTAINER, command: SCRIPTS.migrate },
       services: [service('web'), service('worker')],
+      wave,
+      alarms: [alarm],
     };
   }
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RegisterTaskDefinitionRequest, Tag } from '@aws-sdk/client-ecs';
+import type { PutMetricAlarmInput } from './cloudwatch/alarms-model.js';
 import type { AutoRollbackConfiguration, AutoRollbackEvent } from './codedeploy/model.js';
 import type { PolicyDocument } from './iam/iam-model.js';
 import type { LocalAws } from './local-aws.js';
@@ -52,6 +53,7 @@ const DEPLOY_ORDER = [
   'AWS::CodeDeploy::Application',
   'AWS::CodeDeploy::DeploymentGroup',
   'AWS::SSM::Parameter',
+  'AWS::CloudWatch::Alarm',
   'AWS::Lambda::Function',
   'AWS::StepFunctions::StateMachine',
   'AWS::Events::Rule',
@@ -72,6 +74,7 @@ const NAME_PROPERTIES: Partial<Record<string, { property: string; maxLength: num
   'AWS::Events::Rule': { property: 'Name', maxLength: 64 },
   'AWS::IAM::Role': { property: 'RoleName', maxLength: 64 },
   'AWS::SSM::Parameter': { property: 'Name', maxLength: 2048 },
+  'AWS::CloudWatch::Alarm': { property: 'AlarmName', maxLength: 255 },
 };
 
 /** The metadata key that names a Lambda function's handler verb (`lambdas/<verb>/handler.ts`). */
@@ -124,7 +127,7 @@ function policyDocument(value: unknown, where: string): PolicyDocument {
 /**
  * Deploys a template into the local AWS: the ECS clusters, task definitions and services
  * (whose tasks start as processes), CodeDeploy applications and deployment groups, log
- * groups, Lambda functions, state machines, EventBridge rules and SSM parameters, with `Ref`, `Fn::GetAtt`,
+ * groups, CloudWatch metric alarms, Lambda functions, state machines, EventBridge rules and SSM parameters, with `Ref`, `Fn::GetAtt`,
  * `Fn::Join`, `Fn::Sub`, `Fn::Select`, `Fn::Split`, `Fn::If` resolved to local names and
  * ARNs. Other resource types (VPC, IAM, load balancers...) get a physical id and nothing else.
  */
@@ -288,6 +291,8 @@ class TemplateDeployer {
         return (await name()).split(':').pop();
       case 'AWS::Events::Rule.Arn':
         return this.arn('events', `rule/${await name()}`);
+      case 'AWS::CloudWatch::Alarm.Arn':
+        return this.arn('cloudwatch', `alarm:${await name()}`);
       case 'AWS::IAM::Role.Arn':
         return `arn:aws:iam::${ACCOUNT_ID}:role/${await name()}`;
       case 'AWS::SSM::Parameter.Type':
@@ -417,6 +422,11 @@ class TemplateDeployer {
           autoRollbackConfiguration: rollback && autoRollbackOf(rollback),
           loadBalancerInfo: camelKeys(properties.LoadBalancerInfo),
         });
+        return modelled(name);
+      }
+      case 'AWS::CloudWatch::Alarm': {
+        const name = await this.ref(logicalId);
+        local.cloudwatch.putMetricAlarm(region, { ...alarmInput(properties), AlarmName: name });
         return modelled(name);
       }
       case 'AWS::Lambda::Function': {
@@ -742,6 +752,40 @@ class TemplateDeployer {
     }
     return result + String(text).slice(last);
   }
+}
+
+/**
+ * PutMetricAlarm's input from an `AWS::CloudWatch::Alarm` (a metric alarm on one metric; the
+ * `Metrics` of a math expression are kept out, the local AWS having no metrics to compute).
+ */
+function alarmInput(properties: Record<string, unknown>): PutMetricAlarmInput {
+  const text = (key: string) => (properties[key] === undefined ? undefined : String(properties[key]));
+  const number = (key: string) => (properties[key] === undefined ? undefined : Number(properties[key]));
+  const strings = (key: string) => (Array.isArray(properties[key]) ? properties[key].map(String) : undefined);
+  return {
+    AlarmDescription: text('AlarmDescription'),
+    ActionsEnabled:
+      properties.ActionsEnabled === undefined
+        ? undefined
+        : properties.ActionsEnabled === true || properties.ActionsEnabled === 'true',
+    AlarmActions: strings('AlarmActions'),
+    OKActions: strings('OKActions'),
+    InsufficientDataActions: strings('InsufficientDataActions'),
+    MetricName: text('MetricName'),
+    Namespace: text('Namespace'),
+    Statistic: text('Statistic'),
+    ExtendedStatistic: text('ExtendedStatistic'),
+    Dimensions: Array.isArray(properties.Dimensions)
+      ? properties.Dimensions.filter(isRecord).map((d) => ({ Name: String(d.Name), Value: String(d.Value) }))
+      : undefined,
+    Period: number('Period'),
+    Unit: text('Unit'),
+    EvaluationPeriods: number('EvaluationPeriods'),
+    DatapointsToAlarm: number('DatapointsToAlarm'),
+    Threshold: number('Threshold'),
+    ComparisonOperator: text('ComparisonOperator'),
+    TreatMissingData: text('TreatMissingData'),
+  };
 }
 
 const ROLLBACK_EVENTS: ReadonlySet<string> = new Set([

@@ -5,6 +5,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AwsError } from './aws-error.js';
 import { LocalClock } from './clock.js';
+import { AlarmsModel, DEFAULT_ALARM_RETURN_MS } from './cloudwatch/alarms-model.js';
+import { CLOUDWATCH_QUERY, CLOUDWATCH_TARGET, cloudwatchHandlers } from './cloudwatch/cloudwatch-handlers.js';
 import { CODEDEPLOY_TARGET, codedeployHandlers } from './codedeploy/codedeploy-handlers.js';
 import { CodeDeployModel } from './codedeploy/model.js';
 import { ecsTaskSetPort } from './codedeploy/task-set-port.js';
@@ -49,6 +51,12 @@ export interface LocalAwsOptions {
    * batches. @default 5000, the awslogs driver's
    */
   awslogsIntervalMs?: number;
+  /**
+   * Milliseconds, in AWS time (the time scale divides it), a metric alarm keeps the state
+   * SetAlarmState gave it before it returns to its actual state; AWS says "often within
+   * seconds". @default 5000
+   */
+  alarmReturnMs?: number;
 }
 
 const DEFAULT_PORT = 4566;
@@ -58,7 +66,8 @@ export const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
 /**
  * The local AWS: one HTTP server speaking the AWS JSON protocols for ECS, CloudWatch
- * Logs, EventBridge, CodeDeploy, Step Functions and SSM Parameter Store (more services are mounted with
+ * Logs, CloudWatch alarms, EventBridge, CodeDeploy, Step Functions and SSM Parameter Store
+ * (CloudWatch also on its query protocol; more services are mounted with
  * `mount`), over in-memory models whose ECS tasks are real processes, plus control
  * paths under `/_local/`:
  * `GET /_local/health`, `GET|POST|DELETE /_local/faults`, `GET /_local/events`,
@@ -83,6 +92,8 @@ export class LocalAws {
   /** ECS: clusters, task definitions, tasks (processes), services and task sets. */
   readonly ecs: EcsModel;
   readonly codedeploy: CodeDeployModel;
+  /** CloudWatch: metric alarms, their states and history. */
+  readonly cloudwatch: AlarmsModel;
   /** The Lambda functions of the deployed template, run in process. */
   readonly lambdas: LambdaFunctions;
   readonly stepfunctions: StepFunctionsModel;
@@ -98,7 +109,9 @@ export class LocalAws {
     readonly repoRoot: string,
     iamEnabled: boolean,
     awslogsIntervalMs: number,
+    alarmReturnMs: number,
   ) {
+    this.cloudwatch = new AlarmsModel(clock, alarmReturnMs);
     this.ecs = new EcsModel({
       clock,
       faults: this.faults,
@@ -195,6 +208,13 @@ export class LocalAws {
     this.server.mount('AWSEvents', 'awsJson1_1', eventsHandlers(this.events));
     this.server.mount(CODEDEPLOY_TARGET, 'awsJson1_1', codedeployHandlers(this.codedeploy));
     this.server.mount(SFN_TARGET, 'awsJson1_0', stepFunctionsHandlers(this.stepfunctions));
+    this.server.mount(
+      CLOUDWATCH_TARGET,
+      'awsJson1_0',
+      cloudwatchHandlers(this.cloudwatch),
+      'cloudwatch',
+      CLOUDWATCH_QUERY,
+    );
     this.mount(SSM_TARGET, 'awsJson1_1', ssmHandlers(this.ssm), 'ssm');
     this.server.route('GET', '/_local/health', async () => ({ status: 'ok', endpoint: this.endpoint }));
     this.server.route('GET', '/_local/faults', async () => ({ faults: this.faults.list() }));
@@ -268,12 +288,19 @@ export class LocalAws {
         `awslogsIntervalMs ${awslogsIntervalMs} is invalid: pass a positive number of milliseconds (AWS's is ${AWSLOGS_DEFAULT_INTERVAL_MS}).`,
       );
     }
+    const alarmReturnMs = options.alarmReturnMs ?? DEFAULT_ALARM_RETURN_MS;
+    if (!(alarmReturnMs >= 0) || !Number.isFinite(alarmReturnMs)) {
+      throw new Error(
+        `alarmReturnMs ${alarmReturnMs} is invalid: pass a number of milliseconds, 0 or more (AWS time; default ${DEFAULT_ALARM_RETURN_MS}).`,
+      );
+    }
     const local = new LocalAws(
       new LocalClock(timeScale),
       resolve(dataDir),
       resolve(options.repoRoot ?? REPO_ROOT),
       options.iam ?? true,
       awslogsIntervalMs,
+      alarmReturnMs,
     );
     const port = await local.server.listen(options.port ?? DEFAULT_PORT);
     local.endpoint = `http://127.0.0.1:${port}`;
@@ -311,6 +338,7 @@ export class LocalAws {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       await this.stepfunctions.shutdown();
+      this.cloudwatch.shutdown();
       await this.codedeploy.shutdown();
       await this.ecs.shutdown();
       await this.server.close();

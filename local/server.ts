@@ -2,6 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AwsError } from './aws-error.js';
+import {
+  parseQueryParams,
+  type QueryResponse,
+  type QueryValue,
+  queryErrorResponse,
+  queryResponse,
+  toQueryXml,
+} from './query-protocol.js';
 
 /** What every handler learns about the request besides its body. */
 export interface RequestContext {
@@ -31,12 +39,31 @@ export const SERVICE_NAMES: Record<string, string> = {
   CodeDeploy_20141006: 'codedeploy',
   AWSStepFunctions: 'sfn',
   AWSEvents: 'events',
+  GraniteServiceVersion20100801: 'cloudwatch',
 };
+
+/**
+ * How an awsJson service that is query-compatible (CloudWatch) also answers the query
+ * protocol, for clients that speak that one (the AWS CLI v2 of Debian for CloudWatch): the
+ * same handlers, authorization and faults, with the input unflattened from the form and the
+ * answer written as XML.
+ */
+export interface QueryCompatibility {
+  /** The service of the SigV4 credential scope of its query requests (`monitoring`). */
+  scopeService: string;
+  /** The XML namespace of its answers. */
+  namespace: string;
+  /** The operation's input from the request's parameters (numbers and booleans typed). */
+  input(operation: string, params: Record<string, QueryValue>): unknown;
+  /** The query error code of an error type (`InvalidFormatFault` is `InvalidFormat`). */
+  errorCode(type: string): string;
+}
 
 interface Mounted {
   protocol: Protocol;
   service: string;
   handlers: Record<string, Handler>;
+  query?: QueryCompatibility;
 }
 
 /** Called before each operation; throws an AwsError to answer it instead (throttling). */
@@ -59,7 +86,7 @@ export type Authorize = (call: CallToAuthorize) => Promise<void>;
 export type QueryHandler = (
   form: URLSearchParams,
   request: { accessKeyId: string | undefined; region: string },
-) => Promise<{ status: number; body: string }>;
+) => Promise<QueryResponse>;
 
 /**
  * Turns Dates into epoch seconds, as the awsJson protocols put timestamps on the wire,
@@ -123,18 +150,23 @@ export class WireServer {
     this.server.keepAliveTimeout = 5_000;
   }
 
-  /** Serves `targetPrefix.<Operation>` with `handlers`; `service` names it for throttle faults. */
+  /**
+   * Serves `targetPrefix.<Operation>` with `handlers`; `service` names it for throttle faults.
+   * With `query`, the same operations also answer the query protocol.
+   */
   mount(
     targetPrefix: string,
     protocol: Protocol,
     handlers: Record<string, Handler>,
     service = SERVICE_NAMES[targetPrefix] ?? targetPrefix,
+    query?: QueryCompatibility,
   ): void {
     const existing = this.services.get(targetPrefix);
     this.services.set(targetPrefix, {
       protocol,
       service,
       handlers: { ...(existing?.handlers ?? {}), ...handlers },
+      query: query ?? existing?.query,
     });
   }
 
@@ -201,9 +233,15 @@ export class WireServer {
       return;
     }
     const target = req.headers['x-amz-target'];
-    const query = this.queryServices.get(scopeServiceOf(req.headers.authorization) ?? '');
+    const scopeService = scopeServiceOf(req.headers.authorization) ?? '';
+    const query = this.queryServices.get(scopeService);
     if (query && typeof target !== 'string' && req.method === 'POST') {
       await this.handleQuery(query, req, raw, res);
+      return;
+    }
+    const compatible = [...this.services.values()].find((m) => m.query?.scopeService === scopeService);
+    if (compatible?.query && typeof target !== 'string' && req.method === 'POST') {
+      await this.handleCompatibleQuery(compatible, compatible.query, req, raw, res);
       return;
     }
     const contentType = (mounted?: Mounted) =>
@@ -222,9 +260,7 @@ export class WireServer {
     const dot = target.lastIndexOf('.');
     const mounted = this.services.get(target.slice(0, dot));
     const operation = target.slice(dot + 1);
-    const handler =
-      mounted && Object.hasOwn(mounted.handlers, operation) ? mounted.handlers[operation] : undefined;
-    if (!mounted || !handler) {
+    if (!mounted || !Object.hasOwn(mounted.handlers, operation)) {
       this.sendError(
         res,
         new AwsError('UnknownOperationException', `The local AWS does not implement ${target}.`),
@@ -232,8 +268,6 @@ export class WireServer {
       );
       return;
     }
-    const counted = `${mounted.service}.${operation}`;
-    this.calls.set(counted, (this.calls.get(counted) ?? 0) + 1);
     try {
       let input: unknown = {};
       if (raw.length > 0) {
@@ -243,24 +277,80 @@ export class WireServer {
           throw new AwsError('SerializationException', `The body of ${target} is not valid JSON.`);
         }
       }
-      const region = regionOf(req.headers.authorization);
-      await this.authorize({
-        accessKeyId: accessKeyOf(req.headers.authorization),
-        service: mounted.service,
-        operation,
-        input,
-        region,
-      });
-      this.beforeOperation(mounted.service, operation);
-      const output = await handler(input, { region, accountId: ACCOUNT_ID });
+      const output = await this.dispatch(mounted, operation, input, req);
       this.send(res, 200, toWire(output ?? {}), contentType(mounted));
     } catch (error) {
-      const awsError =
-        error instanceof AwsError
-          ? error
-          : new AwsError('InternalFailure', `${target} failed in the local AWS: ${String(error)}`, 500);
+      const awsError = asAwsError(error, target);
+      if (mounted.query) {
+        res.setHeader('x-amzn-query-error', `${mounted.query.errorCode(awsError.type)};Sender`);
+      }
       this.sendError(res, awsError, contentType(mounted));
     }
+  }
+
+  /** Counts, authorizes and runs one operation of a mounted service (either protocol). */
+  private async dispatch(
+    mounted: Mounted,
+    operation: string,
+    input: unknown,
+    req: IncomingMessage,
+  ): Promise<unknown> {
+    const counted = `${mounted.service}.${operation}`;
+    this.calls.set(counted, (this.calls.get(counted) ?? 0) + 1);
+    const handler = mounted.handlers[operation] as Handler;
+    const region = regionOf(req.headers.authorization);
+    await this.authorize({
+      accessKeyId: accessKeyOf(req.headers.authorization),
+      service: mounted.service,
+      operation,
+      input,
+      region,
+    });
+    this.beforeOperation(mounted.service, operation);
+    return handler(input, { region, accountId: ACCOUNT_ID });
+  }
+
+  /** A query-protocol request to a query-compatible awsJson service: same handlers, XML answers. */
+  private async handleCompatibleQuery(
+    mounted: Mounted,
+    query: QueryCompatibility,
+    req: IncomingMessage,
+    raw: string,
+    res: ServerResponse,
+  ): Promise<void> {
+    const form = new URLSearchParams(raw);
+    const operation = form.get('Action') ?? '';
+    let answer: QueryResponse;
+    if (!Object.hasOwn(mounted.handlers, operation)) {
+      answer = queryErrorResponse(query.namespace, {
+        code: 'InvalidAction',
+        message: `The local AWS does not implement ${mounted.service} ${operation || '(no Action)'}.`,
+        status: 400,
+      });
+    } else {
+      try {
+        const output = await this.dispatch(
+          mounted,
+          operation,
+          query.input(operation, parseQueryParams(form)),
+          req,
+        );
+        const fields = (output ?? {}) as Record<string, unknown>;
+        answer = queryResponse(
+          operation,
+          query.namespace,
+          Object.keys(fields).length > 0 ? toQueryXml(fields) : undefined,
+        );
+      } catch (error) {
+        const awsError = asAwsError(error, `${mounted.service} ${operation}`);
+        answer = queryErrorResponse(query.namespace, {
+          code: query.errorCode(awsError.type),
+          message: awsError.message,
+          status: awsError.status,
+        });
+      }
+    }
+    this.sendXml(res, answer);
   }
 
   private async handleQuery(
@@ -276,6 +366,10 @@ export class WireServer {
       accessKeyId: accessKeyOf(req.headers.authorization),
       region: regionOf(req.headers.authorization),
     });
+    this.sendXml(res, answer);
+  }
+
+  private sendXml(res: ServerResponse, answer: QueryResponse): void {
     res.writeHead(answer.status, {
       'content-type': 'text/xml',
       'content-length': Buffer.byteLength(answer.body),
@@ -322,6 +416,13 @@ export class WireServer {
     });
     res.end(text);
   }
+}
+
+/** An error as the service answers it: AwsErrors as they are, anything else a 500 `InternalFailure`. */
+function asAwsError(error: unknown, what: string): AwsError {
+  return error instanceof AwsError
+    ? error
+    : new AwsError('InternalFailure', `${what} failed in the local AWS: ${String(error)}`, 500);
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

@@ -8,43 +8,55 @@ import { checkUntilDecided, invoke } from './invoke.js';
 /** Settings of the deploy phase. */
 export interface DeployProps {
   /** The deployment handlers. */
-  readonly handlers: Pick<FlowHandlers, 'start-deployments' | 'check-deployments'>;
-  /** Where the run goes when a deployment failed or an error was caught: the rollback of every deployment. */
+  readonly handlers: Pick<FlowHandlers, 'start-deployments' | 'check-deployments' | 'cut-over'>;
+  /** Where the run goes when a deployment failed or an error was caught: the rollback. */
   readonly onFailure: sfn.IChainable;
   /** Where the run goes when a foreign deployment is active: nothing was created, so nothing to roll back. */
   readonly onForeignDeployment: sfn.IChainable;
 }
 
 /**
- * The deploy phase: `Deploy` creates (or adopts) a CodeDeploy deployment per
- * (environment, service), then `Deploy?` ⇄ `CheckDeploy` until all succeeded (the
- * fragment continues) or one failed (`onFailure`). The state is kept at `$.deploy`,
- * caught errors at `$.error`.
+ * The deploy phase of one wave: `Deploy` creates (or adopts) a CodeDeploy deployment per
+ * (environment, service) of the wave, then `Deploy?` ⇄ `CheckDeploy` until traffic moved on
+ * all of them (the fragment continues) or one failed or an alarm fired (`onFailure`). A wave
+ * that cuts over together comes to READY once every deployment waits in its ready wait:
+ * `CutOver` then continues them all at once and the check watches the traffic move. The state
+ * is kept at `$.deploy`, caught errors at `$.error`.
  */
 export class Deploy extends sfn.StateMachineFragment {
   /** The state that creates the deployments. */
   public readonly startState: sfn.State;
-  /** The continuation once every deployment succeeded. */
+  /** The continuation once traffic moved on every deployment of the wave. */
   public readonly endStates: sfn.INextable[];
 
   constructor(scope: Construct, id: string, props: DeployProps) {
     super(scope, id);
     const resultPath = '$.deploy';
 
+    // The whole state: the next wave is named by the last bake, when there was one.
     const start = invoke(this, 'Deploy', {
       handler: props.handlers['start-deployments'],
-      payload: { plan: sfn.JsonPath.objectAt('$.plan'), executionArn: sfn.JsonPath.executionId },
+      payload: { state: sfn.JsonPath.entirePayload, executionArn: sfn.JsonPath.executionId },
       resultPath,
-      comment: 'Creates a blue/green deployment per environment and service',
+      comment: 'Creates a blue/green deployment per environment and service of the next wave',
     });
-    const { check, exit } = checkUntilDecided(this, start, {
+    const cutOver = invoke(this, 'CutOver', {
+      handler: props.handlers['cut-over'],
+      payload: { state: sfn.JsonPath.objectAt(resultPath) },
+      resultPath,
+      comment: 'Moves production traffic on every deployment of the wave at once, all of them Ready',
+    });
+    const { check, choice, exit } = checkUntilDecided(this, start, {
       choice: 'Deploy?',
       check: 'CheckDeploy',
       handler: props.handlers['check-deployments'],
       resultPath,
-      comment: 'Watches the deployments until one failed, all succeeded or the watch ran out',
+      comment:
+        'Watches the wave’s deployments and alarms until one failed, all are Ready, all moved traffic or the watch ran out',
       onFailed: props.onFailure,
+      onStatus: { READY: cutOver },
     });
+    cutOver.next(choice);
 
     // A group still finishing an earlier release's deployment whose termination wait Plan ended
     // (CodeDeploy terminates its original tasks, within their stop timeout): try again, adopting
@@ -60,8 +72,7 @@ export class Deploy extends sfn.StateMachineFragment {
       resultPath: '$.error',
     });
     // Some deployments may exist when any other error strikes: roll back whatever the run created.
-    start.addCatch(props.onFailure, { resultPath: '$.error' });
-    check.addCatch(props.onFailure, { resultPath: '$.error' });
+    for (const state of [start, check, cutOver]) state.addCatch(props.onFailure, { resultPath: '$.error' });
 
     this.startState = start;
     this.endStates = [exit];

@@ -1,5 +1,6 @@
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { Bake } from './bake.js';
 import { Deploy } from './deploy.js';
 import type { FlowHandlers } from './handlers.js';
 import { invoke } from './invoke.js';
@@ -9,14 +10,20 @@ import { TaskPhase } from './task-phase.js';
 /**
  * The whole release flow, from Plan to the final Succeed or Fail:
  *
- * Plan → PreDeploySteps → Migrate → Deploy → RetireOldWorkers → PostDeploySteps → Announce → Released?
+ * Plan → PreDeploySteps → Migrate → [Deploy → (CutOver) → RetireOldWorkers → Bake → NextWave?]…
+ *   → PostDeploySteps → Announce → Released?
  *
- * A failed or erroring pre-deploy step or migration stops its phase's tasks and goes to
- * Announce; a failed deployment goes through RollBack/AwaitRollbacks to Announce. Plan
- * refuses a foreign active deployment before anything starts; one that appears after Plan
- * fails StartDeployments and goes straight to Announce (nothing to roll back). Retiring
- * old workers and post-deploy steps are reported (`$.retireError`, `$.postDeployError`,
- * `$.postDeploy`) but never fail the run. Announce decides the outcome from the state.
+ * Pre-deploy steps and migrations run in every environment; then the waves go out one after
+ * the other: each deploys (cutting over together where its groups wait in Ready), retires its
+ * old workers, bakes, and `NextWave?` loops back to Deploy while the bake names a next wave,
+ * else goes on to the post-deploy steps. A failed or erroring
+ * pre-deploy step or migration stops its phase's tasks and goes to Announce; a failed
+ * deployment, cut-over or bake goes through RollBack/AwaitRollbacks (every wave released so
+ * far, or the wave alone) to Announce. Plan refuses a foreign active deployment before
+ * anything starts; one that appears after Plan fails StartDeployments: straight to Announce for
+ * the first wave (nothing to roll back), through RollBack for a later one. Retiring old workers
+ * and post-deploy steps are reported (`$.retireError`, `$.postDeployError`, `$.postDeploy`)
+ * but never fail the run. Announce decides the outcome from the state.
  */
 export function buildFlow(scope: Construct, handlers: FlowHandlers): sfn.IChainable {
   const executionArn = sfn.JsonPath.executionId;
@@ -73,6 +80,7 @@ export function buildFlow(scope: Construct, handlers: FlowHandlers): sfn.IChaina
     onFailure: rollBack,
     onForeignDeployment: announce,
   });
+  const bake = new Bake(scope, 'BakePhase', { handlers, onFailure: rollBack });
   const postDeploySteps = new TaskPhase(scope, 'PostDeployPhase', {
     phase: 'post-deploy',
     name: 'PostDeploySteps',
@@ -85,16 +93,20 @@ export function buildFlow(scope: Construct, handlers: FlowHandlers): sfn.IChaina
     handler: handlers['retire-old-workers'],
     payload: { state: sfn.JsonPath.entirePayload },
     resultPath: '$.retire',
-    comment: 'Skips the termination wait of worker services so old workers drain now',
-  }).addCatch(postDeploySteps, { resultPath: '$.retireError' });
+    comment: 'Skips the termination wait of the wave’s worker services so old workers drain now',
+  }).addCatch(bake, { resultPath: '$.retireError' });
+
+  const nextWave = new sfn.Choice(scope, 'NextWave?', { comment: 'Deploys the next wave, once one baked' })
+    .when(sfn.Condition.isPresent('$.bake.nextWave'), deploy)
+    .otherwise(postDeploySteps);
 
   rollBack.next(announce);
+  postDeploySteps.next(announce).next(released);
   return plan
     .next(preDeploySteps)
     .next(migrate)
     .next(deploy)
     .next(retireOldWorkers)
-    .next(postDeploySteps)
-    .next(announce)
-    .next(released);
+    .next(bake)
+    .next(nextWave);
 }

@@ -12,6 +12,8 @@ export const VERBS = [
   'stop-tasks',
   'start-deployments',
   'check-deployments',
+  'cut-over',
+  'check-bake',
   'roll-back',
   'check-rollbacks',
   'retire-old-workers',

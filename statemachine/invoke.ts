@@ -37,11 +37,12 @@ export const LAMBDA_TIMEOUT_ERROR = 'Sandbox.Timedout';
 
 /**
  * The retry of a Lambda task whose function timed out. Every handler may be retried: the
- * checks (CheckTasks, CheckDeployments, AwaitRollbacks) only read; the others are idempotent,
+ * checks (CheckTasks, CheckDeployments, Bake, AwaitRollbacks) only read; the others are idempotent,
  * so a retry of one that timed out after acting finds what it did and adds nothing: Plan
  * reuses the revisions tagged with the release, StartTasks reruns RunTask with the same
  * client tokens, StopTasks stops what still runs, StartDeployments adopts the deployments
- * carrying its marker, RollBack adopts the rollbacks it or CodeDeploy made, RetireOldWorkers
+ * carrying its marker, CutOver continues only the deployments still Ready (the ones it continued
+ * move traffic), RollBack adopts the rollbacks it or CodeDeploy made, RetireOldWorkers
  * ends termination waits already ended, and Announce puts the outcome again (EventBridge
  * delivers at least once: consumers already expect a duplicate).
  */
@@ -140,20 +141,28 @@ export interface CheckLoopProps {
    * @default FAILED leaves the loop through the exit, as SUCCEEDED does
    */
   readonly onFailed?: sfn.IChainable;
+  /**
+   * Where the run goes on other statuses the check may decide (`READY` → `CutOver`).
+   * @default none: a status the loop does not know fails the run
+   */
+  readonly onStatus?: Readonly<Record<string, sfn.IChainable>>;
 }
 
-/** The states of a "check until decided" loop: the check (for its Catch) and the loop's exit. */
+/** The states of a "check until decided" loop: the check (for its Catch), its Choice and the loop's exit. */
 export interface CheckLoop {
   /** The check state, called again through the Choice while the status is RUNNING. */
   readonly check: tasks.LambdaInvoke;
+  /** The Choice that reads the status: a state reached through `onStatus` may come back to it. */
+  readonly choice: sfn.Choice;
   /** The continuation once the status is decided (SUCCEEDED, or FAILED without `onFailed`). */
   readonly exit: sfn.INextable;
 }
 
 /**
  * Wires `start` → `<choice>` ⇄ `<check>` until the status at `resultPath` is decided:
- * RUNNING calls the check again, FAILED goes to `onFailed` when given, and the decided
- * status leaves through the returned exit. There is no Wait state: each check long-polls.
+ * RUNNING calls the check again, FAILED goes to `onFailed` when given, another status to its
+ * `onStatus` state, and the decided status leaves through the returned exit. There is no Wait
+ * state: each check long-polls.
  */
 export function checkUntilDecided(scope: Construct, start: sfn.INextable, props: CheckLoopProps): CheckLoop {
   const status = statusAt(props.resultPath);
@@ -167,10 +176,13 @@ export function checkUntilDecided(scope: Construct, start: sfn.INextable, props:
   start.next(decided);
   decided.when(sfn.Condition.stringEquals(status, 'RUNNING'), check);
   if (props.onFailed) decided.when(sfn.Condition.stringEquals(status, 'FAILED'), props.onFailed);
+  for (const [value, next] of Object.entries(props.onStatus ?? {})) {
+    decided.when(sfn.Condition.stringEquals(status, value), next);
+  }
   check.next(decided);
   const succeeded = sfn.Condition.stringEquals(status, 'SUCCEEDED');
   const done = props.onFailed
     ? succeeded
     : sfn.Condition.or(succeeded, sfn.Condition.stringEquals(status, 'FAILED'));
-  return { check, exit: choiceExit(decided, done) };
+  return { check, choice: decided, exit: choiceExit(decided, done) };
 }

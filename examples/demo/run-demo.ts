@@ -4,11 +4,13 @@ import '../../local/polyfills.js';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import Database from 'better-sqlite3';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { OutputStream } from '../../cli/render.js';
 import { main as tailDeploy } from '../../cli/tail-deploy.js';
+import { SAMPLE_WAVES, sampleAlarmName } from '../../infra/sample-stack.js';
 import type { Fault } from '../../local/faults.js';
 import {
   DEMO_ENVIRONMENTS,
@@ -16,6 +18,8 @@ import {
   deploymentsOf,
   iamDenials,
   iamReport,
+  movedProductionTraffic,
+  releaseDeployment,
   releaseNameAt,
   type SampleAws,
   setMigrationDelay,
@@ -45,6 +49,8 @@ export interface DemoOptions {
   hangDeploy?: string;
   /** Phase during which the demo calls StopExecution. */
   abortDuring?: 'migrate' | 'deploy';
+  /** Put the canary's (us) alarm in ALARM during its bake. */
+  alarm: boolean;
   /** Seconds (real time) the demo waits for a run before it calls StopExecution. */
   giveUp: number;
   /** How many times faster than real time the local AWS and the handlers wait. */
@@ -108,11 +114,12 @@ export function demoCommand(): Command {
         'deploy',
       ]),
     )
+    .option('--alarm', "put the canary's (us) alarm in ALARM during its bake, as CloudWatch would", false)
     .option(
       '--give-up <seconds>',
       'call StopExecution when the run has not ended after that many seconds (as an operator would)',
       positiveNumber,
-      20,
+      60,
     )
     .option(
       '--time-scale <n>',
@@ -190,6 +197,30 @@ function abortWhen(
     });
 }
 
+/**
+ * Once the canary wave bakes, puts its alarm in ALARM as CloudWatch would on its 5xx answers
+ * (SetAlarmState, what `aws cloudwatch set-alarm-state` sends): the bake fails the wave.
+ */
+function alarmDuringBake(aws: SampleAws, executionArn: string, io: DemoIo): void {
+  const alarmName = sampleAlarmName('us');
+  void waitForState(aws.clients.sfn, executionArn, 'Bake', 120_000)
+    .then(async () => {
+      io.stdout.write(
+        `\n>>> aws cloudwatch set-alarm-state --alarm-name ${alarmName} --state-value ALARM --state-reason 'us answers 5xx'\n\n`,
+      );
+      await aws.clients.cloudwatch.send(
+        new SetAlarmStateCommand({
+          AlarmName: alarmName,
+          StateValue: 'ALARM',
+          StateReason: 'us answers 5xx',
+        }),
+      );
+    })
+    .catch(() => {
+      // The run ended before any bake: there is nothing to alarm.
+    });
+}
+
 /** Resolves once the cleanup ran and left no deployment of the demo in flight (bounded). */
 async function waitForQuiet(aws: SampleAws): Promise<void> {
   await aws.local.events.settle();
@@ -232,6 +263,23 @@ function describeDatabases(dataDir: string, io: DemoIo): void {
       // A missing file is the expected state of an environment whose migration never ran.
     }
     io.stdout.write(`  ${environment}: ${file}\n      ${summary}\n`);
+  }
+}
+
+/** Per group, whether the release's deployment moved production traffic (by wave). */
+async function describeTraffic(aws: SampleAws, release: string, io: DemoIo): Promise<void> {
+  io.stdout.write(
+    `\nProduction traffic moved by ${release} (us is wave 0; eu and au, wave 1, cut over together):\n`,
+  );
+  for (const environment of DEMO_ENVIRONMENTS) {
+    for (const service of DEMO_SERVICES) {
+      const ours = await releaseDeployment(aws.clients.codedeploy, release, environment, service);
+      const moved = ours ? await movedProductionTraffic(aws.clients.codedeploy, ours.deploymentId) : false;
+      const what = ours ? (moved ? 'yes' : 'no') : 'no (not deployed)';
+      io.stdout.write(
+        `  ${`${environment}/${service}`.padEnd(10)} wave ${SAMPLE_WAVES[environment]}  ${what}\n`,
+      );
+    }
   }
 }
 
@@ -373,6 +421,7 @@ export async function runDemo(argv: string[], io: DemoIo): Promise<number> {
         io,
       );
     }
+    if (options.alarm) alarmDuringBake(aws, executionArn, io);
     abortWhen(
       aws,
       executionArn,
@@ -393,6 +442,7 @@ export async function runDemo(argv: string[], io: DemoIo): Promise<number> {
       // The cleanup Lambda runs on the execution's status change: let it finish its rollbacks.
       await waitForQuiet(aws);
     }
+    await describeTraffic(aws, release, io);
     await describeDeployments(aws, io);
     describeDatabases(dataDir, io);
     // The handlers ran as their roles: any call their policies did not allow fails the demo.

@@ -10,8 +10,16 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { CodeDeployClient, GetDeploymentCommand, ListDeploymentsCommand } from '@aws-sdk/client-codedeploy';
+import {
+  BatchGetDeploymentTargetsCommand,
+  CodeDeployClient,
+  GetDeploymentCommand,
+  type LifecycleEvent,
+  ListDeploymentsCommand,
+  ListDeploymentTargetsCommand,
+} from '@aws-sdk/client-codedeploy';
 import {
   DescribeTaskDefinitionCommand,
   ECSClient,
@@ -49,6 +57,8 @@ export interface SampleClients {
   codedeploy: CodeDeployClient;
   logs: CloudWatchLogsClient;
   events: EventBridgeClient;
+  /** CloudWatch, for the environments' alarms. */
+  cloudwatch: CloudWatchClient;
 }
 
 /** A local AWS with the sample stack deployed on it. */
@@ -133,6 +143,7 @@ export function clientsFor(endpoint: string, region = SAMPLE_REGION): SampleClie
     codedeploy: new CodeDeployClient(config),
     logs: new CloudWatchLogsClient(config),
     events: new EventBridgeClient(config),
+    cloudwatch: new CloudWatchClient(config),
   };
 }
 
@@ -384,4 +395,50 @@ export async function deploymentsOf(
   return deployments
     .sort((a, b) => b.createTime - a.createTime)
     .map(({ createTime: _, ...deployment }) => deployment);
+}
+
+/**
+ * The lifecycle events of a deployment's ECS target, by name, as CodeDeploy reports them
+ * (ListDeploymentTargets, then BatchGetDeploymentTargets).
+ */
+export async function lifecycleOf(
+  codedeploy: CodeDeployClient,
+  deploymentId: string,
+): Promise<Map<string, LifecycleEvent>> {
+  const listed = await codedeploy.send(new ListDeploymentTargetsCommand({ deploymentId }));
+  const { deploymentTargets } = await codedeploy.send(
+    new BatchGetDeploymentTargetsCommand({ deploymentId, targetIds: listed.targetIds ?? [] }),
+  );
+  const events = deploymentTargets?.flatMap((target) => target.ecsTarget?.lifecycleEvents ?? []) ?? [];
+  return new Map(events.map((event) => [event.lifecycleEventName ?? '', event]));
+}
+
+/**
+ * True when the deployment moved production traffic, or began to: its target's
+ * BeforeAllowTraffic or AllowTraffic event ran (neither Pending nor Skipped). The production
+ * listener moves to the replacement task set in AllowTraffic
+ * (https://docs.aws.amazon.com/codedeploy/latest/userguide/reference-appspec-file-structure-hooks.html#reference-appspec-file-structure-hooks-list-ecs).
+ */
+export async function movedProductionTraffic(
+  codedeploy: CodeDeployClient,
+  deploymentId: string,
+): Promise<boolean> {
+  const events = await lifecycleOf(codedeploy, deploymentId);
+  return ['BeforeAllowTraffic', 'AllowTraffic'].some((name) => {
+    const status = events.get(name)?.status;
+    return status !== undefined && status !== 'Pending' && status !== 'Skipped';
+  });
+}
+
+/** The deployment a release made on one group (the newest carrying its marker), if any. */
+export async function releaseDeployment(
+  codedeploy: CodeDeployClient,
+  release: string,
+  environment: string,
+  service: string,
+) {
+  const [ours] = (await deploymentsOf(codedeploy, environment, service)).filter((d) =>
+    d.description?.includes(`stepdeploy:${release}:${environment}/${service}`),
+  );
+  return ours;
 }

@@ -1,12 +1,20 @@
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { failureOf, inCall } from '../shared/aws-errors.js';
+import { describeBreach } from '../shared/breaches.js';
 import { causeText } from '../shared/caught-error.js';
 import type { Clients } from '../shared/clients.js';
 import type { Clock } from '../shared/clock.js';
 import type { DeployConfig } from '../shared/config.js';
 import { describeTaskFailure, regionOfArn } from '../shared/ecs-tasks.js';
 import { AnnouncementFailedError, ERROR_NAMES } from '../shared/errors.js';
-import type { Announcement, CaughtError, Outcome, TaskFailure, TaskPhaseState } from '../shared/types.js';
+import type {
+  AlarmBreach,
+  Announcement,
+  CaughtError,
+  Outcome,
+  TaskFailure,
+  TaskPhaseState,
+} from '../shared/types.js';
 import type { AnnounceEvent, AnnounceState } from './schema.js';
 
 /** The clients Announce calls: EventBridge. */
@@ -51,7 +59,9 @@ const CAUSE_MAX = 8_000;
  */
 export function decideOutcome(state: AnnounceState): Outcome {
   if (state.rollback) return state.rollback.status === 'FAILED' ? 'FAILED' : 'ROLLED_BACK';
-  const failed = [state.preDeploy, state.migrate, state.deploy].some((part) => part?.status === 'FAILED');
+  const failed = [state.preDeploy, state.migrate, state.deploy, state.bake].some(
+    (part) => part?.status === 'FAILED',
+  );
   return state.error || failed ? 'FAILED' : 'SUCCEEDED';
 }
 
@@ -93,6 +103,9 @@ export function failureLines(state: AnnounceState): string[] {
       ),
     );
   }
+  const alarms = alarmsOf(state);
+  if (alarms.length > 0)
+    lines.push('alarms went into ALARM:', ...alarms.map((breach) => `  ${describeBreach(breach)}`));
   const rollbacks = state.rollback?.rollbacks ?? [];
   if (rollbacks.length > 0) {
     lines.push(
@@ -104,6 +117,11 @@ export function failureLines(state: AnnounceState): string[] {
     );
   }
   return lines;
+}
+
+/** The alarms that failed a wave, while it deployed or baked. */
+function alarmsOf(state: AnnounceState): AlarmBreach[] {
+  return [...(state.deploy?.alarms ?? []), ...(state.bake?.status === 'FAILED' ? state.bake.alarms : [])];
 }
 
 function errorLine(label: string, error: CaughtError): string {
@@ -137,6 +155,11 @@ export function summaryOf(state: AnnounceState, outcome: Outcome): string {
     return `Release ${release} ${done}${notes.length > 0 ? `; ${notes.join('; ')}` : ''}.`;
   }
   const why = whyFailed(state);
+  const kept = state.rollback?.kept ?? [];
+  if (outcome === 'ROLLED_BACK' && kept.length > 0) {
+    const back = (state.plan?.environments ?? []).filter((name) => !kept.includes(name)).join(', ');
+    return `Release ${release} rolled back in ${back || 'no environment'} (${kept.join(', ')} keep it): ${why}.`;
+  }
   return outcome === 'ROLLED_BACK'
     ? `Release ${release} rolled back in ${where}: ${why}.`
     : `Release ${release} failed in ${where}: ${why}.`;
@@ -159,6 +182,10 @@ function whyFailed(state: AnnounceState): string {
     const failures = phaseFailures(state, key);
     if (key !== 'postDeploy' && failures.length > 0)
       return `${phase} failed: ${failures.map(shortTaskFailure).join(', ')}`;
+  }
+  const alarms = alarmsOf(state);
+  if (alarms.length > 0) {
+    return `alarm in ALARM: ${alarms.map((breach) => `${breach.environment}/${breach.alarmName}`).join(', ')}`;
   }
   const deployFailures = state.deploy?.failures ?? [];
   if (deployFailures.length > 0) {

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import {
+  BakeStateSchema,
   CaughtErrorSchema,
   DeployStateSchema,
   PlanSchema,
@@ -79,6 +80,7 @@ const StateSchema = z.object({
   migrate: TaskPhaseStateSchema.optional(),
   postDeploy: TaskPhaseStateSchema.optional(),
   deploy: DeployStateSchema.optional(),
+  bake: BakeStateSchema.optional(),
   rollback: RollbackStateSchema.optional(),
   retire: RetireReportSchema.optional(),
   error: CaughtErrorSchema.optional(),

@@ -1,3 +1,4 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { createClients } from '../shared/clients.js';
@@ -9,12 +10,13 @@ import { deploymentRefs } from '../shared/revisions.js';
 import { checkDeployments } from './core.js';
 import { parseCheckDeploymentsEvent } from './schema.js';
 
-// Only the clients this handler calls (SSM for its configuration): each SDK package adds to the cold start.
-const clients = createClients({ codedeploy: CodeDeployClient, ssm: SSMClient });
+// Only the clients this handler calls (SSM for its configuration, CloudWatch for the wave's
+// alarms): each SDK package adds to the cold start.
+const clients = createClients({ codedeploy: CodeDeployClient, cloudwatch: CloudWatchClient, ssm: SSMClient });
 const clock = systemClock();
 
 /**
- * CheckDeployments: watches the run's deployments until they all succeed, one fails, or the
+ * CheckDeployments: watches the wave's deployments and alarms until they are decided, or the
  * watch ends. Logs the aggregate and each failure.
  */
 export const handler = loggedHandler('check-deployments', async (event, log, context) => {

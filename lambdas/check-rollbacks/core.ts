@@ -164,7 +164,7 @@ export async function checkRollbacks(
     rollbacks = looked.settled.map((s) => s.ref);
     const status = aggregateRollbacks(looked.settled);
     const pauseMs = status === 'RUNNING' ? pauses.within(watch, looked.readAll) : undefined;
-    if (pauseMs === undefined) return { rollbacks, status };
+    if (pauseMs === undefined) return { ...state, rollbacks, status };
     await deps.clock.sleep(pauseMs);
   }
 }

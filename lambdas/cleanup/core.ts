@@ -19,6 +19,7 @@ import { deploymentRefs } from '../shared/revisions.js';
 import { DeployStateSchema, PlanSchema } from '../shared/schemas.js';
 import { stopRunTasks } from '../shared/stop-run-tasks.js';
 import type { DeployState, Plan, RollbackRef } from '../shared/types.js';
+import { plannedWaves, waveOf } from '../shared/waves.js';
 import type { ExecutionStatusChangeEvent } from './schema.js';
 
 /**
@@ -220,12 +221,16 @@ async function cleanUp(deps: CleanupDeps, detail: EndedExecution): Promise<Clean
   const { plan } = trace;
 
   report.stoppedTasks = await stopRunOf(deps, plan, executionArn, executionStatus);
+  // Out only once the last wave's traffic moved: an earlier wave alone is a release half-done.
+  const lastWave = trace.deploy && waveOf(trace.deploy).index === plannedWaves(plan).length - 1;
   if (
-    trace.deploy?.status === 'SUCCEEDED' ||
-    (trace.deploy && (await everyDeploymentMoved(deps, trace.deploy)))
+    trace.deploy &&
+    lastWave &&
+    (trace.deploy.status === 'SUCCEEDED' || (await everyDeploymentMoved(deps, trace.deploy)))
   ) {
     return { ...report, note: `every deployment of release ${plan.release} had succeeded; they are kept` };
   }
-  const rollback = await rollBack(deps, { plan, deploy: trace.deploy });
+  // How far the run got is unknown: a later wave may have been starting.
+  const rollback = await rollBack(deps, { plan, deploy: trace.deploy }, { searchLaterWaves: true });
   return { ...report, rollbacks: rollback.rollbacks };
 }

@@ -32,6 +32,7 @@ import type { EndedWait, NewReleaseInput, Plan, Revision, ServiceRevisions } fro
 import { findSucceededRelease, rollbackRevisions, type SucceededRelease } from './rollback-to.js';
 import { type PlanEvent, parseReleaseInput } from './schema.js';
 import { type Described, findTaggedRevision, once, TaskDefinitions } from './task-definitions.js';
+import { planWaves } from './waves.js';
 
 /**
  * The clients Plan calls: ECS, Step Functions to see the other executions, and CodeDeploy
@@ -122,7 +123,7 @@ async function planOutcome(event: PlanEvent, deps: PlanDeps, made: Revision[]): 
   // All only read. A foreign deployment is refused here, before any step or migration runs,
   // rather than by StartDeployments once they all ran; this release's own active deployment
   // (an earlier attempt's) is left for StartDeployments to adopt.
-  const [surveys, current, target] = await Promise.all([
+  const [surveys, current, target, waves] = await Promise.all([
     surveyDeploymentGroups(
       clients,
       input.release,
@@ -142,6 +143,7 @@ async function planOutcome(event: PlanEvent, deps: PlanDeps, made: Revision[]): 
           event.stateMachineArn,
           input.rollbackTo,
         ),
+    planWaves(clients, config, names),
   ]);
   if (input.rollbackTo === undefined) checkImagesHaveContainers(input.images, current);
   checkServiceFamilies(current);
@@ -250,6 +252,7 @@ async function planOutcome(event: PlanEvent, deps: PlanDeps, made: Revision[]): 
       services: Object.fromEntries(registered.map(({ name, services }) => [name, services])),
       ...(input.rollbackTo !== undefined ? { rollbackTo: input.rollbackTo } : {}),
       ...(endedWaits.length > 0 ? { endedWaits } : {}),
+      waves,
     },
     revisions: registered.flatMap(({ decisions }) => decisions),
   };

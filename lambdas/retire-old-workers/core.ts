@@ -11,6 +11,7 @@ import {
 import { RetireFailedError } from '../shared/errors.js';
 import { rejectionSummary } from '../shared/rejections.js';
 import type { RetireReport } from '../shared/types.js';
+import { waveOf } from '../shared/waves.js';
 import type { RetireRun } from './schema.js';
 
 /** What RetireOldWorkers calls: CodeDeploy only, to end termination waits. */
@@ -44,17 +45,21 @@ function isAlreadyCompleted(error: unknown): boolean {
 }
 
 /**
- * Retires the old tasks of every `worker` service once the deployments succeeded, through
+ * Retires the old tasks of every `worker` service of the current wave once its traffic moved, through
  * CodeDeploy only: where the deployment keeps the original task set in its termination wait
  * (traffic moved: its ECS target Succeeded while it is InProgress), it ends the wait
  * (ContinueDeployment TERMINATION_WAIT) and CodeDeploy stops the original tasks now; their
  * stop signal and stopTimeout decide how gracefully they drain. Stopping the tasks directly
  * would not do: the service scheduler replaces a stopped service task. Every worker is
  * attempted; one that could not be retired fails with `RetireFailedError` (the release stands).
+ * The report keeps what was done for the earlier waves' workers (`run.retire`) and adds the
+ * current wave's, so the old workers of a wave stop before it bakes and the next wave goes out.
  */
 export async function retireOldWorkers(deps: RetireDeps, run: RetireRun): Promise<RetireReport> {
   const { plan } = run;
-  const workers = plannedServices(deps.config, plan).filter((p) => p.service.role === 'worker');
+  const wave = run.deploy ? new Set(waveOf(run.deploy).environments) : undefined;
+  const planned = plannedServices(deps.config, plan).filter((p) => p.service.role === 'worker');
+  const workers = planned.filter((p) => wave === undefined || wave.has(p.environment.name));
   const refs = workers.flatMap((w) => {
     const deploymentId = run.deploy?.deployments[w.environment.name]?.[w.service.name];
     return deploymentId ? [{ region: w.environment.region, deploymentId }] : [];
@@ -126,5 +131,14 @@ export async function retireOldWorkers(deps: RetireDeps, run: RetireRun): Promis
       { cause: failed.cause },
     );
   }
-  return { workers: results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])) };
+  const current = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const key = (w: { environment: string; service: string }) => `${w.environment}/${w.service}`;
+  const reported = new Map([...(run.retire?.workers ?? []), ...current].map((w) => [key(w), w]));
+  // In the plan's order, each worker as the latest wave that reached it reported it.
+  return {
+    workers: planned.flatMap((p) => {
+      const report = reported.get(key({ environment: p.environment.name, service: p.service.name }));
+      return report ? [report] : [];
+    }),
+  };
 }

@@ -16,7 +16,8 @@ import { RollbackFailedError } from '../shared/errors.js';
 import { deploymentMarker, rollbackMarker } from '../shared/markers.js';
 import { rejectionSummary } from '../shared/rejections.js';
 import { deploymentRefs } from '../shared/revisions.js';
-import type { DeploymentRef, Plan, RollbackRef, RollbackState } from '../shared/types.js';
+import type { DeploymentRef, Plan, PlannedWave, RollbackRef, RollbackState } from '../shared/types.js';
+import { plannedWaves, waveOf } from '../shared/waves.js';
 import type { RollBackRun } from './schema.js';
 
 /** A deployment of the run joined with its configuration and recorded revisions. */
@@ -36,13 +37,17 @@ function joinPlanned(planned: PlannedService[], ref: DeploymentRef): RunDeployme
 }
 
 /**
- * The run's deployments found by their marker: on each deployment group the plan deploys,
- * the newest deployment created since the plan started whose description is this release's
- * marker. Used when StartDeployments did not return (cancelled, or failed half-way).
+ * The run's deployments found by their marker: on each deployment group of `planned`, the
+ * newest deployment created since the plan started whose description is this release's
+ * marker. Used for what StartDeployments made without returning (cancelled, or failed half-way).
  */
-export async function findRunDeployments(deps: DeploymentDeps, plan: Plan): Promise<DeploymentRef[]> {
+export async function findRunDeployments(
+  deps: DeploymentDeps,
+  plan: Plan,
+  planned: readonly PlannedService[] = plannedServices(deps.config, plan),
+): Promise<DeploymentRef[]> {
   const found = await Promise.all(
-    plannedServices(deps.config, plan).map(async ({ environment, service }) => {
+    planned.map(async ({ environment, service }) => {
       const [newest] = await findMarkedDeployments(
         deps.clients.codedeploy(environment.region),
         {
@@ -58,6 +63,51 @@ export async function findRunDeployments(deps: DeploymentDeps, plan: Plan): Prom
     }),
   );
   return found.flat();
+}
+
+/** Which deployments a rollback covers, and the environments of released waves it leaves alone. */
+export interface RollbackScope {
+  refs: DeploymentRef[];
+  /** Environments of earlier waves that keep the release (`rollbackScope: 'wave'`). */
+  kept: string[];
+}
+
+/**
+ * The waves a rollback searches by marker for deployments the state does not hold: the wave a
+ * failed StartDeployments was starting (the bake named it), or, with `laterWaves` (the cleanup,
+ * which cannot tell how far the run got), every wave after the state's; every wave up to the
+ * first when no deployment was recorded at all.
+ */
+export function wavesToSearch(run: RollBackRun, waveCount: number, laterWaves: boolean): number[] {
+  const recorded = run.deploy ? waveOf(run.deploy).index : -1;
+  const until = laterWaves ? waveCount - 1 : run.deploy ? (run.bake?.nextWave ?? recorded) : 0;
+  const indexes: number[] = [];
+  for (let index = recorded + 1; index <= Math.min(until, waveCount - 1); index += 1) indexes.push(index);
+  return indexes;
+}
+
+/**
+ * What a rollback covers. The wave in trouble is the latest one with a deployment of the run.
+ * `all` (the default): every deployment of the run, of every wave released so far. `wave`: the
+ * deployments of the wave in trouble; the earlier waves keep the release.
+ */
+export function rollbackScopeOf(
+  scope: 'all' | 'wave',
+  waves: readonly PlannedWave[],
+  refs: readonly DeploymentRef[],
+  recordedWave: number,
+): RollbackScope {
+  const waveOfEnvironment = new Map(
+    waves.flatMap((wave, index) =>
+      wave.environments.map((environment): [string, number] => [environment, index]),
+    ),
+  );
+  const troubled = Math.max(recordedWave, ...refs.map((ref) => waveOfEnvironment.get(ref.environment) ?? 0));
+  if (scope === 'all') return { refs: [...refs], kept: [] };
+  return {
+    refs: refs.filter((ref) => (waveOfEnvironment.get(ref.environment) ?? 0) === troubled),
+    kept: waves.slice(0, Math.max(0, troubled)).flatMap((wave) => wave.environments),
+  };
 }
 
 function isAlreadyCompleted(error: unknown): boolean {
@@ -136,23 +186,56 @@ async function rollBackOne(
   }
 }
 
+/** How a rollback looks for deployments the state does not hold. */
+export interface RollBackOptions {
+  /** Search every wave after the recorded one (the cleanup cannot tell how far the run got). */
+  searchLaterWaves?: boolean;
+}
+
 /**
- * Rolls back every deployment of the run: the ones StartDeployments returned, else the ones
- * found by marker. Each is stopped with auto-rollback while in flight, redeployed to the
- * recorded previous revision once succeeded (an existing rollback deployment of this release
- * is adopted, never duplicated), or follows the rollback CodeDeploy already made. Every
- * rollback is attempted; one that could not start fails with `RollbackFailedError`.
- * SUCCEEDED when nothing is left in flight (FAILED if CodeDeploy did not know one of them),
- * RUNNING otherwise.
+ * Rolls back the run's deployments: the ones StartDeployments returned, and the ones found by
+ * marker on the groups of a wave it was starting (or of every later wave, for the cleanup);
+ * with `rollbackScope: 'wave'` only those of the wave in trouble, the waves released before it
+ * kept. Each is stopped with auto-rollback while in flight (a Ready one never moved production
+ * traffic), redeployed to the recorded previous revision once succeeded (an existing rollback
+ * deployment of this release is adopted, never duplicated), or follows the rollback CodeDeploy
+ * already made. Every rollback is attempted; one that could not start fails with
+ * `RollbackFailedError`. SUCCEEDED when nothing is left in flight (FAILED if CodeDeploy did not
+ * know one of them), RUNNING otherwise.
  */
-export async function rollBack(deps: DeploymentDeps, run: RollBackRun): Promise<RollbackState> {
+export async function rollBack(
+  deps: DeploymentDeps,
+  run: RollBackRun,
+  options: RollBackOptions = {},
+): Promise<RollbackState> {
   const { plan } = run;
   const planned = plannedServices(deps.config, plan);
+  const waves = plannedWaves(plan);
+  const searched = new Set(
+    wavesToSearch(run, waves.length, options.searchLaterWaves ?? false).flatMap(
+      (index) => waves[index]?.environments ?? [],
+    ),
+  );
+  const recorded = run.deploy ? deploymentRefs(run.deploy.deployments) : [];
+  const known = new Set(recorded.map((ref) => `${ref.environment}/${ref.service}`));
   let refs: DeploymentRef[];
+  let kept: ReturnType<typeof rollbackScopeOf>['kept'];
   let infos: Map<string, DeploymentInfo>;
   let deployments: RunDeployment[];
   try {
-    refs = run.deploy ? deploymentRefs(run.deploy.deployments) : await findRunDeployments(deps, plan);
+    const found = await findRunDeployments(
+      deps,
+      plan,
+      planned.filter(
+        (p) => searched.has(p.environment.name) && !known.has(`${p.environment.name}/${p.service.name}`),
+      ),
+    );
+    ({ refs, kept } = rollbackScopeOf(
+      deps.config.rollbackScope ?? 'all',
+      waves,
+      [...recorded, ...found],
+      run.deploy ? waveOf(run.deploy).index : 0,
+    ));
     deployments = refs.map((ref) => joinPlanned(planned, ref));
     infos = await batchGetByRegion(
       deps.clients.codedeploy,
@@ -197,8 +280,13 @@ export async function rollBack(deps: DeploymentDeps, run: RollBackRun): Promise<
   }
 
   const rollbacks = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-  if (rollbacks.some((r) => r.action !== 'none')) return { rollbacks, status: 'RUNNING' };
-  return { rollbacks, status: rollbacks.some((r) => r.status === MISSING) ? 'FAILED' : 'SUCCEEDED' };
+  const scoped = kept.length > 0 ? { kept } : {};
+  if (rollbacks.some((r) => r.action !== 'none')) return { rollbacks, status: 'RUNNING', ...scoped };
+  return {
+    rollbacks,
+    status: rollbacks.some((r) => r.status === MISSING) ? 'FAILED' : 'SUCCEEDED',
+    ...scoped,
+  };
 }
 
 /**

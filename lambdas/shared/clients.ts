@@ -1,5 +1,6 @@
 // Types only: a handler loads the SDK packages of the clients it passes to createClients and
 // no others, which keeps each bundle's import graph, and so its cold start, to what it uses.
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import type { ECSClient } from '@aws-sdk/client-ecs';
@@ -15,6 +16,8 @@ export interface Clients {
   ecs(region: string): ECSClient;
   codedeploy(region: string): CodeDeployClient;
   logs(region: string): CloudWatchLogsClient;
+  /** CloudWatch, for the alarms watched while a wave deploys and bakes. */
+  cloudwatch(region: string): CloudWatchClient;
   sfn(region: string): SFNClient;
   events(region: string): EventBridgeClient;
   /** Parameter Store, where the construct writes the deploy configuration. */

@@ -74,12 +74,29 @@ export const EnvironmentSchema = z
     /** The migration's container and command; absent when the environment has none. */
     migration: z.object({ container: z.string().min(1), command: z.array(z.string()).min(1) }).optional(),
     services: z.array(ServiceSchema).min(1),
+    /** CloudWatch alarms (names, in the environment's Region) watched while its wave deploys and bakes. */
+    alarms: z.array(z.string().min(1).max(255)).max(100).optional(),
   })
   // RunTask takes one of the two: both are refused, and neither would fall back to the cluster's default.
   .refine((env) => (env.launchType === undefined) !== (env.capacityProviderStrategy === undefined), {
     message: 'set exactly one of launchType and capacityProviderStrategy',
     path: ['launchType'],
   });
+
+/**
+ * How the deployments of a wave move production traffic, as the construct could tell at synth:
+ * `together` and `independent` are decided; for a wave with deployment groups it could not read
+ * (imported ones), Plan reads them: `verify` refuses to start unless every one has a
+ * STOP_DEPLOYMENT ready wait (`cutover: 'together'` was asked for), `detect` cuts over together
+ * when every one has it and independently otherwise.
+ */
+export const WaveCutOverSchema = z.enum(['together', 'independent', 'verify', 'detect']);
+
+/** One wave: environments deployed at once, after the previous wave baked. */
+export const WaveSchema = z.object({
+  environments: z.array(name).min(1),
+  cutover: WaveCutOverSchema,
+});
 
 /** The deploy configuration, fixed at synth by the construct. */
 export const ConfigSchema = z.object({
@@ -94,6 +111,12 @@ export const ConfigSchema = z.object({
   deploymentTimeoutSeconds: z.number().positive(),
   /** EventBridge bus the announcements go to. */
   eventBusName: z.string().min(1),
+  /** The waves in order; absent: one wave of every environment, cut over independently. */
+  waves: z.array(WaveSchema).min(1).optional(),
+  /** Seconds each wave bakes (its alarms watched) once its traffic moved; absent: 0. */
+  bakeSeconds: z.number().nonnegative().optional(),
+  /** What a failure rolls back: every wave released so far, or only the failing wave; absent: all. */
+  rollbackScope: z.enum(['all', 'wave']).optional(),
   /**
    * What Plan does about an earlier release's deployments still in their termination wait:
    * `continue` ends the wait (ContinueDeployment TERMINATION_WAIT), `refuse` fails the run as
@@ -106,6 +129,8 @@ export type StepConfig = z.infer<typeof StepSchema>;
 export type ServiceConfig = z.infer<typeof ServiceSchema>;
 export type EnvironmentConfig = z.infer<typeof EnvironmentSchema>;
 export type DeployConfig = z.infer<typeof ConfigSchema>;
+export type WaveConfig = z.infer<typeof WaveSchema>;
+export type WaveCutOver = z.infer<typeof WaveCutOverSchema>;
 
 /** Everything of the configuration but the environments, which it names in order. */
 export const GlobalConfigSchema = ConfigSchema.omit({ environments: true }).extend({

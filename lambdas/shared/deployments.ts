@@ -515,6 +515,24 @@ export class DeploymentTargets {
     );
   }
 
+  /**
+   * True once a deployment went past its ready wait: its target's BeforeAllowTraffic or
+   * AllowTraffic lifecycle event started, so production traffic is moving or about to. False
+   * while it is still installing or being tested.
+   */
+  async pastReadyWait(region: string, deploymentId: string): Promise<boolean> {
+    const targets = await this.targetsOf(region, deploymentId);
+    return targets.some((target) =>
+      target.lifecycleEvents?.some(
+        (event) =>
+          (event.lifecycleEventName === 'BeforeAllowTraffic' ||
+            event.lifecycleEventName === 'AllowTraffic') &&
+          event.status !== 'Pending' &&
+          event.status !== 'Skipped',
+      ),
+    );
+  }
+
   /** The ECS targets of a deployment: its target ids listed once, then read 25 at a time. */
   private async targetsOf(region: string, deploymentId: string): Promise<ECSTarget[]> {
     const codedeploy = this.codedeployOf(region);

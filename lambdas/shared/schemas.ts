@@ -2,6 +2,8 @@ import type { ZodType } from 'zod';
 import * as z from 'zod';
 import { ValidationError } from './errors.js';
 import type {
+  AlarmBreach,
+  BakeState,
   CaughtError,
   DeployState,
   Phase,
@@ -58,6 +60,15 @@ export const PlanSchema: ZodType<Plan> = z.object({
   skipMigrations: z.boolean(),
   oneOff: z.record(z.string(), revision),
   services: z.record(z.string(), z.record(z.string(), z.tuple([revisionNumber, revisionNumber]))),
+  waves: z
+    .array(
+      z.object({
+        environments: z.array(z.string().min(1)).min(1),
+        cutover: z.enum(['together', 'independent']),
+      }),
+    )
+    .min(1)
+    .optional(),
   rollbackTo: z.string().min(1).optional(),
   endedWaits: z
     .array(
@@ -108,13 +119,42 @@ const deploymentRef = {
   deploymentId: z.string().min(1),
 };
 
+/** An alarm that went into ALARM while a wave was out. */
+export const AlarmBreachSchema: ZodType<AlarmBreach> = z.object({
+  environment: z.string(),
+  alarmName: z.string(),
+  at: z.string(),
+  reason: z.string(),
+});
+
 /** The deployments' state, `$.deploy`. */
 export const DeployStateSchema: ZodType<DeployState> = z.object({
   deployments: z.record(z.string(), z.record(z.string(), z.string().min(1))),
-  status,
+  status: z.enum(['RUNNING', 'READY', 'SUCCEEDED', 'FAILED']),
   failures: z.array(z.object({ ...deploymentRef, status: z.string(), reason: z.string() })),
   omittedFailures: z.number().int().nonnegative().optional(),
   watchedSince: z.string().min(1).optional(),
+  wave: z
+    .object({
+      index: z.number().int().nonnegative(),
+      of: z.number().int().positive(),
+      environments: z.array(z.string().min(1)),
+      cutover: z.enum(['together', 'independent']),
+      startedAt: z.string().min(1),
+      cutOverAt: z.string().optional(),
+      trafficMovedAt: z.string().optional(),
+    })
+    .optional(),
+  alarms: z.array(AlarmBreachSchema).optional(),
+});
+
+/** A wave's bake, `$.bake`. */
+export const BakeStateSchema: ZodType<BakeState> = z.object({
+  wave: z.number().int().nonnegative(),
+  status,
+  until: z.string().min(1),
+  alarms: z.array(AlarmBreachSchema),
+  nextWave: z.number().int().positive().optional(),
 });
 
 /** The rollbacks' state, `$.rollback`. */
@@ -129,6 +169,7 @@ export const RollbackStateSchema: ZodType<RollbackState> = z.object({
     }),
   ),
   status,
+  kept: z.array(z.string()).optional(),
 });
 
 /** RetireOldWorkers' report, `$.retire`. */
@@ -144,19 +185,27 @@ export const RetireReportSchema: ZodType<RetireReport> = z.object({
   ),
 });
 
-/** The parts of the run state RollBack and RetireOldWorkers read: the plan, and the deployments once StartDeployments returned. */
+/**
+ * The parts of the run state RollBack, RetireOldWorkers and StartDeployments read: the plan,
+ * the deployments once StartDeployments returned, and the last wave's bake once it ran.
+ */
 export interface PlanAndDeploy {
   plan: Plan;
   deploy?: DeployState;
+  bake?: BakeState;
 }
 
 // The run state carries much more; only what these handlers read is checked.
 const PlanAndDeployEventSchema = z.object({
-  state: z.looseObject({ plan: PlanSchema, deploy: DeployStateSchema.optional() }),
+  state: z.looseObject({
+    plan: PlanSchema,
+    deploy: DeployStateSchema.optional(),
+    bake: BakeStateSchema.optional(),
+  }),
 });
 
 /** Parses `{ state }` for a handler that reads the plan and the deployments; a bad one is a `ValidationError` naming the field. */
 export function parsePlanAndDeployEvent(event: unknown): { state: PlanAndDeploy } {
   const { state } = parseOrThrow(PlanAndDeployEventSchema, event, 'event');
-  return { state: { plan: state.plan, deploy: state.deploy } };
+  return { state: { plan: state.plan, deploy: state.deploy, bake: state.bake } };
 }

@@ -62,6 +62,12 @@ export interface Plan {
    */
   services: Record<string, Record<string, ServiceRevisions>>;
   /**
+   * The waves the deployments go out in, in order, each with the environments of the run it
+   * holds and how its traffic moves. Absent in plans made before waves: one wave of every
+   * environment, cut over independently.
+   */
+  waves?: PlannedWave[];
+  /**
    * Set on a rollback: the earlier release whose revisions this run deploys (`next` of every
    * service is that release's revision). The run starts no task.
    */
@@ -80,6 +86,19 @@ export interface EndedWait {
   deployments: DeploymentIds;
 }
 
+/** How the deployments of a wave move production traffic. */
+export type CutOver =
+  /** Every deployment waits in its ready wait; traffic moves on all of them at once, or on none. */
+  | 'together'
+  /** Each deployment moves traffic on its own schedule (no ready wait, or one someone else ends). */
+  | 'independent';
+
+/** One wave of the plan. */
+export interface PlannedWave {
+  environments: string[];
+  cutover: CutOver;
+}
+
 /** Revision numbers of one service's task definition family: the one running before the release and the release's. */
 export type ServiceRevisions = [previous: number, next: number];
 
@@ -88,6 +107,12 @@ export type Phase = 'pre-deploy' | 'migrate' | 'post-deploy';
 
 /** Aggregate status of a phase or of the deployments. */
 export type AggregateStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+
+/**
+ * Status of a wave's deployments: an aggregate, or READY when every deployment of a wave that
+ * cuts over together waits in its ready wait (healthy, no production traffic) for CutOver.
+ */
+export type DeployStatus = AggregateStatus | 'READY';
 
 /** One task a phase started. */
 export interface TaskRef {
@@ -148,12 +173,41 @@ export interface DeploymentFailure extends DeploymentRef {
   reason: string;
 }
 
-/** Output of StartDeployments and CheckDeployments, kept at `$.deploy`. */
+/** An alarm of an environment that went into ALARM while a wave was out. */
+export interface AlarmBreach {
+  environment: string;
+  alarmName: string;
+  /** ISO time it went into ALARM (or was seen in it). */
+  at: string;
+  reason: string;
+}
+
+/** Where the release is with the wave it deploys now. */
+export interface WaveProgress {
+  /** Index of the wave in the plan's waves. */
+  index: number;
+  /** How many waves the plan has. */
+  of: number;
+  /** The wave's environments. */
+  environments: string[];
+  cutover: CutOver;
+  /** ISO time StartDeployments began the wave: an alarm that went into ALARM since fails it. */
+  startedAt: string;
+  /** ISO time CutOver continued the wave's deployments (cut-over together). */
+  cutOverAt?: string;
+  /** ISO time traffic had moved on every deployment of the wave: its bake runs from then. */
+  trafficMovedAt?: string;
+}
+
+/** Output of StartDeployments, CheckDeployments and CutOver, kept at `$.deploy`. */
 export interface DeployState {
-  /** Per environment, per service: the deployment id (`deploymentRefs` lists them). */
+  /** Per environment, per service: the deployment id of every wave so far (`deploymentRefs` lists them). */
   deployments: DeploymentIds;
-  /** SUCCEEDED once every deployment succeeded or is only waiting to terminate its original tasks. */
-  status: AggregateStatus;
+  /**
+   * Of the current wave's deployments: SUCCEEDED once every one succeeded or is only waiting
+   * to terminate its original tasks; READY when all wait for CutOver.
+   */
+  status: DeployStatus;
   failures: DeploymentFailure[];
   /** How many failures `failures` leaves out (it lists the first ones only: the state has a size limit). */
   omittedFailures?: number;
@@ -162,6 +216,23 @@ export interface DeployState {
    * may not return a deployment right after CreateDeployment, so one missing soon after is not failed.
    */
   watchedSince?: string;
+  /** The current wave. Absent in states made before waves: one wave of every deployment. */
+  wave?: WaveProgress;
+  /** Alarms of the wave's environments that went into ALARM since the wave began (they fail it). */
+  alarms?: AlarmBreach[];
+}
+
+/** Output of Bake, kept at `$.bake`: the bake of the wave `$.deploy` deployed. */
+export interface BakeState {
+  /** Index of the wave baking. */
+  wave: number;
+  /** RUNNING while baking; SUCCEEDED once the bake time passed without an alarm; FAILED on an alarm. */
+  status: AggregateStatus;
+  /** ISO time the bake ends. */
+  until: string;
+  alarms: AlarmBreach[];
+  /** Index of the wave to deploy next, once this one baked; absent after the last wave. */
+  nextWave?: number;
 }
 
 /** How one deployment is rolled back. */
@@ -191,6 +262,8 @@ export interface RollbackState {
   rollbacks: RollbackRef[];
   /** RUNNING while any rollback is in flight; SUCCEEDED when all are back; FAILED when one did not get back. */
   status: AggregateStatus;
+  /** Environments of earlier waves that keep the release (`rollbackScope: 'wave'`). */
+  kept?: string[];
 }
 
 /** Output of RetireOldWorkers, kept at `$.retire`. */
@@ -238,6 +311,7 @@ export interface RunState {
   migrate?: TaskPhaseState;
   postDeploy?: TaskPhaseState;
   deploy?: DeployState;
+  bake?: BakeState;
   rollback?: RollbackState;
   retire?: RetireReport;
   /** A caught error that ends the run. */

@@ -12,34 +12,62 @@ import {
   refuseForeignDeployments,
   surveyDeploymentGroups,
 } from '../shared/deployments.js';
-import { DeploymentFailedError, PreviousDeploymentFinishingError } from '../shared/errors.js';
+import {
+  DeploymentFailedError,
+  ForeignDeploymentError,
+  PreviousDeploymentFinishingError,
+  ValidationError,
+} from '../shared/errors.js';
 import { startWatch, type Watch } from '../shared/lambda-context.js';
 import { rejectionSummary } from '../shared/rejections.js';
 import { deploymentIds } from '../shared/revisions.js';
-import type { DeploymentRef, DeployState, Plan } from '../shared/types.js';
+import type { PlanAndDeploy } from '../shared/schemas.js';
+import type { DeploymentRef, DeployState } from '../shared/types.js';
+import { plannedWaves } from '../shared/waves.js';
 
 /** CodeDeploy's answer to CreateDeployment while the group has an active deployment. */
 const LIMIT_EXCEEDED = 'DeploymentLimitExceededException';
 
 /**
- * Starts one blue/green deployment per (environment, service) of the plan. Every group is
- * looked at before anything is created: a deployment of this release is adopted, any other
- * active deployment fails the run with `ForeignDeploymentError` and nothing is created,
- * except an earlier release's deployment whose termination wait Plan ended: CodeDeploy is
- * terminating its original tasks, and its group takes the new deployment once that finished.
- * While it has not, CreateDeployment answers `DeploymentLimitExceededException` and the group
- * is tried again every `pollSeconds` while `watch` allows (the invocation's time, the
- * configured watch without one); past that,
- * `PreviousDeploymentFinishingError` has the state machine retry (the deployments created by
- * then are adopted). If a create fails otherwise, `DeploymentFailedError` lets the state machine
- * roll back those that exist.
+ * The index of the wave to deploy: the one the last bake named, or the first. A retry or a
+ * redrive gets the same state, so it deploys the same wave again (and adopts what it made).
+ */
+export function nextWaveOf(run: Pick<PlanAndDeploy, 'bake'>): number {
+  return run.bake?.nextWave ?? 0;
+}
+
+/**
+ * Starts one blue/green deployment per (environment, service) of the next wave of the plan.
+ * Every group of the wave is looked at before anything is created: a deployment of this
+ * release is adopted, any other active deployment refuses the wave and nothing of it is
+ * created: `ForeignDeploymentError` for the first wave (nothing to roll back),
+ * `DeploymentFailedError` for a later one (the waves released so far are rolled back).
+ * An earlier release's deployment whose termination wait Plan ended is no refusal: CodeDeploy
+ * is terminating its original tasks, and its group takes the new deployment once that
+ * finished. While it has not, CreateDeployment answers `DeploymentLimitExceededException` and
+ * the group is tried again every `pollSeconds` while `watch` allows (the invocation's time,
+ * the configured watch without one); past that, `PreviousDeploymentFinishingError` has the
+ * state machine retry (the deployments created by then are adopted). If a create fails
+ * otherwise, `DeploymentFailedError` lets the state machine roll back those that exist. The
+ * state keeps the deployments of the earlier waves.
  */
 export async function startDeployments(
   deps: DeploymentDeps,
-  plan: Plan,
+  run: PlanAndDeploy,
   watch: Watch = startWatch(deps.config, deps.clock),
 ): Promise<DeployState> {
-  const planned = plannedServices(deps.config, plan);
+  const { plan } = run;
+  const waves = plannedWaves(plan);
+  const index = nextWaveOf(run);
+  const wave = waves[index];
+  if (!wave) {
+    throw new ValidationError(
+      `bake.nextWave: wave ${index} does not exist; the plan has ${waves.length} wave(s). Start a new execution so Plan runs against the current configuration.`,
+    );
+  }
+  const inWave = new Set(wave.environments);
+  const planned = plannedServices(deps.config, plan).filter((p) => inWave.has(p.environment.name));
+  const waveName = `wave ${index + 1} of ${waves.length} (${wave.environments.join(', ')})`;
   const ended = endedWaitIds(plan);
   // Plan refused these already; one may have been started since, by hand or by CodeDeploy.
   const surveys = await surveyDeploymentGroups(
@@ -50,17 +78,27 @@ export async function startDeployments(
   ).catch((error: unknown) => {
     throw failureOf(error, 'StartDeployments', 'no deployment was created yet');
   });
-  refuseForeignDeployments(
-    plan.release,
-    surveys,
-    'started no deployment (its pre-deploy steps and migrations, if any, already ran)',
-    ended,
-  );
+  try {
+    refuseForeignDeployments(
+      plan.release,
+      surveys,
+      index === 0
+        ? 'started no deployment (its pre-deploy steps and migrations, if any, already ran)'
+        : `started no deployment of ${waveName}`,
+      ended,
+    );
+  } catch (error) {
+    if (index === 0 || !(error instanceof ForeignDeploymentError)) throw error;
+    // Earlier waves are out: the run must roll them back rather than end as if nothing happened.
+    throw new DeploymentFailedError(error.message, { cause: error });
+  }
 
   const results = await Promise.allSettled(
-    surveys.map(async (s): Promise<DeploymentRef> => {
+    surveys.map(async (s): Promise<DeploymentRef & { createdAtMs?: number }> => {
       const ref = { environment: s.group.environment.name, service: s.group.service.name };
-      if (s.ours?.deploymentId) return { ...ref, deploymentId: s.ours.deploymentId };
+      if (s.ours?.deploymentId) {
+        return { ...ref, deploymentId: s.ours.deploymentId, createdAtMs: s.ours.createTime?.getTime() };
+      }
       const deploymentId = await inPlace(`${ref.environment}/${ref.service}`, () =>
         createWhenFree(deps, s, ended, watch),
       );
@@ -88,7 +126,7 @@ export async function startDeployments(
       throw failureOf(failed.cause, 'StartDeployments', `${all}already created: ${started()}`);
     }
     throw new DeploymentFailedError(
-      `Release ${plan.release} could not create every deployment: ${failed.what}. Deployments that exist (${started()}) are rolled back; fix the cause and start the release again.`,
+      `Release ${plan.release} could not create every deployment of ${waveName}: ${failed.what}. Deployments that exist (${started()}) are rolled back; fix the cause and start the release again.`,
       { cause: failed.cause },
     );
   }
@@ -101,7 +139,24 @@ export async function startDeployments(
     );
   }
 
-  return { deployments: deploymentIds(deployments), status: 'RUNNING', failures: [] };
+  // An attempt that created some of them earlier began the wave then: alarms count from there.
+  const startedAtMs = Math.min(
+    deps.clock.nowMs(),
+    ...deployments.flatMap((d) => (d.createdAtMs === undefined ? [] : [d.createdAtMs])),
+  );
+  const ids = deploymentIds(deployments.map(({ createdAtMs: _, ...ref }) => ref));
+  return {
+    deployments: { ...(run.deploy?.deployments ?? {}), ...ids },
+    status: 'RUNNING',
+    failures: [],
+    wave: {
+      index,
+      of: waves.length,
+      environments: [...wave.environments],
+      cutover: wave.cutover,
+      startedAt: new Date(startedAtMs).toISOString(),
+    },
+  };
 }
 
 /**

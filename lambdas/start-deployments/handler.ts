@@ -5,7 +5,7 @@ import { systemClock } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
 import { startWatch } from '../shared/lambda-context.js';
 import { loggedHandler } from '../shared/logging.js';
-import { deploymentRefs } from '../shared/revisions.js';
+import { waveRefs } from '../shared/waves.js';
 import { startDeployments } from './core.js';
 import { parseStartDeploymentsEvent } from './schema.js';
 
@@ -13,12 +13,12 @@ import { parseStartDeploymentsEvent } from './schema.js';
 const clients = createClients({ codedeploy: CodeDeployClient, ssm: SSMClient });
 const clock = systemClock();
 
-/** StartDeployments: one CodeDeploy deployment per (environment, service) of the plan; logs each. */
+/** StartDeployments: one CodeDeploy deployment per (environment, service) of the plan's next wave; logs each. */
 export const handler = loggedHandler('start-deployments', async (event, log, context) => {
-  const { plan } = parseStartDeploymentsEvent(event);
+  const { state: run } = parseStartDeploymentsEvent(event);
   const config = await loadConfig(clients);
-  const state = await startDeployments({ clients, clock, config }, plan, startWatch(config, clock, context));
-  const refs = deploymentRefs(state.deployments);
+  const state = await startDeployments({ clients, clock, config }, run, startWatch(config, clock, context));
+  const refs = waveRefs(state);
   for (const { environment, service, deploymentId } of refs) {
     log.info(`${environment}/${service}: deployment ${deploymentId}`, { environment, service, deploymentId });
   }

@@ -57,6 +57,7 @@ const LOGS_SOURCE = `${SAR}/list_amazoncloudwatchlogs.html`;
 const SFN_SOURCE = `${SAR}/list_awsstepfunctions.html`;
 const EVENTS_SOURCE = `${SAR}/list_amazoneventbridge.html`;
 const SSM_SOURCE = `${SAR}/list_awssystemsmanager.html`;
+const CLOUDWATCH_SOURCE = `${SAR}/list_amazoncloudwatch.html`;
 
 const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 const strings = (value: unknown): string[] =>
@@ -177,6 +178,21 @@ function ruleArn(input: Record<string, unknown>, scope: RequestScope): string {
 /** A parameter (or path) ARN: the name without its leading slash after `parameter/`. */
 function parameterArn(name: string | undefined, scope: RequestScope): string {
   return arn('ssm', scope, `parameter/${(name ?? '').replace(/^\//, '')}`);
+}
+
+// ---- CloudWatch -----------------------------------------------------------------------
+
+function alarmArn(name: string, scope: RequestScope): string {
+  return arn('cloudwatch', scope, `alarm:${name}`);
+}
+
+/**
+ * One check per alarm the request names, or every alarm (`alarm:*`) when it names none (a
+ * listing by prefix or state): a policy naming some alarms does not allow listing them all.
+ */
+function alarmChecks(action: string, names: string[], scope: RequestScope): AccessCheck[] {
+  const resources = names.length > 0 ? names : ['*'];
+  return resources.map((name) => ({ action, resource: alarmArn(name, scope) }));
 }
 
 const only =
@@ -560,6 +576,37 @@ export const OPERATION_ACCESS: Record<string, OperationRow> = {
     checks: (input, scope) => [{ action: 'events:DeleteRule', resource: ruleArn(input, scope) }],
   },
   'events.ListRules': { source: EVENTS_SOURCE, checks: only('events:ListRules') },
+
+  // ---- CloudWatch alarms ----
+  // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/permissions-reference-cw.html:
+  // composite alarms are only returned to a DescribeAlarms/DescribeAlarmHistory permission scoped to `*`.
+  'cloudwatch.PutMetricAlarm': {
+    source: CLOUDWATCH_SOURCE,
+    checks: (input, scope) => [
+      { action: 'cloudwatch:PutMetricAlarm', resource: alarmArn(str(input.AlarmName) ?? '', scope) },
+    ],
+  },
+  'cloudwatch.DeleteAlarms': {
+    source: CLOUDWATCH_SOURCE,
+    checks: (input, scope) => alarmChecks('cloudwatch:DeleteAlarms', strings(input.AlarmNames), scope),
+  },
+  'cloudwatch.SetAlarmState': {
+    source: CLOUDWATCH_SOURCE,
+    checks: (input, scope) => [
+      { action: 'cloudwatch:SetAlarmState', resource: alarmArn(str(input.AlarmName) ?? '', scope) },
+    ],
+  },
+  'cloudwatch.DescribeAlarms': {
+    source: `${CLOUDWATCH_SOURCE} ; https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/permissions-reference-cw.html`,
+    checks: (input, scope) => alarmChecks('cloudwatch:DescribeAlarms', strings(input.AlarmNames), scope),
+  },
+  'cloudwatch.DescribeAlarmHistory': {
+    source: `${CLOUDWATCH_SOURCE} ; https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/permissions-reference-cw.html`,
+    checks: (input, scope) => {
+      const name = str(input.AlarmName);
+      return alarmChecks('cloudwatch:DescribeAlarmHistory', name ? [name] : [], scope);
+    },
+  },
 
   // ---- SSM Parameter Store ----
   'ssm.PutParameter': {

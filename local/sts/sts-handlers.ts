@@ -1,19 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type { Authorizer } from '../iam/authorizer.js';
 import type { IamModel } from '../iam/iam-model.js';
+import { escapeXml, type QueryResponse, queryErrorResponse, queryResponse } from '../query-protocol.js';
 import { ACCOUNT_ID } from '../server.js';
 import { type Caller, principalOf, type StsModel } from './sts-model.js';
 
-/** A query-protocol answer: status and XML body. */
-export interface QueryResponse {
-  status: number;
-  body: string;
-}
-
 const NAMESPACE = 'https://sts.amazonaws.com/doc/2011-06-15/';
-
-const escapeXml = (text: string) =>
-  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** An STS error, as the query protocol puts it: `ErrorResponse` with Type, Code and Message. */
 export class StsError extends Error {
@@ -27,23 +18,7 @@ export class StsError extends Error {
   }
 }
 
-function errorResponse(error: StsError): QueryResponse {
-  return {
-    status: error.status,
-    body:
-      `<ErrorResponse xmlns="${NAMESPACE}"><Error><Type>Sender</Type><Code>${escapeXml(error.code)}</Code>` +
-      `<Message>${escapeXml(error.message)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`,
-  };
-}
-
-function response(action: string, result: string): QueryResponse {
-  return {
-    status: 200,
-    body:
-      `<${action}Response xmlns="${NAMESPACE}"><${action}Result>${result}</${action}Result>` +
-      `<ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></${action}Response>`,
-  };
-}
+const response = (action: string, result: string) => queryResponse(action, NAMESPACE, result);
 
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
 
@@ -85,7 +60,7 @@ export async function handleStsQuery(
         );
     }
   } catch (error) {
-    if (error instanceof StsError) return errorResponse(error);
+    if (error instanceof StsError) return queryErrorResponse(NAMESPACE, error);
     throw error;
   }
 }

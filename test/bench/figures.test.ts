@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { trafficShiftSkewMs } from '../../bench/figures/cutover-skew.js';
 import { overheadOf } from '../../bench/figures/overhead.js';
 import { deploymentReaction, migrationReaction } from '../../bench/figures/reaction.js';
 import { tailRows } from '../../bench/figures/tail-deploy.js';
@@ -242,5 +243,36 @@ describe('environmentBytes', () => {
     expect(environmentBytes({ STEPDEPLOY_CONFIG: JSON.stringify(config), NODE_OPTIONS: '--x' })).toBe(
       'STEPDEPLOY_CONFIG'.length + expected.length + 'NODE_OPTIONS'.length + 3,
     );
+  });
+});
+
+describe('trafficShiftSkewMs', () => {
+  it.each<[string, DeploymentReport[], number | null]>([
+    [
+      'latest minus earliest AllowTraffic of the release',
+      [
+        deployment('e00', 's00', { allowTrafficStartMs: 1_000 }),
+        deployment('e00', 's01', { allowTrafficStartMs: 1_040 }),
+        deployment('e01', 's00', { allowTrafficStartMs: 1_015 }),
+      ],
+      40,
+    ],
+    [
+      'leaves out rollbacks and other releases',
+      [
+        deployment('e00', 's00', { allowTrafficStartMs: 1_000 }),
+        deployment('e00', 's01', { allowTrafficStartMs: 1_010 }),
+        deployment('e00', 's00', { creator: 'codeDeployRollback', allowTrafficStartMs: 9_000 }),
+        deployment('e01', 's00', { description: 'stepdeploy:other:e01/s00', allowTrafficStartMs: 100 }),
+      ],
+      10,
+    ],
+    [
+      'null when fewer than two moved traffic',
+      [deployment('e00', 's00', { allowTrafficStartMs: 1_000 }), deployment('e00', 's01', {})],
+      null,
+    ],
+  ])('%s', (_, deployments, expected) => {
+    expect(trafficShiftSkewMs(deployments, 'bench-release')).toBe(expected);
   });
 });

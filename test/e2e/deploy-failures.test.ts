@@ -43,15 +43,16 @@ describe('a deployment that fails', () => {
     ]);
   });
 
-  it('us/worker hangs: stopping the run past its deadline rolls every group back', async () => {
-    aws().local.faults.add({ kind: 'deployment-hang', environment: 'us', service: 'worker' });
+  it('eu/worker hangs: stopping the run past its deadline rolls every group back', async () => {
+    // In the second wave: the canary's deployments are out, eu's and au's others wait in Ready.
+    aws().local.faults.add({ kind: 'deployment-hang', environment: 'eu', service: 'worker' });
     const release = releaseNameAt(new Date(), 'e2e-hang');
     const executionArn = await startRelease(aws(), release);
     await waitForState(aws().clients.sfn, executionArn, 'CheckDeploy');
     // The product has no per-deployment timeout below the run's own: the operator (or a
     // pipeline's timeout) stops the run once it is overdue; the cleanup rolls back.
-    const others = GROUPS.filter((g) => !(g.environment === 'us' && g.service === 'worker'));
-    await pollUntil('the other deployments to shift traffic', async () => {
+    const others = GROUPS.filter((g) => !(g.environment === 'eu' && g.service === 'worker'));
+    await pollUntil('the other deployments to shift traffic or wait in Ready', async () => {
       for (const { environment, service } of others) {
         const [latest] = await deploymentsOf(aws().clients.codedeploy, environment, service);
         if (
@@ -64,7 +65,7 @@ describe('a deployment that fails', () => {
       return true;
     });
 
-    const [hanging] = await deploymentsOf(aws().clients.codedeploy, 'us', 'worker');
+    const [hanging] = await deploymentsOf(aws().clients.codedeploy, 'eu', 'worker');
     expect(hanging?.description).toContain(release);
     expect(hanging?.status).toBe('InProgress');
 
@@ -72,7 +73,7 @@ describe('a deployment that fails', () => {
       new StopExecutionCommand({
         executionArn,
         error: 'DeploymentTimeout',
-        cause: 'us/worker did not finish in time',
+        cause: 'eu/worker did not finish in time',
       }),
     );
     const end = await waitForExecutionEnd(aws().clients.sfn, executionArn);
@@ -82,19 +83,22 @@ describe('a deployment that fails', () => {
     await expectEveryGroupOnPrevious(aws(), executionArn, release);
   });
 
-  it('eu/web stops after every other deployment Succeeded: those are redeployed to their previous revision', async () => {
-    aws().local.faults.add({ kind: 'deployment-hang', environment: 'eu', service: 'web' });
+  it('au/web stops after the canary Succeeded and its wave waits in Ready: the canary is redeployed, the wave stopped', async () => {
+    aws().local.faults.add({ kind: 'deployment-hang', environment: 'au', service: 'web' });
     const release = releaseNameAt(new Date(), 'e2e-latefail');
     const executionArn = await startRelease(aws(), release);
-    const others = GROUPS.filter((g) => !(g.environment === 'eu' && g.service === 'web'));
-    await pollUntil('every other deployment to succeed (termination wait over)', async () => {
+    const others = GROUPS.filter((g) => !(g.environment === 'au' && g.service === 'web'));
+    // The canary (us) runs to Succeeded; the rest of the second wave waits in Ready for au/web.
+    const expected = (environment: string) => (environment === 'us' ? 'Succeeded' : 'Ready');
+    await pollUntil('the canary to succeed and the rest of its wave to wait in Ready', async () => {
       for (const { environment, service } of others) {
         const [latest] = await deploymentsOf(aws().clients.codedeploy, environment, service);
-        if (!latest?.description?.includes(release) || latest.status !== 'Succeeded') return undefined;
+        if (!latest?.description?.includes(release) || latest.status !== expected(environment))
+          return undefined;
       }
       return true;
     });
-    const [hanging] = await deploymentsOf(aws().clients.codedeploy, 'eu', 'web');
+    const [hanging] = await deploymentsOf(aws().clients.codedeploy, 'au', 'web');
     expect(hanging?.status).toBe('InProgress');
 
     // As when someone stops it in the console: the run sees it Stopped and rolls everything back.
@@ -111,7 +115,7 @@ describe('a deployment that fails', () => {
       const rollback = state.rollback?.rollbacks.find(
         (r) => r.environment === environment && r.service === service,
       );
-      expect(rollback?.action, `${environment}/${service}`).toBe('redeploy');
+      expect(rollback?.action, `${environment}/${service}`).toBe(environment === 'us' ? 'redeploy' : 'stop');
     }
     await expectEveryGroupOnPrevious(aws(), executionArn, release);
     expect((await announcementsOf(aws(), release)).map((event) => event['detail-type'])).toEqual([

@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import {
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
@@ -277,4 +279,42 @@ export async function expectOneOfEach(aws: SampleAws, executionArn: string, rele
     );
     expect(ours, `${environment}/${service}`).toHaveLength(1);
   }
+}
+
+/**
+ * Sets an alarm's state as an operator would, with Debian's AWS CLI v2 at /usr/bin/aws
+ * (`aws cloudwatch set-alarm-state`, CloudWatch's query protocol), as the account's administrator.
+ */
+export async function setAlarmState(
+  aws: SampleAws,
+  alarmName: string,
+  state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA',
+  reason: string,
+): Promise<void> {
+  await promisify(execFile)(
+    '/usr/bin/aws',
+    [
+      '--endpoint-url',
+      aws.endpoint,
+      'cloudwatch',
+      'set-alarm-state',
+      '--alarm-name',
+      alarmName,
+      '--state-value',
+      state,
+      '--state-reason',
+      reason,
+    ],
+    {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+        AWS_DEFAULT_REGION: 'us-east-1',
+        AWS_CONFIG_FILE: '/dev/null',
+        AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+      },
+    },
+  );
 }

@@ -38,10 +38,12 @@ const STATE_MACHINE_SERVICES =
   'Step Functions itself uses it for the execution logs (level ALL) and X-Ray tracing, which the local AWS does not model';
 const KEPT_UNUSED: Record<string, Record<string, string>> = {
   announce: HANDLER_LOGS,
+  'check-bake': HANDLER_LOGS,
   'check-deployments': HANDLER_LOGS,
   'check-rollbacks': HANDLER_LOGS,
   'check-tasks': HANDLER_LOGS,
   cleanup: { ...HANDLER_LOGS, 'codedeploy:GetApplicationRevision': REVISION },
+  'cut-over': HANDLER_LOGS,
   plan: {
     ...HANDLER_LOGS,
     'ecs:ListTagsForResource':
@@ -141,7 +143,10 @@ async function rollback(aws: SampleAws, name: string, target: string): Promise<s
   return end.status ?? 'UNKNOWN';
 }
 
-/** Waits until every group but `hanging`'s latest deployment of `release` Succeeded. */
+/**
+ * Waits until, `hanging` being of the sample's second wave, the canary's (us) deployments of
+ * `release` Succeeded and every other group of the second wave waits in Ready (it cuts over together).
+ */
 async function othersSucceeded(
   aws: SampleAws,
   release: string,
@@ -150,10 +155,11 @@ async function othersSucceeded(
   const others = GROUPS.filter(
     (g) => !(g.environment === hanging.environment && g.service === hanging.service),
   );
-  await pollUntil('every other deployment to succeed', async () => {
+  await pollUntil('the canary to succeed and the rest of the second wave to wait in Ready', async () => {
     for (const { environment, service } of others) {
       const [latest] = await deploymentsOf(aws.clients.codedeploy, environment, service);
-      if (!latest?.description?.includes(release) || latest.status !== 'Succeeded') return undefined;
+      const expected = environment === 'us' ? 'Succeeded' : 'Ready';
+      if (!latest?.description?.includes(release) || latest.status !== expected) return undefined;
     }
     return true;
   });
@@ -236,7 +242,8 @@ describe('the permissions the construct grants, against what the scenarios use',
         },
       ]),
     );
-    // A deployment is stopped after the others succeeded: RollBack redeploys them.
+    // A deployment is stopped after the canary succeeded and the rest of its wave is Ready:
+    // RollBack redeploys the canary and stops the others.
     statuses.push(
       await release(
         aws(),
@@ -248,7 +255,7 @@ describe('the permissions the construct grants, against what the scenarios use',
         },
       ),
     );
-    // Cancelled during deploy after most deployments succeeded: the cleanup stops and redeploys.
+    // Cancelled during the second wave's deploy, the canary out: the cleanup stops and redeploys.
     statuses.push(
       await release(
         aws(),
@@ -272,6 +279,11 @@ describe('the permissions the construct grants, against what the scenarios use',
         },
         () => foreignDeployment(aws()),
       ),
+    );
+    // CutOver times out after continuing the second wave: its retry finds them moving traffic
+    // (their targets past the ready wait) and continues nothing twice.
+    statuses.push(
+      await release(aws(), 'iam-cutover-retry', [{ kind: 'lambda-timeout', verb: 'cut-over', count: 1 }]),
     );
     // And a release that goes through.
     statuses.push(await release(aws(), 'iam-success', []));
@@ -297,6 +309,7 @@ describe('the permissions the construct grants, against what the scenarios use',
       'FAILED',
       'ABORTED',
       'FAILED',
+      'SUCCEEDED',
       'SUCCEEDED',
       'SUCCEEDED',
     ]);

@@ -2,8 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { releaseNameAt, startRelease, waitForExecutionEnd } from '../../examples/demo/sample-aws.js';
 import { expectEveryGroupOnPrevious, TIME_SCALE, useSampleAws } from './harness.js';
 
-/** The run's timeout, as the construct's `timeout` prop would set it: 12 s of real time at the test's scale. */
-const RUN_TIMEOUT_SECONDS = 12 * TIME_SCALE;
+/**
+ * The run's timeout, as the construct's `timeout` prop would set it: 20 s of real time at the
+ * test's scale, long enough for the canary wave to deploy and bake and the second wave to start.
+ */
+const RUN_TIMEOUT_SECONDS = 20 * TIME_SCALE;
 
 describe('a deployment that hangs past the run timeout', () => {
   const aws = useSampleAws({ runTimeoutSeconds: RUN_TIMEOUT_SECONDS });

@@ -1,3 +1,4 @@
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { CodeDeployClient, GetDeploymentGroupCommand } from '@aws-sdk/client-codedeploy';
 import {
@@ -124,6 +125,71 @@ describe('deployTemplate', () => {
     await expect(deployTemplate(local, template)).rejects.toThrow(
       /Logs \(AWS::Logs::LogGroup\).*Logs\.LogGroupName: Fn::ImportValue is not an intrinsic function/,
     );
+  });
+
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudwatch-alarm.html:
+  // Ref returns the alarm's name, Fn::GetAtt Arn its ARN.
+  it('creates AWS::CloudWatch::Alarm metric alarms; Ref is the name, GetAtt Arn the ARN', async () => {
+    const stack = await deployTemplate(
+      local,
+      {
+        Resources: {
+          Alarm: {
+            Type: 'AWS::CloudWatch::Alarm',
+            Properties: {
+              MetricName: 'HTTPCode_Target_5XX_Count',
+              Namespace: 'AWS/ApplicationELB',
+              Statistic: 'Sum',
+              Period: 60,
+              EvaluationPeriods: 1,
+              Threshold: 1,
+              ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+              TreatMissingData: 'notBreaching',
+              Dimensions: [{ Name: 'LoadBalancer', Value: 'app/eu/0123' }],
+            },
+          },
+          Named: {
+            Type: 'AWS::CloudWatch::Alarm',
+            Properties: {
+              AlarmName: 'eu-latency',
+              MetricName: 'TargetResponseTime',
+              Namespace: 'AWS/ApplicationELB',
+              Statistic: 'Average',
+              Period: 60,
+              EvaluationPeriods: 3,
+              Threshold: 2,
+              ComparisonOperator: 'GreaterThanThreshold',
+            },
+          },
+          Param: {
+            Type: 'AWS::SSM::Parameter',
+            Properties: {
+              Type: 'String',
+              Name: '/alarm',
+              Value: { 'Fn::Join': [' ', [{ Ref: 'Alarm' }, { 'Fn::GetAtt': ['Named', 'Arn'] }]] },
+            },
+          },
+        },
+      },
+      { region: 'eu-west-1', stackName: 'alarms' },
+    );
+
+    const cloudwatch = new CloudWatchClient(config);
+    try {
+      const generated = stack.resources.Alarm?.physicalId ?? '';
+      const { MetricAlarms } = await cloudwatch.send(new DescribeAlarmsCommand({}));
+      expect(MetricAlarms?.map((a) => [a.AlarmName, a.StateValue])).toEqual(
+        [
+          [generated, 'OK'],
+          ['eu-latency', 'INSUFFICIENT_DATA'],
+        ].sort(),
+      );
+      expect(local.ssm.getParameter('eu-west-1', '/alarm').Value).toBe(
+        `${generated} arn:aws:cloudwatch:eu-west-1:000000000000:alarm:eu-latency`,
+      );
+    } finally {
+      cloudwatch.destroy();
+    }
   });
 
   it('deploys the synthesized sample stack: clusters, services with running tasks, groups, functions, state machine, rule', async () => {

@@ -1,9 +1,16 @@
 import {
+  type AlarmHistoryItem,
+  CloudWatchClient,
+  DescribeAlarmHistoryCommand,
+  DescribeAlarmsCommand,
+} from '@aws-sdk/client-cloudwatch';
+import {
   BatchGetDeploymentsCommand,
   CodeDeployClient,
   ContinueDeploymentCommand,
   CreateDeploymentCommand,
   type DeploymentInfo,
+  DeploymentIsNotInReadyStateException,
   type DeploymentStatus,
   ListDeploymentsCommand,
   StopDeploymentCommand,
@@ -34,9 +41,12 @@ const ACCOUNT = '000000000000';
 /** How a scripted task ends: it fails to start, or exits with a code at the given look (default the second). */
 export type TaskScript = { failToStart: string } | { exitCode: number; afterLooks?: number };
 
-/** How a scripted deployment ends, after how many looks (BatchGetDeployments calls that return it). */
+/**
+ * How a scripted deployment ends, after how many looks (BatchGetDeployments calls that return
+ * it); `expire`: it reaches Ready, and its ready wait runs out (Stopped) at the next look.
+ */
 export interface DeploymentScript {
-  outcome: 'succeed' | 'fail';
+  outcome: 'succeed' | 'fail' | 'expire';
   afterLooks: number;
 }
 
@@ -54,13 +64,17 @@ interface FakeDeployment {
   info: DeploymentInfo;
   looks: number;
   script: DeploymentScript;
+  /** Its group waits in Ready for ContinueDeployment READY_WAIT before traffic moves. */
+  readyWait: boolean;
 }
 
 /**
- * A small, consistent ECS + CodeDeploy + Step Functions + EventBridge + SSM world behind
- * aws-sdk-client-mock, seeded from the deploy configuration: task definitions and
- * services exist, tasks run to a scripted exit code, deployments reach their
- * termination wait or fail (and are rolled back by CodeDeploy) after scripted looks.
+ * A small, consistent ECS + CodeDeploy + CloudWatch + Step Functions + EventBridge + SSM world
+ * behind aws-sdk-client-mock, seeded from the deploy configuration: task definitions and
+ * services exist, tasks run to a scripted exit code, deployments reach their termination wait
+ * (through Ready, for the groups of waves that cut over together) or fail (and are rolled back
+ * by CodeDeploy) after scripted looks; every configured alarm is OK, and goes into ALARM in its
+ * history when a test fires it.
  */
 export class FakeAws {
   readonly ecs = mockClient(ECSClient);
@@ -68,6 +82,9 @@ export class FakeAws {
   readonly sfn = mockClient(SFNClient);
   readonly events = mockClient(EventBridgeClient);
   readonly ssm = mockClient(SSMClient);
+  readonly cloudwatch = mockClient(CloudWatchClient);
+  /** The StateUpdate history of each alarm a test fired. */
+  readonly alarmHistory = new Map<string, AlarmHistoryItem[]>();
 
   /** The outcome of a task, by environment and step. */
   taskScript: (environment: string, step: string) => TaskScript = () => ({ exitCode: 0 });
@@ -103,7 +120,23 @@ export class FakeAws {
 
   /** Restores the real SDK clients. */
   restore(): void {
-    for (const mock of [this.ecs, this.codedeploy, this.sfn, this.events, this.ssm]) mock.restore();
+    for (const mock of [this.ecs, this.codedeploy, this.sfn, this.events, this.ssm, this.cloudwatch])
+      mock.restore();
+  }
+
+  /** Puts `alarmName` into ALARM and back to OK now: only its history shows it, as after SetAlarmState. */
+  fireAlarm(alarmName: string): void {
+    const at = new Date();
+    this.alarmHistory.set(alarmName, [
+      ...(this.alarmHistory.get(alarmName) ?? []),
+      {
+        AlarmName: alarmName,
+        Timestamp: at,
+        HistoryItemType: 'StateUpdate',
+        HistorySummary: 'Alarm updated from OK to ALARM',
+        HistoryData: JSON.stringify({ newState: { stateValue: 'ALARM', stateReason: 'fired by the test' } }),
+      },
+    ]);
   }
 
   /** Task definition ARN of a family's latest revision. */
@@ -175,6 +208,7 @@ export class FakeAws {
       },
       looks: 0,
       script: { outcome: 'succeed', afterLooks: Number.POSITIVE_INFINITY },
+      readyWait: false,
     });
     return deploymentId;
   }
@@ -214,6 +248,7 @@ export class FakeAws {
     group: string,
     description: string,
     script: DeploymentScript,
+    readyWait = false,
   ) {
     const deploymentId = this.next('d-');
     this.deployments.set(deploymentId, {
@@ -228,6 +263,7 @@ export class FakeAws {
       },
       looks: 0,
       script,
+      readyWait,
     });
     return deploymentId;
   }
@@ -250,7 +286,12 @@ export class FakeAws {
   private advanceDeployment(fake: FakeDeployment): void {
     fake.looks += 1;
     const status = fake.info.status;
-    if (status === 'Succeeded' || status === 'Failed' || status === 'Stopped') return;
+    if (status === 'Ready' && fake.script.outcome === 'expire') {
+      fake.info.status = 'Stopped';
+      fake.info.errorInformation = { code: 'TIMEOUT', message: 'the ready wait ran out' };
+      return;
+    }
+    if (status === 'Succeeded' || status === 'Failed' || status === 'Stopped' || status === 'Ready') return;
     if (fake.info.instanceTerminationWaitTimeStarted) return;
     if (fake.looks < fake.script.afterLooks) {
       fake.info.status = 'InProgress';
@@ -265,6 +306,9 @@ export class FakeAws {
       this.autoRollback(fake);
     } else if (fake.info.creator === 'codeDeployRollback' || fake.info.description?.endsWith(':rollback')) {
       fake.info.status = 'Succeeded';
+    } else if (fake.readyWait) {
+      // Healthy, test traffic passed: it waits for ContinueDeployment READY_WAIT.
+      fake.info.status = 'Ready';
     } else {
       fake.info.status = 'InProgress';
       fake.info.instanceTerminationWaitTimeStarted = true;
@@ -413,15 +457,18 @@ export class FakeAws {
         String(input.deploymentGroupName),
       );
       const description = String(input.description ?? '');
-      const script = description.endsWith(':rollback')
+      const rollback = description.endsWith(':rollback');
+      const script = rollback
         ? { outcome: 'succeed' as const, afterLooks: 1 }
         : this.deploymentScript(env.name, service.name);
+      const together = this.config.waves?.find((wave) => wave.environments.includes(env.name))?.cutover;
       return {
         deploymentId: this.createDeployment(
           String(input.applicationName),
           String(input.deploymentGroupName),
           description,
           script,
+          !rollback && together === 'together',
         ),
       };
     });
@@ -466,8 +513,28 @@ export class FakeAws {
     });
     this.codedeploy.on(ContinueDeploymentCommand).callsFake((input) => {
       const fake = this.deployments.get(String(input.deploymentId));
-      if (fake) fake.info.status = 'Succeeded';
+      if (!fake) return {};
+      if (input.deploymentWaitType === 'READY_WAIT') {
+        if (fake.info.status !== 'Ready') {
+          throw new DeploymentIsNotInReadyStateException({ message: 'not Ready', $metadata: {} });
+        }
+        // Traffic moves: on to its termination wait.
+        fake.info.status = 'InProgress';
+        fake.info.instanceTerminationWaitTimeStarted = true;
+      } else {
+        fake.info.status = 'Succeeded';
+      }
       return {};
     });
+
+    this.cloudwatch.on(DescribeAlarmsCommand).callsFake((input) => ({
+      MetricAlarms: (input.AlarmNames ?? []).map((AlarmName: string) => ({ AlarmName, StateValue: 'OK' })),
+      CompositeAlarms: [],
+    }));
+    this.cloudwatch.on(DescribeAlarmHistoryCommand).callsFake((input) => ({
+      AlarmHistoryItems: (this.alarmHistory.get(String(input.AlarmName)) ?? []).filter(
+        (item) => !input.StartDate || (item.Timestamp ?? new Date(0)) >= input.StartDate,
+      ),
+    }));
   }
 }

@@ -46,6 +46,9 @@ describe('the synthesized definition', () => {
       'StopMigrate',
       'Deploy',
       'CheckDeploy',
+      'CutOver',
+      'Bake',
+      'NextWave?',
       'RollBack',
       'AwaitRollbacks',
       'RetireOldWorkers',
@@ -69,6 +72,8 @@ describe('the synthesized definition', () => {
       StopPostDeploySteps: 'stop-tasks',
       Deploy: 'start-deployments',
       CheckDeploy: 'check-deployments',
+      CutOver: 'cut-over',
+      Bake: 'check-bake',
       RollBack: 'roll-back',
       AwaitRollbacks: 'check-rollbacks',
       RetireOldWorkers: 'retire-old-workers',
@@ -78,7 +83,7 @@ describe('the synthesized definition', () => {
 
   it('retries Lambda service errors, the function’s timeout and TransientError, and only those, on every task; Deploy also a group still finishing', () => {
     const tasks = Object.entries(definition.States).filter(([, s]) => s.Type === 'Task');
-    expect(tasks.length).toBe(19);
+    expect(tasks.length).toBe(21);
     for (const [name, task] of tasks) {
       // Deploy waits for an earlier release's deployment whose termination wait Plan ended.
       const finishing =
@@ -174,14 +179,19 @@ describe('task phases', () => {
     });
   });
 
-  it('chains the phases: pre-deploy, migrate, deploy; retire, post-deploy, announce', () => {
+  it('chains the phases: pre-deploy, migrate, then wave by wave deploy, retire old workers and bake; post-deploy, announce', () => {
     const succeeded = (name: string) =>
       state(`${name}?`).Choices?.find((c) => c.StringEquals === 'SUCCEEDED')?.Next;
     expect(state('Plan').Next).toBe('PreDeploySteps');
     expect(succeeded('PreDeploySteps')).toBe('Migrate');
     expect(succeeded('Migrate')).toBe('Deploy');
     expect(succeeded('Deploy')).toBe('RetireOldWorkers');
-    expect(state('RetireOldWorkers').Next).toBe('PostDeploySteps');
+    expect(state('RetireOldWorkers').Next).toBe('Bake');
+    expect(succeeded('Bake')).toBe('NextWave?');
+    expect(state('NextWave?')).toMatchObject({
+      Choices: [{ Variable: '$.bake.nextWave', IsPresent: true, Next: 'Deploy' }],
+      Default: 'PostDeploySteps',
+    });
     expect(succeeded('PostDeploySteps')).toBe('Announce');
   });
 });
@@ -191,14 +201,28 @@ describe('error routes', () => {
     expect(state('Plan').Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$', Next: 'Announce' }]);
   });
 
-  it('a foreign deployment goes straight to Announce; any other deploy error rolls back', () => {
+  it('a foreign deployment goes straight to Announce; any other deploy, cut-over or bake error rolls back', () => {
     expect(state('Deploy').Catch).toEqual([
       { ErrorEquals: ['ForeignDeploymentError'], ResultPath: '$.error', Next: 'Announce' },
       { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RollBack' },
     ]);
-    expect(state('CheckDeploy').Catch).toEqual([
-      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RollBack' },
-    ]);
+    for (const name of ['CheckDeploy', 'CutOver', 'Bake']) {
+      expect(state(name).Catch, name).toEqual([
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RollBack' },
+      ]);
+    }
+    expect(state('Deploy?').Choices).toContainEqual({
+      Variable: '$.deploy.status',
+      StringEquals: 'READY',
+      Next: 'CutOver',
+    });
+    expect(state('CutOver')).toMatchObject({ Parameters: { 'state.$': '$.deploy' }, Next: 'Deploy?' });
+    expect(state('Bake')).toMatchObject({ Parameters: { 'state.$': '$.deploy' }, ResultPath: '$.bake' });
+    expect(state('Bake?').Choices).toContainEqual({
+      Variable: '$.bake.status',
+      StringEquals: 'FAILED',
+      Next: 'RollBack',
+    });
     expect(state('Deploy?').Choices).toContainEqual({
       Variable: '$.deploy.status',
       StringEquals: 'FAILED',
@@ -228,9 +252,9 @@ describe('error routes', () => {
     ]);
   });
 
-  it('a failure to retire old workers is reported in $.retireError and the run goes on', () => {
+  it('a failure to retire old workers is reported in $.retireError and the wave goes on to its bake', () => {
     expect(state('RetireOldWorkers').Catch).toEqual([
-      { ErrorEquals: ['States.ALL'], ResultPath: '$.retireError', Next: 'PostDeploySteps' },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.retireError', Next: 'Bake' },
     ]);
   });
 

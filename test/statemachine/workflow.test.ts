@@ -1,3 +1,4 @@
+import { DescribeAlarmHistoryCommand } from '@aws-sdk/client-cloudwatch';
 import {
   ContinueDeploymentCommand,
   CreateDeploymentCommand,
@@ -9,13 +10,20 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { synthesizeSampleTemplate } from '../../infra/synthesize.js';
 import { handler as announce } from '../../lambdas/announce/handler.js';
+import { handler as checkBake } from '../../lambdas/check-bake/handler.js';
 import { handler as checkDeployments } from '../../lambdas/check-deployments/handler.js';
 import { handler as checkRollbacks } from '../../lambdas/check-rollbacks/handler.js';
 import { handler as checkTasks } from '../../lambdas/check-tasks/handler.js';
+import { handler as cutOver } from '../../lambdas/cut-over/handler.js';
 import { handler as plan } from '../../lambdas/plan/handler.js';
 import { handler as retireOldWorkers } from '../../lambdas/retire-old-workers/handler.js';
 import { handler as rollBack } from '../../lambdas/roll-back/handler.js';
-import { assembleConfig, CONFIG_PATH_ENV, type DeployConfig } from '../../lambdas/shared/config.js';
+import {
+  assembleConfig,
+  CONFIG_PATH_ENV,
+  type DeployConfig,
+  globalParameterName,
+} from '../../lambdas/shared/config.js';
 import type { LambdaContext } from '../../lambdas/shared/lambda-context.js';
 import { handler as startDeployments } from '../../lambdas/start-deployments/handler.js';
 import { handler as startTasks } from '../../lambdas/start-tasks/handler.js';
@@ -40,6 +48,8 @@ const HANDLERS: Record<Exclude<Verb, 'cleanup'>, Handler> = {
   'stop-tasks': stopTasks,
   'start-deployments': startDeployments,
   'check-deployments': checkDeployments,
+  'cut-over': cutOver,
+  'check-bake': checkBake,
   'roll-back': rollBack,
   'check-rollbacks': checkRollbacks,
   'retire-old-workers': retireOldWorkers,
@@ -74,6 +84,7 @@ function resolver(template: Template) {
       'DeploymentGroupName',
       'Name',
       'Family',
+      'AlarmName',
     ].find((key) => typeof properties[key] === 'string');
     if (attribute === 'Arn' || !named) return `${logicalId}${attribute ? `.${attribute}` : ''}`;
     return String(properties[named]);
@@ -92,13 +103,19 @@ beforeAll(() => {
   const path = String(variables[CONFIG_PATH_ENV]);
   process.env[CONFIG_PATH_ENV] = path;
   process.env.AWS_REGION ??= 'us-east-1';
+  // The waves bake in real time here: no bake time, the alarms still watched.
+  const global = globalParameterName(path);
   parameters = Object.entries(template.Resources ?? {})
     .filter(([, resource]) => resource.Type === 'AWS::SSM::Parameter')
-    .map(([logicalId, resource]) => ({
-      Name: String(resource.Properties?.Name),
-      Type: 'String',
-      Value: renderTemplateValue(resource.Properties?.Value, resolver(template), logicalId),
-    }));
+    .map(([logicalId, resource]) => {
+      const value = renderTemplateValue(resource.Properties?.Value, resolver(template), logicalId);
+      const name = String(resource.Properties?.Name);
+      return {
+        Name: name,
+        Type: 'String',
+        Value: name === global ? JSON.stringify({ ...JSON.parse(value), bakeSeconds: 0 }) : value,
+      };
+    });
   config = assembleConfig(path, parameters);
   const name = String(
     Object.values(template.Resources ?? {}).find((r) => r.Type === 'AWS::StepFunctions::StateMachine')
@@ -195,6 +212,9 @@ describe('a release run through the synthesized state machine', () => {
         'PreDeploySteps',
         'Migrate',
         'Deploy',
+        'CutOver',
+        'Bake',
+        'NextWave?',
         'RetireOldWorkers',
         'PostDeploySteps',
         'Announce',
@@ -202,6 +222,32 @@ describe('a release run through the synthesized state machine', () => {
       ]),
     );
     expect(result.states).not.toContain('RollBack');
+    // The canary wave, us, then eu and au: each wave deployed, its old workers retired, baked, then the next.
+    const waveStates = result.states.filter((state) =>
+      ['Deploy', 'CutOver', 'Bake', 'RetireOldWorkers'].includes(state),
+    );
+    expect(waveStates.filter((state, i) => state !== waveStates[i - 1])).toEqual([
+      'Deploy',
+      'RetireOldWorkers',
+      'Bake',
+      'Deploy',
+      'CutOver',
+      'RetireOldWorkers',
+      'Bake',
+    ]);
+    expect(
+      fake.codedeploy.commandCalls(CreateDeploymentCommand).map((call) => call.args[0].input.description),
+    ).toEqual(
+      ['us/web', 'us/worker', 'eu/web', 'eu/worker', 'au/web', 'au/worker'].map(
+        (group) => `stepdeploy:2026-11-26.3:${group}`,
+      ),
+    );
+    // eu and au cut over together: every one of their deployments continued from Ready, in one CutOver.
+    const readyWaits = fake.codedeploy
+      .commandCalls(ContinueDeploymentCommand)
+      .filter((call) => call.args[0].input.deploymentWaitType === 'READY_WAIT');
+    expect(readyWaits).toHaveLength(4);
+    expect(result.states.filter((state) => state === 'CutOver')).toHaveLength(1);
     expect([...new Set(runTaskSteps())].sort()).toEqual(
       ['au', 'eu', 'us'].flatMap((env) => [`${env}/assets`, `${env}/migrate`, `${env}/tag-release`]).sort(),
     );
@@ -258,22 +304,45 @@ describe('a release run through the synthesized state machine', () => {
     expect(fake.codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
   });
 
-  it('rolls every deployment back when one fails after another group already succeeded', async () => {
+  it('rolls every deployment back when one of the second wave fails before its cut-over: no traffic moved there, the canary rolled back', async () => {
     const result = await run(RELEASE, (aws) => {
       aws.deploymentScript = (env, service) => {
         if (env === 'us' && service === 'web') return { outcome: 'succeed', afterLooks: 1 };
         if (env === 'eu' && service === 'web') return { outcome: 'fail', afterLooks: 3 };
-        return { outcome: 'succeed', afterLooks: 6 };
+        return { outcome: 'succeed', afterLooks: 2 };
       };
     });
 
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('DeploymentFailedError');
     expect(result.states).toEqual(expect.arrayContaining(['RollBack', 'AwaitRollbacks']));
-    expect(result.states).not.toContain('RetireOldWorkers');
+    expect(result.states).not.toContain('CutOver');
+    // Only the canary's old workers were retired; nothing of the second wave was continued.
+    expect(result.states.filter((state) => state === 'RetireOldWorkers')).toHaveLength(1);
+    expect(
+      fake.codedeploy
+        .commandCalls(ContinueDeploymentCommand)
+        .map((call) => call.args[0].input.deploymentWaitType),
+    ).not.toContain('READY_WAIT');
+    const waiting = [...fake.deployments.values()].filter((d) =>
+      ['eu/worker', 'au/web', 'au/worker'].some((group) => d.info.description?.endsWith(group)),
+    );
+    expect(waiting.map((d) => d.info.instanceTerminationWaitTimeStarted ?? false)).toEqual([
+      false,
+      false,
+      false,
+    ]);
+    // us/web (in its termination wait) and the second wave's three in flight are stopped; us/worker,
+    // whose old workers were retired (its deployment succeeded), gets its previous revision again.
     const stoppedIds = fake.codedeploy.commandCalls(StopDeploymentCommand).map((call) => call.args[0].input);
-    expect(stoppedIds).toHaveLength(5);
+    expect(stoppedIds).toHaveLength(4);
     expect(stoppedIds.every((input) => input.autoRollbackEnabled)).toBe(true);
+    expect(
+      fake.codedeploy
+        .commandCalls(CreateDeploymentCommand)
+        .map((call) => call.args[0].input.description)
+        .filter((description) => description?.endsWith(':rollback')),
+    ).toEqual(['stepdeploy:2026-11-26.3:us/worker:rollback']);
     const usWeb = [...fake.deployments.values()].find(
       (d) => d.info.description === 'stepdeploy:2026-11-26.3:us/web',
     );
@@ -379,5 +448,51 @@ describe('a release run through the synthesized state machine', () => {
     expect(result.cause).toContain('release');
     expect(fake.ecs.calls()).toHaveLength(0);
     expect(fake.codedeploy.calls()).toHaveLength(0);
+  });
+
+  it('fails the canary wave when its alarm went into ALARM during the bake, rolls it back and deploys no further', async () => {
+    const result = await run(RELEASE, (aws) => {
+      // The alarm fires (and returns to OK) once us moved its traffic: only its history shows it.
+      let fired = false;
+      aws.cloudwatch.on(DescribeAlarmHistoryCommand).callsFake((input) => {
+        if (!fired && aws.codedeploy.commandCalls(CreateDeploymentCommand).length > 0) {
+          fired = true;
+          aws.fireAlarm('stepdeploy-demo-us-5xx');
+        }
+        return {
+          AlarmHistoryItems: (aws.alarmHistory.get(String(input.AlarmName)) ?? []).filter(
+            (item) => !input.StartDate || (item.Timestamp ?? new Date(0)) >= input.StartDate,
+          ),
+        };
+      });
+    });
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('DeploymentFailedError');
+    expect(result.cause).toContain('us: alarm stepdeploy-demo-us-5xx in ALARM');
+    expect(
+      fake.codedeploy.commandCalls(CreateDeploymentCommand).map((call) => call.args[0].input.description),
+    ).toEqual(['stepdeploy:2026-11-26.3:us/web', 'stepdeploy:2026-11-26.3:us/worker']);
+    expect(fake.codedeploy.commandCalls(StopDeploymentCommand)).toHaveLength(2);
+    expect(detailTypes()).toEqual(['Release Rolled Back']);
+  });
+
+  it('continues none of the second wave when one of its deployments stopped in its ready wait', async () => {
+    const result = await run(RELEASE, (aws) => {
+      // au/worker's ready wait runs out while the others of its wave are still installing.
+      aws.deploymentScript = (env, service) =>
+        env === 'au' && service === 'worker'
+          ? { outcome: 'expire', afterLooks: 1 }
+          : { outcome: 'succeed', afterLooks: env === 'us' ? 1 : 6 };
+    });
+
+    expect(result.status).toBe('FAILED');
+    expect(result.cause).toContain('au/worker');
+    expect(
+      fake.codedeploy
+        .commandCalls(ContinueDeploymentCommand)
+        .filter((call) => call.args[0].input.deploymentWaitType === 'READY_WAIT'),
+    ).toHaveLength(0);
+    expect(detailTypes()).toEqual(['Release Rolled Back']);
   });
 });

@@ -31,6 +31,7 @@ describe('examples/demo/run-demo.ts', () => {
       failStart: 'au',
       failDeploy: 'eu/web',
       hangDeploy: 'us/worker',
+      alarm: false,
       giveUp: 20,
       timeScale: 100,
       keep: false,

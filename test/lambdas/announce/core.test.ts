@@ -259,6 +259,40 @@ describe('announcementOf', () => {
     ]);
   });
 
+  it('names the alarm that failed a bake, and the environments a wave-scoped rollback kept on the release', () => {
+    const announcement = announcementOf({
+      ...base,
+      deploy: { deployments: {}, status: 'SUCCEEDED', failures: [] },
+      bake: {
+        wave: 1,
+        status: 'FAILED',
+        until: '2026-11-26T07:01:00.000Z',
+        alarms: [
+          { environment: 'eu', alarmName: 'eu-5xx', at: '2026-11-26T07:00:30.000Z', reason: 'set by hand' },
+        ],
+      },
+      rollback: { ...rolledBack('SUCCEEDED'), kept: ['us'] },
+    });
+
+    expect(announcement.outcome).toBe('ROLLED_BACK');
+    expect(announcement.summary).toBe(
+      'Release 2026-11-26.3 rolled back in eu, au (us keep it): alarm in ALARM: eu/eu-5xx.',
+    );
+    expect(announcement.cause?.split('\n').slice(0, 2)).toEqual([
+      'alarms went into ALARM:',
+      '  eu: alarm eu-5xx in ALARM at 2026-11-26T07:00:30.000Z (set by hand)',
+    ]);
+  });
+
+  it('fails a release whose bake saw an alarm even without a rollback', () => {
+    expect(
+      decideOutcome({
+        ...base,
+        bake: { wave: 0, status: 'FAILED', until: '2026-11-26T07:01:00.000Z', alarms: [] },
+      }),
+    ).toBe('FAILED');
+  });
+
   it('shows the readable message of a caught Lambda error', () => {
     const announcement = announcementOf({
       environments: ['us', 'mars'],

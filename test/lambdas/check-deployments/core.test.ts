@@ -1,4 +1,9 @@
 import {
+  CloudWatchClient,
+  DescribeAlarmHistoryCommand,
+  DescribeAlarmsCommand,
+} from '@aws-sdk/client-cloudwatch';
+import {
   BatchGetDeploymentsCommand,
   BatchGetDeploymentTargetsCommand,
   CodeDeployClient,
@@ -8,14 +13,27 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { aggregateDeployments, checkDeployments } from '../../../lambdas/check-deployments/core.js';
+import {
+  aggregateDeployments,
+  checkDeployments,
+  type DeploymentStage,
+  deploymentStage,
+} from '../../../lambdas/check-deployments/core.js';
 import { startWatch } from '../../../lambdas/shared/lambda-context.js';
 import { deploymentIds } from '../../../lambdas/shared/revisions.js';
-import type { DeploymentRef, DeployState } from '../../../lambdas/shared/types.js';
+import type { AlarmBreach, DeploymentRef, DeployState } from '../../../lambdas/shared/types.js';
 import { deployment, makeDeps } from '../shared/deployment-fixtures.js';
 import { awsError, throttled } from '../shared/fixtures.js';
 
 const codedeploy = mockClient(CodeDeployClient);
+const cloudwatch = mockClient(CloudWatchClient);
+
+const breach: AlarmBreach = {
+  environment: 'us',
+  alarmName: 'us-5xx',
+  at: '2026-11-26T06:03:00.000Z',
+  reason: 'Threshold Crossed',
+};
 
 const web: DeploymentRef = { environment: 'us', service: 'web', deploymentId: 'd-web' };
 const worker: DeploymentRef = { environment: 'eu', service: 'worker', deploymentId: 'd-worker' };
@@ -30,7 +48,10 @@ describe('aggregateDeployments', () => {
     elapsedMs?: number;
     /** Deployments that decide nothing this look. */
     undecided?: string[];
-    expected: Pick<DeployState, 'status' | 'failures'>;
+    expected: Pick<DeployState, 'status' | 'failures' | 'alarms'>;
+    /** The wave cuts over together and CutOver has not continued it. */
+    awaitingCutOver?: boolean;
+    alarms?: AlarmBreach[];
   }>([
     {
       name: 'both InProgress with their targets Succeeded (ECS termination wait)',
@@ -101,6 +122,74 @@ describe('aggregateDeployments', () => {
       expected: { status: 'RUNNING', failures: [] },
     },
     {
+      name: 'awaiting the cut-over: both Ready',
+      infos: [{ status: 'Ready' }, { status: 'Ready' }],
+      awaitingCutOver: true,
+      expected: { status: 'READY', failures: [] },
+    },
+    {
+      name: 'awaiting the cut-over: one Ready, one still installing',
+      infos: [{ status: 'Ready' }, { status: 'InProgress' }],
+      awaitingCutOver: true,
+      expected: { status: 'RUNNING', failures: [] },
+    },
+    {
+      name: 'awaiting the cut-over: one Ready, one already moved (a CutOver that was retried)',
+      infos: [{ status: 'Ready' }, { status: 'InProgress' }],
+      moved: ['d-worker'],
+      awaitingCutOver: true,
+      expected: { status: 'READY', failures: [] },
+    },
+    {
+      name: 'awaiting the cut-over: one Ready, one failed before it: no traffic moves',
+      infos: [
+        { status: 'Ready' },
+        {
+          status: 'Failed',
+          errorInformation: { code: 'HOOK_EXECUTION_FAILURE', message: 'AfterInstall failed' },
+        },
+      ],
+      awaitingCutOver: true,
+      expected: {
+        status: 'FAILED',
+        failures: [{ ...worker, status: 'Failed', reason: 'AfterInstall failed' }],
+      },
+    },
+    {
+      name: 'awaiting the cut-over: both moved (the groups lost their ready wait)',
+      infos: [{ status: 'Succeeded' }, { status: 'Succeeded' }],
+      awaitingCutOver: true,
+      expected: { status: 'SUCCEEDED', failures: [] },
+    },
+    {
+      name: 'awaiting the cut-over: both Ready past the deployment timeout',
+      infos: [{ status: 'Ready' }, { status: 'Ready' }],
+      awaitingCutOver: true,
+      elapsedMs: 7_200_001,
+      expected: {
+        status: 'FAILED',
+        failures: [web, worker].map((ref) => ({
+          ...ref,
+          status: 'TimedOut',
+          reason:
+            'the deployment timeout of 120 minutes ran out with 2 deployments still in flight (us/web, eu/worker); this one was Ready',
+        })),
+      },
+    },
+    {
+      name: 'an alarm of the wave went into ALARM while both are Ready',
+      infos: [{ status: 'Ready' }, { status: 'Ready' }],
+      awaitingCutOver: true,
+      alarms: [breach],
+      expected: { status: 'FAILED', failures: [], alarms: [breach] },
+    },
+    {
+      name: 'an alarm of the wave went into ALARM after traffic moved everywhere',
+      infos: [{ status: 'Succeeded' }, { status: 'Succeeded' }],
+      alarms: [breach],
+      expected: { status: 'FAILED', failures: [], alarms: [breach] },
+    },
+    {
       name: 'one queued',
       infos: [{ status: 'Queued' }, { status: 'Created' }],
       expected: { status: 'RUNNING', failures: [] },
@@ -147,7 +236,7 @@ describe('aggregateDeployments', () => {
       undecided: ['d-worker'],
       expected: { status: 'FAILED', failures: [{ ...web, status: 'Failed', reason: 'boom' }] },
     },
-  ])('$name', ({ infos, expected, moved, elapsedMs, undecided }) => {
+  ])('$name', ({ infos, expected, moved, elapsedMs, undecided, awaitingCutOver, alarms }) => {
     // Prepare
     const refs = [web, worker];
     const byId = new Map(
@@ -160,6 +249,8 @@ describe('aggregateDeployments', () => {
       elapsedMs: () => elapsedMs ?? 0,
       timeoutMs: 7_200_000,
       undecided: new Set(undecided ?? []),
+      awaitingCutOver,
+      alarms,
     });
 
     // Assess
@@ -167,9 +258,29 @@ describe('aggregateDeployments', () => {
   });
 });
 
+describe('deploymentStage', () => {
+  it.each<[string, Partial<DeploymentInfo>, boolean, DeploymentStage]>([
+    ['Ready: in its ready wait', { status: 'Ready' }, false, 'ready'],
+    ['InProgress, target not Succeeded', { status: 'InProgress' }, false, 'in-flight'],
+    ['InProgress, target Succeeded', { status: 'InProgress' }, true, 'moved'],
+    [
+      'Ready with the termination flag (should CodeDeploy ever set it)',
+      { status: 'Ready', instanceTerminationWaitTimeStarted: true },
+      false,
+      'moved',
+    ],
+    ['Succeeded', { status: 'Succeeded' }, false, 'moved'],
+    ['Stopped', { status: 'Stopped' }, false, 'failed'],
+    ['Created', { status: 'Created' }, false, 'in-flight'],
+  ])('%s → %s', (_name, info, moved, stage) => {
+    expect(deploymentStage(info, moved)).toBe(stage);
+  });
+});
+
 describe('checkDeployments', () => {
   beforeEach(() => {
     codedeploy.reset();
+    cloudwatch.reset();
   });
 
   it('keeps looking every pollSeconds and returns as soon as one deployment failed', async () => {
@@ -423,5 +534,107 @@ describe('checkDeployments', () => {
       .commandCalls(BatchGetDeploymentsCommand)
       .map((c) => c.args[0].input.deploymentIds?.length);
     expect(sizes.sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual([2, 3, 25]);
+  });
+
+  /** The wave of `us` (with alarm `us-5xx`), cutting over together. */
+  function waveState(fields: Partial<NonNullable<DeployState['wave']>> = {}): DeployState {
+    return {
+      deployments: deploymentIds([web, worker]),
+      status: 'RUNNING',
+      failures: [],
+      wave: {
+        index: 1,
+        of: 2,
+        environments: ['us'],
+        cutover: 'together',
+        startedAt: '2026-11-26T06:01:00.000Z',
+        ...fields,
+      },
+    };
+  }
+
+  function withAlarm(deps: ReturnType<typeof makeDeps>) {
+    return {
+      ...deps,
+      config: {
+        ...deps.config,
+        environments: deps.config.environments.map((env) =>
+          env.name === 'us' ? { ...env, alarms: ['us-5xx'] } : env,
+        ),
+      },
+    };
+  }
+
+  it('watches only the current wave’s deployments, and returns READY once all of them wait for the cut-over', async () => {
+    // Prepare
+    const deps = makeDeps();
+    codedeploy.on(BatchGetDeploymentsCommand).resolves({
+      deploymentsInfo: [deployment('d-web', 'us', 'web', { status: 'Ready' })],
+    });
+
+    // Act
+    const state = await checkDeployments(deps, waveState(), startWatch({ watchSeconds: 50 }, deps.clock));
+
+    // Assess
+    expect(state.status).toBe('READY');
+    expect(codedeploy).toHaveReceivedCommandWith(BatchGetDeploymentsCommand, { deploymentIds: ['d-web'] });
+    expect(cloudwatch).not.toHaveReceivedAnyCommand();
+  });
+
+  it('after the cut-over, waits for the traffic to move and records when it did', async () => {
+    // Prepare
+    const deps = makeDeps();
+    codedeploy
+      .on(BatchGetDeploymentsCommand)
+      .resolvesOnce({ deploymentsInfo: [deployment('d-web', 'us', 'web', { status: 'Ready' })] })
+      .resolves({ deploymentsInfo: [deployment('d-web', 'us', 'web', { status: 'Succeeded' })] });
+
+    // Act
+    const state = await checkDeployments(
+      deps,
+      waveState({ cutOverAt: '2026-11-26T06:04:00.000Z' }),
+      startWatch({ watchSeconds: 50 }, deps.clock),
+    );
+
+    // Assess
+    expect(state.status).toBe('SUCCEEDED');
+    expect(deps.clock.sleeps).toEqual([5000]);
+    expect(state.wave?.trafficMovedAt).toBe(new Date(deps.clock.nowMs()).toISOString());
+  });
+
+  it('fails the wave on an alarm that went into ALARM since the wave began, though it is OK again', async () => {
+    // Prepare
+    const deps = withAlarm(makeDeps());
+    codedeploy.on(BatchGetDeploymentsCommand).resolves({
+      deploymentsInfo: [deployment('d-web', 'us', 'web', { status: 'InProgress' })],
+    });
+    cloudwatch.on(DescribeAlarmsCommand).resolves({
+      MetricAlarms: [{ AlarmName: 'us-5xx', StateValue: 'OK', StateReason: 'fine' }],
+    });
+    cloudwatch.on(DescribeAlarmHistoryCommand).resolves({
+      AlarmHistoryItems: [
+        {
+          AlarmName: 'us-5xx',
+          HistoryItemType: 'StateUpdate',
+          Timestamp: new Date('2026-11-26T06:02:00.000Z'),
+          HistorySummary: 'Alarm updated from OK to ALARM',
+          HistoryData: JSON.stringify({ newState: { stateValue: 'ALARM', stateReason: 'set by hand' } }),
+        },
+      ],
+    });
+
+    // Act
+    const state = await checkDeployments(deps, waveState(), startWatch({ watchSeconds: 50 }, deps.clock));
+
+    // Assess
+    expect(state.status).toBe('FAILED');
+    expect(state.alarms).toEqual([
+      { environment: 'us', alarmName: 'us-5xx', at: '2026-11-26T06:02:00.000Z', reason: 'set by hand' },
+    ]);
+    expect(cloudwatch).toHaveReceivedCommandWith(DescribeAlarmHistoryCommand, {
+      AlarmName: 'us-5xx',
+      HistoryItemType: 'StateUpdate',
+      StartDate: new Date('2026-11-26T06:01:00.000Z'),
+    });
   });
 });

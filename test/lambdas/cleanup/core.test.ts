@@ -357,6 +357,49 @@ describe('cleanup', () => {
     expect(ecs).not.toHaveReceivedAnyCommand();
   });
 
+  it('rolls back a first wave that succeeded when the run was aborted before the last wave, and finds what the next one made', async () => {
+    // Prepare: us went out in the first wave; the run was aborted while eu's started.
+    const wavePlan = {
+      ...plan,
+      waves: [
+        { environments: ['us'], cutover: 'independent' as const },
+        { environments: ['eu'], cutover: 'together' as const },
+      ],
+    };
+    history([
+      succeeded(wavePlan),
+      succeeded({
+        ...deployState,
+        status: 'SUCCEEDED',
+        wave: {
+          index: 0,
+          of: 2,
+          environments: ['us'],
+          cutover: 'independent',
+          startedAt: '2026-11-26T06:01:00.000Z',
+        },
+      }),
+    ]);
+    deployments.push(
+      deployment('d-us-web', 'us', 'web', { status: 'Succeeded' }),
+      deployment('d-us-worker', 'us', 'worker', { status: 'Succeeded' }),
+      deployment('d-eu-web', 'eu', 'web', {
+        status: 'Ready',
+        description: deploymentMarker('r1', 'eu', 'web'),
+      }),
+    );
+
+    // Act
+    const report = await cleanup(makeDeps(), detail);
+
+    // Assess
+    expect(report.rollbacks.map((r) => [`${r.environment}/${r.service}`, r.action])).toEqual([
+      ['us/web', 'redeploy'],
+      ['us/worker', 'redeploy'],
+      ['eu/web', 'stop'],
+    ]);
+  });
+
   it('leaves alone an execution redriven since, when the event does not say how often it had been', async () => {
     // Prepare
     sfn.on(DescribeExecutionCommand).resolves({ executionArn, status: 'RUNNING', redriveCount: 1 });

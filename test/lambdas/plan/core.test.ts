@@ -532,6 +532,7 @@ describe('plan', () => {
             worker: [1, 2],
           },
         },
+        waves: [{ environments: ['us', 'eu', 'au'], cutover: 'independent' }],
       });
       expect(ecs).toHaveReceivedCommandTimes(RegisterTaskDefinitionCommand, 9);
       expect(ecs).toHaveReceivedCommandWith(DescribeTaskDefinitionCommand, {

@@ -106,6 +106,55 @@ describe('retireOldWorkers', () => {
     });
   });
 
+  it('retires the current wave’s workers only and keeps the report of the earlier waves', async () => {
+    // Prepare
+    deployments.push(
+      deployment('d-us-worker', 'us', 'worker', { status: 'Succeeded' }),
+      deployment('d-eu-worker', 'eu', 'worker', { status: 'InProgress' }),
+    );
+    const earlier = {
+      environment: 'us',
+      service: 'worker',
+      deploymentId: 'd-us-worker',
+      action: 'continue-deployment' as const,
+      reason: 'traffic moved; the termination wait was ended',
+    };
+    const secondWave: DeployState = {
+      ...deploy,
+      wave: {
+        index: 1,
+        of: 2,
+        environments: ['eu'],
+        cutover: 'together',
+        startedAt: '2026-11-26T10:00:00.000Z',
+      },
+    };
+
+    // Act
+    const report = await retireOldWorkers(makeDeps(), {
+      plan,
+      deploy: secondWave,
+      retire: { workers: [earlier] },
+    });
+
+    // Assess
+    expect(report.workers).toEqual([
+      earlier,
+      {
+        environment: 'eu',
+        service: 'worker',
+        deploymentId: 'd-eu-worker',
+        action: 'continue-deployment',
+        reason: 'traffic moved; the termination wait was ended',
+      },
+    ]);
+    expect(codedeploy).toHaveReceivedCommandTimes(ContinueDeploymentCommand, 1);
+    expect(codedeploy).toHaveReceivedCommandWith(ContinueDeploymentCommand, {
+      deploymentId: 'd-eu-worker',
+      deploymentWaitType: 'TERMINATION_WAIT',
+    });
+  });
+
   it('leaves a deployment that finished meanwhile alone', async () => {
     // Prepare
     deployments.push(

@@ -10,11 +10,12 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { rollBack } from '../../../lambdas/roll-back/core.js';
+import { rollBack, rollbackScopeOf, wavesToSearch } from '../../../lambdas/roll-back/core.js';
+import type { RollBackRun } from '../../../lambdas/roll-back/schema.js';
 import { RollbackFailedError, TransientError } from '../../../lambdas/shared/errors.js';
 import { deploymentMarker, rollbackMarker } from '../../../lambdas/shared/markers.js';
 import { deploymentIds } from '../../../lambdas/shared/revisions.js';
-import type { DeploymentRef } from '../../../lambdas/shared/types.js';
+import type { DeploymentRef, DeployState, Plan, PlannedWave } from '../../../lambdas/shared/types.js';
 import { deployment, makeDeps, plan, serveDeployments } from '../shared/deployment-fixtures.js';
 import { throttled } from '../shared/fixtures.js';
 
@@ -321,5 +322,154 @@ describe('rollBack', () => {
     await expect(attempt).rejects.toThrow(
       /^RollBack: CreateDeployment on us\/worker \(deployment d-2\) \(us-app\/us-worker-dg\) failed \(ThrottlingException.*; rollbacks already begun: us\/web stop\./,
     );
+  });
+});
+
+const WAVES: PlannedWave[] = [
+  { environments: ['us'], cutover: 'independent' },
+  { environments: ['eu'], cutover: 'together' },
+];
+const wavePlan: Plan = { ...plan, waves: WAVES };
+
+/** The deployments' state at wave `index` of `wavePlan`. */
+function atWave(index: number, deployments: DeployState['deployments']): DeployState {
+  return {
+    deployments,
+    status: 'FAILED',
+    failures: [],
+    wave: {
+      index,
+      of: 2,
+      environments: WAVES[index]?.environments ?? [],
+      cutover: 'independent',
+      startedAt: '2026-11-26T06:01:00.000Z',
+    },
+  };
+}
+
+describe('wavesToSearch', () => {
+  it.each<[string, Partial<RollBackRun>, boolean, number[]]>([
+    ['nothing recorded: the first wave', {}, false, [0]],
+    ['a wave recorded that failed its check', { deploy: atWave(0, {}) }, false, []],
+    [
+      'the next wave was starting (its bake named it)',
+      { deploy: atWave(0, {}), bake: { wave: 0, status: 'SUCCEEDED', until: '', alarms: [], nextWave: 1 } },
+      false,
+      [1],
+    ],
+    [
+      'a stale bake of an earlier wave',
+      { deploy: atWave(1, {}), bake: { wave: 0, status: 'SUCCEEDED', until: '', alarms: [], nextWave: 1 } },
+      false,
+      [],
+    ],
+    ['the cleanup, which cannot tell how far the run got', { deploy: atWave(0, {}) }, true, [1]],
+    ['the cleanup with nothing recorded', {}, true, [0, 1]],
+  ])('%s → %j', (_name, run, laterWaves, expected) => {
+    expect(wavesToSearch({ plan: wavePlan, ...run }, 2, laterWaves)).toEqual(expected);
+  });
+});
+
+describe('rollbackScopeOf', () => {
+  const us = ref('us', 'web', 'd-us');
+  const eu = ref('eu', 'web', 'd-eu');
+
+  it.each<[string, 'all' | 'wave', DeploymentRef[], number, DeploymentRef[], string[]]>([
+    ['all: every wave released so far', 'all', [us, eu], 1, [us, eu], []],
+    ['wave: the failing second wave only, the first keeps the release', 'wave', [us, eu], 1, [eu], ['us']],
+    ['wave: the first wave failed', 'wave', [us], 0, [us], []],
+    ['wave: the second wave was starting and made one deployment', 'wave', [us, eu], 0, [eu], ['us']],
+    ['wave: the second wave made none', 'wave', [us], 1, [], ['us']],
+  ])('%s', (_name, scope, refs, recorded, rolledBack, kept) => {
+    expect(rollbackScopeOf(scope, WAVES, refs, recorded)).toEqual({ refs: rolledBack, kept });
+  });
+});
+
+describe('rollBack in waves', () => {
+  let deployments: DeploymentInfo[];
+
+  beforeEach(() => {
+    codedeploy.reset();
+    deployments = [];
+    serveDeployments(codedeploy, deployments);
+    codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
+    codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-rb' });
+  });
+
+  it('rolls back the released first wave and the second wave it was starting, found by marker', async () => {
+    // Prepare: StartDeployments of the second wave created eu/web, then failed.
+    deployments.push(
+      deployment('d-us-web', 'us', 'web', { status: 'InProgress', instanceTerminationWaitTimeStarted: true }),
+      deployment('d-us-worker', 'us', 'worker', { status: 'Succeeded' }),
+      deployment('d-eu-web', 'eu', 'web', {
+        status: 'InProgress',
+        description: deploymentMarker('r1', 'eu', 'web'),
+      }),
+    );
+
+    // Act
+    const state = await rollBack(makeDeps(), {
+      plan: wavePlan,
+      deploy: atWave(0, { us: { web: 'd-us-web', worker: 'd-us-worker' } }),
+      bake: { wave: 0, status: 'SUCCEEDED', until: '', alarms: [], nextWave: 1 },
+    });
+
+    // Assess
+    expect(state.rollbacks.map((r) => [`${r.environment}/${r.service}`, r.action])).toEqual([
+      ['us/web', 'stop'],
+      ['us/worker', 'redeploy'],
+      ['eu/web', 'stop'],
+    ]);
+    expect(state.kept).toBeUndefined();
+  });
+
+  it('with rollbackScope wave, rolls back the failing wave only and names the environments that keep the release', async () => {
+    // Prepare
+    deployments.push(
+      deployment('d-us-web', 'us', 'web', { status: 'Succeeded' }),
+      deployment('d-eu-web', 'eu', 'web', { status: 'Ready' }),
+      deployment('d-eu-worker', 'eu', 'worker', { status: 'Failed' }),
+    );
+    const deps = makeDeps();
+
+    // Act
+    const state = await rollBack(
+      { ...deps, config: { ...deps.config, rollbackScope: 'wave' } },
+      {
+        plan: wavePlan,
+        deploy: atWave(1, {
+          us: { web: 'd-us-web' },
+          eu: { web: 'd-eu-web', worker: 'd-eu-worker' },
+        }),
+      },
+    );
+
+    // Assess
+    expect(state).toEqual({
+      status: 'RUNNING',
+      kept: ['us'],
+      rollbacks: [
+        {
+          environment: 'eu',
+          service: 'web',
+          deploymentId: 'd-eu-web',
+          deploymentStatus: 'Ready',
+          action: 'stop',
+        },
+        {
+          environment: 'eu',
+          service: 'worker',
+          deploymentId: 'd-eu-worker',
+          deploymentStatus: 'Failed',
+          action: 'none',
+          status: 'Failed',
+        },
+      ],
+    });
+    expect(codedeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+    expect(codedeploy).toHaveReceivedCommandExactlyOnceWith(StopDeploymentCommand, {
+      deploymentId: 'd-eu-web',
+      autoRollbackEnabled: true,
+    });
   });
 });

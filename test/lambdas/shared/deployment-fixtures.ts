@@ -1,3 +1,4 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import {
   BatchGetDeploymentsCommand,
   type BatchGetDeploymentsCommandInput,
@@ -73,11 +74,16 @@ export function fakeClock(): ReturnType<typeof clockAt> {
  * Real SDK clients (their `send` is what the tests mock) of every service a deployment core
  * calls, with the fake clock and the config.
  */
-export function makeDeps(): DeploymentDeps<'codedeploy' | 'ecs' | 'sfn'> & {
+export function makeDeps(): DeploymentDeps<'codedeploy' | 'ecs' | 'sfn' | 'cloudwatch'> & {
   clock: ReturnType<typeof fakeClock>;
 } {
   return {
-    clients: createClients({ codedeploy: CodeDeployClient, ecs: ECSClient, sfn: SFNClient }),
+    clients: createClients({
+      codedeploy: CodeDeployClient,
+      ecs: ECSClient,
+      sfn: SFNClient,
+      cloudwatch: CloudWatchClient,
+    }),
     clock: fakeClock(),
     config,
   };

@@ -14,12 +14,39 @@ import {
   ForeignDeploymentError,
   PreviousDeploymentFinishingError,
   TransientError,
+  ValidationError,
 } from '../../../lambdas/shared/errors.js';
 import type { Watch } from '../../../lambdas/shared/lambda-context.js';
 import { deploymentMarker } from '../../../lambdas/shared/markers.js';
-import { startDeployments } from '../../../lambdas/start-deployments/core.js';
-import { deployment, makeDeps, plan, serveDeployments } from '../shared/deployment-fixtures.js';
+import type { PlanAndDeploy } from '../../../lambdas/shared/schemas.js';
+import type { DeployState, Plan } from '../../../lambdas/shared/types.js';
+import { nextWaveOf, startDeployments } from '../../../lambdas/start-deployments/core.js';
+import { deployment, makeDeps, plan, STARTED_AT, serveDeployments } from '../shared/deployment-fixtures.js';
 import { throttled } from '../shared/fixtures.js';
+
+/** The plan in two waves: `us` first, then `eu`, which cuts over together. */
+const wavePlan: Plan = {
+  ...plan,
+  waves: [
+    { environments: ['us'], cutover: 'independent' },
+    { environments: ['eu'], cutover: 'together' },
+  ],
+};
+
+/** The state once the first wave of `wavePlan` deployed. */
+const firstWave: DeployState = {
+  deployments: { us: { web: 'd-us-web-dg', worker: 'd-us-worker-dg' } },
+  status: 'SUCCEEDED',
+  failures: [],
+  wave: {
+    index: 0,
+    of: 2,
+    environments: ['us'],
+    cutover: 'independent',
+    startedAt: '2026-11-26T06:01:00.000Z',
+    trafficMovedAt: '2026-11-26T06:05:00.000Z',
+  },
+};
 
 const codedeploy = mockClient(CodeDeployClient);
 
@@ -41,7 +68,7 @@ describe('startDeployments', () => {
 
   it('creates one deployment per environment and service, marked with the release', async () => {
     // Act
-    const state = await startDeployments(makeDeps(), plan);
+    const state = await startDeployments(makeDeps(), { plan });
 
     // Assess
     expect(state).toEqual({
@@ -50,6 +77,13 @@ describe('startDeployments', () => {
       deployments: {
         us: { web: 'd-us-web-dg', worker: 'd-us-worker-dg' },
         eu: { web: 'd-eu-web-dg', worker: 'd-eu-worker-dg' },
+      },
+      wave: {
+        index: 0,
+        of: 1,
+        environments: ['us', 'eu'],
+        cutover: 'independent',
+        startedAt: new Date(Date.parse(STARTED_AT) + 60_000).toISOString(),
       },
     });
     expect(codedeploy).toHaveReceivedCommandWith(CreateDeploymentCommand, {
@@ -61,7 +95,7 @@ describe('startDeployments', () => {
 
   it('writes an AppSpec naming the new revision, container and port, with the sha256 of its content', async () => {
     // Act
-    await startDeployments(makeDeps(), plan);
+    await startDeployments(makeDeps(), { plan });
 
     // Assess
     const input = createdInputs().find((i) => i.deploymentGroupName === 'us-worker-dg');
@@ -99,7 +133,7 @@ describe('startDeployments', () => {
     );
 
     // Act
-    const state = await startDeployments(makeDeps(), plan);
+    const state = await startDeployments(makeDeps(), { plan });
 
     // Assess
     expect(state.deployments.us.web).toBe('d-ours');
@@ -120,7 +154,7 @@ describe('startDeployments', () => {
     );
 
     // Act
-    const state = await startDeployments(makeDeps(), plan);
+    const state = await startDeployments(makeDeps(), { plan });
 
     // Assess
     expect(state.deployments.eu.worker).toBe('d-done');
@@ -143,7 +177,7 @@ describe('startDeployments', () => {
     );
 
     // Act
-    const attempt = startDeployments(makeDeps(), plan);
+    const attempt = startDeployments(makeDeps(), { plan });
 
     // Assess
     await expect(attempt).rejects.toThrow(ForeignDeploymentError);
@@ -163,7 +197,7 @@ describe('startDeployments', () => {
     );
 
     // Act
-    const attempt = startDeployments(makeDeps(), plan);
+    const attempt = startDeployments(makeDeps(), { plan });
 
     // Assess
     await expect(attempt).rejects.toThrow(/d-auto-rb.*creator codeDeployRollback/);
@@ -180,7 +214,7 @@ describe('startDeployments', () => {
     );
 
     // Act
-    const attempt = startDeployments(makeDeps(), plan);
+    const attempt = startDeployments(makeDeps(), { plan });
 
     // Assess
     await expect(attempt).rejects.toThrow(ForeignDeploymentError);
@@ -201,7 +235,7 @@ describe('startDeployments', () => {
     );
 
     // Act
-    const attempt = startDeployments(makeDeps(), plan);
+    const attempt = startDeployments(makeDeps(), { plan });
 
     // Assess
     await expect(attempt).rejects.toThrow(ForeignDeploymentError);
@@ -218,7 +252,7 @@ describe('startDeployments', () => {
       .rejects(new Error('DeploymentLimitExceededException'));
 
     // Act
-    const attempt = startDeployments(makeDeps(), plan);
+    const attempt = startDeployments(makeDeps(), { plan });
 
     // Assess
     await expect(attempt).rejects.toThrow(DeploymentFailedError);
@@ -233,7 +267,7 @@ describe('startDeployments', () => {
       .rejects(throttled('CreateDeployment'));
 
     // Act
-    const attempt = startDeployments(makeDeps(), plan);
+    const attempt = startDeployments(makeDeps(), { plan });
 
     // Assess: the state machine runs StartDeployments again, which adopts the three and creates eu/web.
     await expect(attempt).rejects.toThrow(TransientError);
@@ -245,13 +279,102 @@ describe('startDeployments', () => {
   it('raises a TransientError having created nothing when looking at the groups is throttled', async () => {
     codedeploy.on(ListDeploymentsCommand).rejects(throttled('ListDeployments'));
 
-    const attempt = startDeployments(makeDeps(), plan);
+    const attempt = startDeployments(makeDeps(), { plan });
 
     await expect(attempt).rejects.toThrow(TransientError);
     await expect(attempt).rejects.toThrow(
       /^StartDeployments: ListDeployments on (us|eu)\/(web|worker) .*; no deployment was created yet\./,
     );
     expect(codedeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+  });
+
+  it.each<[string, Pick<PlanAndDeploy, 'bake'>, number]>([
+    ['no bake yet', {}, 0],
+    [
+      'a bake that names the next wave',
+      { bake: { wave: 0, status: 'SUCCEEDED', until: '', alarms: [], nextWave: 1 } },
+      1,
+    ],
+    ['a bake of the last wave', { bake: { wave: 1, status: 'SUCCEEDED', until: '', alarms: [] } }, 0],
+  ])('deploys wave %s → %i', (_what, run, wave) => {
+    expect(nextWaveOf(run)).toBe(wave);
+  });
+
+  it('deploys the first wave only, and records it', async () => {
+    // Act
+    const state = await startDeployments(makeDeps(), { plan: wavePlan });
+
+    // Assess
+    expect(createdInputs().map((i) => i.deploymentGroupName)).toEqual(['us-web-dg', 'us-worker-dg']);
+    expect(state.deployments).toEqual({ us: { web: 'd-us-web-dg', worker: 'd-us-worker-dg' } });
+    expect(state.wave).toMatchObject({ index: 0, of: 2, environments: ['us'], cutover: 'independent' });
+  });
+
+  it('deploys the wave the bake named, keeping the deployments of the earlier waves', async () => {
+    // Act
+    const state = await startDeployments(makeDeps(), {
+      plan: wavePlan,
+      deploy: firstWave,
+      bake: { wave: 0, status: 'SUCCEEDED', until: '2026-11-26T06:06:00.000Z', alarms: [], nextWave: 1 },
+    });
+
+    // Assess
+    expect(createdInputs().map((i) => i.deploymentGroupName)).toEqual(['eu-web-dg', 'eu-worker-dg']);
+    expect(state).toMatchObject({
+      status: 'RUNNING',
+      deployments: {
+        us: { web: 'd-us-web-dg', worker: 'd-us-worker-dg' },
+        eu: { web: 'd-eu-web-dg', worker: 'd-eu-worker-dg' },
+      },
+      wave: { index: 1, of: 2, environments: ['eu'], cutover: 'together' },
+    });
+    expect(state.wave?.trafficMovedAt).toBeUndefined();
+  });
+
+  it('dates a wave an earlier attempt started from its first deployment, so its alarms count from then', async () => {
+    // Prepare
+    deployments.push(
+      deployment('d-ours', 'us', 'web', {
+        status: 'InProgress',
+        description: deploymentMarker('r1', 'us', 'web'),
+        createTime: new Date('2026-11-26T06:00:30.000Z'),
+      }),
+    );
+
+    // Act
+    const state = await startDeployments(makeDeps(), { plan: wavePlan });
+
+    // Assess
+    expect(state.wave?.startedAt).toBe('2026-11-26T06:00:30.000Z');
+  });
+
+  it('fails a later wave with a foreign deployment as DeploymentFailedError: the earlier waves are rolled back', async () => {
+    // Prepare
+    deployments.push(deployment('d-hand', 'eu', 'web', { status: 'InProgress', description: 'hotfix' }));
+
+    // Act
+    const attempt = startDeployments(makeDeps(), {
+      plan: wavePlan,
+      deploy: firstWave,
+      bake: { wave: 0, status: 'SUCCEEDED', until: '', alarms: [], nextWave: 1 },
+    });
+
+    // Assess
+    await expect(attempt).rejects.toThrow(DeploymentFailedError);
+    await expect(attempt).rejects.toThrow(/started no deployment of wave 2 of 2 \(eu\).*d-hand/);
+    expect(codedeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+  });
+
+  it('refuses a wave the plan does not have', async () => {
+    // Act
+    const attempt = startDeployments(makeDeps(), {
+      plan: wavePlan,
+      bake: { wave: 1, status: 'SUCCEEDED', until: '', alarms: [], nextWave: 2 },
+    });
+
+    // Assess
+    await expect(attempt).rejects.toThrow(ValidationError);
+    await expect(attempt).rejects.toThrow(/wave 2 does not exist; the plan has 2 wave/);
   });
 
   describe("a group still finishing an earlier release's deployment whose wait Plan ended", () => {
@@ -288,7 +411,7 @@ describe('startDeployments', () => {
       const deps = makeDeps();
 
       // Act
-      const state = await startDeployments(deps, continued, watchFor(5));
+      const state = await startDeployments(deps, { plan: continued }, watchFor(5));
 
       // Assess
       expect(state.deployments.eu?.web).toBe('d-eu-web-dg');
@@ -305,7 +428,7 @@ describe('startDeployments', () => {
       });
 
       // Act
-      const attempt = startDeployments(makeDeps(), continued, watchFor(2));
+      const attempt = startDeployments(makeDeps(), { plan: continued }, watchFor(2));
 
       // Assess
       await expect(attempt).rejects.toThrow(PreviousDeploymentFinishingError);
@@ -332,7 +455,7 @@ describe('startDeployments', () => {
       }
 
       // Act
-      const state = await startDeployments(makeDeps(), continued, watchFor(0));
+      const state = await startDeployments(makeDeps(), { plan: continued }, watchFor(0));
 
       // Assess
       expect(state.deployments).toEqual({
@@ -354,7 +477,7 @@ describe('startDeployments', () => {
       });
 
       // Act
-      const attempt = startDeployments(makeDeps(), continued, watchFor(5));
+      const attempt = startDeployments(makeDeps(), { plan: continued }, watchFor(5));
 
       // Assess
       await expect(attempt).rejects.toThrow(DeploymentFailedError);
@@ -368,7 +491,7 @@ describe('startDeployments', () => {
       deployments.push(finishing(), deployment('d-other', 'us', 'web', { description: 'hotfix' }));
 
       // Act
-      const attempt = startDeployments(makeDeps(), continued, watchFor(5));
+      const attempt = startDeployments(makeDeps(), { plan: continued }, watchFor(5));
 
       // Assess
       await expect(attempt).rejects.toThrow(ForeignDeploymentError);

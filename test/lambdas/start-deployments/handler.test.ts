@@ -28,21 +28,21 @@ describe('start-deployments handler', () => {
     const { runId: _, ...withoutRunId } = plan;
 
     // Act
-    const attempt = handler({ plan: withoutRunId, executionArn });
+    const attempt = handler({ state: { plan: withoutRunId, migrate: {} }, executionArn });
 
     // Assess
     await expect(attempt).rejects.toThrow(ValidationError);
-    await expect(attempt).rejects.toThrow(/event\.plan\.runId/);
+    await expect(attempt).rejects.toThrow(/event\.state\.plan\.runId/);
     expect(codedeploy).not.toHaveReceivedAnyCommand();
   });
 
-  it('starts the deployments of a valid event', async () => {
+  it('starts the deployments of a valid event, from the whole run state', async () => {
     // Prepare
     codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
     codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-new' });
 
     // Act
-    const state = await handler({ plan, executionArn });
+    const state = await handler({ state: { plan, release: 'r1' }, executionArn });
 
     // Assess
     expect(state.status).toBe('RUNNING');

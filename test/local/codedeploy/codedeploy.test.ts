@@ -5,6 +5,7 @@ import {
   CodeDeployClient,
   ContinueDeploymentCommand,
   CreateDeploymentCommand,
+  DeploymentAlreadyCompletedException,
   type DeploymentInfo,
   DeploymentIsNotInReadyStateException,
   DeploymentLimitExceededException,
@@ -49,7 +50,10 @@ const container = (version: string) => ({
   stopTimeout: 2,
 });
 
-/** Two services behind blue/green groups: `web` shifts at once, `api` waits for ContinueDeployment. */
+/**
+ * Services behind blue/green groups: `web` shifts at once, `api` waits two days in Ready for
+ * ContinueDeployment, `short` only one minute (a deployment approval wait), `lin` shifts in steps.
+ */
 const template = {
   Resources: {
     Cluster: { Type: 'AWS::ECS::Cluster', Properties: { ClusterName: 'cd-test' } },
@@ -72,12 +76,14 @@ const template = {
     Web: service('web'),
     Api: service('api'),
     Lin: service('lin'),
+    Short: service('short'),
     App: {
       Type: 'AWS::CodeDeploy::Application',
       Properties: { ApplicationName: 'cd-app', ComputePlatform: 'ECS' },
     },
     WebGroup: group('Web', 'cd-web', { ActionOnTimeout: 'CONTINUE_DEPLOYMENT', WaitTimeInMinutes: 0 }),
     ApiGroup: group('Api', 'cd-api', { ActionOnTimeout: 'STOP_DEPLOYMENT', WaitTimeInMinutes: 2880 }),
+    ShortGroup: group('Short', 'cd-short', { ActionOnTimeout: 'STOP_DEPLOYMENT', WaitTimeInMinutes: 1 }),
     LinGroup: group(
       'Lin',
       'cd-lin',
@@ -378,6 +384,12 @@ describe('CodeDeploy ECS blue/green', () => {
     expect(deploymentGroupInfo?.ecsServices).toEqual([{ clusterName: 'cd-test', serviceName: 'web' }]);
   });
 
+  // The ready wait of a STOP_DEPLOYMENT group comes once the replacement is up and test traffic
+  // reached it (https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_codedeploy.EcsBlueGreenDeploymentConfig.html,
+  // deploymentApprovalWaitTime); meanwhile the deployment's status is Ready
+  // (https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_DeploymentInfo.html; scripts that
+  // gate an ECS deployment poll for it: https://github.com/aws-actions/amazon-ecs-deploy-task-definition/issues/96),
+  // and so is its ECS target's (https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_ECSTarget.html).
   it('waits in Ready until ContinueDeployment READY_WAIT, then shifts traffic', async () => {
     const id = await deploy('cd-api', 'release 2');
 
@@ -391,12 +403,84 @@ describe('CodeDeploy ECS blue/green', () => {
       new ContinueDeploymentCommand({ deploymentId: id, deploymentWaitType: 'READY_WAIT' }),
     );
     await inTerminationWait(id);
+    // https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_ContinueDeployment.html:
+    // DeploymentIsNotInReadyStateException, "The deployment does not have a status of Ready and
+    // can't continue yet" (here it has moved on); DeploymentAlreadyCompletedException once it ended.
+    const notReady = await codedeploy
+      .send(new ContinueDeploymentCommand({ deploymentId: id, deploymentWaitType: 'READY_WAIT' }))
+      .catch((error: unknown) => error);
+    await codedeploy.send(
+      new ContinueDeploymentCommand({ deploymentId: id, deploymentWaitType: 'TERMINATION_WAIT' }),
+    );
+    await reaches(id, (info) => info.status === 'Succeeded', 'to succeed');
+    const completed = await codedeploy
+      .send(new ContinueDeploymentCommand({ deploymentId: id, deploymentWaitType: 'READY_WAIT' }))
+      .catch((error: unknown) => error);
 
     expect(ready.instanceTerminationWaitTimeStarted).toBe(false);
     expect(readyTarget.status).toBe('Ready');
+    const events = Object.fromEntries(
+      (readyTarget.lifecycleEvents ?? []).map((event) => [event.lifecycleEventName, event.status]),
+    );
+    expect(events).toMatchObject({
+      Install: 'Succeeded',
+      AllowTestTraffic: 'Succeeded',
+      AfterAllowTestTraffic: 'Succeeded',
+      BeforeAllowTraffic: 'Pending',
+      AllowTraffic: 'Pending',
+    });
     expect(earlyTermination).toBeInstanceOf(DeploymentIsNotInReadyStateException);
-    expect(before.taskDefinition).toBe(v1);
+    expect(before).toEqual({
+      taskDefinition: v1,
+      taskSets: [
+        ['PRIMARY', v1],
+        ['ACTIVE', v2],
+      ],
+    });
+    expect(notReady).toBeInstanceOf(DeploymentIsNotInReadyStateException);
+    expect(completed).toBeInstanceOf(DeploymentAlreadyCompletedException);
     expect((await serviceState('api')).taskDefinition).toBe(v2);
+  });
+
+  // https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_DeploymentReadyOption.html:
+  // STOP_DEPLOYMENT: "If traffic rerouting is not started before the end of the specified wait
+  // period, the deployment status is changed to Stopped."
+  it('stops a deployment whose ready wait ran out: no production traffic moved, the replacement goes', async () => {
+    const id = await deploy('cd-short', deploymentMarker('r6', 'test', 'short'));
+
+    const stopped = await reaches(id, (info) => info.status === 'Stopped', 'to stop at the end of its wait');
+    const target = await targetOf(id);
+    await eventually(
+      async () => ((await serviceState('short')).taskSets.length === 1 ? true : undefined),
+      DEPLOYMENT_WAIT_MS,
+      'the replacement task set to go',
+    );
+
+    expect(stopped.rollbackInfo?.rollbackDeploymentId).toBeUndefined();
+    expect(target.lifecycleEvents?.find((e) => e.lifecycleEventName === 'AllowTraffic')?.status).toBe(
+      'Skipped',
+    );
+    expect(await serviceState('short')).toEqual({ taskDefinition: v1, taskSets: [['PRIMARY', v1]] });
+  });
+
+  it('StopDeployment with rollback while Ready: production traffic never left the original task set', async () => {
+    const id = await deploy('cd-api', deploymentMarker('r7', 'test', 'api'));
+    await reaches(id, (info) => info.status === 'Ready', 'to be Ready');
+
+    await codedeploy.send(new StopDeploymentCommand({ deploymentId: id, autoRollbackEnabled: true }));
+    const stopped = await reaches(id, (info) => info.status === 'Stopped', 'to stop');
+    const target = await targetOf(id);
+    await eventually(
+      async () => ((await serviceState('api')).taskSets.length === 1 ? true : undefined),
+      DEPLOYMENT_WAIT_MS,
+      'the replacement task set to go',
+    );
+
+    expect(stopped.errorInformation?.code).toBe('MANUAL_STOP');
+    expect(target.lifecycleEvents?.find((e) => e.lifecycleEventName === 'AllowTraffic')?.status).toBe(
+      'Skipped',
+    );
+    expect(await serviceState('api')).toEqual({ taskDefinition: v1, taskSets: [['PRIMARY', v1]] });
   });
 
   it('StopDeployment with rollback routes traffic back to the original task set and removes the replacement', async () => {

@@ -42,6 +42,8 @@ const REQUEST: Record<string, unknown> = {
   EventBusName: 'default',
   Path: '/stepdeploy/Deploy',
   Recursive: true,
+  AlarmName: 'us-5xx',
+  AlarmNames: ['us-5xx', 'us-latency'],
 };
 
 const SCOPE: RequestScope = {
@@ -186,6 +188,9 @@ describe('the operation table (Service Authorization Reference)', () => {
     ['codedeploy.GetDeployment', `arn:aws:codedeploy:${REGION}:${ACCOUNT}:deploymentgroup:app/app-web`],
     ['ecs.DescribeTasks', ecs('task/us/0123456789abcdef')],
     ['ecs.DescribeServices', ecs('service/us/web')],
+    ['cloudwatch.DescribeAlarms', `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:us-5xx`],
+    ['cloudwatch.DescribeAlarmHistory', `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:us-5xx`],
+    ['cloudwatch.SetAlarmState', `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:us-5xx`],
   ])('%s is authorized on %s', (operation, resource) => {
     // Act
     const checks = OPERATION_ACCESS[operation].checks(REQUEST, SCOPE);
