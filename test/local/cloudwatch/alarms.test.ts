@@ -52,6 +52,15 @@ async function stateOf(name: string): Promise<string | undefined> {
   return MetricAlarms?.[0]?.StateValue;
 }
 
+/**
+ * The local AWS's time once `name` has been evaluated after its creation (its clock runs ahead of
+ * this process's when scaled): history items from then on are the test's own.
+ */
+async function evaluatedSince(name: string): Promise<Date> {
+  await eventually(async () => ((await stateOf(name)) !== 'INSUFFICIENT_DATA' ? true : undefined), 5_000);
+  return new Date((local as LocalAws).clock.nowMs() + 1);
+}
+
 async function stateUpdates(name: string, since: Date): Promise<string[]> {
   const { AlarmHistoryItems } = await cloudwatch.send(
     new DescribeAlarmHistoryCommand({ AlarmName: name, HistoryItemType: 'StateUpdate', StartDate: since }),
@@ -94,7 +103,7 @@ describe('CloudWatch alarms through the AWS SDK (awsJson 1.0, query-compatible)'
   it('SetAlarmState sets the state for a moment; the alarm returns to its actual state, and the history keeps both', async () => {
     await start({ timeScale: 100, alarmReturnMs: 5_000 });
     await cloudwatch.send(new PutMetricAlarmCommand(alarm('eu-5xx')));
-    const since = new Date();
+    const since = await evaluatedSince('eu-5xx');
 
     await cloudwatch.send(
       new SetAlarmStateCommand({ AlarmName: 'eu-5xx', StateValue: 'ALARM', StateReason: 'testing the bake' }),
@@ -184,9 +193,10 @@ describe('CloudWatch alarms through the AWS SDK (awsJson 1.0, query-compatible)'
   // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarmHistory.html:
   // "CloudWatch retains the history of an alarm even if you delete the alarm."
   it('DescribeAlarmHistory filters by type and date range, pages, and outlives the alarm', async () => {
-    await start({ timeScale: 100, alarmReturnMs: 100_000 });
+    // The alarm returns to its actual state only after an hour (36 s here): no return between the calls.
+    await start({ timeScale: 100, alarmReturnMs: 3_600_000 });
     await cloudwatch.send(new PutMetricAlarmCommand(alarm('eu-5xx')));
-    const since = new Date();
+    const since = await evaluatedSince('eu-5xx');
     for (const state of ['ALARM', 'OK', 'ALARM'] as const) {
       await cloudwatch.send(
         new SetAlarmStateCommand({ AlarmName: 'eu-5xx', StateValue: state, StateReason: state }),
@@ -227,7 +237,10 @@ describe('CloudWatch alarms through the AWS SDK (awsJson 1.0, query-compatible)'
       'Alarm "eu-5xx" created',
     ]);
     const later = await cloudwatch.send(
-      new DescribeAlarmHistoryCommand({ AlarmName: 'eu-5xx', StartDate: new Date(Date.now() + 60_000) }),
+      new DescribeAlarmHistoryCommand({
+        AlarmName: 'eu-5xx',
+        StartDate: new Date((local as LocalAws).clock.nowMs() + 3_600_000),
+      }),
     );
     expect(later.AlarmHistoryItems).toEqual([]);
   });
