@@ -220,8 +220,8 @@ export interface DeployOrchestratorProps {
    */
   readonly cutover?: CutOverMode;
   /**
-   * How long each wave bakes once its traffic moved, its environments' `alarms` watched,
-   * before the next wave (or, after the last, retiring the old workers) starts.
+   * How long each wave bakes once its traffic moved and its old workers were retired, its
+   * environments' `alarms` watched, before the next wave starts.
    * @default Duration.seconds(0)
    */
   readonly bakeTime?: Duration;
