@@ -6,7 +6,6 @@ import {
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
-  ListTasksCommand,
   type Task,
 } from '@aws-sdk/client-ecs';
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
@@ -248,20 +247,12 @@ export function appliedMigrations(dataDir: string, environment: string): string[
 /** Expects one task per environment and phase of the run, and one deployment of the release per group. */
 export async function expectOneOfEach(aws: SampleAws, executionArn: string, release: string): Promise<void> {
   const plan = await planOf(aws, executionArn);
-  const taskArns: string[] = [];
-  // ListTasks takes startedBy as its only filter (and then lists running tasks): the stopped
-  // ones are those of the one-off family, chosen by startedBy once described.
-  for (const environment of DEMO_ENVIRONMENTS) {
-    const cluster = `stepdeploy-demo-${environment}`;
-    for (const filter of [
-      { startedBy: plan.runId },
-      { family: `${cluster}-oneoff`, desiredStatus: 'STOPPED' as const },
-    ]) {
-      const listed = await aws.clients.ecs.send(new ListTasksCommand({ cluster, ...filter }));
-      taskArns.push(...(listed.taskArns ?? []));
-    }
-  }
-  const tasks = (await describeTasks(aws, taskArns)).filter((task) => task.startedBy === plan.runId);
+  // Every task the local AWS ever started, stopped ones included: ECS itself forgets a stopped
+  // task an hour after it stopped (36 s of real time at the tests' scale), which a slow run outlasts.
+  const tasks = aws.local.ecs
+    .allTasks()
+    .filter((record) => record.task.startedBy === plan.runId)
+    .map((record) => aws.local.ecs.tasks.describe(record.task.taskArn as string, true));
   const counts = new Map<string, number>();
   for (const task of tasks) {
     const key = `${task.tags?.find((t) => t.key === TAGS.environment)?.value}/${task.tags?.find((t) => t.key === TAGS.step)?.value}`;
