@@ -47,6 +47,29 @@ function parseNdjson(text: string): TailEvent[] {
     .map((line) => TailEventSchema.parse(JSON.parse(line)));
 }
 
+/** `count` steps `s0`, `s1`... spread over the environments, each printing `lines` lines, `perTick` every 25 ms. */
+function printingSteps(count: number, lines: number, perTick: number): PlannedTask[] {
+  return Array.from({ length: count }, (_, i) => {
+    const env = ENVIRONMENTS[i % ENVIRONMENTS.length];
+    return {
+      environment: env.name,
+      region: env.region,
+      step: `s${i}`,
+      command: printLines(`s${i}`, lines, { perTick, tickMs: 25 }),
+    };
+  });
+}
+
+/** The log lines of tail-deploy's --json output, by step, in the order printed. */
+function logLinesByStep(ndjson: string): Map<string, string[]> {
+  const byStep = new Map<string, string[]>();
+  for (const event of parseNdjson(ndjson)) {
+    if (event.type !== 'log') continue;
+    byStep.set(event.step, [...(byStep.get(event.step) ?? []), event.message]);
+  }
+  return byStep;
+}
+
 describe('tail-deploy against the local AWS', () => {
   it('prints every line of three environments once, in order, prefixed, and exits 0 on success', async () => {
     // Prepare
@@ -107,16 +130,7 @@ describe('tail-deploy against the local AWS', () => {
 
   it('follows 20 streams × 2,000 lines with throttling injected mid-follow: 0 lost, 0 duplicated', async () => {
     // Prepare
-    const tasks: PlannedTask[] = Array.from({ length: 20 }, (_, i) => {
-      const env = ENVIRONMENTS[i % ENVIRONMENTS.length];
-      return {
-        environment: env.name,
-        region: env.region,
-        step: `s${i}`,
-        command: printLines(`s${i}`, 2000, { perTick: 100, tickMs: 25 }),
-      };
-    });
-    const arn = await world.startRun(release(), tasks);
+    const arn = await world.startRun(release(), printingSteps(20, 2000, 100));
     const stdout = new Capture();
     // Throttle GetLogEvents as soon as the first lines come in.
     const throttled = stdout
@@ -128,11 +142,7 @@ describe('tail-deploy against the local AWS', () => {
     // Assess
     expect(exitCode).toBe(0);
     expect(world.local.faults.list()).toEqual([]);
-    const byStep = new Map<string, string[]>();
-    for (const event of parseNdjson(stdout.text)) {
-      if (event.type !== 'log') continue;
-      byStep.set(event.step, [...(byStep.get(event.step) ?? []), event.message]);
-    }
+    const byStep = logLinesByStep(stdout.text);
     for (let i = 0; i < 20; i++) {
       const got = byStep.get(`s${i}`) ?? [];
       expect(got.length).toBe(2000);
@@ -142,16 +152,7 @@ describe('tail-deploy against the local AWS', () => {
 
   it('reads on past empty pages mid-stream, as CloudWatch Logs may answer them: every line once', async () => {
     // Prepare
-    const tasks: PlannedTask[] = Array.from({ length: 4 }, (_, i) => {
-      const env = ENVIRONMENTS[i % ENVIRONMENTS.length];
-      return {
-        environment: env.name,
-        region: env.region,
-        step: `s${i}`,
-        command: printLines(`s${i}`, 500, { perTick: 50, tickMs: 25 }),
-      };
-    });
-    const arn = await world.startRun(release(), tasks);
+    const arn = await world.startRun(release(), printingSteps(4, 500, 50));
     const stdout = new Capture();
     // Empty pages with new tokens, as soon as the first lines come in: each could pass for the end.
     const emptied = stdout
@@ -163,11 +164,7 @@ describe('tail-deploy against the local AWS', () => {
     // Assess
     expect(exitCode).toBe(0);
     expect(world.local.faults.list()).toEqual([]);
-    const byStep = new Map<string, string[]>();
-    for (const event of parseNdjson(stdout.text)) {
-      if (event.type !== 'log') continue;
-      byStep.set(event.step, [...(byStep.get(event.step) ?? []), event.message]);
-    }
+    const byStep = logLinesByStep(stdout.text);
     for (let i = 0; i < 4; i++) {
       expect(byStep.get(`s${i}`) ?? []).toEqual(Array.from({ length: 500 }, (_, n) => `s${i} line ${n}`));
     }

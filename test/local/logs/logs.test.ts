@@ -42,20 +42,23 @@ const lines = (count: number, from = 1) =>
 const messages = (page: { events?: Array<{ message?: string }> }) =>
   (page.events ?? []).map((event) => event.message);
 
+/** One forward page of 10 events of `stream`, from the head or from `nextToken`. */
+const readForward = (stream: string, nextToken?: string) =>
+  logs.send(
+    new GetLogEventsCommand({
+      logGroupName: group,
+      logStreamName: stream,
+      startFromHead: true,
+      limit: 10,
+      nextToken,
+    }),
+  );
+
 describe('GetLogEvents', () => {
   it('pages forward from the head and hands back the same forward token at the end, then the events written later', async () => {
     // Prepare
     await put('run/app/a', lines(25));
-    const read = (nextToken?: string) =>
-      logs.send(
-        new GetLogEventsCommand({
-          logGroupName: group,
-          logStreamName: 'run/app/a',
-          startFromHead: true,
-          limit: 10,
-          nextToken,
-        }),
-      );
+    const read = (nextToken?: string) => readForward('run/app/a', nextToken);
 
     // Act
     const first = await read();
@@ -81,16 +84,7 @@ describe('GetLogEvents', () => {
     // https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetLogEvents.html
     // Prepare
     await put('run/app/a', lines(15));
-    const read = (nextToken?: string) =>
-      logs.send(
-        new GetLogEventsCommand({
-          logGroupName: group,
-          logStreamName: 'run/app/a',
-          startFromHead: true,
-          limit: 10,
-          nextToken,
-        }),
-      );
+    const read = (nextToken?: string) => readForward('run/app/a', nextToken);
     const first = await read();
     local.faults.add({ kind: 'logs-empty-page', count: 2 });
 
