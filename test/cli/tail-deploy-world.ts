@@ -258,18 +258,20 @@ export interface BinRun {
 
 /**
  * Runs one of the package's bins (`bin/<name>.js`) as a user's shell would: with the user's
- * environment (the SDK's Node version warning not switched off beforehand) plus `env`.
- * `onStdout` sees the output so far after each chunk, with the child to signal.
+ * environment (the SDK's Node version warning not switched off beforehand) plus `env`, or, with
+ * `inherit: false`, with `env` alone. `onStdout` sees the output so far after each chunk, with the
+ * child to signal.
  */
 export function runBin(
   bin: string,
   args: string[],
   env: NodeJS.ProcessEnv,
   onStdout?: (text: string, child: ChildProcess) => void,
+  { inherit = true }: { inherit?: boolean } = {},
 ): Promise<BinRun> {
   const { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: _switch, ...userEnv } = process.env;
   const child = spawn(process.execPath, [bin, ...args], {
-    env: { ...userEnv, ...env },
+    env: inherit ? { ...userEnv, ...env } : env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

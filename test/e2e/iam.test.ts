@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
@@ -11,6 +10,7 @@ import {
   waitForExecutionEnd,
 } from '../../examples/demo/sample-aws.js';
 import { deployTemplate } from '../../local/cloudformation.js';
+import { runBin } from '../cli/tail-deploy-world.js';
 import { useSampleAws } from './harness.js';
 
 const ACCOUNT = '000000000000';
@@ -132,8 +132,10 @@ describe('tail-deploy with the permissions docs/tail-deploy.md documents', () =>
     const executionArn = await startRelease(aws(), release);
     // Act
     const bin = fileURLToPath(new URL('../../bin/tail-deploy.js', import.meta.url));
-    const child = spawn(process.execPath, [bin, executionArn, '--poll-interval', '250'], {
-      env: {
+    const { code, stdout, stderr } = await runBin(
+      bin,
+      [executionArn, '--poll-interval', '250'],
+      {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
         AWS_ENDPOINT_URL: aws().endpoint,
@@ -144,17 +146,9 @@ describe('tail-deploy with the permissions docs/tail-deploy.md documents', () =>
         AWS_CONFIG_FILE: '/dev/null',
         AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      undefined,
+      { inherit: false },
+    );
     // Assess
     expect(code, stderr).toBe(0);
     expect(stdout).toMatch(/^\[eu\] migrations complete: 5 applied$/m);
@@ -222,9 +216,11 @@ describe('stepdeploy with the permissions docs/stepdeploy.md documents', () => {
     const stateMachineName = aws().stateMachineArn.split(':').pop() ?? '';
     const credentials = await assume('stepdeploy-operator', documentedStepdeployPolicy(stateMachineName));
     const bin = fileURLToPath(new URL('../../bin/stepdeploy.js', import.meta.url));
-    const run = async (args: string[]) => {
-      const child = spawn(process.execPath, [bin, ...args], {
-        env: {
+    const run = (args: string[]) =>
+      runBin(
+        bin,
+        args,
+        {
           PATH: process.env.PATH,
           HOME: process.env.HOME,
           AWS_ENDPOINT_URL: aws().endpoint,
@@ -236,19 +232,9 @@ describe('stepdeploy with the permissions docs/stepdeploy.md documents', () => {
           AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
           STEPDEPLOY_STATE_MACHINE: aws().stateMachineArn,
         },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString();
-      });
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString();
-      });
-      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-      return { code, stdout, stderr };
-    };
+        undefined,
+        { inherit: false },
+      );
     const release = releaseNameAt(new Date(), 'e2e-iam-cli');
 
     // Act
