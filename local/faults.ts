@@ -43,6 +43,11 @@ export type Fault =
     }
   /** The CodeDeploy deployment of (environment, service) never finishes on its own. */
   | { kind: 'deployment-hang'; environment: string; service: string; count?: number }
+  /**
+   * The rollback CodeDeploy makes of the deployment of (environment, service) fails: it cannot
+   * restore the original task set, as when that was already terminated.
+   */
+  | { kind: 'rollback-failure'; environment: string; service: string; count?: number }
   /** The next `count` invocations of the Lambda handler `verb` fail with a Lambda service error. */
   | { kind: 'lambda-failure'; verb: string; count: number }
   /**
@@ -95,6 +100,7 @@ const KINDS: Record<FaultKind, true> = {
   throttle: true,
   'deployment-failure': true,
   'deployment-hang': true,
+  'rollback-failure': true,
   'lambda-failure': true,
   'lambda-timeout': true,
   'logs-empty-page': true,
@@ -140,6 +146,12 @@ export const faultSchema: z.ZodType<Fault> = z.discriminatedUnion('kind', [
   }),
   z.strictObject({
     kind: z.literal('deployment-hang'),
+    environment: z.string(),
+    service: z.string(),
+    count: count.optional(),
+  }),
+  z.strictObject({
+    kind: z.literal('rollback-failure'),
     environment: z.string(),
     service: z.string(),
     count: count.optional(),

@@ -1,3 +1,4 @@
+import { parseMarker } from '../../lambdas/shared/markers.js';
 import { DEFAULT_ECS_CONFIG } from './deployment-configs.js';
 import type { BlueGreenLifecycle, LifecycleDeps } from './lifecycle.js';
 import type { Deployment, LifecycleEvent } from './records.js';
@@ -95,7 +96,19 @@ export class Rollbacks {
       await this.lifecycle.waitFor(rollback, () => false, ROLLBACK_REROUTE_MS);
       const [{ serviceName, clusterName }] = trigger.group.ecsServices;
       const { ecs } = this.deps;
+      const marker = parseMarker(trigger.description);
+      const failure = marker
+        ? this.deps.faults.take(
+            'rollback-failure',
+            (fault) => fault.environment === marker.environment && fault.service === marker.service,
+          )
+        : undefined;
       try {
+        if (failure) {
+          throw new Error(
+            `the original task set is gone (fault rollback-failure injected for ${failure.environment}/${failure.service})`,
+          );
+        }
         if (trigger.replacementWeight > 0 && trigger.originalTaskSetId) {
           await ecs.setPrimaryTaskSet(rollback.region, clusterName, serviceName, trigger.originalTaskSetId);
           rollback.messages.push('Traffic rerouted to the original task set');

@@ -521,6 +521,25 @@ describe('CodeDeploy ECS blue/green', () => {
     expect(await deploy('cd-web', 'next release')).toMatch(/^d-[A-Z0-9]{9}$/);
   });
 
+  it('a rollback-failure fault fails the rollback CodeDeploy makes: traffic stays on the replacement', async () => {
+    local.faults.add({ kind: 'rollback-failure', environment: 'test', service: 'web' });
+    const id = await deploy('cd-web', deploymentMarker('r8', 'test', 'web'));
+    await inTerminationWait(id);
+
+    await codedeploy.send(new StopDeploymentCommand({ deploymentId: id, autoRollbackEnabled: true }));
+    const original = await reaches(
+      id,
+      (info) => info.rollbackInfo?.rollbackDeploymentId !== undefined,
+      'to name its rollback',
+    );
+    const rollbackId = original.rollbackInfo?.rollbackDeploymentId as string;
+    const rollback = await reaches(rollbackId, (info) => info.status === 'Failed', 'to fail');
+
+    expect(rollback.errorInformation?.message).toMatch(/could not restore the original task set/);
+    expect((await serviceState('web')).taskDefinition).toBe(v2);
+    expect(await deploy('cd-web', 'a deployment of the previous revision')).toMatch(/^d-[A-Z0-9]{9}$/);
+  });
+
   it('fails at the lifecycle event a fault names and rolls back automatically', async () => {
     local.faults.add({
       kind: 'deployment-failure',
