@@ -190,10 +190,12 @@ export class DeployOrchestrator extends Construct {
     access.cutOver(functions['cut-over']);
     access.watchAlarms(functions['check-bake']);
     access.rollBack(functions['roll-back']);
-    access.watchDeployments(functions['check-rollbacks']);
+    // Groups of a wave not decided independent may have a ready wait a redeploy must end.
+    const readyWaits = waves.some((wave) => wave.cutover !== 'independent');
+    access.watchRollbacks(functions['check-rollbacks'], readyWaits);
     access.retireWorkers(functions['retire-old-workers']);
     eventBus.grantPutEventsTo(functions.announce);
-    access.cleanup(functions.cleanup);
+    access.cleanup(functions.cleanup, readyWaits);
 
     const handlers = Object.fromEntries(
       VERBS.filter((verb) => verb !== 'cleanup').map((verb): [string, FlowHandler] => [

@@ -142,6 +142,16 @@ export class PolicyFactory {
   }
 
   /**
+   * AwaitRollbacks: read deployments and their targets; where groups have a ready wait
+   * (`readyWaits`), end the ready wait of a redeploy of the previous revision. ContinueDeployment
+   * has no resource type in the Service Authorization Reference: `*`.
+   */
+  watchRollbacks(fn: lambda.IFunction, readyWaits: boolean): void {
+    this.watchDeployments(fn);
+    if (readyWaits) this.anyDeployment(fn, ['codedeploy:ContinueDeployment']);
+  }
+
+  /**
    * CutOver: read the wave's deployments and targets, end their ready wait.
    * ContinueDeployment has no resource type in the Service Authorization Reference: `*`.
    */
@@ -195,8 +205,8 @@ export class PolicyFactory {
     this.anyDeployment(fn, ['codedeploy:ContinueDeployment']);
   }
 
-  /** Cleanup: read the failed execution, stop its tasks, roll its deployments back. */
-  cleanup(fn: lambda.IFunction): void {
+  /** Cleanup: read the failed execution, stop its tasks, roll its deployments back and follow them (`readyWaits`: as AwaitRollbacks). */
+  cleanup(fn: lambda.IFunction, readyWaits: boolean): void {
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['states:DescribeExecution', 'states:GetExecutionHistory'],
@@ -206,6 +216,7 @@ export class PolicyFactory {
     this.taskAccess(fn, STOP_RUN_TASKS);
     this.targetAccess(fn);
     this.rollBack(fn);
+    if (readyWaits) this.anyDeployment(fn, ['codedeploy:ContinueDeployment']);
   }
 
   /**

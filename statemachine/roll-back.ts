@@ -13,8 +13,10 @@ export interface RollBackProps {
 
 /**
  * The rollback phase: `RollBack` rolls every deployment of the run back, then
- * `RollBack?` ⇄ `AwaitRollbacks` until each is terminal. The fragment continues
- * whether the rollbacks SUCCEEDED or FAILED: the report in `$.rollback` says which.
+ * `RollBack?` ⇄ `AwaitRollbacks` until each is terminal; when one ended without getting back
+ * and a deployment of the previous revision can still bring it back (REDEPLOY), `RollBack`
+ * makes that deployment and the watch goes on. The fragment continues whether the rollbacks
+ * SUCCEEDED or FAILED: the report in `$.rollback` says which.
  */
 export class RollBack extends sfn.StateMachineFragment {
   /** The state that starts the rollbacks. */
@@ -30,7 +32,8 @@ export class RollBack extends sfn.StateMachineFragment {
       handler: props.handlers['roll-back'],
       payload: { state: sfn.JsonPath.entirePayload },
       resultPath,
-      comment: 'Rolls back every deployment of the run: stop, redeploy the previous revision or adopt',
+      comment:
+        'Rolls back every deployment of the run: stop, redeploy the previous revision or adopt; on REDEPLOY, redeploys where a rollback did not get back',
     });
     const { check, exit } = checkUntilDecided(this, start, {
       choice: 'RollBack?',
@@ -38,6 +41,9 @@ export class RollBack extends sfn.StateMachineFragment {
       handler: props.handlers['check-rollbacks'],
       resultPath,
       comment: 'Watches the rollbacks until every one is terminal or the watch ran out',
+      // A rollback that did not get back (the stop came too late, CodeDeploy's rollback failed):
+      // RollBack deploys the previous revision there, once, and the rollbacks are watched again.
+      onStatus: { REDEPLOY: start },
     });
 
     for (const state of [start, check]) state.addCatch(props.onError, { resultPath: '$.error' });

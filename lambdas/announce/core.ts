@@ -174,7 +174,9 @@ function shortTaskFailure(failure: TaskFailure): string {
 function whyFailed(state: AnnounceState): string {
   if (state.rollback?.status === 'FAILED') {
     const stuck = state.rollback.rollbacks.filter(
-      (rollback) => rollback.status !== 'Succeeded' && rollback.action !== 'none',
+      (rollback) =>
+        rollback.back === false ||
+        (rollback.back === undefined && rollback.status !== 'Succeeded' && rollback.action !== 'none'),
     );
     return `rollback did not get back: ${stuck.map((rollback) => `${rollback.environment}/${rollback.service}`).join(', ')}`;
   }

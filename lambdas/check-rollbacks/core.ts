@@ -1,5 +1,9 @@
-import type { DeploymentInfo } from '@aws-sdk/client-codedeploy';
-import { failureOf } from '../shared/aws-errors.js';
+import {
+  type CodeDeployClient,
+  ContinueDeploymentCommand,
+  type DeploymentInfo,
+} from '@aws-sdk/client-codedeploy';
+import { failureOf, inCall } from '../shared/aws-errors.js';
 import {
   type DeploymentDeps,
   DeploymentTargets,
@@ -9,7 +13,7 @@ import {
   withRegion,
 } from '../shared/deployments.js';
 import { LookPauses, type Watch } from '../shared/lambda-context.js';
-import type { AggregateStatus, RollbackRef, RollbackState } from '../shared/types.js';
+import type { AggregateStatus, RollbackRef, RollbackState, RollbackStatus } from '../shared/types.js';
 
 /** One rollback after a look: the ref with what was learnt, and whether it is back, failed or still going. */
 export interface SettledRollback {
@@ -40,9 +44,9 @@ function followRollback(
     case 'SUCCEEDED':
       // Traffic is back on the previous revision; a termination wait left (which may last
       // days) only delays removing the replacement, as for the deployments themselves.
-      return { ref: { ...ref, status: 'Succeeded' }, verdict: 'SUCCEEDED' };
+      return { ref: { ...ref, status: 'Succeeded', back: true }, verdict: 'SUCCEEDED' };
     case 'FAILED':
-      return { ref: { ...ref, status: rollback.status }, verdict: 'FAILED' };
+      return { ref: { ...ref, status: rollback.status, back: false }, verdict: 'FAILED' };
     default:
       return { ref, verdict: 'RUNNING' };
   }
@@ -59,15 +63,18 @@ function followRollback(
 export function settleRollback(ref: RollbackRef, look: RollbackLook): SettledRollback {
   const { lookup } = look;
   // A deployment CodeDeploy does not know cannot be said to be back.
-  if (ref.action === 'none') return { ref, verdict: ref.status === MISSING ? 'FAILED' : 'SUCCEEDED' };
+  if (ref.action === 'none') {
+    const back = ref.status !== MISSING;
+    return { ref: { ...ref, back }, verdict: back ? 'SUCCEEDED' : 'FAILED' };
+  }
   // A read that failed tells nothing: the rollback stands where it was.
   const unread = [ref.deploymentId, ref.rollbackDeploymentId].some((id) => id && look.unread?.has(id));
   if (unread) return { ref, verdict: 'RUNNING' };
   if (ref.rollbackDeploymentId) return followRollback(ref, lookup(ref.rollbackDeploymentId), look);
-  if (ref.action !== 'stop') return { ref: { ...ref, status: MISSING }, verdict: 'FAILED' };
+  if (ref.action !== 'stop') return { ref: { ...ref, status: MISSING, back: false }, verdict: 'FAILED' };
 
   const original = lookup(ref.deploymentId);
-  if (!original) return { ref: { ...ref, status: MISSING }, verdict: 'FAILED' };
+  if (!original) return { ref: { ...ref, status: MISSING, back: false }, verdict: 'FAILED' };
   const rollbackDeploymentId = original.rollbackInfo?.rollbackDeploymentId;
   if (rollbackDeploymentId && look.unread?.has(rollbackDeploymentId)) return { ref, verdict: 'RUNNING' };
   if (rollbackDeploymentId)
@@ -77,18 +84,46 @@ export function settleRollback(ref: RollbackRef, look: RollbackLook): SettledRol
     case 'Failed':
       // Its rollback may still be on its way; without traffic on the replacement, none is needed.
       if (!look.neverShifted.has(ref.deploymentId)) return { ref, verdict: 'RUNNING' };
-      return { ref: { ...ref, status: original.status }, verdict: 'SUCCEEDED' };
+      return { ref: { ...ref, status: original.status, back: true }, verdict: 'SUCCEEDED' };
     case 'Succeeded':
-      return { ref: { ...ref, status: 'Succeeded' }, verdict: 'FAILED' };
+      return { ref: { ...ref, status: 'Succeeded', back: false }, verdict: 'FAILED' };
     default:
       return { ref, verdict: 'RUNNING' };
   }
+}
+
+/**
+ * Whether a deployment of the previous revision can still bring back a group whose rollback
+ * ended without getting back: the stop came too late (the deployment succeeded) or CodeDeploy's
+ * rollback deployment failed or was stopped. This release's own redeploy is not tried twice,
+ * and a deployment CodeDeploy does not know cannot be redeployed over.
+ */
+export function redeployable(ref: RollbackRef): boolean {
+  return ref.back === false && ref.status !== MISSING && (ref.action === 'stop' || ref.action === 'adopt');
 }
 
 /** RUNNING while any rollback is going; then FAILED if one did not get back, else SUCCEEDED. */
 export function aggregateRollbacks(settled: readonly SettledRollback[]): AggregateStatus {
   if (settled.some((s) => s.verdict === 'RUNNING')) return 'RUNNING';
   return settled.some((s) => s.verdict === 'FAILED') ? 'FAILED' : 'SUCCEEDED';
+}
+
+/**
+ * Ends the ready wait of a redeploy of the previous revision: on a group with a ready wait (a wave
+ * cut over together) it waits there as any deployment of the group does, and would be stopped at
+ * the end of the wait; nothing waits for a rollback's cut-over. One that moved on since the look
+ * is left to go on.
+ */
+async function continueRedeploy(codedeploy: CodeDeployClient, deploymentId: string): Promise<void> {
+  try {
+    await inCall('ContinueDeployment', deploymentId, () =>
+      codedeploy.send(new ContinueDeploymentCommand({ deploymentId, deploymentWaitType: 'READY_WAIT' })),
+    );
+  } catch (error) {
+    const name = error instanceof Error ? error.name : '';
+    if (name !== 'DeploymentIsNotInReadyStateException' && name !== 'DeploymentAlreadyCompletedException')
+      throw error;
+  }
 }
 
 /** One look at every rollback; reads that fail transiently leave their rollbacks where they were. */
@@ -109,6 +144,15 @@ async function look(
     return id && r.action !== 'none' ? [{ region: r.region, deploymentId: id }] : [];
   });
   const followed = await readDeployments(deps.clients.codedeploy, rollbackIds);
+  await Promise.all(
+    located.flatMap((r) =>
+      r.action === 'redeploy' &&
+      r.rollbackDeploymentId &&
+      followed.infos.get(r.rollbackDeploymentId)?.status === 'Ready'
+        ? [continueRedeploy(deps.clients.codedeploy(r.region), r.rollbackDeploymentId)]
+        : [],
+    ),
+  );
   const unread = new Map([...originals.unread, ...followed.unread]);
   const lookup = (id: string) => followed.infos.get(id) ?? originals.infos.get(id);
   const trafficMoved = await targets.trafficMoved(
@@ -142,7 +186,8 @@ async function look(
 /**
  * Follows every rollback of the run to a terminal status (BatchGetDeployments, 25 per call,
  * per Region), pausing `pollSeconds` between looks as long as the watch allows; each ref gets
- * its `status` once known. Returns early once all are terminal. A read that fails transiently
+ * its `status` once known. Returns early once all are terminal: REDEPLOY instead of FAILED when
+ * each one that did not get back is `redeployable`. A read that fails transiently
  * (throttling, a server error) decides nothing: its rollbacks stay where they were and the check
  * backs off. Any other read error fails the check, naming the call.
  */
@@ -162,7 +207,9 @@ export async function checkRollbacks(
       throw failureOf(error, 'AwaitRollbacks', 'nothing was decided');
     }
     rollbacks = looked.settled.map((s) => s.ref);
-    const status = aggregateRollbacks(looked.settled);
+    const aggregate = aggregateRollbacks(looked.settled);
+    const status: RollbackStatus =
+      aggregate === 'FAILED' && rollbacks.some(redeployable) ? 'REDEPLOY' : aggregate;
     const pauseMs = status === 'RUNNING' ? pauses.within(watch, looked.readAll) : undefined;
     if (pauseMs === undefined) return { ...state, rollbacks, status };
     await deps.clock.sleep(pauseMs);

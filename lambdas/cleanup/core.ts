@@ -4,8 +4,10 @@ import {
   type HistoryEvent,
   paginateGetExecutionHistory,
 } from '@aws-sdk/client-sfn';
-import { rollBack } from '../roll-back/core.js';
+import { checkRollbacks } from '../check-rollbacks/core.js';
+import { redeployNotBack, rollBack } from '../roll-back/core.js';
 import { failureOf, inCall, inCallPages } from '../shared/aws-errors.js';
+import { listSome } from '../shared/bounds.js';
 import {
   batchGetByRegion,
   type DeploymentDeps,
@@ -14,11 +16,13 @@ import {
   withRegion,
 } from '../shared/deployments.js';
 import { environmentOf } from '../shared/ecs-tasks.js';
+import { RollbackFailedError, RollbackInFlightError } from '../shared/errors.js';
 import { parseJsonOrUndefined } from '../shared/json.js';
+import { startWatch, type Watch } from '../shared/lambda-context.js';
 import { deploymentRefs } from '../shared/revisions.js';
 import { DeployStateSchema, PlanSchema } from '../shared/schemas.js';
 import { stopRunTasks } from '../shared/stop-run-tasks.js';
-import type { DeployState, Plan, RollbackRef } from '../shared/types.js';
+import type { DeployState, Plan, RollbackRef, RollbackState } from '../shared/types.js';
 import { plannedWaves, waveOf } from '../shared/waves.js';
 import type { ExecutionStatusChangeEvent } from './schema.js';
 
@@ -35,7 +39,7 @@ export interface CleanupReport {
   executionStatus: string;
   /** Tasks of the run cleanup asked ECS to stop. */
   stoppedTasks: Array<{ environment: string; taskArn: string }>;
-  /** The run's deployments and how each is rolled back. */
+  /** The run's deployments and how each was rolled back, followed until each ended back. */
   rollbacks: RollbackRef[];
   /** Why cleanup left something alone, when it did. */
   note?: string;
@@ -138,19 +142,33 @@ export async function everyDeploymentMoved(deps: CleanupDeps, deploy: DeployStat
 
 /**
  * Cleans up after an execution that ended without running its own Catch (aborted, timed out,
- * or failed): stops every task the run started (by `startedBy`) and starts the rollback of
- * its deployments with RollBack's logic, without waiting for it. Deployments are left alone
- * when the run had seen them all succeed, or CodeDeploy shows traffic moved on every one (some
- * still in their termination wait): a release that is deployed is not rolled back for
- * what happened after (post-deploy steps, announcing), as the flow itself does. Idempotent:
- * a second call finds stopped tasks gone from the listing, adopts CodeDeploy's rollbacks and
- * the rollback deployments it made; two at once (EventBridge may deliver the event twice) end
- * as one, the second adopting the rollback deployment the first created. An execution running
- * again (redriven) is left alone.
+ * or failed): stops every task the run started (by `startedBy`), rolls back its deployments
+ * with RollBack's logic and follows the rollbacks until each group is back. Deployments are
+ * left alone when the run had seen them all succeed, or CodeDeploy shows traffic moved on every
+ * one (some still in their termination wait): a release that is deployed is not rolled back for
+ * what happened after (post-deploy steps, announcing), as the flow itself does.
+ *
+ * A handler the run invoked may still be running after the execution ended (Step Functions
+ * does not stop it), and may act on a deployment while it is rolled back: a RetireOldWorkers
+ * ending a termination wait can leave CodeDeploy nothing to roll back to, and a stop can come
+ * too late. So a rollback that ends without getting back is followed by a deployment of the
+ * previous revision. When the rollbacks are still going as its time runs out the cleanup fails
+ * with `RollbackInFlightError`, and one that did not get back with `RollbackFailedError`: Lambda
+ * runs it again (twice), and each run adopts what the one before began.
+ *
+ * Idempotent: a second call finds stopped tasks gone from the listing, adopts CodeDeploy's
+ * rollbacks and the rollback deployments it made; two at once (EventBridge may deliver the
+ * event twice) end as one, the second adopting the rollback deployment the first created. An
+ * execution running again (redriven) is left alone.
  */
-export async function cleanup(deps: CleanupDeps, detail: EndedExecution): Promise<CleanupReport> {
+export async function cleanup(
+  deps: CleanupDeps,
+  detail: EndedExecution,
+  watch: Watch = startWatch(deps.config, deps.clock),
+): Promise<CleanupReport> {
+  let report: CleanupReport;
   try {
-    return await cleanUp(deps, detail);
+    report = await cleanUp(deps, detail, watch);
   } catch (error) {
     throw failureOf(
       error,
@@ -158,6 +176,23 @@ export async function cleanup(deps: CleanupDeps, detail: EndedExecution): Promis
       `execution ${detail.executionArn} ended ${detail.status}; a retry does again what is left`,
     );
   }
+  const where = (refs: RollbackRef[]) =>
+    refs.map(
+      (r) => `${r.environment}/${r.service}${r.rollbackDeploymentId ? ` (${r.rollbackDeploymentId})` : ''}`,
+    );
+  const going = report.rollbacks.filter((r) => r.back === undefined);
+  if (going.length > 0) {
+    throw new RollbackInFlightError(
+      `The rollbacks of execution ${detail.executionArn} were still going when the cleanup's time ran out: ${listSome(where(going))}. A retry of the cleanup follows them again.`,
+    );
+  }
+  const notBack = report.rollbacks.filter((r) => r.back === false);
+  if (notBack.length > 0) {
+    throw new RollbackFailedError(
+      `The cleanup of execution ${detail.executionArn} could not bring every group back to its previous revision: ${listSome(where(notBack))}. Deploy the previous revision of those by hand in the CodeDeploy console.`,
+    );
+  }
+  return report;
 }
 
 /** What the cleanup reads of the status change event. */
@@ -207,7 +242,22 @@ async function settledStatus(
     : { status, redriven: false };
 }
 
-async function cleanUp(deps: CleanupDeps, detail: EndedExecution): Promise<CleanupReport> {
+/**
+ * Follows `state`'s rollbacks while `watch` allows; those that ended without getting back and
+ * can be redeployed over are redeployed once, and followed too.
+ */
+async function followRollbacks(
+  deps: CleanupDeps,
+  plan: Plan,
+  state: RollbackState,
+  watch: Watch,
+): Promise<RollbackState> {
+  const followed = await checkRollbacks(deps, state, watch);
+  if (followed.status !== 'REDEPLOY') return followed;
+  return checkRollbacks(deps, await redeployNotBack(deps, plan, followed), watch);
+}
+
+async function cleanUp(deps: CleanupDeps, detail: EndedExecution, watch: Watch): Promise<CleanupReport> {
   const { executionArn } = detail;
   const region = executionArn.split(':')[3];
   const { status: executionStatus, redriven } = await settledStatus(deps, detail);
@@ -232,5 +282,6 @@ async function cleanUp(deps: CleanupDeps, detail: EndedExecution): Promise<Clean
   }
   // How far the run got is unknown: a later wave may have been starting.
   const rollback = await rollBack(deps, { plan, deploy: trace.deploy }, { searchLaterWaves: true });
-  return { ...report, rollbacks: rollback.rollbacks };
+  const followed = await followRollbacks(deps, plan, rollback, watch);
+  return { ...report, rollbacks: followed.rollbacks };
 }

@@ -6,6 +6,7 @@ import { describeRollback } from '../roll-back/core.js';
 import { createClients } from '../shared/clients.js';
 import { systemClock } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
+import { startWatch } from '../shared/lambda-context.js';
 import { loggedHandler } from '../shared/logging.js';
 import { cleanup } from './core.js';
 import { parseCleanupEvent } from './schema.js';
@@ -21,17 +22,19 @@ const clock = systemClock();
 
 /**
  * Cleanup: after an execution was aborted, timed out or failed, stops its tasks and rolls
- * back its deployments. Logs each task stopped, each rollback decision, and what it left alone.
+ * back its deployments until each group is back. Logs each task stopped, each rollback, and
+ * what it left alone.
  */
-export const handler = loggedHandler('cleanup', async (event, log) => {
+export const handler = loggedHandler('cleanup', async (event, log, context) => {
   const { detail } = parseCleanupEvent(event);
-  const report = await cleanup({ clients, clock, config: await loadConfig(clients) }, detail);
+  const config = await loadConfig(clients);
+  const report = await cleanup({ clients, clock, config }, detail, startWatch(config, clock, context));
   for (const { environment, taskArn } of report.stoppedTasks) {
     log.info(`${environment}: stopped ${taskArn}`, { environment, taskArn });
   }
   for (const ref of report.rollbacks) log.info(describeRollback(ref), { ...ref });
   log.done(
-    `${report.executionStatus} execution: ${report.stoppedTasks.length} tasks stopped, ${report.rollbacks.length} deployments rolling back${report.note ? `; ${report.note}` : ''}`,
+    `${report.executionStatus} execution: ${report.stoppedTasks.length} tasks stopped, ${report.rollbacks.length} deployments rolled back${report.note ? `; ${report.note}` : ''}`,
     {
       executionStatus: report.executionStatus,
       stoppedTasks: report.stoppedTasks.length,

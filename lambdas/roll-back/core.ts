@@ -1,4 +1,5 @@
 import { type DeploymentInfo, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
+import { redeployable } from '../check-rollbacks/core.js';
 import { failureOf, inCall, inPlace } from '../shared/aws-errors.js';
 import { listSome } from '../shared/bounds.js';
 import {
@@ -119,6 +120,43 @@ function isLimitExceeded(error: unknown): boolean {
   return error instanceof Error && error.name === 'DeploymentLimitExceededException';
 }
 
+/**
+ * Deploys the recorded previous revision on the group of `ref`, marked as this release's rollback;
+ * an existing rollback deployment of this release is adopted, never duplicated. Returns its id.
+ */
+async function redeployPrevious(
+  deps: DeploymentDeps,
+  plan: Plan,
+  { ref, planned }: RunDeployment,
+): Promise<string> {
+  const codedeploy = deps.clients.codedeploy(planned.environment.region);
+  const marker = rollbackMarker(plan.release, ref.environment, ref.service);
+  const findOurs = async () => {
+    const [existing] = await findMarkedDeployments(
+      codedeploy,
+      {
+        application: planned.service.application,
+        deploymentGroup: planned.service.deploymentGroup,
+        createdAfter: new Date(plan.startedAt),
+      },
+      marker,
+    );
+    return existing?.deploymentId;
+  };
+  const existing = await findOurs();
+  if (existing) return existing;
+  try {
+    return await createEcsDeployment(codedeploy, planned.service, planned.revisions.previous, marker);
+  } catch (error) {
+    // Another cleanup of the same run (EventBridge delivers at least once) created it since
+    // the look: the group's one active deployment is ours to adopt.
+    if (!isLimitExceeded(error)) throw error;
+    const adopted = await findOurs();
+    if (!adopted) throw error;
+    return adopted;
+  }
+}
+
 /** Carries out one rollback decision; idempotent, so a retry or a second cleanup adds nothing. */
 async function rollBackOne(
   deps: DeploymentDeps,
@@ -146,39 +184,12 @@ async function rollBackOne(
         if (!ended || decideRollback(ended) === 'stop') throw error;
         return rollBackOne(deps, plan, { ref, planned }, ended);
       }
-    case 'redeploy': {
-      const marker = rollbackMarker(plan.release, ref.environment, ref.service);
-      const findOurs = async () => {
-        const [existing] = await findMarkedDeployments(
-          codedeploy,
-          {
-            application: planned.service.application,
-            deploymentGroup: planned.service.deploymentGroup,
-            createdAfter: new Date(plan.startedAt),
-          },
-          marker,
-        );
-        return existing?.deploymentId;
+    case 'redeploy':
+      return {
+        ...decided,
+        action,
+        rollbackDeploymentId: await redeployPrevious(deps, plan, { ref, planned }),
       };
-      let rollbackDeploymentId = await findOurs();
-      if (!rollbackDeploymentId) {
-        try {
-          rollbackDeploymentId = await createEcsDeployment(
-            codedeploy,
-            planned.service,
-            planned.revisions.previous,
-            marker,
-          );
-        } catch (error) {
-          // Another cleanup of the same run (EventBridge delivers at least once) created it
-          // since the look: the group's one active deployment is ours to adopt.
-          if (!isLimitExceeded(error)) throw error;
-          rollbackDeploymentId = await findOurs();
-          if (!rollbackDeploymentId) throw error;
-        }
-      }
-      return { ...decided, action, rollbackDeploymentId };
-    }
     case 'adopt':
       return { ...decided, action, rollbackDeploymentId: info.rollbackInfo?.rollbackDeploymentId };
     case 'none':
@@ -255,6 +266,26 @@ export async function rollBack(
       ),
     ),
   );
+  const rollbacks = begunOrThrow(plan, results, refs);
+  const scoped = kept.length > 0 ? { kept } : {};
+  if (rollbacks.some((r) => r.action !== 'none')) return { rollbacks, status: 'RUNNING', ...scoped };
+  return {
+    rollbacks,
+    status: rollbacks.some((r) => r.status === MISSING) ? 'FAILED' : 'SUCCEEDED',
+    ...scoped,
+  };
+}
+
+/**
+ * The rollbacks `results` began, one per ref; when one could not begin, the error: transient
+ * ones only (a retry adopts what was begun: stops are idempotent, redeploys found by their
+ * marker) name what was begun, others are `RollbackFailedError` naming the fix by hand.
+ */
+function begunOrThrow(
+  plan: Plan,
+  results: PromiseSettledResult<RollbackRef>[],
+  refs: readonly DeploymentRef[],
+): RollbackRef[] {
   const failed = rejectionSummary(
     results,
     refs,
@@ -268,7 +299,6 @@ export async function rollBack(
           ]
         : [],
     );
-    // The retry adopts what was begun: stops are idempotent, redeploys found by their marker.
     const all = failed.count > 1 ? `all that failed: ${failed.what}; ` : '';
     throw failureOf(failed.cause, 'RollBack', `${all}rollbacks already begun: ${listSome(begun) || 'none'}`);
   }
@@ -278,15 +308,37 @@ export async function rollBack(
       { cause: failed.cause },
     );
   }
+  return results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+}
 
-  const rollbacks = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-  const scoped = kept.length > 0 ? { kept } : {};
-  if (rollbacks.some((r) => r.action !== 'none')) return { rollbacks, status: 'RUNNING', ...scoped };
-  return {
-    rollbacks,
-    status: rollbacks.some((r) => r.status === MISSING) ? 'FAILED' : 'SUCCEEDED',
-    ...scoped,
-  };
+/**
+ * Brings back the groups whose rollback ended without getting back and is `redeployable`: deploys
+ * the recorded previous revision on each, as a rollback of this release (an existing one is
+ * adopted), the way ecspresso rolls back a deployment that is no longer running
+ * (https://github.com/kayac/ecspresso/pull/284). The other rollbacks stay as they were. RUNNING
+ * when one was redeployed, else FAILED.
+ */
+export async function redeployNotBack(
+  deps: DeploymentDeps,
+  plan: Plan,
+  state: RollbackState,
+): Promise<RollbackState> {
+  if (!state.rollbacks.some(redeployable)) return { ...state, status: 'FAILED' };
+  const planned = plannedServices(deps.config, plan);
+  const results = await Promise.allSettled(
+    state.rollbacks.map(async (ref): Promise<RollbackRef> => {
+      if (!redeployable(ref)) return ref;
+      return inPlace(`${ref.environment}/${ref.service} (deployment ${ref.deploymentId})`, async () => ({
+        environment: ref.environment,
+        service: ref.service,
+        deploymentId: ref.deploymentId,
+        deploymentStatus: ref.deploymentStatus,
+        action: 'redeploy',
+        rollbackDeploymentId: await redeployPrevious(deps, plan, joinPlanned(planned, ref)),
+      }));
+    }),
+  );
+  return { ...state, rollbacks: begunOrThrow(plan, results, state.rollbacks), status: 'RUNNING' };
 }
 
 /**

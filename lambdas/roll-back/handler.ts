@@ -7,7 +7,7 @@ import { loadConfig } from '../shared/config.js';
 import { loggedHandler } from '../shared/logging.js';
 import { serviceRevision } from '../shared/revisions.js';
 import type { Plan, RollbackRef } from '../shared/types.js';
-import { describeRollback, rollBack } from './core.js';
+import { describeRollback, redeployNotBack, rollBack } from './core.js';
 import { parseRollBackEvent } from './schema.js';
 
 // Only the clients this handler calls (SSM for its configuration): each SDK package adds to the cold start.
@@ -23,11 +23,19 @@ function previousRevision(config: DeployConfig, plan: Plan, ref: RollbackRef): s
   }
 }
 
-/** RollBack: starts the rollback of every deployment of the run; logs each decision and why. */
+/**
+ * RollBack: starts the rollback of every deployment of the run, or, sent back by AwaitRollbacks
+ * (`REDEPLOY`), deploys the previous revision where a rollback did not get back; logs each
+ * decision and why.
+ */
 export const handler = loggedHandler('roll-back', async (event, log) => {
   const { state } = parseRollBackEvent(event);
   const config = await loadConfig(clients);
-  const result = await rollBack({ clients, clock, config }, state);
+  const deps = { clients, clock, config };
+  const result =
+    state.rollback?.status === 'REDEPLOY'
+      ? await redeployNotBack(deps, state.plan, state.rollback)
+      : await rollBack(deps, state);
   for (const ref of result.rollbacks) {
     const previous = ref.action === 'redeploy' ? previousRevision(config, state.plan, ref) : undefined;
     const line = describeRollback(ref, previous);

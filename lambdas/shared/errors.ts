@@ -55,6 +55,11 @@ export class RollbackFailedError extends StepdeployError {
   override name = 'RollbackFailedError';
 }
 
+/** Rollbacks were still going when the cleanup's time ran out; its retry follows them again. */
+export class RollbackInFlightError extends StepdeployError {
+  override name = 'RollbackInFlightError';
+}
+
 /** Old worker tasks could not all be retired; the release itself succeeded. */
 export class RetireFailedError extends StepdeployError {
   override name = 'RetireFailedError';
@@ -85,6 +90,7 @@ export const ERROR_NAMES = {
   previousDeploymentFinishing: 'PreviousDeploymentFinishingError',
   deploymentFailed: 'DeploymentFailedError',
   rollbackFailed: 'RollbackFailedError',
+  rollbackInFlight: 'RollbackInFlightError',
   retireFailed: 'RetireFailedError',
   announcementFailed: 'AnnouncementFailedError',
   transient: 'TransientError',

@@ -166,9 +166,10 @@ export const RollbackStateSchema: ZodType<RollbackState> = z.object({
       rollbackDeploymentId: z.string().optional(),
       deploymentStatus: z.string().optional(),
       status: z.string().optional(),
+      back: z.boolean().optional(),
     }),
   ),
-  status,
+  status: z.enum(['RUNNING', 'SUCCEEDED', 'FAILED', 'REDEPLOY']),
   kept: z.array(z.string()).optional(),
 });
 

@@ -255,13 +255,25 @@ export interface RollbackRef extends DeploymentRef {
   deploymentStatus?: string;
   /** Terminal status once known (Succeeded, Failed, Stopped). */
   status?: string;
+  /**
+   * Once the rollback ended: true when the group is back on the previous revision (or never
+   * left it), false when it is not (the stop came too late, the rollback deployment failed, or
+   * CodeDeploy does not know the deployment).
+   */
+  back?: boolean;
 }
+
+/**
+ * What the rollbacks came to: RUNNING while any is in flight; SUCCEEDED when all are back; FAILED
+ * when one did not get back; REDEPLOY when every one ended and those that did not get back can
+ * still be brought back by a deployment of the previous revision (RollBack does that next).
+ */
+export type RollbackStatus = AggregateStatus | 'REDEPLOY';
 
 /** Output of RollBack and AwaitRollbacks, kept at `$.rollback`. */
 export interface RollbackState {
   rollbacks: RollbackRef[];
-  /** RUNNING while any rollback is in flight; SUCCEEDED when all are back; FAILED when one did not get back. */
-  status: AggregateStatus;
+  status: RollbackStatus;
   /** Environments of earlier waves that keep the release (`rollbackScope: 'wave'`). */
   kept?: string[];
 }

@@ -12,7 +12,16 @@ import {
   waitForState,
 } from '../../examples/demo/sample-aws.js';
 import { deploymentMarker, rollbackMarker } from '../../lambdas/shared/markers.js';
-import { describeTasks, expectEveryGroupOnPrevious, GROUPS, stateAfter, useSampleAws } from './harness.js';
+import {
+  describeTasks,
+  expectEveryGroupOnPrevious,
+  GROUPS,
+  plannedRevision,
+  planOf,
+  primaryRevision,
+  stateAfter,
+  useSampleAws,
+} from './harness.js';
 
 describe('StopExecution (cancel)', () => {
   const aws = useSampleAws();
@@ -62,6 +71,41 @@ describe('StopExecution (cancel)', () => {
     expect(end.status).toBe('ABORTED');
     await aws().local.events.settle();
     await expectEveryGroupOnPrevious(aws(), executionArn);
+  });
+
+  // A handler the run invoked runs on after StopExecution: a RetireOldWorkers ending the
+  // termination wait as the cleanup stops the deployment leaves CodeDeploy's rollback no original
+  // task set to go back to. The rollback-failure fault stands for that end.
+  it("during deploy, CodeDeploy's rollback of a group failing: the cleanup deploys the previous revision there", async () => {
+    aws().local.faults.add([
+      { kind: 'deployment-hang', environment: 'us', service: 'web' },
+      { kind: 'rollback-failure', environment: 'us', service: 'worker' },
+    ]);
+    const release = releaseNameAt(new Date(), 'e2e-abortrbfail');
+    const executionArn = await startRelease(aws(), release);
+    await waitForState(aws().clients.sfn, executionArn, 'CheckDeploy');
+    const next = plannedRevision(await planOf(aws(), executionArn), 'us', 'worker', 'next');
+    await pollUntil(
+      'us/worker to move its traffic',
+      async () => ((await primaryRevision(aws(), 'us', 'worker')) === next ? true : undefined),
+      { timeoutMs: 180_000 },
+    );
+
+    await aws().clients.sfn.send(new StopExecutionCommand({ executionArn, cause: 'cancelled in a test' }));
+    const end = await waitForExecutionEnd(aws().clients.sfn, executionArn);
+
+    expect(end.status).toBe('ABORTED');
+    await aws().local.events.settle();
+    await expectEveryGroupOnPrevious(aws(), executionArn);
+    const worker = await deploymentsOf(aws().clients.codedeploy, 'us', 'worker');
+    expect(worker.filter((d) => d.rollbackOf !== undefined).map((d) => d.status)).toContain('Failed');
+    expect(
+      worker.filter((d) => d.description === rollbackMarker(release, 'us', 'worker')).map((d) => d.status),
+    ).toEqual(['Succeeded']);
+    const cleanups = aws()
+      .local.lambdas.asyncInvocations()
+      .filter((invocation) => invocation.verb === 'cleanup');
+    expect(cleanups.map((cleanup) => cleanup.attempts)).toEqual([[{ outcome: 'succeeded' }]]);
   });
 
   // DescribeExecution "is eventually consistent"

@@ -43,6 +43,33 @@ describe('a deployment that fails', () => {
     ]);
   });
 
+  it("eu/web fails and CodeDeploy's rollback of it fails too: the flow deploys eu/web's previous revision", async () => {
+    aws().local.faults.add([
+      { kind: 'deployment-failure', environment: 'eu', service: 'web', lifecycleEvent: 'AfterAllowTraffic' },
+      { kind: 'rollback-failure', environment: 'eu', service: 'web' },
+    ]);
+    const release = releaseNameAt(new Date(), 'e2e-rbfail');
+
+    const executionArn = await startRelease(aws(), release);
+    const end = await waitForExecutionEnd(aws().clients.sfn, executionArn);
+
+    expect(end.status).toBe('FAILED');
+    const state = await finalState(aws(), executionArn);
+    expect(state.announce?.outcome).toBe('ROLLED_BACK');
+    expect(state.rollback?.status).toBe('SUCCEEDED');
+    const euWeb = state.rollback?.rollbacks.find((r) => r.environment === 'eu' && r.service === 'web');
+    expect(euWeb).toMatchObject({ action: 'redeploy', status: 'Succeeded', back: true });
+    const deployments = await deploymentsOf(aws().clients.codedeploy, 'eu', 'web');
+    expect(deployments.filter((d) => d.rollbackOf !== undefined).map((d) => d.status)).toEqual(['Failed']);
+    expect(deployments.find((d) => d.deploymentId === euWeb?.rollbackDeploymentId)?.description).toBe(
+      `stepdeploy:${release}:eu/web:rollback`,
+    );
+    await expectEveryGroupOnPrevious(aws(), executionArn, release);
+    expect((await announcementsOf(aws(), release)).map((event) => event['detail-type'])).toEqual([
+      'Release Rolled Back',
+    ]);
+  });
+
   it('eu/worker hangs: stopping the run past its deadline rolls every group back', async () => {
     // In the second wave: the canary's deployments are out, eu's and au's others wait in Ready.
     aws().local.faults.add({ kind: 'deployment-hang', environment: 'eu', service: 'worker' });

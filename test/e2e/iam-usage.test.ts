@@ -34,15 +34,19 @@ const LAMBDA_LOGS =
 const REVISION =
   'whether CreateDeployment also reads the application revision is not documented; the CDK and CodePipeline ECS deploy actions grant it, so it stays';
 const HANDLER_LOGS = { 'logs:CreateLogStream': LAMBDA_LOGS, 'logs:PutLogEvents': LAMBDA_LOGS };
+const REDEPLOY_READY_WAIT = {
+  'codedeploy:ContinueDeployment':
+    "ends the ready wait of a redeploy of the previous revision on a group of a wave cut over together; the scenarios here redeploy only the canary's groups, which have none; test/e2e/deploy-failures.test.ts runs that case",
+};
 const STATE_MACHINE_SERVICES =
   'Step Functions itself uses it for the execution logs (level ALL) and X-Ray tracing, which the local AWS does not model';
 const KEPT_UNUSED: Record<string, Record<string, string>> = {
   announce: HANDLER_LOGS,
   'check-bake': HANDLER_LOGS,
   'check-deployments': HANDLER_LOGS,
-  'check-rollbacks': HANDLER_LOGS,
+  'check-rollbacks': { ...HANDLER_LOGS, ...REDEPLOY_READY_WAIT },
   'check-tasks': HANDLER_LOGS,
-  cleanup: { ...HANDLER_LOGS, 'codedeploy:GetApplicationRevision': REVISION },
+  cleanup: { ...HANDLER_LOGS, ...REDEPLOY_READY_WAIT, 'codedeploy:GetApplicationRevision': REVISION },
   'cut-over': HANDLER_LOGS,
   plan: {
     ...HANDLER_LOGS,

@@ -110,6 +110,8 @@ const faultArbitrary: fc.Arbitrary<Fault> = fc.oneof(
     count: fc.constant(1),
   }),
   fc.record({ kind: fc.constant('deployment-hang' as const), environment, service, count: fc.constant(1) }),
+  // CodeDeploy's own rollback of the group fails: the group is brought back by a redeploy.
+  fc.record({ kind: fc.constant('rollback-failure' as const), environment, service, count: fc.constant(1) }),
   fc
     .tuple(fc.constantFrom(...THROTTLED), fc.integer({ min: 1, max: 8 }))
     .map(([[name, operation], count]): Fault => ({ kind: 'throttle', service: name, operation, count })),

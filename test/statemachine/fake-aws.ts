@@ -34,6 +34,7 @@ import { type ExecutionListItem, ListExecutionsCommand, SFNClient } from '@aws-s
 import { GetParametersByPathCommand, type Parameter, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { DeployConfig } from '../../lambdas/shared/config.js';
+import { parseMarker } from '../../lambdas/shared/markers.js';
 import { parametersPage } from '../lambdas/shared/config-parameters.js';
 
 const ACCOUNT = '000000000000';
@@ -93,6 +94,8 @@ export class FakeAws {
     outcome: 'succeed',
     afterLooks: 1,
   });
+  /** Groups (`env/service`) whose rollbacks made by CodeDeploy fail. */
+  readonly failingRollbacks = new Set<string>();
   /** Executions ListExecutions reports as RUNNING, besides the one under test. */
   readonly otherExecutions: ExecutionListItem[] = [];
   /** The execution under test, as ListExecutions reports it. */
@@ -268,11 +271,17 @@ export class FakeAws {
     return deploymentId;
   }
 
-  /** CodeDeploy's own rollback of a failed or stopped deployment: a deployment that succeeds. */
+  /**
+   * CodeDeploy's own rollback of a failed or stopped deployment: a deployment that succeeds, or
+   * fails for a group of `failingRollbacks`.
+   */
   private autoRollback(fake: FakeDeployment): void {
-    const { applicationName, deploymentGroupName, deploymentId } = fake.info;
+    const { applicationName, deploymentGroupName, deploymentId, description } = fake.info;
+    const marker = parseMarker(description);
+    const fails =
+      marker !== undefined && this.failingRollbacks.has(`${marker.environment}/${marker.service}`);
     const rollbackId = this.createDeployment(String(applicationName), String(deploymentGroupName), '', {
-      outcome: 'succeed',
+      outcome: fails ? 'fail' : 'succeed',
       afterLooks: 1,
     });
     const rollback = this.deployments.get(rollbackId);

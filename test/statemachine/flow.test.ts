@@ -242,6 +242,8 @@ describe('error routes', () => {
     });
     expect(state('RollBack?').Choices).toEqual([
       { Variable: '$.rollback.status', StringEquals: 'RUNNING', Next: 'AwaitRollbacks' },
+      // A rollback that did not get back: RollBack deploys the previous revision there.
+      { Variable: '$.rollback.status', StringEquals: 'REDEPLOY', Next: 'RollBack' },
       {
         Or: [
           { Variable: '$.rollback.status', StringEquals: 'SUCCEEDED' },

@@ -351,6 +351,27 @@ describe('a release run through the synthesized state machine', () => {
     expect(detailTypes()).toEqual(['Release Rolled Back']);
   });
 
+  it("deploys the previous revision where CodeDeploy's rollback failed, then reports the release rolled back", async () => {
+    const result = await run(RELEASE, (aws) => {
+      aws.deploymentScript = (env, service) =>
+        env === 'us' && service === 'web'
+          ? { outcome: 'fail', afterLooks: 2 }
+          : { outcome: 'succeed', afterLooks: 1 };
+      aws.failingRollbacks.add('us/web');
+    });
+
+    expect(result.states.filter((state) => state === 'RollBack')).toHaveLength(2);
+    expect(
+      fake.codedeploy
+        .commandCalls(CreateDeploymentCommand)
+        .map((call) => call.args[0].input.description)
+        .filter((description) => description?.endsWith(':rollback')),
+    ).toContain('stepdeploy:2026-11-26.3:us/web:rollback');
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('DeploymentFailedError');
+    expect(detailTypes()).toEqual(['Release Rolled Back']);
+  });
+
   it('succeeds and reports a failed post-deploy step, without rolling back', async () => {
     const result = await run(RELEASE, (aws) => {
       aws.taskScript = (env, step) =>

@@ -1,6 +1,7 @@
 import {
   BatchGetDeploymentsCommand,
   CodeDeployClient,
+  ContinueDeploymentCommand,
   type DeploymentInfo,
 } from '@aws-sdk/client-codedeploy';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -32,13 +33,13 @@ describe('settleRollback', () => {
       name: 'nothing to roll back',
       ref: { ...base, action: 'none', status: 'Failed' },
       known: [],
-      expected: { ref: { ...base, action: 'none', status: 'Failed' }, verdict: 'SUCCEEDED' },
+      expected: { ref: { ...base, action: 'none', status: 'Failed', back: true }, verdict: 'SUCCEEDED' },
     },
     {
       name: 'nothing to roll back, but CodeDeploy did not know the deployment',
       ref: { ...base, action: 'none', status: 'Missing' },
       known: [],
-      expected: { ref: { ...base, action: 'none', status: 'Missing' }, verdict: 'FAILED' },
+      expected: { ref: { ...base, action: 'none', status: 'Missing', back: false }, verdict: 'FAILED' },
     },
     {
       name: 'stop still in progress',
@@ -63,7 +64,7 @@ describe('settleRollback', () => {
         { deploymentId: 'd-rb', status: 'Succeeded' },
       ],
       expected: {
-        ref: { ...base, action: 'stop', rollbackDeploymentId: 'd-rb', status: 'Succeeded' },
+        ref: { ...base, action: 'stop', rollbackDeploymentId: 'd-rb', status: 'Succeeded', back: true },
         verdict: 'SUCCEEDED',
       },
     },
@@ -71,7 +72,7 @@ describe('settleRollback', () => {
       name: 'stopped before any traffic moved',
       ref: { ...base, action: 'stop' },
       known: [{ deploymentId: 'd-1', status: 'Stopped' }],
-      expected: { ref: { ...base, action: 'stop', status: 'Stopped' }, verdict: 'SUCCEEDED' },
+      expected: { ref: { ...base, action: 'stop', status: 'Stopped', back: true }, verdict: 'SUCCEEDED' },
     },
     {
       // StopDeployment is asynchronous: the rollback shows after Stopped
@@ -85,14 +86,14 @@ describe('settleRollback', () => {
       name: 'stop came too late: the new revision serves',
       ref: { ...base, action: 'stop' },
       known: [{ deploymentId: 'd-1', status: 'Succeeded' }],
-      expected: { ref: { ...base, action: 'stop', status: 'Succeeded' }, verdict: 'FAILED' },
+      expected: { ref: { ...base, action: 'stop', status: 'Succeeded', back: false }, verdict: 'FAILED' },
     },
     {
       name: 'redeploy of the previous revision moved traffic back and waits to terminate',
       ref: { ...base, action: 'redeploy', rollbackDeploymentId: 'd-rb' },
       known: [{ deploymentId: 'd-rb', status: 'InProgress', instanceTerminationWaitTimeStarted: true }],
       expected: {
-        ref: { ...base, action: 'redeploy', rollbackDeploymentId: 'd-rb', status: 'Succeeded' },
+        ref: { ...base, action: 'redeploy', rollbackDeploymentId: 'd-rb', status: 'Succeeded', back: true },
         verdict: 'SUCCEEDED',
       },
     },
@@ -107,7 +108,7 @@ describe('settleRollback', () => {
       ref: { ...base, action: 'redeploy', rollbackDeploymentId: 'd-rb' },
       known: [{ deploymentId: 'd-rb', status: 'Failed' }],
       expected: {
-        ref: { ...base, action: 'redeploy', rollbackDeploymentId: 'd-rb', status: 'Failed' },
+        ref: { ...base, action: 'redeploy', rollbackDeploymentId: 'd-rb', status: 'Failed', back: false },
         verdict: 'FAILED',
       },
     },
@@ -116,7 +117,7 @@ describe('settleRollback', () => {
       ref: { ...base, action: 'adopt', rollbackDeploymentId: 'd-rb' },
       known: [{ deploymentId: 'd-rb', status: 'Stopped' }],
       expected: {
-        ref: { ...base, action: 'adopt', rollbackDeploymentId: 'd-rb', status: 'Stopped' },
+        ref: { ...base, action: 'adopt', rollbackDeploymentId: 'd-rb', status: 'Stopped', back: false },
         verdict: 'FAILED',
       },
     },
@@ -130,7 +131,7 @@ describe('settleRollback', () => {
       name: 'original unknown to CodeDeploy',
       ref: { ...base, action: 'stop' },
       known: [],
-      expected: { ref: { ...base, action: 'stop', status: 'Missing' }, verdict: 'FAILED' },
+      expected: { ref: { ...base, action: 'stop', status: 'Missing', back: false }, verdict: 'FAILED' },
     },
   ])('$name', ({ ref, known, expected }) => {
     // Prepare
@@ -197,7 +198,7 @@ describe('checkRollbacks', () => {
     // Assess
     expect(state).toEqual({
       status: 'SUCCEEDED',
-      rollbacks: [{ ...base, action: 'stop', rollbackDeploymentId: 'd-rb', status: 'Succeeded' }],
+      rollbacks: [{ ...base, action: 'stop', rollbackDeploymentId: 'd-rb', status: 'Succeeded', back: true }],
     });
     expect(sleeps).toBe(2);
   });
@@ -231,6 +232,86 @@ describe('checkRollbacks', () => {
     expect(state.status).toBe('RUNNING');
     expect(state.rollbacks.map((r) => r.status)).toEqual(['Failed', undefined]);
     expect(deps.clock.sleeps).toEqual([5000, 5000, 5000]);
+  });
+
+  it.each<[string, RollbackRef, 'REDEPLOY' | 'FAILED']>([
+    [
+      "CodeDeploy's rollback failed",
+      { ...base, action: 'adopt', rollbackDeploymentId: 'd-rb-web' },
+      'REDEPLOY',
+    ],
+    ['a stop came too late', { ...base, action: 'stop', deploymentId: 'd-late' }, 'REDEPLOY'],
+    [
+      'the redeploy of the previous revision failed',
+      { ...base, action: 'redeploy', rollbackDeploymentId: 'd-rb-web' },
+      'FAILED',
+    ],
+  ])('once every rollback ended, when %s: %s', async (_what, failing, status) => {
+    // Prepare
+    const deps = makeDeps();
+    deployments.push(
+      deployment('d-rb-web', 'us', 'web', { status: 'Failed' }),
+      deployment('d-late', 'us', 'web', { status: 'Succeeded' }),
+      deployment('d-rb-worker', 'eu', 'worker', { status: 'Succeeded' }),
+    );
+    const back: RollbackRef = {
+      environment: 'eu',
+      service: 'worker',
+      deploymentId: 'd-2',
+      action: 'redeploy',
+      rollbackDeploymentId: 'd-rb-worker',
+    };
+
+    // Act
+    const state = await checkRollbacks(
+      deps,
+      { rollbacks: [failing, back], status: 'RUNNING' },
+      startWatch({ watchSeconds: 15 }, deps.clock),
+    );
+
+    // Assess
+    expect(state.status).toBe(status);
+    expect(state.rollbacks.map((r) => r.back)).toEqual([false, true]);
+  });
+
+  // The ready option is the group's (https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_DeploymentReadyOption.html):
+  // a redeploy on a group of a wave cut over together waits in Ready as the release's deployment did.
+  it('continues a redeploy of the previous revision waiting in its ready wait, and only that', async () => {
+    // Prepare
+    const deps = makeDeps();
+    const redeploy = deployment('d-rb', 'us', 'web', { status: 'Ready' });
+    deployments.push(redeploy, deployment('d-cd-rb', 'eu', 'web', { status: 'Ready' }));
+    codedeploy.on(ContinueDeploymentCommand).callsFake(() => {
+      redeploy.status = 'Succeeded';
+      return {};
+    });
+
+    // Act
+    const state = await checkRollbacks(
+      deps,
+      {
+        rollbacks: [
+          { ...base, action: 'redeploy', rollbackDeploymentId: 'd-rb' },
+          {
+            ...base,
+            environment: 'eu',
+            deploymentId: 'd-2',
+            action: 'adopt',
+            rollbackDeploymentId: 'd-cd-rb',
+          },
+        ],
+        status: 'RUNNING',
+      },
+      startWatch({ watchSeconds: 5 }, deps.clock),
+    );
+
+    // Assess
+    expect(codedeploy).toHaveReceivedCommandTimes(ContinueDeploymentCommand, 1);
+    expect(codedeploy).toHaveReceivedCommandWith(ContinueDeploymentCommand, {
+      deploymentId: 'd-rb',
+      deploymentWaitType: 'READY_WAIT',
+    });
+    expect(state.rollbacks[0]).toMatchObject({ status: 'Succeeded', back: true });
   });
 
   it('decides nothing on throttled reads: the rollbacks stay where they were, and it backs off', async () => {

@@ -27,7 +27,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { cleanup, handlerOutputOf, traceRun } from '../../../lambdas/cleanup/core.js';
-import { TransientError } from '../../../lambdas/shared/errors.js';
+import {
+  RollbackFailedError,
+  RollbackInFlightError,
+  TransientError,
+} from '../../../lambdas/shared/errors.js';
 import { deploymentMarker, rollbackMarker } from '../../../lambdas/shared/markers.js';
 import type { DeployState } from '../../../lambdas/shared/types.js';
 import { deployment, makeDeps, plan, serveDeployments } from '../shared/deployment-fixtures.js';
@@ -125,6 +129,8 @@ describe('handlerOutputOf', () => {
 describe('cleanup', () => {
   let deployments: DeploymentInfo[];
   let runningTasks: Map<string, string[]>;
+  let stopped: (deployment: DeploymentInfo) => void;
+  let createdStatus: DeploymentInfo['status'];
 
   function history(events: HistoryEvent[]): void {
     sfn.on(GetExecutionHistoryCommand).resolves({ events });
@@ -160,16 +166,30 @@ describe('cleanup', () => {
       );
       return {};
     });
+    // A stop turns the deployment Stopped with CodeDeploy's rollback, which has succeeded by the
+    // next look; a deployment of the previous revision likewise.
+    stopped = (d) => {
+      Object.assign(d, {
+        status: 'Stopped',
+        rollbackInfo: { rollbackDeploymentId: `${d.deploymentId}-cd-rb` },
+      });
+      deployments.push(
+        deployment(`${d.deploymentId}-cd-rb`, 'us', 'web', {
+          status: 'Succeeded',
+          creator: 'codeDeployRollback',
+        }),
+      );
+    };
+    createdStatus = 'Succeeded';
     codedeploy.on(StopDeploymentCommand).callsFake((input: StopDeploymentCommandInput) => {
-      const stopped = deployments.find((d) => d.deploymentId === input.deploymentId);
-      if (stopped)
-        Object.assign(stopped, { status: 'Stopped', rollbackInfo: { rollbackDeploymentId: 'd-cd-rb' } });
+      const found = deployments.find((d) => d.deploymentId === input.deploymentId);
+      if (found) stopped(found);
       return { status: 'Pending' };
     });
     codedeploy.on(CreateDeploymentCommand).callsFake((input: CreateDeploymentCommandInput) => {
       const created = deployment(`d-rb-${deployments.length}`, 'us', 'worker', {
         description: input.description,
-        status: 'Created',
+        status: createdStatus,
       });
       deployments.push(created);
       return { deploymentId: created.deploymentId };
@@ -230,6 +250,9 @@ describe('cleanup', () => {
         deploymentId: 'd-us-web',
         action: 'stop',
         deploymentStatus: 'InProgress',
+        rollbackDeploymentId: 'd-us-web-cd-rb',
+        status: 'Succeeded',
+        back: true,
       },
       {
         environment: 'us',
@@ -237,7 +260,9 @@ describe('cleanup', () => {
         deploymentId: 'd-us-worker',
         action: 'redeploy',
         deploymentStatus: 'Succeeded',
-        rollbackDeploymentId: 'd-rb-2',
+        rollbackDeploymentId: 'd-rb-3',
+        status: 'Succeeded',
+        back: true,
       },
     ]);
     expect(callsAfterFirst).toEqual({ stopTask: 2, stopDeployment: 1, createDeployment: 1 });
@@ -257,7 +282,9 @@ describe('cleanup', () => {
         deploymentId: 'd-us-web',
         action: 'adopt',
         deploymentStatus: 'Stopped',
-        rollbackDeploymentId: 'd-cd-rb',
+        rollbackDeploymentId: 'd-us-web-cd-rb',
+        status: 'Succeeded',
+        back: true,
       },
       {
         environment: 'us',
@@ -265,11 +292,114 @@ describe('cleanup', () => {
         deploymentId: 'd-us-worker',
         action: 'redeploy',
         deploymentStatus: 'Succeeded',
-        rollbackDeploymentId: 'd-rb-2',
+        rollbackDeploymentId: 'd-rb-3',
+        status: 'Succeeded',
+        back: true,
       },
     ]);
     expect(ecs).toHaveReceivedCommandTimes(StopTaskCommand, 2);
     expect(codedeploy).toHaveReceivedCommandTimes(StopDeploymentCommand, 1);
+    expect(codedeploy).toHaveReceivedCommandTimes(CreateDeploymentCommand, 1);
+  });
+
+  // A handler the run invoked may still run after the execution ended: a RetireOldWorkers ending
+  // the termination wait leaves CodeDeploy's rollback no original task set to go back to, and a
+  // stop can come after the deployment succeeded. Ending anywhere but back is not left so.
+  it.each([
+    [
+      "CodeDeploy's rollback failed",
+      (d: DeploymentInfo) => {
+        Object.assign(d, { status: 'Stopped', rollbackInfo: { rollbackDeploymentId: 'd-cd-rb' } });
+        deployments.push(deployment('d-cd-rb', 'us', 'worker', { status: 'Failed' }));
+      },
+    ],
+    [
+      'the stop came too late and the deployment succeeded',
+      (d: DeploymentInfo) => {
+        d.status = 'Succeeded';
+      },
+    ],
+  ])('deploys the previous revision when %s, and follows it until the group is back', async (_what, stop) => {
+    // Prepare
+    history([succeeded(plan), succeeded({ ...deployState, deployments: { us: { worker: 'd-us-worker' } } })]);
+    deployments.push(
+      deployment('d-us-worker', 'us', 'worker', {
+        status: 'InProgress',
+        description: deploymentMarker('r1', 'us', 'worker'),
+      }),
+    );
+    stopped = stop;
+    createdStatus = 'InProgress';
+    codedeploy.on(ListDeploymentTargetsCommand).resolves({ targetIds: [] });
+    const deps = makeDeps();
+    const sleep = deps.clock.sleep;
+    deps.clock.sleep = async (ms) => {
+      // The redeploy succeeds while the cleanup waits between two looks.
+      for (const d of deployments)
+        if (d.status === 'InProgress' && d.deploymentId !== 'd-us-worker') d.status = 'Succeeded';
+      await sleep(ms);
+    };
+
+    // Act
+    const report = await cleanup(deps, detail);
+
+    // Assess
+    expect(report.rollbacks).toEqual([
+      expect.objectContaining({
+        environment: 'us',
+        service: 'worker',
+        deploymentId: 'd-us-worker',
+        action: 'redeploy',
+        rollbackDeploymentId: expect.stringMatching(/^d-rb-/),
+        status: 'Succeeded',
+        back: true,
+      }),
+    ]);
+    expect(codedeploy).toHaveReceivedCommandTimes(CreateDeploymentCommand, 1);
+    expect(codedeploy).toHaveReceivedCommandWith(CreateDeploymentCommand, {
+      description: rollbackMarker('r1', 'us', 'worker'),
+    });
+  });
+
+  it('fails for Lambda to run it again when its rollbacks are still going as its time runs out', async () => {
+    // Prepare
+    history([succeeded(plan), succeeded(deployState)]);
+    deployments.push(
+      deployment('d-us-web', 'us', 'web', { status: 'InProgress' }),
+      deployment('d-us-worker', 'us', 'worker', { status: 'Succeeded' }),
+    );
+    createdStatus = 'InProgress';
+    codedeploy.on(ListDeploymentTargetsCommand).resolves({ targetIds: [] });
+    const deps = makeDeps();
+
+    // Act
+    const cleaning = cleanup(deps, detail);
+
+    // Assess
+    await expect(cleaning).rejects.toThrow(RollbackInFlightError);
+    await expect(cleaning).rejects.toThrow(
+      /still going .*: us\/worker \(d-rb-\d+\)\. A retry of the cleanup follows them again/,
+    );
+    expect(deps.clock.sleeps.reduce((total, ms) => total + ms, 0)).toBeLessThanOrEqual(60_000);
+  });
+
+  it('fails naming the group when the redeploy of the previous revision failed too', async () => {
+    // Prepare
+    history([succeeded(plan), succeeded(deployState)]);
+    deployments.push(
+      deployment('d-us-web', 'us', 'web', { status: 'InProgress' }),
+      deployment('d-us-worker', 'us', 'worker', { status: 'Succeeded' }),
+    );
+    createdStatus = 'Failed';
+
+    // Act
+    const cleaning = cleanup(makeDeps(), detail);
+
+    // Assess
+    await expect(cleaning).rejects.toThrow(RollbackFailedError);
+    await expect(cleaning).rejects.toThrow(
+      /could not bring every group back to its previous revision: us\/worker \(d-rb-\d+\)\. Deploy the previous revision/,
+    );
     expect(codedeploy).toHaveReceivedCommandTimes(CreateDeploymentCommand, 1);
   });
 
@@ -300,6 +430,9 @@ describe('cleanup', () => {
         deploymentId: 'd-eu-web',
         action: 'stop',
         deploymentStatus: 'Queued',
+        rollbackDeploymentId: 'd-eu-web-cd-rb',
+        status: 'Succeeded',
+        back: true,
       },
     ]);
     expect(sfn).toHaveReceivedCommandWith(GetExecutionHistoryCommand, { executionArn, nextToken: 'page-2' });
@@ -423,6 +556,10 @@ describe('cleanup', () => {
       .resolvesOnce({ executionArn, status: 'RUNNING', redriveCount: 0 })
       .resolves({ executionArn, status: 'ABORTED', redriveCount: 0 });
     history([succeeded(plan), succeeded(deployState)]);
+    deployments.push(
+      deployment('d-us-web', 'us', 'web', { status: 'InProgress' }),
+      deployment('d-us-worker', 'us', 'worker', { status: 'InProgress' }),
+    );
     const deps = makeDeps();
 
     // Act
@@ -443,6 +580,7 @@ describe('cleanup', () => {
         status: 'InProgress',
         description: deploymentMarker('r1', 'us', 'web'),
       }),
+      deployment('d-us-worker', 'us', 'worker', { status: 'InProgress' }),
     );
     const deps = makeDeps();
 
