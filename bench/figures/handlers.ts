@@ -1,5 +1,5 @@
-import { mkdir, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 import { HANDLER_BUNDLING, handlerEsbuildOptions } from '../../infra/handler-bundling.js';
 import { CONFIG_PATH_ENV } from '../../lambdas/shared/config.js';
@@ -112,6 +112,46 @@ export async function coldInitMs(
   return ms;
 }
 
+/** The AWS SDK packages a bundle loads from the runtime (`@aws-sdk/*` is external). */
+export function sdkPackagesOf(bundleText: string): string[] {
+  return [
+    ...new Set([...bundleText.matchAll(/require\("(@aws-sdk\/[^"]+)"\)/g)].map((match) => match[1])),
+  ].sort();
+}
+
+/**
+ * The floor of the cold init with the SDK left to the runtime: the SDK packages of the handler
+ * that loads the fewest, imported alone in a fresh `node` (a module that requires them and
+ * nothing else).
+ */
+async function sdkFloor(
+  context: FigureContext,
+  samples: number,
+  bundles: ReadonlyArray<{ verb: string; bundle: string }>,
+): Promise<Measurement> {
+  const loads = await Promise.all(
+    bundles.map(async ({ verb, bundle }) => ({
+      verb,
+      bundle,
+      packages: sdkPackagesOf(await readFile(bundle, 'utf8')),
+    })),
+  );
+  const [fewest] = loads.sort((a, b) => a.packages.length - b.packages.length);
+  const module = join(dirname(dirname(fewest.bundle)), 'sdk-floor.cjs');
+  await writeFile(module, fewest.packages.map((name) => `require(${JSON.stringify(name)});`).join('\n'));
+  const times: number[] = [];
+  for (let i = 0; i < samples; i++) times.push(await coldInitMs(context.repoRoot, module));
+  context.log(`  SDK packages of ${fewest.verb} alone: init ${times.map((t) => t.toFixed(0)).join('/')} ms`);
+  return {
+    figure: '5',
+    name: `cold init ${fewest.verb}'s SDK packages alone`,
+    workload: `${fewest.packages.join(', ')} (the fewest of any handler), imported in a fresh node, median of ${samples}`,
+    value: round(median(times)),
+    unit: 'ms',
+    note: 'the floor of every handler above while the runtime provides the SDK',
+  };
+}
+
 /** Figure 5: per handler, the minified bundle size and the median cold init of 5 fresh imports. */
 export const handlersFigure: Figure = {
   id: '5',
@@ -122,8 +162,10 @@ export const handlersFigure: Figure = {
     if (handlers.length === 0) throw new Error('no lambdas/<verb>/handler.ts found: nothing to bundle.');
     const samples = context.quick ? 3 : 5;
     const rows: Measurement[] = [];
+    const bundles: Array<{ verb: string; bundle: string }> = [];
     for (const { verb, entry } of handlers) {
       const bundle = await bundleHandler(context.repoRoot, verb, entry);
+      bundles.push({ verb, bundle });
       const sizeKb = (await stat(bundle)).size / 1024;
       const times: number[] = [];
       for (let i = 0; i < samples; i++) times.push(await coldInitMs(context.repoRoot, bundle));
@@ -147,6 +189,7 @@ export const handlersFigure: Figure = {
         },
       );
     }
+    rows.push(await sdkFloor(context, samples, bundles));
     // The logger's share, measured on the same machine and load as the handlers: the logging
     // helper (Powertools' logger and its formatter) bundled and imported alone. It is an upper
     // bound: alone it also loads the Node modules (streams, console) the SDK loads anyway.

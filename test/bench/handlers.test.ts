@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { bundleHandler, ESM_BUNDLING, findHandlers } from '../../bench/figures/handlers.js';
+import { bundleHandler, ESM_BUNDLING, findHandlers, sdkPackagesOf } from '../../bench/figures/handlers.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -24,6 +24,19 @@ describe('handler bundles', () => {
     expect(map.sourcesContent).toBeUndefined();
     const module = (await import(pathToFileURL(bundle).href)) as { handler?: unknown };
     expect(typeof module.handler).toBe('function');
+  });
+
+  it('reads the SDK packages a bundle leaves to the runtime: those of the clients its handler makes', async () => {
+    const handlers = await findHandlers(repoRoot);
+    const checkRollbacks = handlers.find((handler) => handler.verb === 'check-rollbacks');
+    if (!checkRollbacks) throw new Error('no check-rollbacks handler');
+    const outRoot = join(repoRoot, 'node_modules', '.cache', 'stepdeploy-bench-test');
+    const bundle = await bundleHandler(repoRoot, checkRollbacks.verb, checkRollbacks.entry, outRoot);
+
+    expect(sdkPackagesOf(await readFile(bundle, 'utf8'))).toEqual([
+      '@aws-sdk/client-codedeploy',
+      '@aws-sdk/client-ssm',
+    ]);
   });
 
   it('bundles the ESM variant into a module that exports the handler', async () => {
