@@ -21,6 +21,14 @@ import { throttled } from '../shared/fixtures.js';
 const codedeploy = mockClient(CodeDeployClient);
 
 const base = { environment: 'us', service: 'web', deploymentId: 'd-1' };
+/** A redeploy of eu/worker's previous revision, as d-rb-worker. */
+const euWorkerRedeploy: RollbackRef = {
+  environment: 'eu',
+  service: 'worker',
+  deploymentId: 'd-2',
+  action: 'redeploy',
+  rollbackDeploymentId: 'd-rb-worker',
+};
 
 describe('settleRollback', () => {
   it.each<{
@@ -212,13 +220,7 @@ describe('checkRollbacks', () => {
     );
     const rollbacks: RollbackRef[] = [
       { ...base, action: 'adopt', rollbackDeploymentId: 'd-rb-web' },
-      {
-        environment: 'eu',
-        service: 'worker',
-        deploymentId: 'd-2',
-        action: 'redeploy',
-        rollbackDeploymentId: 'd-rb-worker',
-      },
+      euWorkerRedeploy,
     ];
 
     // Act
@@ -254,18 +256,11 @@ describe('checkRollbacks', () => {
       deployment('d-late', 'us', 'web', { status: 'Succeeded' }),
       deployment('d-rb-worker', 'eu', 'worker', { status: 'Succeeded' }),
     );
-    const back: RollbackRef = {
-      environment: 'eu',
-      service: 'worker',
-      deploymentId: 'd-2',
-      action: 'redeploy',
-      rollbackDeploymentId: 'd-rb-worker',
-    };
 
     // Act
     const state = await checkRollbacks(
       deps,
-      { rollbacks: [failing, back], status: 'RUNNING' },
+      { rollbacks: [failing, euWorkerRedeploy], status: 'RUNNING' },
       startWatch({ watchSeconds: 15 }, deps.clock),
     );
 

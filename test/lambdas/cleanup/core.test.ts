@@ -196,6 +196,15 @@ describe('cleanup', () => {
     });
   });
 
+  /** A run aborted with us/web in flight and us/worker's deployment succeeded (redeployed on rollback). */
+  function abortedWithWorkerOut(): void {
+    history([succeeded(plan), succeeded(deployState)]);
+    deployments.push(
+      deployment('d-us-web', 'us', 'web', { status: 'InProgress' }),
+      deployment('d-us-worker', 'us', 'worker', { status: 'Succeeded' }),
+    );
+  }
+
   it('does nothing when the execution ended before Plan returned', async () => {
     // Prepare
     history([{ id: 1, timestamp: new Date(), type: 'ExecutionStarted' }]);
@@ -363,11 +372,7 @@ describe('cleanup', () => {
 
   it('fails for Lambda to run it again when its rollbacks are still going as its time runs out', async () => {
     // Prepare
-    history([succeeded(plan), succeeded(deployState)]);
-    deployments.push(
-      deployment('d-us-web', 'us', 'web', { status: 'InProgress' }),
-      deployment('d-us-worker', 'us', 'worker', { status: 'Succeeded' }),
-    );
+    abortedWithWorkerOut();
     createdStatus = 'InProgress';
     codedeploy.on(ListDeploymentTargetsCommand).resolves({ targetIds: [] });
     const deps = makeDeps();
@@ -385,11 +390,7 @@ describe('cleanup', () => {
 
   it('fails naming the group when the redeploy of the previous revision failed too', async () => {
     // Prepare
-    history([succeeded(plan), succeeded(deployState)]);
-    deployments.push(
-      deployment('d-us-web', 'us', 'web', { status: 'InProgress' }),
-      deployment('d-us-worker', 'us', 'worker', { status: 'Succeeded' }),
-    );
+    abortedWithWorkerOut();
     createdStatus = 'Failed';
 
     // Act
