@@ -35,8 +35,14 @@ describe('npm run bench', () => {
     expect(results.loadAverages['5']).toBeGreaterThanOrEqual(0);
     expect(result.stdout).toMatch(/load average \(1 min\) as each figure started, \d+ CPUs: 5: /);
     expect(new Set(results.figures.map((row) => row.figure))).toEqual(new Set(['5']));
+    // The SDK floor is named after the handler that loads the fewest SDK packages.
+    const floors = results.figures.filter((row) => / SDK packages alone$/.test(row.name));
+    expect(floors.map((row) => row.name)).toEqual([
+      expect.stringMatching(new RegExp(`^cold init (${verbs.join('|')})'s SDK packages alone$`)),
+    ]);
     expect(results.figures.map((row) => row.name).sort()).toEqual(
       [
+        floors[0]?.name ?? 'the SDK floor',
         ...verbs.flatMap((verb) => [`bundle size ${verb}`, `cold init ${verb}`]),
         'bundle size logging helper alone',
         'cold init logging helper alone',
