@@ -152,9 +152,8 @@ export async function everyDeploymentMoved(deps: CleanupDeps, deploy: DeployStat
  * does not stop it), and may act on a deployment while it is rolled back: a RetireOldWorkers
  * ending a termination wait can leave CodeDeploy nothing to roll back to, and a stop can come
  * too late. So a rollback that ends without getting back is followed by a deployment of the
- * previous revision. When the rollbacks are still going as its time runs out the cleanup fails
- * with `RollbackInFlightError`, and one that did not get back with `RollbackFailedError`: Lambda
- * runs it again (twice), and each run adopts what the one before began.
+ * previous revision. The report says where each rollback ended; `requireEveryGroupBack` then
+ * fails the invocation while one is not back, so Lambda runs the cleanup again.
  *
  * Idempotent: a second call finds stopped tasks gone from the listing, adopts CodeDeploy's
  * rollbacks and the rollback deployments it made; two at once (EventBridge may deliver the
@@ -166,9 +165,8 @@ export async function cleanup(
   detail: EndedExecution,
   watch: Watch = startWatch(deps.config, deps.clock),
 ): Promise<CleanupReport> {
-  let report: CleanupReport;
   try {
-    report = await cleanUp(deps, detail, watch);
+    return await cleanUp(deps, detail, watch);
   } catch (error) {
     throw failureOf(
       error,
@@ -176,6 +174,16 @@ export async function cleanup(
       `execution ${detail.executionArn} ended ${detail.status}; a retry does again what is left`,
     );
   }
+}
+
+/**
+ * Fails when a rollback of the cleanup's report is not back: `RollbackInFlightError` while one
+ * is still going as the cleanup's time ran out, `RollbackFailedError` for a group it could not
+ * bring back. Lambda runs the cleanup again (twice), and each run adopts what the one before
+ * began.
+ */
+export function requireEveryGroupBack(report: CleanupReport): void {
+  const { executionArn } = report;
   const where = (refs: RollbackRef[]) =>
     refs.map(
       (r) => `${r.environment}/${r.service}${r.rollbackDeploymentId ? ` (${r.rollbackDeploymentId})` : ''}`,
@@ -183,16 +191,15 @@ export async function cleanup(
   const going = report.rollbacks.filter((r) => r.back === undefined);
   if (going.length > 0) {
     throw new RollbackInFlightError(
-      `The rollbacks of execution ${detail.executionArn} were still going when the cleanup's time ran out: ${listSome(where(going))}. A retry of the cleanup follows them again.`,
+      `The rollbacks of execution ${executionArn} were still going when the cleanup's time ran out: ${listSome(where(going))}. A retry of the cleanup follows them again.`,
     );
   }
   const notBack = report.rollbacks.filter((r) => r.back === false);
   if (notBack.length > 0) {
     throw new RollbackFailedError(
-      `The cleanup of execution ${detail.executionArn} could not bring every group back to its previous revision: ${listSome(where(notBack))}. Deploy the previous revision of those by hand in the CodeDeploy console.`,
+      `The cleanup of execution ${executionArn} could not bring every group back to its previous revision: ${listSome(where(notBack))}. Deploy the previous revision of those by hand in the CodeDeploy console.`,
     );
   }
-  return report;
 }
 
 /** What the cleanup reads of the status change event. */

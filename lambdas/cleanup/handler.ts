@@ -8,7 +8,7 @@ import { systemClock } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
 import { startWatch } from '../shared/lambda-context.js';
 import { loggedHandler } from '../shared/logging.js';
-import { cleanup } from './core.js';
+import { cleanup, requireEveryGroupBack } from './core.js';
 import { parseCleanupEvent } from './schema.js';
 
 // Only the clients this handler calls (SSM for its configuration): each SDK package adds to the cold start.
@@ -32,7 +32,12 @@ export const handler = loggedHandler('cleanup', async (event, log, context) => {
   for (const { environment, taskArn } of report.stoppedTasks) {
     log.info(`${environment}: stopped ${taskArn}`, { environment, taskArn });
   }
-  for (const ref of report.rollbacks) log.info(describeRollback(ref), { ...ref });
+  for (const ref of report.rollbacks) {
+    if (ref.back === false)
+      log.warn(`${describeRollback(ref)}: not back (${ref.status ?? 'unknown'})`, { ...ref });
+    else log.info(describeRollback(ref), { ...ref });
+  }
+  requireEveryGroupBack(report);
   log.done(
     `${report.executionStatus} execution: ${report.stoppedTasks.length} tasks stopped, ${report.rollbacks.length} deployments rolled back${report.note ? `; ${report.note}` : ''}`,
     {

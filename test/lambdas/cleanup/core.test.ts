@@ -26,7 +26,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { cleanup, handlerOutputOf, traceRun } from '../../../lambdas/cleanup/core.js';
+import { cleanup, handlerOutputOf, requireEveryGroupBack, traceRun } from '../../../lambdas/cleanup/core.js';
 import {
   RollbackFailedError,
   RollbackInFlightError,
@@ -370,7 +370,7 @@ describe('cleanup', () => {
     });
   });
 
-  it('fails for Lambda to run it again when its rollbacks are still going as its time runs out', async () => {
+  it('reports rollbacks still going as its time runs out, which fails the invocation for Lambda to run it again', async () => {
     // Prepare
     abortedWithWorkerOut();
     createdStatus = 'InProgress';
@@ -378,27 +378,29 @@ describe('cleanup', () => {
     const deps = makeDeps();
 
     // Act
-    const cleaning = cleanup(deps, detail);
+    const report = await cleanup(deps, detail);
 
     // Assess
-    await expect(cleaning).rejects.toThrow(RollbackInFlightError);
-    await expect(cleaning).rejects.toThrow(
+    expect(report.rollbacks.map((r) => r.back)).toEqual([true, undefined]);
+    expect(() => requireEveryGroupBack(report)).toThrow(RollbackInFlightError);
+    expect(() => requireEveryGroupBack(report)).toThrow(
       /still going .*: us\/worker \(d-rb-\d+\)\. A retry of the cleanup follows them again/,
     );
     expect(deps.clock.sleeps.reduce((total, ms) => total + ms, 0)).toBeLessThanOrEqual(60_000);
   });
 
-  it('fails naming the group when the redeploy of the previous revision failed too', async () => {
+  it('reports a group whose redeploy of the previous revision failed too, which fails the invocation naming it', async () => {
     // Prepare
     abortedWithWorkerOut();
     createdStatus = 'Failed';
 
     // Act
-    const cleaning = cleanup(makeDeps(), detail);
+    const report = await cleanup(makeDeps(), detail);
 
     // Assess
-    await expect(cleaning).rejects.toThrow(RollbackFailedError);
-    await expect(cleaning).rejects.toThrow(
+    expect(report.rollbacks.map((r) => r.back)).toEqual([true, false]);
+    expect(() => requireEveryGroupBack(report)).toThrow(RollbackFailedError);
+    expect(() => requireEveryGroupBack(report)).toThrow(
       /could not bring every group back to its previous revision: us\/worker \(d-rb-\d+\)\. Deploy the previous revision/,
     );
     expect(codedeploy).toHaveReceivedCommandTimes(CreateDeploymentCommand, 1);
