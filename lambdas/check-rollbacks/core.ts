@@ -3,7 +3,7 @@ import {
   ContinueDeploymentCommand,
   type DeploymentInfo,
 } from '@aws-sdk/client-codedeploy';
-import { failureOf, inCall } from '../shared/aws-errors.js';
+import { failureOf, inCall, isErrorNamed } from '../shared/aws-errors.js';
 import {
   type DeploymentDeps,
   DeploymentTargets,
@@ -120,8 +120,7 @@ async function continueRedeploy(codedeploy: CodeDeployClient, deploymentId: stri
       codedeploy.send(new ContinueDeploymentCommand({ deploymentId, deploymentWaitType: 'READY_WAIT' })),
     );
   } catch (error) {
-    const name = error instanceof Error ? error.name : '';
-    if (name !== 'DeploymentIsNotInReadyStateException' && name !== 'DeploymentAlreadyCompletedException')
+    if (!isErrorNamed(error, 'DeploymentIsNotInReadyStateException', 'DeploymentAlreadyCompletedException'))
       throw error;
   }
 }

@@ -1,4 +1,5 @@
 import { ContinueDeploymentCommand, type DeploymentInfo } from '@aws-sdk/client-codedeploy';
+import { isErrorNamed } from '../shared/aws-errors.js';
 import {
   batchGetByRegion,
   batchGetDeployments,
@@ -61,10 +62,6 @@ function failureOf(ref: DeploymentRef, info: DeploymentInfo | undefined, why?: s
   };
 }
 
-function isNotReady(error: unknown): boolean {
-  return error instanceof Error && error.name === 'DeploymentIsNotInReadyStateException';
-}
-
 /**
  * Moves production traffic on every deployment of the wave at once, or on none: reads them
  * all first, and only when none failed and every one waits in its ready wait (or already
@@ -119,7 +116,7 @@ export async function cutOver(deps: CutOverDeps, state: DeployState): Promise<De
           return undefined;
         } catch (error) {
           // Someone else may have continued it since the look: then its traffic is on its way.
-          const now = isNotReady(error)
+          const now = isErrorNamed(error, 'DeploymentIsNotInReadyStateException')
             ? (await batchGetDeployments(codedeploy, [ref.deploymentId])).get(ref.deploymentId)
             : undefined;
           const pastReadyWait =

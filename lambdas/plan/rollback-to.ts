@@ -5,6 +5,7 @@ import {
   paginateListExecutions,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
+import { isErrorNamed } from '../shared/aws-errors.js';
 import type { Clients } from '../shared/clients.js';
 import type { EnvironmentConfig } from '../shared/config.js';
 import { chunk, revisionOf } from '../shared/ecs-tasks.js';
@@ -104,8 +105,6 @@ export interface RollbackService {
 /** An (environment, service) with the revision number the rollback deploys, or why it cannot. */
 type Resolved = { ok: true; number: number } | { ok: false; problem: string };
 
-const isNotFound = (error: unknown) => error instanceof Error && error.name === 'ClientException';
-
 /**
  * Per environment and service, the revision number of the task definition `target` registered:
  * the one its plan recorded when it still carries the release's tag, else the newest ACTIVE
@@ -141,7 +140,7 @@ export async function rollbackRevisions(
           };
         }
       } catch (error) {
-        if (!isNotFound(error)) throw error;
+        if (!isErrorNamed(error, 'ClientException')) throw error;
         return {
           ok: false,
           problem: `${where}: ${revision}, the revision release ${release} deployed, no longer exists in ${environment.region}`,

@@ -1,5 +1,5 @@
 import { ContinueDeploymentCommand, type DeploymentInfo } from '@aws-sdk/client-codedeploy';
-import { failureOf, inCall } from '../shared/aws-errors.js';
+import { failureOf, inCall, isErrorNamed } from '../shared/aws-errors.js';
 import { listSome } from '../shared/bounds.js';
 import {
   batchGetByRegion,
@@ -38,10 +38,6 @@ export function decideRetire(
     action: 'none',
     reason: `the deployment is ${info.status ?? 'in an unknown status'}, traffic not moved`,
   };
-}
-
-function isAlreadyCompleted(error: unknown): boolean {
-  return error instanceof Error && error.name === 'DeploymentAlreadyCompletedException';
 }
 
 /**
@@ -98,7 +94,7 @@ export async function retireOldWorkers(deps: RetireDeps, run: RetireRun): Promis
           );
         } catch (error) {
           // It finished between the look and the call: CodeDeploy terminated the originals itself.
-          if (!isAlreadyCompleted(error)) throw error;
+          if (!isErrorNamed(error, 'DeploymentAlreadyCompletedException')) throw error;
           return { ...report, deploymentId, action: 'none', reason: 'the deployment succeeded meanwhile' };
         }
       }

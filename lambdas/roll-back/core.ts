@@ -1,6 +1,6 @@
 import { type DeploymentInfo, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { redeployable } from '../check-rollbacks/core.js';
-import { failureOf, inCall, inPlace } from '../shared/aws-errors.js';
+import { failureOf, inCall, inPlace, isErrorNamed } from '../shared/aws-errors.js';
 import { listSome } from '../shared/bounds.js';
 import {
   batchGetByRegion,
@@ -111,15 +111,6 @@ export function rollbackScopeOf(
   };
 }
 
-function isAlreadyCompleted(error: unknown): boolean {
-  return error instanceof Error && error.name === 'DeploymentAlreadyCompletedException';
-}
-
-/** CodeDeploy's answer to a CreateDeployment on a group that has an active deployment. */
-function isLimitExceeded(error: unknown): boolean {
-  return error instanceof Error && error.name === 'DeploymentLimitExceededException';
-}
-
 /**
  * Deploys the recorded previous revision on the group of `ref`, marked as this release's rollback;
  * an existing rollback deployment of this release is adopted, never duplicated. Returns its id.
@@ -149,12 +140,17 @@ async function redeployPrevious(
     return await createEcsDeployment(codedeploy, planned.service, planned.revisions.previous, marker);
   } catch (error) {
     // Another cleanup of the same run (EventBridge delivers at least once) created it since
-    // the look: the group's one active deployment is ours to adopt.
-    if (!isLimitExceeded(error)) throw error;
+    // the look: CodeDeploy refuses a second active deployment on the group, and that one is ours to adopt.
+    if (!isErrorNamed(error, 'DeploymentLimitExceededException')) throw error;
     const adopted = await findOurs();
     if (!adopted) throw error;
     return adopted;
   }
+}
+
+/** Where a rollback acts, as its errors name it: `us/web (deployment d-1)`. */
+function placeOf(ref: DeploymentRef): string {
+  return `${ref.environment}/${ref.service} (deployment ${ref.deploymentId})`;
 }
 
 /** Carries out one rollback decision; idempotent, so a retry or a second cleanup adds nothing. */
@@ -178,7 +174,7 @@ async function rollBackOne(
         );
         return { ...decided, action };
       } catch (error) {
-        if (!isAlreadyCompleted(error)) throw error;
+        if (!isErrorNamed(error, 'DeploymentAlreadyCompletedException')) throw error;
         // It finished between the look and the stop: decide again from where it ended.
         const ended = (await batchGetDeployments(codedeploy, [ref.deploymentId])).get(ref.deploymentId);
         if (!ended || decideRollback(ended) === 'stop') throw error;
@@ -261,9 +257,7 @@ export async function rollBack(
 
   const results = await Promise.allSettled(
     deployments.map((d) =>
-      inPlace(`${d.ref.environment}/${d.ref.service} (deployment ${d.ref.deploymentId})`, () =>
-        rollBackOne(deps, plan, d, infos.get(d.ref.deploymentId)),
-      ),
+      inPlace(placeOf(d.ref), () => rollBackOne(deps, plan, d, infos.get(d.ref.deploymentId))),
     ),
   );
   const rollbacks = begunOrThrow(plan, results, refs);
@@ -286,11 +280,7 @@ function begunOrThrow(
   results: PromiseSettledResult<RollbackRef>[],
   refs: readonly DeploymentRef[],
 ): RollbackRef[] {
-  const failed = rejectionSummary(
-    results,
-    refs,
-    (ref) => `${ref.environment}/${ref.service} (deployment ${ref.deploymentId})`,
-  );
+  const failed = rejectionSummary(results, refs, placeOf);
   if (failed?.allTransient) {
     const begun = results.flatMap((r) =>
       r.status === 'fulfilled' && r.value.action !== 'none'
@@ -328,7 +318,7 @@ export async function redeployNotBack(
   const results = await Promise.allSettled(
     state.rollbacks.map(async (ref): Promise<RollbackRef> => {
       if (!redeployable(ref)) return ref;
-      return inPlace(`${ref.environment}/${ref.service} (deployment ${ref.deploymentId})`, async () => ({
+      return inPlace(placeOf(ref), async () => ({
         environment: ref.environment,
         service: ref.service,
         deploymentId: ref.deploymentId,

@@ -97,6 +97,11 @@ export function errorKind(error: unknown, depth = 0): ErrorKind {
   return 'permanent';
 }
 
+/** True when `error` is an AWS error (or any error) named one of `names` (`DeploymentAlreadyCompletedException`). */
+export function isErrorNamed(error: unknown, ...names: string[]): error is Error {
+  return error instanceof Error && names.includes(error.name);
+}
+
 /** True when the call may well succeed if made again: throttling or transient. */
 export function isTransient(error: unknown): boolean {
   return errorKind(error) !== 'permanent';

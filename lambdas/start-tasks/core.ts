@@ -10,7 +10,7 @@ import {
   type Task,
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
-import { failureOf, inCall, inPlace, isTransient } from '../shared/aws-errors.js';
+import { failureOf, inCall, inPlace, isErrorNamed, isTransient } from '../shared/aws-errors.js';
 import { listSome } from '../shared/bounds.js';
 import type { Clients } from '../shared/clients.js';
 import type { Clock } from '../shared/clock.js';
@@ -281,7 +281,7 @@ async function stoppedRunTasksOf(
   } catch (error) {
     // Should ECS refuse these filters together, the stopped tasks go unseen: the client token
     // still covers a young run, and an old one is refused rather than started again.
-    if (error instanceof Error && error.name === 'InvalidParameterException') return [];
+    if (isErrorNamed(error, 'InvalidParameterException')) return [];
     throw error;
   }
   const described = await Promise.all(
@@ -362,7 +362,7 @@ export function runTaskInput(launch: Launch, event: StartTasksEvent): RunTaskCom
 
 /** ECS's ConflictException: the client token already started a task with other parameters. */
 function isConflict(error: unknown): error is Error & { resourceIds?: string[] } {
-  return error instanceof Error && error.name === 'ConflictException';
+  return isErrorNamed(error, 'ConflictException');
 }
 
 /**
