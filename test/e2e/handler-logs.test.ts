@@ -1,30 +1,11 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { releaseNameAt, startRelease, waitForExecutionEnd } from '../../examples/demo/sample-aws.js';
+import { awsCliOutput } from '../aws-cli.js';
 import { useSampleAws } from './harness.js';
-
-/** Debian's AWS CLI v2 (package awscli, installed by .ci/run), not whichever `aws` comes first on PATH. */
-const AWS_CLI = '/usr/bin/aws';
 
 /** `aws logs tail <group>` against the local AWS, as an operator reads a handler's logs. */
 async function tail(endpoint: string, group: string): Promise<string[]> {
-  const { stdout } = await promisify(execFile)(
-    AWS_CLI,
-    ['--endpoint-url', endpoint, 'logs', 'tail', group, '--since', '1h', '--format', 'short'],
-    {
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
-        AWS_SECRET_ACCESS_KEY: 'local-secret',
-        AWS_DEFAULT_REGION: 'us-east-1',
-        AWS_CONFIG_FILE: '/dev/null',
-        AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-      },
-      encoding: 'utf8',
-    },
-  );
+  const stdout = await awsCliOutput(endpoint, ['logs', 'tail', group, '--since', '1h', '--format', 'short']);
   return stdout.split('\n').filter((line) => line !== '');
 }
 

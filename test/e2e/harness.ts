@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import {
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
@@ -24,6 +22,7 @@ import {
 import { TAGS } from '../../lambdas/shared/markers.js';
 import type { Plan, RunState } from '../../lambdas/shared/types.js';
 import type { BusEvent } from '../../local/events/events-model.js';
+import { awsCliOutput } from '../aws-cli.js';
 
 /**
  * Waits run this many times faster than in AWS: a release takes seconds, while the
@@ -282,30 +281,14 @@ export async function setAlarmState(
   state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA',
   reason: string,
 ): Promise<void> {
-  await promisify(execFile)(
-    '/usr/bin/aws',
-    [
-      '--endpoint-url',
-      aws.endpoint,
-      'cloudwatch',
-      'set-alarm-state',
-      '--alarm-name',
-      alarmName,
-      '--state-value',
-      state,
-      '--state-reason',
-      reason,
-    ],
-    {
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        AWS_ACCESS_KEY_ID: 'local',
-        AWS_SECRET_ACCESS_KEY: 'local',
-        AWS_DEFAULT_REGION: 'us-east-1',
-        AWS_CONFIG_FILE: '/dev/null',
-        AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-      },
-    },
-  );
+  await awsCliOutput(aws.endpoint, [
+    'cloudwatch',
+    'set-alarm-state',
+    '--alarm-name',
+    alarmName,
+    '--state-value',
+    state,
+    '--state-reason',
+    reason,
+  ]);
 }

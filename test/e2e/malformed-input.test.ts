@@ -1,11 +1,7 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { executionHistory, waitForExecutionEnd } from '../../examples/demo/sample-aws.js';
+import { awsCliOutput } from '../aws-cli.js';
 import { busEvents, useSampleAws } from './harness.js';
-
-/** Debian's AWS CLI v2 (package awscli), not whichever `aws` comes first on PATH. */
-const AWS_CLI = '/usr/bin/aws';
 
 /** The operations a run calls once it starts something: none may be called for a refused input. */
 const STARTING_OPERATIONS = [
@@ -32,35 +28,18 @@ describe('a malformed execution input, whatever its JSON type', () => {
       const name = `malformed-${Buffer.from(input).toString('hex')}`;
 
       // Act: as an operator would start it.
-      const { stdout } = await promisify(execFile)(
-        AWS_CLI,
-        [
-          '--endpoint-url',
-          endpoint,
-          '--output',
-          'json',
-          'stepfunctions',
-          'start-execution',
-          '--state-machine-arn',
-          stateMachineArn,
-          '--name',
-          name,
-          '--input',
-          input,
-        ],
-        {
-          env: {
-            PATH: process.env.PATH,
-            HOME: process.env.HOME,
-            AWS_ACCESS_KEY_ID: 'local',
-            AWS_SECRET_ACCESS_KEY: 'local',
-            AWS_DEFAULT_REGION: 'us-east-1',
-            AWS_CONFIG_FILE: '/dev/null',
-            AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-          },
-          encoding: 'utf8',
-        },
-      );
+      const stdout = await awsCliOutput(endpoint, [
+        '--output',
+        'json',
+        'stepfunctions',
+        'start-execution',
+        '--state-machine-arn',
+        stateMachineArn,
+        '--name',
+        name,
+        '--input',
+        input,
+      ]);
       const { executionArn } = JSON.parse(stdout) as { executionArn: string };
       const end = await waitForExecutionEnd(aws().clients.sfn, executionArn);
 

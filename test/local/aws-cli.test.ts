@@ -1,7 +1,6 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LocalAws } from '../../local/local-aws.js';
+import { awsCli, type CliResult, LOCAL_ADMIN } from '../aws-cli.js';
 import { eventually, nodeCommand, startLocal, stopAndAssertNoProcesses } from './local-aws-fixture.js';
 
 let local: LocalAws;
@@ -14,32 +13,9 @@ afterEach(async () => {
   await stopAndAssertNoProcesses(local);
 });
 
-/** Debian's AWS CLI v2 (package awscli, installed by .ci/run), not whichever `aws` comes first on PATH. */
-const AWS_CLI = '/usr/bin/aws';
-
-/** Runs the AWS CLI against the local AWS (asynchronously: the server runs in this process). */
-async function aws(...args: string[]): Promise<{ ok: true; json: unknown } | { ok: false; stderr: string }> {
-  try {
-    const { stdout } = await promisify(execFile)(
-      AWS_CLI,
-      ['--endpoint-url', local.endpoint, '--output', 'json', ...args],
-      {
-        env: {
-          PATH: process.env.PATH,
-          HOME: process.env.HOME,
-          AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
-          AWS_SECRET_ACCESS_KEY: 'local-secret',
-          AWS_DEFAULT_REGION: 'eu-west-1',
-          AWS_CONFIG_FILE: '/dev/null',
-          AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-        },
-        encoding: 'utf8',
-      },
-    );
-    return { ok: true, json: stdout.trim() === '' ? {} : JSON.parse(stdout) };
-  } catch (error) {
-    return { ok: false, stderr: String((error as { stderr?: string }).stderr) };
-  }
+/** Runs the AWS CLI against the local AWS as its administrator, in the local AWS's Region. */
+async function aws(...args: string[]): Promise<CliResult> {
+  return awsCli(local.endpoint, args, LOCAL_ADMIN, 'eu-west-1');
 }
 
 describe('AWS CLI', () => {

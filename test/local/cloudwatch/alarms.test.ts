@@ -1,5 +1,3 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import {
   CloudWatchClient,
   DeleteAlarmsCommand,
@@ -12,6 +10,7 @@ import {
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalAws, LocalAwsOptions } from '../../../local/local-aws.js';
+import { awsCli, type CliCredentials, type CliResult, LOCAL_ADMIN } from '../../aws-cli.js';
 import { clientConfig, eventually, startLocal } from '../local-aws-fixture.js';
 
 const REGION = 'eu-west-1';
@@ -259,39 +258,13 @@ describe('CloudWatch alarms through the AWS SDK (awsJson 1.0, query-compatible)'
   });
 });
 
-/** Debian's AWS CLI v2 (2.9.19), which speaks CloudWatch's query protocol. */
-const AWS_CLI = '/usr/bin/aws';
-
-async function aws(...args: string[]): Promise<{ ok: true; json: unknown } | { ok: false; stderr: string }> {
-  return awsAs({ accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' }, ...args);
+/** Debian's AWS CLI v2 (2.9.19) speaks CloudWatch's query protocol: as the administrator. */
+async function aws(...args: string[]): Promise<CliResult> {
+  return awsAs(LOCAL_ADMIN, ...args);
 }
 
-async function awsAs(
-  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string },
-  ...args: string[]
-): Promise<{ ok: true; json: unknown } | { ok: false; stderr: string }> {
-  try {
-    const { stdout } = await promisify(execFile)(
-      AWS_CLI,
-      ['--endpoint-url', local?.endpoint ?? '', '--output', 'json', ...args],
-      {
-        env: {
-          PATH: process.env.PATH,
-          HOME: process.env.HOME,
-          AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-          ...(credentials.sessionToken ? { AWS_SESSION_TOKEN: credentials.sessionToken } : {}),
-          AWS_DEFAULT_REGION: REGION,
-          AWS_CONFIG_FILE: '/dev/null',
-          AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-        },
-        encoding: 'utf8',
-      },
-    );
-    return { ok: true, json: stdout.trim() === '' ? {} : JSON.parse(stdout) };
-  } catch (error) {
-    return { ok: false, stderr: String((error as { stderr?: string }).stderr) };
-  }
+async function awsAs(credentials: CliCredentials, ...args: string[]): Promise<CliResult> {
+  return awsCli(local?.endpoint ?? '', args, credentials, REGION);
 }
 
 describe('CloudWatch alarms through the AWS CLI (query protocol)', () => {

@@ -1,9 +1,8 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type SampleAws, startSampleAws } from '../../../examples/demo/sample-aws.js';
 import type { LocalAws } from '../../../local/local-aws.js';
+import { awsCli, type CliCredentials, type CliResult, LOCAL_ADMIN } from '../../aws-cli.js';
 import { clientConfig, startLocal } from '../local-aws-fixture.js';
 
 const ACCOUNT = '000000000000';
@@ -115,9 +114,6 @@ describe('STS on the query protocol, through the SDK (https://docs.aws.amazon.co
   });
 });
 
-/** Debian's AWS CLI v2, not whichever `aws` comes first on PATH. */
-const AWS_CLI = '/usr/bin/aws';
-
 describe("a handler's role through the AWS CLI v2", () => {
   let aws: SampleAws;
 
@@ -129,30 +125,8 @@ describe("a handler's role through the AWS CLI v2", () => {
     await aws?.stop();
   }, 60_000);
 
-  async function cli(
-    credentials: Record<string, string>,
-    ...args: string[]
-  ): Promise<{ ok: true; json: unknown } | { ok: false; stderr: string }> {
-    try {
-      const { stdout } = await promisify(execFile)(
-        AWS_CLI,
-        ['--endpoint-url', aws.endpoint, '--output', 'json', ...args],
-        {
-          env: {
-            PATH: process.env.PATH,
-            HOME: process.env.HOME,
-            AWS_DEFAULT_REGION: 'us-east-1',
-            AWS_CONFIG_FILE: '/dev/null',
-            AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-            ...credentials,
-          },
-          encoding: 'utf8',
-        },
-      );
-      return { ok: true, json: stdout.trim() === '' ? {} : JSON.parse(stdout) };
-    } catch (error) {
-      return { ok: false, stderr: String((error as { stderr?: string }).stderr) };
-    }
+  function cli(credentials: CliCredentials, ...args: string[]): Promise<CliResult> {
+    return awsCli(aws.endpoint, args, credentials);
   }
 
   it('assumes the CheckTasks role: what the role is granted answers, anything else is denied', async () => {
@@ -160,10 +134,9 @@ describe("a handler's role through the AWS CLI v2", () => {
     const checkTasks = aws.local.lambdas.list().find((fn) => fn.verb === 'check-tasks');
     const roleArn = checkTasks?.roleArn ?? '';
     const configPath = checkTasks?.environment.STEPDEPLOY_CONFIG_PATH ?? '';
-    const admin = { AWS_ACCESS_KEY_ID: 'AKIDLOCAL', AWS_SECRET_ACCESS_KEY: 'local-secret' };
     // Act
     const assumed = await cli(
-      admin,
+      LOCAL_ADMIN,
       'sts',
       'assume-role',
       '--role-arn',
@@ -179,9 +152,9 @@ describe("a handler's role through the AWS CLI v2", () => {
         ).Credentials
       : undefined;
     const session = {
-      AWS_ACCESS_KEY_ID: credentials?.AccessKeyId ?? '',
-      AWS_SECRET_ACCESS_KEY: credentials?.SecretAccessKey ?? '',
-      AWS_SESSION_TOKEN: credentials?.SessionToken ?? '',
+      accessKeyId: credentials?.AccessKeyId ?? '',
+      secretAccessKey: credentials?.SecretAccessKey ?? '',
+      sessionToken: credentials?.SessionToken ?? '',
     };
     const [identity, granted, runTask] = await Promise.all([
       cli(session, 'sts', 'get-caller-identity'),
