@@ -87,30 +87,38 @@ export function useSampleAws(
     current = undefined;
     if (!aws) return;
     const denials = options.allowDenials ? [] : await iamDenials(aws.endpoint);
-    await aws.stop();
-    const left = await pollUntil(
-      'task processes to end',
-      async () => {
-        const pids = taskProcessesOf(aws.dataDir);
-        return pids.length === 0 ? pids : undefined;
-      },
-      { timeoutMs: 10_000 },
-    ).catch(() => taskProcessesOf(aws.dataDir));
-    for (const pid of left) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Gone meanwhile.
-      }
-    }
-    rmSync(aws.dataDir, { recursive: true, force: true });
-    expect(left, `task processes left running after the local AWS stopped`).toEqual([]);
+    await stopLeavingNothingRunning(aws);
     expect(denials, 'calls the local AWS denied').toEqual([]);
   }, 60_000);
   return () => {
     if (!current) throw new Error('The local AWS is only available inside a test.');
     return current;
   };
+}
+
+/**
+ * Stops the local AWS and checks no task process outlived it (killing any that did, so one test
+ * leaves nothing to the next), then removes its data folder.
+ */
+export async function stopLeavingNothingRunning(aws: SampleAws): Promise<void> {
+  await aws.stop();
+  const left = await pollUntil(
+    'task processes to end',
+    async () => {
+      const pids = taskProcessesOf(aws.dataDir);
+      return pids.length === 0 ? pids : undefined;
+    },
+    { timeoutMs: 10_000 },
+  ).catch(() => taskProcessesOf(aws.dataDir));
+  for (const pid of left) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  rmSync(aws.dataDir, { recursive: true, force: true });
+  expect(left, 'task processes left running after the local AWS stopped').toEqual([]);
 }
 
 /** The state as it left the last `TaskStateExited` of `name` (the whole `$`), if it ran. */

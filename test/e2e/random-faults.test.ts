@@ -1,4 +1,3 @@
-import { rmSync } from 'node:fs';
 import {
   BatchGetDeploymentTargetsCommand,
   type CodeDeployClient,
@@ -29,8 +28,8 @@ import {
   plannedRevision,
   planOf,
   primaryRevision,
+  stopLeavingNothingRunning,
   TIME_SCALE,
-  taskProcessesOf,
 } from './harness.js';
 
 /**
@@ -355,21 +354,7 @@ async function release(scenario: Scenario): Promise<void> {
     else expect(announced.size, `one kind of announcement: ${[...announced]}`).toBeLessThanOrEqual(1);
     expect(await iamDenials(aws.endpoint), 'calls the local AWS denied').toEqual([]);
   } finally {
-    await aws.stop();
-    const left = await pollUntil(
-      'task processes to end',
-      async () => (taskProcessesOf(aws.dataDir).length === 0 ? [] : undefined),
-      { timeoutMs: 10_000 },
-    ).catch(() => taskProcessesOf(aws.dataDir));
-    for (const pid of left) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Gone meanwhile.
-      }
-    }
-    rmSync(aws.dataDir, { recursive: true, force: true });
-    expect(left, 'task processes left running after the local AWS stopped').toEqual([]);
+    await stopLeavingNothingRunning(aws);
   }
 }
 
