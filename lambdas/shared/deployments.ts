@@ -150,22 +150,20 @@ export async function batchGetDeployments(
   return byId;
 }
 
-/**
- * Deployments of several environments fetched per Region (one client each), 25 ids per call.
- * `regionOf` maps a ref's environment to its Region.
- */
+/** The deployment ids of `refs` by Region, as one CodeDeploy client per Region reads them. */
+function idsByRegion(refs: ReadonlyArray<{ region: string; deploymentId: string }>): Map<string, string[]> {
+  const byRegion = new Map<string, string[]>();
+  for (const ref of refs) byRegion.set(ref.region, [...(byRegion.get(ref.region) ?? []), ref.deploymentId]);
+  return byRegion;
+}
+
+/** Deployments of several environments fetched per Region (one client each), 25 ids per call. */
 export async function batchGetByRegion(
   codedeployOf: (region: string) => CodeDeployClient,
   refs: ReadonlyArray<{ region: string; deploymentId: string }>,
 ): Promise<Map<string, DeploymentInfo>> {
-  const idsByRegion = new Map<string, string[]>();
-  for (const ref of refs) {
-    const ids = idsByRegion.get(ref.region) ?? [];
-    ids.push(ref.deploymentId);
-    idsByRegion.set(ref.region, ids);
-  }
   const maps = await Promise.all(
-    [...idsByRegion].map(([region, ids]) => batchGetDeployments(codedeployOf(region), ids)),
+    [...idsByRegion(refs)].map(([region, ids]) => batchGetDeployments(codedeployOf(region), ids)),
   );
   return new Map(maps.flatMap((m) => [...m]));
 }
@@ -187,14 +185,11 @@ export async function readDeployments(
   refs: ReadonlyArray<{ region: string; deploymentId: string; environment?: string }>,
 ): Promise<DeploymentsRead> {
   const read: DeploymentsRead = { infos: new Map(), unread: new Map() };
-  const byRegion = new Map<string, string[]>();
-  const environmentOfId = new Map<string, string>();
-  for (const ref of refs) {
-    byRegion.set(ref.region, [...(byRegion.get(ref.region) ?? []), ref.deploymentId]);
-    if (ref.environment) environmentOfId.set(ref.deploymentId, ref.environment);
-  }
+  const environmentOfId = new Map(
+    refs.flatMap((ref) => (ref.environment ? [[ref.deploymentId, ref.environment] as const] : [])),
+  );
   await Promise.all(
-    [...byRegion].flatMap(([region, ids]) =>
+    [...idsByRegion(refs)].flatMap(([region, ids]) =>
       chunk([...new Set(ids)], BATCH_GET_DEPLOYMENTS_MAX).map(async (batch) => {
         // An error names the environments the batch reads for, then the Region.
         const environments = [...new Set(batch.flatMap((id) => environmentOfId.get(id) ?? []))];
